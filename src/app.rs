@@ -1,0 +1,257 @@
+//! The commands: turns parsed arguments into work and work into an exit code.
+//!
+//! Each command loads what it needs through the stages (runbook -> plan -> consumer) and maps
+//! every error to the exit code of the contract. Nothing here knows how a stage works inside.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::Path;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, Format, PlanArgs};
+use crate::error::{Error, describe_io};
+use crate::exit_codes::ExitCode;
+use crate::plan::{Bindings, Plan};
+use crate::runbook::{self, Runbook, Source, bundled};
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                ExitCode::Usage
+            } else {
+                ExitCode::Success
+            };
+            let _ = e.print();
+            return code.code();
+        }
+    };
+    match run(cli.command) {
+        Ok(code) => code.code(),
+        Err(Error::InvalidRunbook) => ExitCode::Failure.code(),
+        Err(e) => {
+            eprintln!("stepwise: {e}");
+            e.exit_code().code()
+        }
+    }
+}
+
+fn run(command: Command) -> Result<ExitCode, Error> {
+    match command {
+        Command::List => list(),
+        Command::Validate { runbooks } => validate(&runbooks),
+        Command::Checklist {
+            runbook,
+            format,
+            plan,
+            run,
+            output,
+        } => {
+            if run.is_some() {
+                return Err(Error::Usage(
+                    "--run is not available yet: no run has been recorded by this version".into(),
+                ));
+            }
+            let (source, rb) = load_runbook(&runbook)?;
+            let bindings = bindings(&rb, &plan)?;
+            let plan = Plan::new(&rb, &bindings);
+            let _ = source;
+            let text = match format {
+                Format::Text => crate::checklist::text(&plan),
+                Format::Md => crate::checklist::markdown(&plan),
+                Format::Html => crate::checklist::html(&plan),
+            };
+            emit(&text, output.as_deref())?;
+            Ok(ExitCode::Success)
+        }
+    }
+}
+
+/// Writes command output to a file (atomically) or to standard output; a closed pipe is not an
+/// error.
+fn emit(text: &str, output: Option<&Path>) -> Result<(), Error> {
+    match output {
+        Some(path) => crate::fsutil::write_atomic(path, text.as_bytes())
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), &e)),
+        None => {
+            let mut out = io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    Err(Error::io("cannot write to standard output", &e))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+fn list() -> Result<ExitCode, Error> {
+    let mut rows = Vec::new();
+    for (id, text) in bundled::BUNDLED {
+        let source = Source {
+            name: format!("runbooks/{id}.yaml"),
+            text: (*text).to_string(),
+        };
+        let loaded = runbook::load(&source);
+        let (title, article) = match &loaded.runbook {
+            Some(rb) => (rb.title.clone(), rb.article.clone()),
+            None => ("(invalid: run `stepwise validate`)".to_string(), String::new()),
+        };
+        rows.push((id.to_string(), article, title));
+    }
+    let id_w = rows.iter().map(|r| r.0.len()).max().unwrap_or(2).max(2);
+    let art_w = rows.iter().map(|r| r.1.len()).max().unwrap_or(7).max(7);
+    let mut out = format!("{:id_w$}  {:art_w$}  TITLE\n", "ID", "ARTICLE");
+    for (id, article, title) in rows {
+        out.push_str(&format!("{id:id_w$}  {article:art_w$}  {title}\n"));
+    }
+    emit(&out, None)?;
+    Ok(ExitCode::Success)
+}
+
+fn validate(args: &[String]) -> Result<ExitCode, Error> {
+    let mut failed = false;
+    let stderr = io::stderr();
+    for arg in args {
+        let source = match bundled::resolve(arg) {
+            Ok(s) => s,
+            Err(message) => {
+                eprintln!("stepwise: {message}");
+                failed = true;
+                continue;
+            }
+        };
+        let loaded = runbook::load(&source);
+        let rendered = runbook::render_diagnostics(&source, &loaded.diagnostics);
+        let _ = stderr.lock().write_all(rendered.as_bytes());
+        if loaded.errors() > 0 {
+            failed = true;
+            eprintln!(
+                "{}: invalid: {} error{}, {} warning{}",
+                source.name,
+                loaded.errors(),
+                plural(loaded.errors()),
+                loaded.warnings(),
+                plural(loaded.warnings())
+            );
+        } else {
+            println!(
+                "{}: ok ({} warning{})",
+                source.name,
+                loaded.warnings(),
+                plural(loaded.warnings())
+            );
+        }
+    }
+    Ok(if failed {
+        ExitCode::Failure
+    } else {
+        ExitCode::Success
+    })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Resolves and loads a runbook, printing its diagnostics; an invalid one stops the command.
+pub fn load_runbook(arg: &str) -> Result<(Source, Runbook), Error> {
+    let source = bundled::resolve(arg).map_err(Error::Usage)?;
+    let loaded = runbook::load(&source);
+    if loaded.errors() > 0 {
+        eprint!("{}", runbook::render_diagnostics(&source, &loaded.diagnostics));
+        eprintln!(
+            "stepwise: {} is invalid ({} error{}); `stepwise validate` shows the same",
+            source.name,
+            loaded.errors(),
+            plural(loaded.errors())
+        );
+        return Err(Error::InvalidRunbook);
+    }
+    let runbook = loaded.runbook.ok_or(Error::InvalidRunbook)?;
+    Ok((source, runbook))
+}
+
+/// Turns `--set` and `--inventory` into bindings, checking each against the runbook.
+pub fn bindings(rb: &Runbook, args: &PlanArgs) -> Result<Bindings, Error> {
+    let mut b = Bindings::default();
+    for set in &args.set {
+        let Some((name, value)) = set.split_once('=') else {
+            return Err(Error::Usage(format!(
+                "--set {set}: expected NAME=VALUE"
+            )));
+        };
+        let name = name.trim();
+        let Some(param) = rb.parameter(name) else {
+            let names = rb.parameters.iter().map(|p| p.name.as_str());
+            let hint = match runbook::load::suggest(name, names) {
+                Some(s) => format!("; did you mean `{s}`?"),
+                None => String::new(),
+            };
+            return Err(Error::Usage(format!(
+                "--set {set}: runbook `{}` has no parameter `{name}`{hint}",
+                rb.id
+            )));
+        };
+        let value = param
+            .parse_value(value)
+            .map_err(|m| Error::Usage(format!("--set {set}: {m}")))?;
+        b.values.insert(name.to_string(), value);
+    }
+    if let Some(path) = &args.inventory {
+        b.hosts = read_inventory(rb, path)?;
+    }
+    Ok(b)
+}
+
+/// Reads an inventory file: a YAML map of role id to a list of host names.
+pub fn read_inventory(rb: &Runbook, path: &Path) -> Result<BTreeMap<String, Vec<String>>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read inventory {}: {}",
+            path.display(),
+            describe_io(&e)
+        ))
+    })?;
+    let hosts: BTreeMap<String, Vec<String>> = serde_yaml::from_str(&text).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!("{}:{}:{}", path.display(), l.line(), l.column()))
+            .unwrap_or_else(|| path.display().to_string());
+        Error::Usage(format!(
+            "{at}: an inventory is a map of role to a list of host names: {}",
+            strip_location(&e.to_string())
+        ))
+    })?;
+    for (role, list) in &hosts {
+        if rb.role(role).is_none() {
+            let ids = rb.roles.iter().map(|r| r.id.as_str());
+            let hint = match runbook::load::suggest(role, ids) {
+                Some(s) => format!("; did you mean `{s}`?"),
+                None => String::new(),
+            };
+            return Err(Error::Usage(format!(
+                "{}: runbook `{}` has no role `{role}`{hint}",
+                path.display(),
+                rb.id
+            )));
+        }
+        if list.is_empty() {
+            return Err(Error::Usage(format!(
+                "{}: role `{role}` has an empty host list",
+                path.display()
+            )));
+        }
+    }
+    Ok(hosts)
+}
+
+/// serde_yaml appends " at line L column C" to its messages; the position is printed first.
+pub fn strip_location(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}

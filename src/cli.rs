@@ -1,0 +1,62 @@
+//! The command line: clap derive types only, turned into typed commands before anything runs.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stepwise",
+    version,
+    about = "Guided installation runbooks: step through a rollup, resume it, check it, print it.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Md,
+    Html,
+}
+
+/// Parameter values and host lists, shared by the commands that build a plan.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlanArgs {
+    /// Give a parameter's value (repeatable), e.g. --set ur5_installed=false
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// A YAML file of host lists per role: `ROLE: [HOST, ...]`
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the bundled runbooks: id, title, article
+    List,
+    /// Check runbooks; print every problem as FILE:LINE:COL: message
+    Validate {
+        /// Bundled ids or paths
+        #[arg(required = true, value_name = "RUNBOOK")]
+        runbooks: Vec<String>,
+    },
+    /// Print the procedure as a checklist
+    Checklist {
+        /// A bundled id or a path
+        runbook: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        #[command(flatten)]
+        plan: PlanArgs,
+        /// Tick what this run has done (the as-run record)
+        #[arg(long, value_name = "RUN_DIR")]
+        run: Option<PathBuf>,
+        /// Write to FILE instead of standard output
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}

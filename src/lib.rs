@@ -1,0 +1,19 @@
+//! `stepwise`: a guided installation runbook executor.
+//!
+//! The data travels one way: YAML text -> [`runbook::Runbook`] (loaded and validated) ->
+//! [`plan::Plan`] (parameters, conditions and hosts applied) -> a consumer: the checklist
+//! renderer, the dry-run checker, or the interactive engine.
+
+pub mod app;
+pub mod checklist;
+pub mod cli;
+pub mod error;
+pub mod exit_codes;
+pub mod fsutil;
+pub mod plan;
+pub mod runbook;
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> i32 {
+    app::main()
+}

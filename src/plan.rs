@@ -1,0 +1,308 @@
+//! Runbook + parameter values + host lists -> the ordered step instances of one procedure.
+//!
+//! The plan is what every consumer works from: the checklist renderer, the dry-run checker and the
+//! interactive engine. Conditions are resolved where the values allow and left open (never
+//! guessed) where they do not. Each step instance has a stable key: `step-id`, `step-id@HOST`,
+//! and `…#item-id` for an item, which resume, checklists and answers files use. This module reads
+//! no files and asks nothing.
+
+use std::collections::BTreeMap;
+
+use crate::runbook::expr::Expr;
+use crate::runbook::{ParamType, Phase, Runbook, Step, Template, Value};
+
+/// Parameter values and host lists for one plan.
+#[derive(Debug, Clone, Default)]
+pub struct Bindings {
+    /// Values given by the operator (or an answers file, or `--set`).
+    pub values: BTreeMap<String, Value>,
+    /// Host lists given per role; a role not listed takes the runbook's default hosts.
+    pub hosts: BTreeMap<String, Vec<String>>,
+}
+
+/// The parameter values in force: given ones, then defaults.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    values: BTreeMap<String, Value>,
+    secrets: Vec<String>,
+}
+
+impl Resolved {
+    pub fn new(runbook: &Runbook, bindings: &Bindings) -> Resolved {
+        let mut values = BTreeMap::new();
+        for p in &runbook.parameters {
+            if let Some(v) = bindings.values.get(&p.name).or(p.default.as_ref()) {
+                values.insert(p.name.clone(), v.clone());
+            }
+        }
+        let secrets = runbook
+            .parameters
+            .iter()
+            .filter(|p| p.kind == ParamType::Secret)
+            .map(|p| p.name.clone())
+            .collect();
+        Resolved { values, secrets }
+    }
+
+    pub fn get(&self, name: &str) -> Option<Value> {
+        self.values.get(name).cloned()
+    }
+
+    /// Like [`Resolved::get`], but a secret reads as `********`: for anything shown or written.
+    pub fn get_shown(&self, name: &str) -> Option<Value> {
+        if self.secrets.iter().any(|s| s == name) {
+            return self
+                .values
+                .contains_key(name)
+                .then(|| Value::Text("********".into()));
+        }
+        self.get(name)
+    }
+
+    /// Fills a template for display (secrets masked).
+    pub fn show(&self, t: &Template) -> String {
+        t.render(&|n| self.get_shown(n))
+    }
+
+    /// Fills a template for doing the work (secrets included): never write the result anywhere.
+    pub fn fill(&self, t: &Template) -> String {
+        t.render(&|n| self.get(n))
+    }
+
+    pub fn is_resolved(&self, t: &Template) -> bool {
+        t.is_resolved(&|n| self.get(n))
+    }
+
+    pub fn eval(&self, e: &Expr) -> Option<bool> {
+        e.eval(&|n| self.get(n))
+    }
+
+    pub fn values(&self) -> &BTreeMap<String, Value> {
+        &self.values
+    }
+}
+
+/// Whether a phase or step applies.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applies {
+    Yes,
+    /// Depends on parameters that have no value yet; the conditions that are still open.
+    OnlyIf(Vec<Expr>),
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedPhase<'r> {
+    /// 1-based number among the phases that apply.
+    pub number: usize,
+    pub phase: &'r Phase,
+    pub applies: Applies,
+    pub steps: Vec<PlannedStep<'r>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedStep<'r> {
+    /// `PHASE.STEP`, both 1-based among what applies.
+    pub number: String,
+    pub step: &'r Step,
+    /// The step's own condition when it is still open (the phase's is on the phase).
+    pub applies: Applies,
+    /// The hosts of its role, when it runs `on:` one.
+    pub hosts: Option<Vec<String>>,
+    /// Indexes into [`Plan::instances`].
+    pub instances: Vec<usize>,
+}
+
+/// One step instance: a step, on one host where it runs on a role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub key: String,
+    pub step_id: String,
+    pub host: Option<String>,
+    /// 1-based position in the whole plan.
+    pub ordinal: usize,
+    pub phase: usize,
+    pub step: usize,
+}
+
+impl Instance {
+    /// The key of one of this instance's items.
+    pub fn item_key(&self, item_id: &str) -> String {
+        format!("{}#{item_id}", self.key)
+    }
+}
+
+/// The key of a step instance.
+pub fn instance_key(step_id: &str, host: Option<&str>) -> String {
+    match host {
+        Some(h) => format!("{step_id}@{h}"),
+        None => step_id.to_string(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan<'r> {
+    pub runbook: &'r Runbook,
+    pub resolved: Resolved,
+    pub hosts: BTreeMap<String, Vec<String>>,
+    pub phases: Vec<PlannedPhase<'r>>,
+    pub instances: Vec<Instance>,
+}
+
+fn applies(when: Option<&Expr>, resolved: &Resolved) -> Option<Applies> {
+    match when {
+        None => Some(Applies::Yes),
+        Some(e) => match resolved.eval(e) {
+            Some(true) => Some(Applies::Yes),
+            Some(false) => None,
+            None => Some(Applies::OnlyIf(vec![e.clone()])),
+        },
+    }
+}
+
+impl<'r> Plan<'r> {
+    pub fn new(runbook: &'r Runbook, bindings: &Bindings) -> Plan<'r> {
+        let resolved = Resolved::new(runbook, bindings);
+        let hosts: BTreeMap<String, Vec<String>> = runbook
+            .roles
+            .iter()
+            .map(|r| {
+                let list = bindings.hosts.get(&r.id).unwrap_or(&r.hosts).clone();
+                (r.id.clone(), list)
+            })
+            .collect();
+        let mut phases = Vec::new();
+        let mut instances = Vec::new();
+        for phase in &runbook.phases {
+            let Some(phase_applies) = applies(phase.when.as_ref().map(|w| &w.value), &resolved)
+            else {
+                continue;
+            };
+            let number = phases.len() + 1;
+            let mut steps = Vec::new();
+            for step in &phase.steps {
+                let Some(step_applies) = applies(step.when.as_ref().map(|w| &w.value), &resolved)
+                else {
+                    continue;
+                };
+                let step_hosts = step.on.as_ref().map(|on| hosts[&on.value].clone());
+                let step_number = format!("{number}.{}", steps.len() + 1);
+                let mut indexes = Vec::new();
+                let targets: Vec<Option<String>> = match &step_hosts {
+                    Some(list) => list.iter().cloned().map(Some).collect(),
+                    None => vec![None],
+                };
+                for host in targets {
+                    indexes.push(instances.len());
+                    instances.push(Instance {
+                        key: instance_key(&step.id, host.as_deref()),
+                        step_id: step.id.clone(),
+                        host,
+                        ordinal: instances.len() + 1,
+                        phase: phases.len(),
+                        step: steps.len(),
+                    });
+                }
+                steps.push(PlannedStep {
+                    number: step_number,
+                    step,
+                    applies: step_applies,
+                    hosts: step_hosts,
+                    instances: indexes,
+                });
+            }
+            phases.push(PlannedPhase {
+                number,
+                phase,
+                applies: phase_applies,
+                steps,
+            });
+        }
+        Plan {
+            runbook,
+            resolved,
+            hosts,
+            phases,
+            instances,
+        }
+    }
+
+    pub fn step_of(&self, instance: &Instance) -> &PlannedStep<'r> {
+        &self.phases[instance.phase].steps[instance.step]
+    }
+
+    pub fn instance(&self, key: &str) -> Option<&Instance> {
+        self.instances.iter().find(|i| i.key == key)
+    }
+
+    /// Whether every condition in the plan is decided.
+    pub fn is_decided(&self) -> bool {
+        self.phases.iter().all(|p| {
+            p.applies == Applies::Yes && p.steps.iter().all(|s| s.applies == Applies::Yes)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runbook::{Source, load};
+
+    const RUNBOOK: &str = r#"
+id: t
+title: T
+article: KB1
+product: P
+parameters:
+  - { name: ur5, type: bool, prompt: UR5? }
+  - { name: dir, type: path, prompt: Dir, default: 'C:\x' }
+roles:
+  - { id: web, title: Web, hosts: [WEB01, WEB02] }
+phases:
+  - id: a
+    title: A
+    steps:
+      - { id: one, title: One }
+      - { id: iis, title: IIS, on: web }
+  - id: b
+    title: B
+    when: not ur5
+    steps:
+      - { id: extra, title: "Extra in {{ dir }}" }
+"#;
+
+    fn runbook() -> Runbook {
+        load(&Source {
+            name: "t.yaml".into(),
+            text: RUNBOOK.into(),
+        })
+        .runbook
+        .unwrap()
+    }
+
+    #[test]
+    fn keys_and_open_conditions() {
+        let rb = runbook();
+        let plan = Plan::new(&rb, &Bindings::default());
+        let keys: Vec<&str> = plan.instances.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["one", "iis@WEB01", "iis@WEB02", "extra"]);
+        assert!(matches!(plan.phases[1].applies, Applies::OnlyIf(_)));
+        assert!(!plan.is_decided());
+    }
+
+    #[test]
+    fn values_and_hosts_apply() {
+        let rb = runbook();
+        let mut b = Bindings::default();
+        b.values.insert("ur5".into(), Value::Bool(true));
+        b.hosts.insert("web".into(), vec!["W9".into()]);
+        let plan = Plan::new(&rb, &b);
+        let keys: Vec<&str> = plan.instances.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["one", "iis@W9"]);
+        assert!(plan.is_decided());
+        b.values.insert("ur5".into(), Value::Bool(false));
+        let plan = Plan::new(&rb, &b);
+        let step = plan.step_of(&plan.instances[2]);
+        assert_eq!(plan.resolved.show(&step.step.title), r"Extra in C:\x");
+        assert_eq!(step.number, "2.1");
+    }
+}

@@ -1,0 +1,1291 @@
+//! Turns a YAML tree into a [`Runbook`], collecting every problem in one pass.
+//!
+//! Decoding and validation happen together: parameters and roles are read first, so every later
+//! reference (a `{{ }}` placeholder, a `when`, an `on:`) is checked where it is read and the
+//! diagnostic points at the node itself. References that may point forward (known issues,
+//! manifests) are checked once the whole document is read. Nothing here reads files.
+
+use std::collections::HashMap;
+
+use super::diag::{Diagnostic, point_into};
+use super::expr::{self, Expr, Literal};
+use super::model::*;
+use super::template::Template;
+use super::yaml::{Key, Node, NodeKind, Pos};
+
+const RUNBOOK_FIELDS: &[&str] = &[
+    "id",
+    "title",
+    "article",
+    "product",
+    "released",
+    "replaces",
+    "applies_to",
+    "source",
+    "summary",
+    "restart",
+    "notes",
+    "references",
+    "parameters",
+    "roles",
+    "prerequisites",
+    "phases",
+    "known_issues",
+    "manifests",
+];
+const PARAMETER_FIELDS: &[&str] = &["name", "type", "prompt", "help", "default", "choices"];
+const ROLE_FIELDS: &[&str] = &["id", "title", "description", "hosts"];
+const PREREQUISITE_FIELDS: &[&str] = &["text", "note", "references"];
+const REFERENCE_FIELDS: &[&str] = &["article", "url", "title"];
+const PHASE_FIELDS: &[&str] = &["id", "title", "when", "notes", "steps"];
+const STEP_FIELDS: &[&str] = &[
+    "id",
+    "title",
+    "instructions",
+    "on",
+    "when",
+    "items",
+    "notes",
+    "references",
+    "known_issues",
+    "action",
+    "automation",
+];
+const ITEM_FIELDS: &[&str] = &["id", "text", "note"];
+const ACTION_TYPES: &[&str] = &["manual", "command", "copy", "write_file", "check"];
+const MANUAL_FIELDS: &[&str] = &["type"];
+const COMMAND_FIELDS: &[&str] = &[
+    "type",
+    "program",
+    "args",
+    "cwd",
+    "timeout",
+    "success_codes",
+    "shell",
+];
+const COPY_FIELDS: &[&str] = &["type", "from", "to", "files", "backup", "manifest"];
+const WRITE_FILE_FIELDS: &[&str] = &["type", "dir", "file", "content", "backup"];
+const CHECK_FIELDS: &[&str] = &["type", "checks"];
+const ASSERTION_FIELDS: &[&str] = &["exists", "size", "writable", "command"];
+const ASSERTION_COMMAND_FIELDS: &[&str] = &["program", "args"];
+const KNOWN_ISSUE_FIELDS: &[&str] = &[
+    "id",
+    "title",
+    "symptom",
+    "cause",
+    "applies_to",
+    "workaround",
+    "steps",
+    "notes",
+    "references",
+];
+const MANIFEST_FIELDS: &[&str] = &["id", "title", "note", "platform", "files"];
+const MANIFEST_FILE_FIELDS: &[&str] = &[
+    "name", "size", "version", "date", "time", "platform", "sha256",
+];
+
+/// Decodes and validates a parsed document. Returns the runbook only when there is no error;
+/// the diagnostics (errors and warnings) come back either way, in source order.
+pub fn decode(source: &str, root: &Node) -> (Option<Runbook>, Vec<Diagnostic>) {
+    let mut d = Decoder {
+        source,
+        diags: Vec::new(),
+        params: HashMap::new(),
+        roles: HashMap::new(),
+        step_ids: HashMap::new(),
+    };
+    let runbook = d.runbook(root);
+    let mut diags = d.diags;
+    diags.sort_by_key(|x| (x.pos, x.severity));
+    diags.dedup();
+    let has_error = diags
+        .iter()
+        .any(|x| x.severity == super::diag::Severity::Error);
+    (if has_error { None } else { runbook }, diags)
+}
+
+/// The entries of a YAML map being read, with the fields the reader expects.
+struct Fields<'n> {
+    what: &'static str,
+    pos: Pos,
+    entries: &'n [(Key, Node)],
+}
+
+impl<'n> Fields<'n> {
+    fn get(&self, key: &str) -> Option<&'n Node> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.text == key)
+            .map(|(_, v)| v)
+    }
+}
+
+struct Decoder<'s> {
+    source: &'s str,
+    diags: Vec<Diagnostic>,
+    params: HashMap<String, Parameter>,
+    roles: HashMap<String, Pos>,
+    step_ids: HashMap<String, Pos>,
+}
+
+/// The closest candidate within a small edit distance, for "did you mean".
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(2);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn is_id(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_lowercase())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// An item's default id: its text, lower-cased, with runs of other characters made into `-`.
+pub fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    if out.is_empty() || !out.starts_with(|c: char| c.is_ascii_lowercase()) {
+        out.insert_str(0, "item-");
+    }
+    out
+}
+
+fn is_absolute(name: &str) -> bool {
+    let b = name.as_bytes();
+    name.starts_with('/')
+        || name.starts_with('\\')
+        || (b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':')
+        || name.starts_with('%')
+}
+
+fn escapes(name: &str) -> bool {
+    let mut depth: i32 = 0;
+    for part in name.split(['/', '\\']) {
+        match part {
+            ".." => depth -= 1,
+            "" | "." => {}
+            _ => depth += 1,
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
+}
+
+impl<'s> Decoder<'s> {
+    fn error(&mut self, pos: Pos, message: impl Into<String>) {
+        self.diags.push(Diagnostic::error(pos, message));
+    }
+
+    fn warning(&mut self, pos: Pos, message: impl Into<String>) {
+        self.diags.push(Diagnostic::warning(pos, message));
+    }
+
+    /// Opens a map, reporting unknown fields (with a "did you mean").
+    fn map<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &'static str,
+        known: &[&str],
+    ) -> Option<Fields<'n>> {
+        let NodeKind::Map(entries) = &node.kind else {
+            self.error(
+                node.pos,
+                format!("expected a map for {what}, found {}", node.describe()),
+            );
+            return None;
+        };
+        for (key, _) in entries {
+            if !known.contains(&key.text.as_str()) {
+                let message = match suggest(&key.text, known.iter().copied()) {
+                    Some(s) => format!("unknown field `{}` in {what}; did you mean `{s}`?", key.text),
+                    None => format!(
+                        "unknown field `{}` in {what}; expected one of: {}",
+                        key.text,
+                        known.join(", ")
+                    ),
+                };
+                self.error(key.pos, message);
+            }
+        }
+        Some(Fields {
+            what,
+            pos: node.pos,
+            entries,
+        })
+    }
+
+    fn required<'n>(&mut self, f: &Fields<'n>, key: &str) -> Option<&'n Node> {
+        let node = f.get(key);
+        if node.is_none() {
+            self.error(
+                f.pos,
+                format!("{} is missing the required field `{key}`", f.what),
+            );
+        }
+        node
+    }
+
+    fn string(&mut self, node: &Node, field: &str) -> Option<String> {
+        match &node.kind {
+            NodeKind::Scalar { text, .. } if !node.is_null() => Some(text.clone()),
+            _ => {
+                self.error(
+                    node.pos,
+                    format!("`{field}` must be a string, found {}", node.describe()),
+                );
+                None
+            }
+        }
+    }
+
+    fn opt_string(&mut self, f: &Fields, field: &str) -> Option<String> {
+        f.get(field).and_then(|n| self.string(n, field))
+    }
+
+    fn req_string(&mut self, f: &Fields, field: &str) -> Option<String> {
+        self.required(f, field).and_then(|n| self.string(n, field))
+    }
+
+    fn id(&mut self, f: &Fields, field: &str) -> Option<Spanned<String>> {
+        let node = self.required(f, field)?;
+        let text = self.string(node, field)?;
+        if !is_id(&text) {
+            self.error(
+                node.pos,
+                format!(
+                    "`{text}` is not a valid id: use lower-case letters, digits, `-` and `_`, starting with a letter"
+                ),
+            );
+        }
+        Some(Spanned {
+            value: text,
+            pos: node.pos,
+        })
+    }
+
+    fn bool(&mut self, node: &Node, field: &str) -> Option<bool> {
+        match &node.kind {
+            NodeKind::Scalar { text, plain: true } if text == "true" => Some(true),
+            NodeKind::Scalar { text, plain: true } if text == "false" => Some(false),
+            NodeKind::Scalar { text, .. } if !node.is_null() => {
+                self.error(
+                    node.pos,
+                    format!("`{field}` must be true or false, found `{text}`"),
+                );
+                None
+            }
+            _ => {
+                self.error(
+                    node.pos,
+                    format!("`{field}` must be true or false, found {}", node.describe()),
+                );
+                None
+            }
+        }
+    }
+
+    fn integer<T: std::str::FromStr>(&mut self, node: &Node, field: &str) -> Option<T> {
+        if let NodeKind::Scalar { text, plain: true } = &node.kind
+            && let Ok(n) = text.replace('_', "").parse::<T>()
+        {
+            return Some(n);
+        }
+        let found = match &node.kind {
+            NodeKind::Scalar { text, .. } if !node.is_null() => format!("`{text}`"),
+            _ => node.describe().to_string(),
+        };
+        self.error(
+            node.pos,
+            format!("`{field}` must be a whole number, found {found}"),
+        );
+        None
+    }
+
+    fn list<'n>(&mut self, node: &'n Node, field: &str) -> &'n [Node] {
+        match &node.kind {
+            NodeKind::Seq(items) => items,
+            _ if node.is_null() => &[],
+            _ => {
+                self.error(
+                    node.pos,
+                    format!("`{field}` must be a list, found {}", node.describe()),
+                );
+                &[]
+            }
+        }
+    }
+
+    fn opt_list<'n>(&mut self, f: &Fields<'n>, field: &str) -> &'n [Node] {
+        match f.get(field) {
+            Some(n) => self.list(n, field),
+            None => &[],
+        }
+    }
+
+    fn strings(&mut self, f: &Fields, field: &str) -> Vec<String> {
+        let items = self.opt_list(f, field);
+        items.iter().filter_map(|n| self.string(n, field)).collect()
+    }
+
+    fn spanned_strings(&mut self, f: &Fields, field: &str) -> Vec<Spanned<String>> {
+        let items = self.opt_list(f, field);
+        items
+            .iter()
+            .filter_map(|n| {
+                self.string(n, field).map(|value| Spanned {
+                    value,
+                    pos: n.pos,
+                })
+            })
+            .collect()
+    }
+
+    /// Reads a text with `{{ }}` placeholders and checks that each names a parameter.
+    fn template(&mut self, node: &Node, field: &str) -> Option<Template> {
+        let text = self.string(node, field)?;
+        match Template::parse(&text) {
+            Ok(t) => {
+                for (name, offset) in t.params() {
+                    if !self.params.contains_key(name) {
+                        let pos = point_into(self.source, node.pos, &text, offset);
+                        let message = match suggest(name, self.params.keys().map(String::as_str))
+                        {
+                            Some(s) => format!(
+                                "unknown parameter `{name}` in `{{{{ }}}}`; did you mean `{s}`?"
+                            ),
+                            None => format!("unknown parameter `{name}` in `{{{{ }}}}`"),
+                        };
+                        self.error(pos, message);
+                    }
+                }
+                Some(t)
+            }
+            Err(e) => {
+                let pos = point_into(self.source, node.pos, &text, e.offset);
+                self.error(pos, e.message);
+                None
+            }
+        }
+    }
+
+    fn opt_template(&mut self, f: &Fields, field: &str) -> Option<Template> {
+        f.get(field).and_then(|n| self.template(n, field))
+    }
+
+    fn templates(&mut self, f: &Fields, field: &str) -> Vec<Template> {
+        let items = self.opt_list(f, field);
+        items
+            .iter()
+            .filter_map(|n| self.template(n, field))
+            .collect()
+    }
+
+    /// Reads and checks a `when` condition against the declared parameters.
+    fn condition(&mut self, f: &Fields) -> Option<Spanned<Expr>> {
+        let node = f.get("when")?;
+        let text = self.string(node, "when")?;
+        let e = match expr::parse(&text) {
+            Ok(e) => e,
+            Err(err) => {
+                let pos = point_into(self.source, node.pos, &text, err.offset);
+                self.error(pos, err.message);
+                return None;
+            }
+        };
+        let mut ok = true;
+        for (name, compared) in e.names() {
+            let at = point_into(self.source, node.pos, &text, name.offset);
+            let Some(param) = self.params.get(&name.name) else {
+                let message = match suggest(&name.name, self.params.keys().map(String::as_str)) {
+                    Some(s) => format!(
+                        "unknown parameter `{}` in condition; did you mean `{s}`?",
+                        name.name
+                    ),
+                    None => format!("unknown parameter `{}` in condition", name.name),
+                };
+                self.error(at, message);
+                ok = false;
+                continue;
+            };
+            let kind = param.kind;
+            let choices = param.choices.clone();
+            match (compared, kind) {
+                (None, ParamType::Bool) => {}
+                (None, _) => {
+                    self.error(
+                        at,
+                        format!(
+                            "parameter `{}` is a {}, not a bool; compare it with `==` or `!=`",
+                            name.name,
+                            kind.name()
+                        ),
+                    );
+                    ok = false;
+                }
+                (Some((Literal::Bool(_), _)), ParamType::Bool) => {}
+                (Some((_, lit_at)), ParamType::Bool) => {
+                    let pos = point_into(self.source, node.pos, &text, lit_at);
+                    self.error(
+                        pos,
+                        format!("parameter `{}` is a bool; compare it with true or false", name.name),
+                    );
+                    ok = false;
+                }
+                (Some((Literal::Str(s), lit_at)), ParamType::Choice) if !choices.contains(s) => {
+                    let pos = point_into(self.source, node.pos, &text, lit_at);
+                    self.error(
+                        pos,
+                        format!(
+                            "\"{s}\" is not a choice of parameter `{}`; expected one of: {}",
+                            name.name,
+                            choices.join(", ")
+                        ),
+                    );
+                    ok = false;
+                }
+                (Some((_, _)), ParamType::Hosts | ParamType::Secret) => {
+                    self.error(
+                        at,
+                        format!(
+                            "parameter `{}` is a {}; a condition cannot use it",
+                            name.name,
+                            kind.name()
+                        ),
+                    );
+                    ok = false;
+                }
+                _ => {}
+            }
+        }
+        ok.then_some(Spanned {
+            value: e,
+            pos: node.pos,
+        })
+    }
+
+    fn references(&mut self, f: &Fields) -> Vec<Reference> {
+        let items = self.opt_list(f, "references");
+        let mut out = Vec::new();
+        for node in items {
+            if let NodeKind::Scalar { text, .. } = &node.kind
+                && !node.is_null()
+            {
+                let is_url = text.contains("://");
+                out.push(Reference {
+                    article: (!is_url).then(|| text.clone()),
+                    url: is_url.then(|| text.clone()),
+                    title: None,
+                });
+                continue;
+            }
+            let Some(r) = self.map(node, "a reference", REFERENCE_FIELDS) else {
+                continue;
+            };
+            let reference = Reference {
+                article: self.opt_string(&r, "article"),
+                url: self.opt_string(&r, "url"),
+                title: self.opt_string(&r, "title"),
+            };
+            if reference.article.is_none() && reference.url.is_none() && reference.title.is_none()
+            {
+                self.error(r.pos, "a reference needs `article`, `url` or `title`");
+            }
+            out.push(reference);
+        }
+        out
+    }
+
+    fn runbook(&mut self, root: &Node) -> Option<Runbook> {
+        let f = self.map(root, "the runbook", RUNBOOK_FIELDS)?;
+        let id = self.id(&f, "id");
+        let title = self.req_string(&f, "title");
+        let article = self.req_string(&f, "article");
+        let product = self.req_string(&f, "product");
+        let released = self.opt_string(&f, "released");
+        let replaces = self.strings(&f, "replaces");
+        let applies_to = self.strings(&f, "applies_to");
+        let source = self.opt_string(&f, "source");
+        let summary = self.opt_string(&f, "summary");
+        let restart = self.opt_string(&f, "restart");
+        let notes = self.strings(&f, "notes");
+        let references = self.references(&f);
+
+        let parameters = self.parameters(&f);
+        let roles = self.roles(&f);
+        let prerequisites = self.prerequisites(&f);
+
+        let mut phases = Vec::new();
+        if let Some(node) = self.required(&f, "phases") {
+            let items = self.list(node, "phases");
+            if items.is_empty() && matches!(node.kind, NodeKind::Seq(_) | NodeKind::Scalar { .. }) {
+                self.error(node.pos, "a runbook needs at least one phase");
+            }
+            let mut seen: HashMap<String, Pos> = HashMap::new();
+            for item in items {
+                if let Some(phase) = self.phase(item) {
+                    if let Some(first) = seen.get(&phase.id) {
+                        let message = format!(
+                            "duplicate phase id `{}` (first at line {})",
+                            phase.id, first.line
+                        );
+                        self.error(phase.pos, message);
+                    } else {
+                        seen.insert(phase.id.clone(), phase.pos);
+                    }
+                    phases.push(phase);
+                }
+            }
+        }
+
+        let known_issues = self.known_issues(&f);
+        let manifests = self.manifests(&f);
+
+        // References that may point forward.
+        let issue_ids: Vec<&str> = known_issues.iter().map(|k| k.id.as_str()).collect();
+        let manifest_ids: Vec<&str> = manifests.iter().map(|m| m.id.as_str()).collect();
+        let mut late = Vec::new();
+        let all_steps = phases
+            .iter()
+            .flat_map(|p| p.steps.iter())
+            .chain(known_issues.iter().flat_map(|k| k.steps.iter()));
+        for step in all_steps {
+            for r in &step.known_issues {
+                if !issue_ids.contains(&r.value.as_str()) {
+                    let message = match suggest(&r.value, issue_ids.iter().copied()) {
+                        Some(s) => format!("unknown known issue `{}`; did you mean `{s}`?", r.value),
+                        None => format!("unknown known issue `{}`", r.value),
+                    };
+                    late.push(Diagnostic::error(r.pos, message));
+                }
+            }
+            for action in [Some(&step.action), step.automation.as_ref()].into_iter().flatten() {
+                if let Action::Copy(copy) = action
+                    && let Some(m) = &copy.manifest
+                    && !manifest_ids.contains(&m.value.as_str())
+                {
+                    let message = match suggest(&m.value, manifest_ids.iter().copied()) {
+                        Some(s) => format!("unknown manifest `{}`; did you mean `{s}`?", m.value),
+                        None => format!("unknown manifest `{}`", m.value),
+                    };
+                    late.push(Diagnostic::error(m.pos, message));
+                }
+            }
+        }
+        self.diags.extend(late);
+
+        Some(Runbook {
+            id: id?.value,
+            title: title?,
+            article: article?,
+            product: product?,
+            released,
+            replaces,
+            applies_to,
+            source,
+            summary,
+            restart,
+            notes,
+            references,
+            parameters,
+            roles,
+            prerequisites,
+            phases,
+            known_issues,
+            manifests,
+        })
+    }
+
+    fn parameters(&mut self, f: &Fields) -> Vec<Parameter> {
+        let items = self.opt_list(f, "parameters");
+        let mut out: Vec<Parameter> = Vec::new();
+        for node in items {
+            let Some(p) = self.map(node, "a parameter", PARAMETER_FIELDS) else {
+                continue;
+            };
+            let name = self.id(&p, "name");
+            let kind = self.required(&p, "type").and_then(|n| {
+                let text = self.string(n, "type")?;
+                let kind = ParamType::from_name(&text);
+                if kind.is_none() {
+                    let message = match suggest(&text, ParamType::ALL) {
+                        Some(s) => {
+                            format!("unknown parameter type `{text}`; did you mean `{s}`?")
+                        }
+                        None => format!(
+                            "unknown parameter type `{text}`; expected one of: {}",
+                            ParamType::ALL.join(", ")
+                        ),
+                    };
+                    self.error(n.pos, message);
+                }
+                kind
+            });
+            let prompt = self.req_string(&p, "prompt");
+            let help = self.opt_string(&p, "help");
+            let choices = self.strings(&p, "choices");
+            let (Some(name), Some(kind), Some(prompt)) = (name, kind, prompt) else {
+                continue;
+            };
+            if kind == ParamType::Choice && choices.is_empty() {
+                self.error(
+                    p.pos,
+                    format!("choice parameter `{}` needs a non-empty `choices` list", name.value),
+                );
+            }
+            if kind != ParamType::Choice && let Some(n) = p.get("choices") {
+                self.error(n.pos, "`choices` is only for a choice parameter");
+            }
+            let default = p.get("default").and_then(|n| self.default(n, kind, &name.value, &choices));
+            if let Some(first) = out.iter().find(|q| q.name == name.value) {
+                let message = format!(
+                    "duplicate parameter `{}` (first at line {})",
+                    name.value, first.pos.line
+                );
+                self.error(name.pos, message);
+                continue;
+            }
+            let param = Parameter {
+                name: name.value,
+                pos: name.pos,
+                kind,
+                prompt,
+                help,
+                default,
+                choices,
+            };
+            self.params.insert(param.name.clone(), param.clone());
+            out.push(param);
+        }
+        out
+    }
+
+    fn default(&mut self, node: &Node, kind: ParamType, name: &str, choices: &[String]) -> Option<Value> {
+        match kind {
+            ParamType::Bool => self.bool(node, "default").map(Value::Bool),
+            ParamType::Hosts => {
+                let hosts: Vec<String> = self
+                    .list(node, "default")
+                    .iter()
+                    .filter_map(|n| self.string(n, "default"))
+                    .collect();
+                Some(Value::Hosts(hosts))
+            }
+            ParamType::Secret => {
+                self.error(
+                    node.pos,
+                    format!("secret parameter `{name}` cannot have a default"),
+                );
+                None
+            }
+            ParamType::Choice => {
+                let text = self.string(node, "default")?;
+                if !choices.is_empty() && !choices.contains(&text) {
+                    self.error(
+                        node.pos,
+                        format!(
+                            "default `{text}` is not one of the choices of `{name}`: {}",
+                            choices.join(", ")
+                        ),
+                    );
+                }
+                Some(Value::Text(text))
+            }
+            ParamType::String | ParamType::Path => self.string(node, "default").map(Value::Text),
+        }
+    }
+
+    fn roles(&mut self, f: &Fields) -> Vec<Role> {
+        let items = self.opt_list(f, "roles");
+        let mut out = Vec::new();
+        for node in items {
+            let Some(r) = self.map(node, "a role", ROLE_FIELDS) else {
+                continue;
+            };
+            let id = self.id(&r, "id");
+            let title = self.req_string(&r, "title");
+            let description = self.opt_string(&r, "description");
+            let hosts = self.strings(&r, "hosts");
+            let (Some(id), Some(title)) = (id, title) else {
+                continue;
+            };
+            if let Some(first) = self.roles.get(&id.value) {
+                let message = format!("duplicate role `{}` (first at line {})", id.value, first.line);
+                self.error(id.pos, message);
+                continue;
+            }
+            self.roles.insert(id.value.clone(), id.pos);
+            out.push(Role {
+                id: id.value,
+                pos: id.pos,
+                title,
+                description,
+                hosts,
+            });
+        }
+        out
+    }
+
+    fn prerequisites(&mut self, f: &Fields) -> Vec<Prerequisite> {
+        let items = self.opt_list(f, "prerequisites");
+        let mut out = Vec::new();
+        for node in items {
+            if let NodeKind::Scalar { .. } = node.kind
+                && !node.is_null()
+            {
+                if let Some(text) = self.template(node, "prerequisites") {
+                    out.push(Prerequisite {
+                        text,
+                        note: None,
+                        references: Vec::new(),
+                    });
+                }
+                continue;
+            }
+            let Some(p) = self.map(node, "a prerequisite", PREREQUISITE_FIELDS) else {
+                continue;
+            };
+            let text = self.required(&p, "text").and_then(|n| self.template(n, "text"));
+            let note = self.opt_string(&p, "note");
+            let references = self.references(&p);
+            if let Some(text) = text {
+                out.push(Prerequisite {
+                    text,
+                    note,
+                    references,
+                });
+            }
+        }
+        out
+    }
+
+    fn phase(&mut self, node: &Node) -> Option<Phase> {
+        let f = self.map(node, "a phase", PHASE_FIELDS)?;
+        let id = self.id(&f, "id");
+        let title = self.req_string(&f, "title");
+        let when = self.condition(&f);
+        let notes = self.strings(&f, "notes");
+        let mut steps = Vec::new();
+        if let Some(n) = self.required(&f, "steps") {
+            let items = self.list(n, "steps");
+            if items.is_empty() && !matches!(n.kind, NodeKind::Map(_)) {
+                let name = id.as_ref().map(|i| i.value.as_str()).unwrap_or("");
+                self.error(n.pos, format!("phase `{name}` has no steps"));
+            }
+            for item in items {
+                if let Some(step) = self.step(item) {
+                    steps.push(step);
+                }
+            }
+        }
+        let id = id?;
+        Some(Phase {
+            id: id.value,
+            pos: id.pos,
+            title: title?,
+            when,
+            notes,
+            steps,
+        })
+    }
+
+    fn step(&mut self, node: &Node) -> Option<Step> {
+        let f = self.map(node, "a step", STEP_FIELDS)?;
+        let id = self.id(&f, "id");
+        if let Some(id) = &id {
+            if let Some(first) = self.step_ids.get(&id.value) {
+                let message = format!("duplicate step id `{}` (first at line {})", id.value, first.line);
+                self.error(id.pos, message);
+            } else {
+                self.step_ids.insert(id.value.clone(), id.pos);
+            }
+        }
+        let title = self.required(&f, "title").and_then(|n| self.template(n, "title"));
+        let instructions = self.opt_template(&f, "instructions");
+        let on = f.get("on").and_then(|n| {
+            let role = self.string(n, "on")?;
+            if !self.roles.contains_key(&role) {
+                let message = match suggest(&role, self.roles.keys().map(String::as_str)) {
+                    Some(s) => format!("unknown role `{role}`; did you mean `{s}`?"),
+                    None if self.roles.is_empty() => {
+                        format!("unknown role `{role}`; the runbook declares no roles")
+                    }
+                    None => {
+                        let mut known: Vec<&str> = self.roles.keys().map(String::as_str).collect();
+                        known.sort();
+                        format!("unknown role `{role}`; expected one of: {}", known.join(", "))
+                    }
+                };
+                self.error(n.pos, message);
+                return None;
+            }
+            Some(Spanned {
+                value: role,
+                pos: n.pos,
+            })
+        });
+        let when = self.condition(&f);
+        let items = self.items(&f);
+        let notes = self.templates(&f, "notes");
+        let references = self.references(&f);
+        let known_issues = self.spanned_strings(&f, "known_issues");
+        let action = match f.get("action") {
+            Some(n) => self.action(n, "an action"),
+            None => Some(Action::Manual),
+        };
+        let automation = f.get("automation").and_then(|n| {
+            let a = self.action(n, "an automation")?;
+            if let Some(Action::Manual) = &action
+            {
+                if matches!(a, Action::Manual) {
+                    self.error(n.pos, "an automation must be automated: command, copy, write_file or check");
+                    return None;
+                }
+            } else if let Some(action) = &action {
+                self.error(
+                    n.pos,
+                    format!(
+                        "`automation` is only for a manual step; this step's action is `{}`",
+                        action.type_name()
+                    ),
+                );
+                return None;
+            }
+            Some(a)
+        });
+        let id = id?;
+        Some(Step {
+            id: id.value,
+            pos: id.pos,
+            title: title?,
+            instructions,
+            on,
+            when,
+            items,
+            notes,
+            references,
+            known_issues,
+            action: action?,
+            automation,
+        })
+    }
+
+    fn items(&mut self, f: &Fields) -> Vec<Item> {
+        let nodes = self.opt_list(f, "items");
+        let mut out: Vec<Item> = Vec::new();
+        let mut seen: HashMap<String, Pos> = HashMap::new();
+        for node in nodes {
+            let item = if let NodeKind::Scalar { .. } = node.kind
+                && !node.is_null()
+            {
+                self.template(node, "items").map(|text| Item {
+                    id: slug(text.source()),
+                    text,
+                    note: None,
+                })
+            } else {
+                let Some(m) = self.map(node, "an item", ITEM_FIELDS) else {
+                    continue;
+                };
+                let text = self.required(&m, "text").and_then(|n| self.template(n, "text"));
+                let explicit = m.get("id").and_then(|_| self.id(&m, "id")).map(|s| s.value);
+                let note = self.opt_string(&m, "note");
+                text.map(|text| Item {
+                    id: explicit.unwrap_or_else(|| slug(text.source())),
+                    text,
+                    note,
+                })
+            };
+            let Some(item) = item else { continue };
+            if let Some(first) = seen.get(&item.id) {
+                let message = format!(
+                    "duplicate item `{}` in this step (first at line {})",
+                    item.id, first.line
+                );
+                self.error(node.pos, message);
+                continue;
+            }
+            seen.insert(item.id.clone(), node.pos);
+            out.push(item);
+        }
+        out
+    }
+
+    fn action(&mut self, node: &Node, what: &'static str) -> Option<Action> {
+        if let NodeKind::Scalar { text, .. } = &node.kind
+            && text == "manual"
+        {
+            return Some(Action::Manual);
+        }
+        let NodeKind::Map(_) = node.kind else {
+            self.error(
+                node.pos,
+                format!("expected a map for {what}, found {}", node.describe()),
+            );
+            return None;
+        };
+        let probe = Fields {
+            what,
+            pos: node.pos,
+            entries: match &node.kind {
+                NodeKind::Map(e) => e,
+                _ => &[],
+            },
+        };
+        let type_node = self.required(&probe, "type")?;
+        let kind = self.string(type_node, "type")?;
+        let known = match kind.as_str() {
+            "manual" => MANUAL_FIELDS,
+            "command" => COMMAND_FIELDS,
+            "copy" => COPY_FIELDS,
+            "write_file" => WRITE_FILE_FIELDS,
+            "check" => CHECK_FIELDS,
+            _ => {
+                let message = match suggest(&kind, ACTION_TYPES.iter().copied()) {
+                    Some(s) => format!("unknown action type `{kind}`; did you mean `{s}`?"),
+                    None => format!(
+                        "unknown action type `{kind}`; expected one of: {}",
+                        ACTION_TYPES.join(", ")
+                    ),
+                };
+                self.error(type_node.pos, message);
+                return None;
+            }
+        };
+        let what: &'static str = match kind.as_str() {
+            "manual" => "a manual action",
+            "command" => "a command action",
+            "copy" => "a copy action",
+            "write_file" => "a write_file action",
+            _ => "a check action",
+        };
+        let f = self.map(node, what, known)?;
+        match kind.as_str() {
+            "manual" => Some(Action::Manual),
+            "command" => self.command(&f).map(Action::Command),
+            "copy" => self.copy(&f).map(Action::Copy),
+            "write_file" => self.write_file(&f).map(Action::WriteFile),
+            _ => self.check(&f).map(Action::Check),
+        }
+    }
+
+    fn command(&mut self, f: &Fields) -> Option<CommandAction> {
+        let program = self.required(f, "program").and_then(|n| self.template(n, "program"));
+        let args = self.templates(f, "args");
+        let cwd = self.opt_template(f, "cwd");
+        let timeout_secs = match f.get("timeout") {
+            Some(n) => self.integer::<u64>(n, "timeout").unwrap_or(600),
+            None => 600,
+        };
+        let success_codes = match f.get("success_codes") {
+            Some(n) => {
+                let items = self.list(n, "success_codes");
+                items
+                    .iter()
+                    .filter_map(|c| self.integer::<i32>(c, "success_codes"))
+                    .collect()
+            }
+            None => vec![0],
+        };
+        let shell = match f.get("shell") {
+            Some(n) => self.bool(n, "shell").unwrap_or(false),
+            None => false,
+        };
+        Some(CommandAction {
+            program: program?,
+            args,
+            cwd,
+            timeout_secs,
+            success_codes,
+            shell,
+        })
+    }
+
+    fn file_name(&mut self, node: &Node, field: &str, folder: &str) -> Option<String> {
+        let name = self.string(node, field)?;
+        if is_absolute(&name) {
+            self.error(
+                node.pos,
+                format!("`{name}` is an absolute path, but a file name in `{folder}` is expected"),
+            );
+            return None;
+        }
+        if escapes(&name) {
+            self.error(
+                node.pos,
+                format!("`{name}` escapes the folder `{folder}`; a file name is expected"),
+            );
+            return None;
+        }
+        Some(name)
+    }
+
+    fn copy(&mut self, f: &Fields) -> Option<CopyAction> {
+        let from = self.required(f, "from").and_then(|n| self.template(n, "from"));
+        let to = self.required(f, "to").and_then(|n| self.template(n, "to"));
+        let mut files: Vec<Spanned<String>> = Vec::new();
+        if let Some(n) = self.required(f, "files") {
+            let items = self.list(n, "files");
+            if items.is_empty() {
+                self.error(n.pos, "a copy needs at least one file");
+            }
+            for item in items {
+                let Some(name) = self.file_name(item, "files", "from") else {
+                    continue;
+                };
+                if let Some(first) = files.iter().find(|s| s.value.eq_ignore_ascii_case(&name)) {
+                    let message = format!(
+                        "`{name}` is listed twice in this copy (first at line {})",
+                        first.pos.line
+                    );
+                    self.warning(item.pos, message);
+                    continue;
+                }
+                files.push(Spanned {
+                    value: name,
+                    pos: item.pos,
+                });
+            }
+        }
+        let backup = match f.get("backup") {
+            Some(n) => self.bool(n, "backup").unwrap_or(true),
+            None => true,
+        };
+        let manifest = f.get("manifest").and_then(|n| {
+            self.string(n, "manifest").map(|value| Spanned { value, pos: n.pos })
+        });
+        Some(CopyAction {
+            from: from?,
+            to: to?,
+            files,
+            backup,
+            manifest,
+        })
+    }
+
+    fn write_file(&mut self, f: &Fields) -> Option<WriteFileAction> {
+        let dir = self.required(f, "dir").and_then(|n| self.template(n, "dir"));
+        let file = self.required(f, "file").and_then(|n| self.file_name(n, "file", "dir"));
+        let content = self.required(f, "content").and_then(|n| self.template(n, "content"));
+        let backup = match f.get("backup") {
+            Some(n) => self.bool(n, "backup").unwrap_or(true),
+            None => true,
+        };
+        Some(WriteFileAction {
+            dir: dir?,
+            file: file?,
+            content: content?,
+            backup,
+        })
+    }
+
+    fn check(&mut self, f: &Fields) -> Option<CheckAction> {
+        let node = self.required(f, "checks")?;
+        let items = self.list(node, "checks");
+        if items.is_empty() {
+            self.error(node.pos, "a check needs at least one entry in `checks`");
+        }
+        let mut checks = Vec::new();
+        for item in items {
+            let Some(c) = self.map(item, "a check entry", ASSERTION_FIELDS) else {
+                continue;
+            };
+            let keys: Vec<&str> = ["exists", "writable", "command"]
+                .into_iter()
+                .filter(|k| c.get(k).is_some())
+                .collect();
+            if keys.len() != 1 {
+                self.error(
+                    c.pos,
+                    "a check entry needs exactly one of `exists`, `writable` or `command`",
+                );
+                continue;
+            }
+            if keys[0] != "exists" && let Some(n) = c.get("size") {
+                self.error(n.pos, "`size` goes only with `exists`");
+            }
+            let assertion = match keys[0] {
+                "exists" => {
+                    let path = c.get("exists").and_then(|n| self.template(n, "exists"));
+                    let size = c.get("size").and_then(|n| self.integer::<u64>(n, "size"));
+                    path.map(|path| Assertion::Exists { path, size })
+                }
+                "writable" => c
+                    .get("writable")
+                    .and_then(|n| self.template(n, "writable"))
+                    .map(|dir| Assertion::Writable { dir }),
+                _ => {
+                    let n = c.get("command")?;
+                    let Some(m) = self.map(n, "a check command", ASSERTION_COMMAND_FIELDS) else {
+                        continue;
+                    };
+                    let program = self.required(&m, "program").and_then(|p| self.template(p, "program"));
+                    let args = self.templates(&m, "args");
+                    program.map(|program| Assertion::Command { program, args })
+                }
+            };
+            if let Some(a) = assertion {
+                checks.push(a);
+            }
+        }
+        Some(CheckAction { checks })
+    }
+
+    fn known_issues(&mut self, f: &Fields) -> Vec<KnownIssue> {
+        let items = self.opt_list(f, "known_issues");
+        let mut out: Vec<KnownIssue> = Vec::new();
+        for node in items {
+            let Some(k) = self.map(node, "a known issue", KNOWN_ISSUE_FIELDS) else {
+                continue;
+            };
+            let id = self.id(&k, "id");
+            let title = self.req_string(&k, "title");
+            let symptom = self.req_string(&k, "symptom");
+            let cause = self.opt_string(&k, "cause");
+            let applies_to = self.spanned_strings(&k, "applies_to");
+            for role in &applies_to {
+                if !self.roles.contains_key(&role.value) {
+                    let message = match suggest(&role.value, self.roles.keys().map(String::as_str)) {
+                        Some(s) => format!("unknown role `{}`; did you mean `{s}`?", role.value),
+                        None => format!("unknown role `{}`", role.value),
+                    };
+                    self.error(role.pos, message);
+                }
+            }
+            let workaround = self.opt_template(&k, "workaround");
+            let steps: Vec<Step> = {
+                let nodes = self.opt_list(&k, "steps");
+                nodes.iter().filter_map(|n| self.step(n)).collect()
+            };
+            let notes = self.strings(&k, "notes");
+            let references = self.references(&k);
+            let (Some(id), Some(title), Some(symptom)) = (id, title, symptom) else {
+                continue;
+            };
+            if let Some(first) = out.iter().find(|o| o.id == id.value) {
+                let message = format!(
+                    "duplicate known issue `{}` (first at line {})",
+                    id.value, first.pos.line
+                );
+                self.error(id.pos, message);
+                continue;
+            }
+            out.push(KnownIssue {
+                id: id.value,
+                pos: id.pos,
+                title,
+                symptom,
+                cause,
+                applies_to,
+                workaround,
+                steps,
+                notes,
+                references,
+            });
+        }
+        out
+    }
+
+    fn manifests(&mut self, f: &Fields) -> Vec<Manifest> {
+        let items = self.opt_list(f, "manifests");
+        let mut out: Vec<Manifest> = Vec::new();
+        for node in items {
+            let Some(m) = self.map(node, "a manifest", MANIFEST_FIELDS) else {
+                continue;
+            };
+            let id = self.id(&m, "id");
+            let title = self.req_string(&m, "title");
+            let note = self.opt_string(&m, "note");
+            let platform = self.opt_string(&m, "platform");
+            let mut files: Vec<ManifestFile> = Vec::new();
+            if let Some(n) = self.required(&m, "files") {
+                let rows = self.list(n, "files");
+                for row in rows {
+                    let Some(r) = self.map(row, "a manifest file", MANIFEST_FILE_FIELDS) else {
+                        continue;
+                    };
+                    let name = self.required(&r, "name").and_then(|n| self.file_name(n, "name", "the package"));
+                    let size = r.get("size").and_then(|n| self.integer::<u64>(n, "size"));
+                    let file = ManifestFile {
+                        name: name.clone().unwrap_or_default(),
+                        size,
+                        version: self.opt_string(&r, "version"),
+                        date: self.opt_string(&r, "date"),
+                        time: self.opt_string(&r, "time"),
+                        platform: self.opt_string(&r, "platform"),
+                        sha256: self.opt_string(&r, "sha256"),
+                    };
+                    if let Some(sha) = &file.sha256
+                        && (sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()))
+                    {
+                        let pos = r.get("sha256").map(|n| n.pos).unwrap_or(r.pos);
+                        self.error(pos, "`sha256` must be 64 hexadecimal digits");
+                    }
+                    let Some(name) = name else { continue };
+                    // Cut-short names in an article's table can repeat for different files;
+                    // only a row that repeats name and size is a mistake.
+                    if files
+                        .iter()
+                        .any(|f| f.name.eq_ignore_ascii_case(&name) && f.size == file.size)
+                    {
+                        self.warning(row.pos, format!("`{name}` is listed twice in this manifest"));
+                        continue;
+                    }
+                    files.push(file);
+                }
+            }
+            let (Some(id), Some(title)) = (id, title) else {
+                continue;
+            };
+            if let Some(first) = out.iter().find(|o| o.id == id.value) {
+                let message = format!(
+                    "duplicate manifest `{}` (first at line {})",
+                    id.value, first.pos.line
+                );
+                self.error(id.pos, message);
+                continue;
+            }
+            out.push(Manifest {
+                id: id.value,
+                pos: id.pos,
+                title,
+                note,
+                platform,
+                files,
+            });
+        }
+        out
+    }
+}
+

@@ -1,0 +1,371 @@
+//! The runbook as the rest of the program sees it: plain types, already checked.
+//!
+//! Everything here was produced by the loader from a YAML document and has passed validation:
+//! consumers may rely on ids being unique and references resolving. Positions are kept on the
+//! nodes that later diagnostics may need to point at; no consumer re-reads YAML.
+
+use super::expr::Expr;
+use super::template::Template;
+use super::yaml::Pos;
+
+/// A value with the position of the YAML node it came from.
+#[derive(Debug, Clone)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone)]
+pub struct Runbook {
+    pub id: String,
+    pub title: String,
+    pub article: String,
+    pub product: String,
+    pub released: Option<String>,
+    pub replaces: Vec<String>,
+    pub applies_to: Vec<String>,
+    pub source: Option<String>,
+    pub summary: Option<String>,
+    pub restart: Option<String>,
+    pub notes: Vec<String>,
+    pub references: Vec<Reference>,
+    pub parameters: Vec<Parameter>,
+    pub roles: Vec<Role>,
+    pub prerequisites: Vec<Prerequisite>,
+    pub phases: Vec<Phase>,
+    pub known_issues: Vec<KnownIssue>,
+    pub manifests: Vec<Manifest>,
+}
+
+impl Runbook {
+    pub fn parameter(&self, name: &str) -> Option<&Parameter> {
+        self.parameters.iter().find(|p| p.name == name)
+    }
+
+    pub fn role(&self, id: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.id == id)
+    }
+
+    pub fn known_issue(&self, id: &str) -> Option<&KnownIssue> {
+        self.known_issues.iter().find(|k| k.id == id)
+    }
+
+    /// Every step of the main procedure, in order, with its phase.
+    pub fn steps(&self) -> impl Iterator<Item = (&Phase, &Step)> {
+        self.phases
+            .iter()
+            .flat_map(|phase| phase.steps.iter().map(move |step| (phase, step)))
+    }
+
+    /// Finds a step by id, in the phases or in a known issue's workaround.
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps()
+            .map(|(_, s)| s)
+            .chain(self.known_issues.iter().flat_map(|k| k.steps.iter()))
+            .find(|s| s.id == id)
+    }
+
+    /// The manifest entry for a file name, matched case-insensitively as Windows does; limited
+    /// to one manifest when `manifest` names one.
+    pub fn manifest_file(&self, manifest: Option<&str>, name: &str) -> Option<&ManifestFile> {
+        self.manifests
+            .iter()
+            .filter(|m| manifest.is_none_or(|id| m.id == id))
+            .flat_map(|m| m.files.iter())
+            .find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    Bool,
+    String,
+    Path,
+    Choice,
+    Hosts,
+    Secret,
+}
+
+impl ParamType {
+    pub fn name(self) -> &'static str {
+        match self {
+            ParamType::Bool => "bool",
+            ParamType::String => "string",
+            ParamType::Path => "path",
+            ParamType::Choice => "choice",
+            ParamType::Hosts => "hosts",
+            ParamType::Secret => "secret",
+        }
+    }
+
+    pub const ALL: [&'static str; 6] = ["bool", "string", "path", "choice", "hosts", "secret"];
+
+    pub fn from_name(name: &str) -> Option<ParamType> {
+        Some(match name {
+            "bool" => ParamType::Bool,
+            "string" => ParamType::String,
+            "path" => ParamType::Path,
+            "choice" => ParamType::Choice,
+            "hosts" => ParamType::Hosts,
+            "secret" => ParamType::Secret,
+            _ => return None,
+        })
+    }
+}
+
+/// A parameter value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Bool(bool),
+    Text(String),
+    Hosts(Vec<String>),
+}
+
+impl Value {
+    /// The value as it is written into text by `{{ name }}`.
+    pub fn render(&self) -> String {
+        match self {
+            Value::Bool(b) => b.to_string(),
+            Value::Text(s) => s.clone(),
+            Value::Hosts(h) => h.join(", "),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Parameter {
+    pub name: String,
+    pub pos: Pos,
+    pub kind: ParamType,
+    pub prompt: String,
+    pub help: Option<String>,
+    pub default: Option<Value>,
+    pub choices: Vec<String>,
+}
+
+impl Parameter {
+    /// Parses a value given as text (`--set`, an answers file, a prompt) into this parameter's type.
+    pub fn parse_value(&self, text: &str) -> Result<Value, String> {
+        match self.kind {
+            ParamType::Bool => match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "y" => Ok(Value::Bool(true)),
+                "false" | "no" | "n" => Ok(Value::Bool(false)),
+                _ => Err(format!(
+                    "parameter `{}` is a bool: expected true or false, got `{text}`",
+                    self.name
+                )),
+            },
+            ParamType::Choice => {
+                if self.choices.iter().any(|c| c == text) {
+                    Ok(Value::Text(text.to_string()))
+                } else {
+                    Err(format!(
+                        "parameter `{}` must be one of {}, got `{text}`",
+                        self.name,
+                        self.choices.join(", ")
+                    ))
+                }
+            }
+            ParamType::Hosts => {
+                let hosts: Vec<String> = text
+                    .split(',')
+                    .map(|h| h.trim().to_string())
+                    .filter(|h| !h.is_empty())
+                    .collect();
+                if hosts.is_empty() {
+                    Err(format!(
+                        "parameter `{}` is a host list: expected host names separated by commas",
+                        self.name
+                    ))
+                } else {
+                    Ok(Value::Hosts(hosts))
+                }
+            }
+            ParamType::String | ParamType::Path | ParamType::Secret => {
+                if text.is_empty() {
+                    Err(format!("parameter `{}` must not be empty", self.name))
+                } else {
+                    Ok(Value::Text(text.to_string()))
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub id: String,
+    pub pos: Pos,
+    pub title: String,
+    pub description: Option<String>,
+    pub hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Prerequisite {
+    pub text: Template,
+    pub note: Option<String>,
+    pub references: Vec<Reference>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub article: Option<String>,
+    pub url: Option<String>,
+    pub title: Option<String>,
+}
+
+impl Reference {
+    pub fn render(&self) -> String {
+        let what = self
+            .article
+            .as_deref()
+            .or(self.url.as_deref())
+            .unwrap_or_default();
+        match &self.title {
+            Some(title) if !what.is_empty() => format!("{what}: {title}"),
+            Some(title) => title.clone(),
+            None => what.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Phase {
+    pub id: String,
+    pub pos: Pos,
+    pub title: String,
+    pub when: Option<Spanned<Expr>>,
+    pub notes: Vec<String>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub id: String,
+    pub pos: Pos,
+    pub title: Template,
+    pub instructions: Option<Template>,
+    pub on: Option<Spanned<String>>,
+    pub when: Option<Spanned<Expr>>,
+    pub items: Vec<Item>,
+    pub notes: Vec<Template>,
+    pub references: Vec<Reference>,
+    pub known_issues: Vec<Spanned<String>>,
+    pub action: Action,
+    /// On a manual step: what the operator may choose to run instead of doing it by hand.
+    pub automation: Option<Action>,
+}
+
+impl Step {
+    /// The action that does the work when automated: the action itself, or a manual step's
+    /// optional automation.
+    pub fn automated(&self) -> Option<&Action> {
+        match &self.action {
+            Action::Manual => self.automation.as_ref(),
+            action => Some(action),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub id: String,
+    pub text: Template,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Manual,
+    Command(CommandAction),
+    Copy(CopyAction),
+    WriteFile(WriteFileAction),
+    Check(CheckAction),
+}
+
+impl Action {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Action::Manual => "manual",
+            Action::Command(_) => "command",
+            Action::Copy(_) => "copy",
+            Action::WriteFile(_) => "write_file",
+            Action::Check(_) => "check",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CommandAction {
+    pub program: Template,
+    pub args: Vec<Template>,
+    pub cwd: Option<Template>,
+    pub timeout_secs: u64,
+    pub success_codes: Vec<i32>,
+    pub shell: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CopyAction {
+    pub from: Template,
+    pub to: Template,
+    pub files: Vec<Spanned<String>>,
+    pub backup: bool,
+    pub manifest: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WriteFileAction {
+    pub dir: Template,
+    pub file: String,
+    pub content: Template,
+    pub backup: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckAction {
+    pub checks: Vec<Assertion>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Assertion {
+    Exists { path: Template, size: Option<u64> },
+    Writable { dir: Template },
+    Command { program: Template, args: Vec<Template> },
+}
+
+#[derive(Debug, Clone)]
+pub struct KnownIssue {
+    pub id: String,
+    pub pos: Pos,
+    pub title: String,
+    pub symptom: String,
+    pub cause: Option<String>,
+    pub applies_to: Vec<Spanned<String>>,
+    pub workaround: Option<Template>,
+    pub steps: Vec<Step>,
+    pub notes: Vec<String>,
+    pub references: Vec<Reference>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub id: String,
+    pub pos: Pos,
+    pub title: String,
+    pub note: Option<String>,
+    pub platform: Option<String>,
+    pub files: Vec<ManifestFile>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ManifestFile {
+    pub name: String,
+    pub size: Option<u64>,
+    pub version: Option<String>,
+    pub date: Option<String>,
+    pub time: Option<String>,
+    pub platform: Option<String>,
+    pub sha256: Option<String>,
+}
