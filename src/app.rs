@@ -97,7 +97,10 @@ fn list() -> Result<ExitCode, Error> {
         let loaded = runbook::load(&source);
         let (title, article) = match &loaded.runbook {
             Some(rb) => (rb.title.clone(), rb.article.clone()),
-            None => ("(invalid: run `stepwise validate`)".to_string(), String::new()),
+            None => (
+                "(invalid: run `stepwise validate`)".to_string(),
+                String::new(),
+            ),
         };
         rows.push((id.to_string(), article, title));
     }
@@ -161,7 +164,10 @@ pub fn load_runbook(arg: &str) -> Result<(Source, Runbook), Error> {
     let source = bundled::resolve(arg).map_err(Error::Usage)?;
     let loaded = runbook::load(&source);
     if loaded.errors() > 0 {
-        eprint!("{}", runbook::render_diagnostics(&source, &loaded.diagnostics));
+        eprint!(
+            "{}",
+            runbook::render_diagnostics(&source, &loaded.diagnostics)
+        );
         eprintln!(
             "stepwise: {} is invalid ({} error{}); `stepwise validate` shows the same",
             source.name,
@@ -179,9 +185,7 @@ pub fn bindings(rb: &Runbook, args: &PlanArgs) -> Result<Bindings, Error> {
     let mut b = Bindings::default();
     for set in &args.set {
         let Some((name, value)) = set.split_once('=') else {
-            return Err(Error::Usage(format!(
-                "--set {set}: expected NAME=VALUE"
-            )));
+            return Err(Error::Usage(format!("--set {set}: expected NAME=VALUE")));
         };
         let name = name.trim();
         let Some(param) = rb.parameter(name) else {
