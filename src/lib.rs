@@ -12,6 +12,7 @@ pub mod exit_codes;
 pub mod fsutil;
 pub mod plan;
 pub mod runbook;
+pub mod ui;
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {

@@ -1,0 +1,461 @@
+//! Answers from an answers file, for runs without a terminal.
+//!
+//! The file gives parameter values, host lists, and decisions per step instance (see the operator
+//! guide). It is checked against the runbook when it is read, so a typo in a key is reported
+//! before anything runs. A prompt it has no answer for stops the run with [`Stop::Missing`],
+//! which saves progress and exits 3: a scripted run never hangs and never guesses.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::{
+    Decision, FailureChoice, FailureView, InDoubtChoice, ItemAnswer, Prompter, StepView, Stop,
+};
+use crate::error::{Error, describe_io};
+use crate::runbook::load::suggest;
+use crate::runbook::{ParamType, Parameter, Role, Runbook, Value};
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    operator: Option<String>,
+    #[serde(default)]
+    params: BTreeMap<String, serde_yaml::Value>,
+    #[serde(default)]
+    hosts: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    confirm: Option<bool>,
+    #[serde(default)]
+    default: Option<Kind>,
+    #[serde(default)]
+    steps: BTreeMap<String, StepEntry>,
+    #[serde(default)]
+    on_failure: Option<OneOrMany>,
+    #[serde(default)]
+    in_doubt: Option<InDoubtKind>,
+    #[serde(default)]
+    accept_changed_runbook: Option<bool>,
+    #[serde(default)]
+    override_checks: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    Done,
+    Skip,
+    Fail,
+    Pause,
+    Automate,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum InDoubtKind {
+    Rerun,
+    Done,
+    Skip,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn list(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum StepEntry {
+    Kind(Kind),
+    Full(StepAnswer),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepAnswer {
+    #[serde(default)]
+    decision: Option<Kind>,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    confirm: Option<bool>,
+    /// Items not done, with the reason: `{ item-id: "reason" }`.
+    #[serde(default)]
+    items_not_done: BTreeMap<String, String>,
+    #[serde(default)]
+    on_failure: Option<OneOrMany>,
+    #[serde(default)]
+    in_doubt: Option<InDoubtKind>,
+}
+
+/// A choice after a failure, as written in the file: `retry`, `workaround:ID`, `done`,
+/// `skip-host`, `skip-step`, `abort`.
+fn parse_failure(text: &str, note: &str) -> Option<FailureChoice> {
+    Some(match text {
+        "retry" => FailureChoice::Retry,
+        "done" => FailureChoice::DoneByHand(note.to_string()),
+        "skip-host" => FailureChoice::SkipHost(note.to_string()),
+        "skip-step" => FailureChoice::SkipStep(note.to_string()),
+        "abort" => FailureChoice::Abort,
+        _ => FailureChoice::Workaround(text.strip_prefix("workaround:")?.to_string()),
+    })
+}
+
+pub struct Answers {
+    path: String,
+    file: File,
+    /// Failure choices still to use, per instance key.
+    failures: BTreeMap<String, VecDeque<FailureChoice>>,
+}
+
+impl Answers {
+    /// Reads and checks an answers file against a runbook.
+    pub fn read(path: &Path, rb: &Runbook) -> Result<Answers, Error> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Usage(format!(
+                "cannot read answers file {shown}: {}",
+                describe_io(&e)
+            ))
+        })?;
+        Answers::parse(&shown, &text, rb)
+    }
+
+    pub fn parse(path: &str, text: &str, rb: &Runbook) -> Result<Answers, Error> {
+        let file: File = if text.trim().is_empty() {
+            File::default()
+        } else {
+            serde_yaml::from_str(text).map_err(|e| {
+                let at = e
+                    .location()
+                    .map(|l| format!("{path}:{}:{}", l.line(), l.column()))
+                    .unwrap_or_else(|| path.to_string());
+                Error::Usage(format!(
+                    "{at}: the answers file does not fit: {}",
+                    crate::app::strip_location(&e.to_string())
+                ))
+            })?
+        };
+        let bad = |what: String| Error::Usage(format!("{path}: {what}"));
+        for (name, value) in &file.params {
+            let Some(p) = rb.parameter(name) else {
+                let hint = hint(name, rb.parameters.iter().map(|p| p.name.as_str()));
+                return Err(bad(format!(
+                    "params: runbook `{}` has no parameter `{name}`{hint}",
+                    rb.id
+                )));
+            };
+            value_of(p, value).map_err(|m| bad(format!("params: {m}")))?;
+        }
+        for (role, hosts) in &file.hosts {
+            if rb.role(role).is_none() {
+                let hint = hint(role, rb.roles.iter().map(|r| r.id.as_str()));
+                return Err(bad(format!(
+                    "hosts: runbook `{}` has no role `{role}`{hint}",
+                    rb.id
+                )));
+            }
+            if hosts.is_empty() {
+                return Err(bad(format!("hosts: role `{role}` has an empty host list")));
+            }
+        }
+        let step_ids: Vec<String> = rb
+            .steps()
+            .map(|(_, s)| s.id.clone())
+            .chain(
+                rb.known_issues
+                    .iter()
+                    .flat_map(|k| k.steps.iter().map(|s| s.id.clone())),
+            )
+            .collect();
+        let mut failures = BTreeMap::new();
+        for (key, entry) in &file.steps {
+            let step_id = key.split(['@', '#']).next().unwrap_or(key);
+            if !step_ids.iter().any(|s| s == step_id) {
+                let hint = hint(step_id, step_ids.iter().map(String::as_str));
+                return Err(bad(format!(
+                    "steps: `{key}`: runbook `{}` has no step `{step_id}`{hint}",
+                    rb.id
+                )));
+            }
+            if let StepEntry::Full(a) = entry {
+                if a.decision == Some(Kind::Skip) && a.note.is_none() {
+                    return Err(bad(format!(
+                        "steps: `{key}`: a skip needs a `note` saying why"
+                    )));
+                }
+                if let Some(list) = &a.on_failure {
+                    let note = a.note.clone().unwrap_or_else(|| "by answers file".into());
+                    let parsed = parse_failures(&list.list(), &note)
+                        .map_err(|m| bad(format!("steps: `{key}`: {m}")))?;
+                    failures.insert(key.clone(), parsed);
+                }
+            } else if let StepEntry::Kind(Kind::Skip) = entry {
+                return Err(bad(format!(
+                    "steps: `{key}`: a skip needs a note: write `{key}: {{ decision: skip, note: \"why\" }}`"
+                )));
+            }
+        }
+        if let Some(list) = &file.on_failure {
+            parse_failures(&list.list(), "by answers file")
+                .map_err(|m| bad(format!("on_failure: {m}")))?;
+        }
+        Ok(Answers {
+            path: path.to_string(),
+            file,
+            failures,
+        })
+    }
+
+    /// The host lists the file gives.
+    pub fn host_lists(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.file.hosts
+    }
+
+    fn entry(&self, key: &str) -> Option<&StepEntry> {
+        let step_id = key.split(['@', '#']).next().unwrap_or(key);
+        self.file
+            .steps
+            .get(key)
+            .or_else(|| self.file.steps.get(step_id))
+    }
+
+    fn answer(&self, key: &str) -> Option<StepAnswer> {
+        match self.entry(key)? {
+            StepEntry::Kind(k) => Some(StepAnswer {
+                decision: Some(*k),
+                note: None,
+                confirm: None,
+                items_not_done: BTreeMap::new(),
+                on_failure: None,
+                in_doubt: None,
+            }),
+            StepEntry::Full(a) => Some(a.clone()),
+        }
+    }
+
+    fn missing(&self, what: String) -> Stop {
+        Stop::Missing(format!("{what} (answers file {})", self.path))
+    }
+}
+
+fn parse_failures(list: &[String], note: &str) -> Result<VecDeque<FailureChoice>, String> {
+    list.iter()
+        .map(|t| {
+            parse_failure(t, note).ok_or_else(|| {
+                format!("`{t}` is not a failure choice: expected retry, workaround:ID, done, skip-host, skip-step or abort")
+            })
+        })
+        .collect()
+}
+
+fn hint<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    match suggest(word, candidates) {
+        Some(s) => format!("; did you mean `{s}`?"),
+        None => String::new(),
+    }
+}
+
+/// A parameter value from YAML, checked against the parameter's type.
+fn value_of(p: &Parameter, value: &serde_yaml::Value) -> Result<Value, String> {
+    use serde_yaml::Value as Y;
+    let text = match (p.kind, value) {
+        (ParamType::Hosts, Y::Sequence(items)) => {
+            let hosts: Option<Vec<String>> = items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect();
+            return match hosts {
+                Some(h) if !h.is_empty() => Ok(Value::Hosts(h)),
+                _ => Err(format!("`{}` must be a list of host names", p.name)),
+            };
+        }
+        (_, Y::Bool(b)) => b.to_string(),
+        (_, Y::String(s)) => s.clone(),
+        (_, Y::Number(n)) => n.to_string(),
+        _ => {
+            return Err(format!(
+                "`{}` is a {}: expected a single value",
+                p.name,
+                p.kind.name()
+            ));
+        }
+    };
+    if p.kind == ParamType::Bool && !matches!(value, Y::Bool(_)) {
+        return Err(format!(
+            "parameter `{}` is a bool: expected true or false, got `{text}`",
+            p.name
+        ));
+    }
+    p.parse_value(&text)
+}
+
+impl Prompter for Answers {
+    fn interactive(&self) -> bool {
+        false
+    }
+
+    fn operator(&self) -> Option<String> {
+        self.file.operator.clone()
+    }
+
+    fn param(&mut self, p: &Parameter) -> Result<Value, Stop> {
+        if let Some(v) = self.file.params.get(&p.name) {
+            return value_of(p, v).map_err(Stop::Missing);
+        }
+        if p.kind == ParamType::Secret
+            && let Ok(v) = std::env::var(format!("STEPWISE_SECRET_{}", p.name.to_uppercase()))
+        {
+            return Ok(Value::Text(v));
+        }
+        match &p.default {
+            Some(d) => Ok(d.clone()),
+            None => Err(self.missing(format!(
+                "no value for parameter `{}` ({}), and it has no default",
+                p.name, p.prompt
+            ))),
+        }
+    }
+
+    fn hosts(&mut self, role: &Role, default: &[String]) -> Result<Vec<String>, Stop> {
+        match self.file.hosts.get(&role.id) {
+            Some(h) => Ok(h.clone()),
+            None if !default.is_empty() => Ok(default.to_vec()),
+            None => Err(self.missing(format!(
+                "no hosts for role `{}` ({}), and it has no default hosts",
+                role.id, role.title
+            ))),
+        }
+    }
+
+    fn override_blocking(&mut self, blocking: usize) -> Result<Option<String>, Stop> {
+        let _ = blocking;
+        Ok(self.file.override_checks.clone())
+    }
+
+    fn accept_changed_runbook(&mut self, _changes: &[String]) -> Result<bool, Stop> {
+        match self.file.accept_changed_runbook {
+            Some(b) => Ok(b),
+            None => Err(self.missing(
+                "the runbook changed since the run started, and there is no `accept_changed_runbook`"
+                    .to_string(),
+            )),
+        }
+    }
+
+    fn in_doubt(&mut self, view: &StepView) -> Result<InDoubtChoice, Stop> {
+        let kind = self
+            .answer(&view.key)
+            .and_then(|a| a.in_doubt)
+            .or(self.file.in_doubt);
+        let note = "by answers file: it was in doubt after an interruption".to_string();
+        match kind {
+            Some(InDoubtKind::Rerun) => Ok(InDoubtChoice::Rerun),
+            Some(InDoubtKind::Done) => Ok(InDoubtChoice::Done(note)),
+            Some(InDoubtKind::Skip) => Ok(InDoubtChoice::Skip(note)),
+            None => Err(self.missing(format!(
+                "step instance `{}` was started and never finished, and there is no `in_doubt` answer",
+                view.key
+            ))),
+        }
+    }
+
+    fn decision(&mut self, view: &StepView) -> Result<Decision, Stop> {
+        let (kind, note) = match self.answer(&view.key) {
+            Some(StepAnswer {
+                decision: Some(k),
+                note,
+                ..
+            }) => (k, note),
+            _ => match self.file.default {
+                Some(Kind::Skip) => (Kind::Skip, Some("skipped by answers file".to_string())),
+                Some(k) => (k, None),
+                None => {
+                    return Err(self.missing(format!(
+                        "no answer for step instance `{}` ({})",
+                        view.key, view.title
+                    )));
+                }
+            },
+        };
+        Ok(match kind {
+            Kind::Done => Decision::Done { note },
+            Kind::Skip => Decision::Skip {
+                reason: note.unwrap_or_else(|| "skipped by answers file".into()),
+            },
+            Kind::Fail => Decision::Problem { note },
+            Kind::Pause => Decision::Pause,
+            Kind::Automate => Decision::Automate,
+        })
+    }
+
+    fn items(&mut self, view: &StepView) -> Result<Vec<ItemAnswer>, Stop> {
+        let not_done = self
+            .answer(&view.key)
+            .map(|a| a.items_not_done)
+            .unwrap_or_default();
+        Ok(view
+            .items
+            .iter()
+            .map(|(id, _)| match not_done.get(id) {
+                Some(reason) => ItemAnswer::NotDone(reason.clone()),
+                None => ItemAnswer::Done,
+            })
+            .collect())
+    }
+
+    fn confirm_action(&mut self, view: &StepView) -> Result<bool, Stop> {
+        let per_step = self.answer(&view.key).and_then(|a| a.confirm);
+        match per_step.or(self.file.confirm) {
+            Some(b) => Ok(b),
+            None => Err(self.missing(format!(
+                "no `confirm` answer for the automated action of `{}`",
+                view.key
+            ))),
+        }
+    }
+
+    fn failure(&mut self, view: &StepView, failure: &FailureView) -> Result<FailureChoice, Stop> {
+        let step_id = view
+            .key
+            .split(['@', '#'])
+            .next()
+            .unwrap_or(&view.key)
+            .to_string();
+        for key in [view.key.clone(), step_id] {
+            if let Some(queue) = self.failures.get_mut(&key)
+                && let Some(choice) = queue.pop_front()
+            {
+                return Ok(choice);
+            }
+        }
+        if let Some(list) = &self.file.on_failure {
+            // The file-wide answer: every choice but the first `retry` per failure.
+            let parsed = parse_failures(&list.list(), "by answers file").unwrap_or_default();
+            if let Some(choice) = parsed.into_iter().find(|c| *c != FailureChoice::Retry) {
+                return Ok(choice);
+            }
+        }
+        Err(self.missing(format!(
+            "`{}` failed ({}), and there is no `on_failure` answer for it",
+            failure.key, failure.what
+        )))
+    }
+
+    fn show(&mut self, text: &str) {
+        println!("{text}");
+    }
+}

@@ -1,0 +1,341 @@
+//! Asking a person at a terminal: dialoguer prompts and an indicatif progress bar.
+//!
+//! The progress bar is suspended while a prompt is drawn, so it never garbles one. Ctrl-C at a
+//! prompt (raw mode, where the terminal sends no signal) comes back as [`Stop::Interrupted`].
+
+use std::io;
+use std::time::Duration;
+
+use console::{Term, style};
+use dialoguer::theme::ColorfulTheme;
+use dialoguer::{Confirm, Input, MultiSelect, Password, Select};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{
+    Decision, FailureChoice, FailureView, InDoubtChoice, ItemAnswer, Prompter, StepView, Stop,
+};
+use crate::runbook::{ParamType, Parameter, Role, Value};
+
+pub struct TerminalPrompter {
+    theme: ColorfulTheme,
+    bar: ProgressBar,
+    term: Term,
+}
+
+impl Default for TerminalPrompter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn stop(e: dialoguer::Error) -> Stop {
+    let dialoguer::Error::IO(e) = e;
+    if e.kind() == io::ErrorKind::Interrupted {
+        Stop::Interrupted
+    } else {
+        Stop::Io(crate::error::describe_io(&e))
+    }
+}
+
+impl TerminalPrompter {
+    pub fn new() -> TerminalPrompter {
+        let bar = ProgressBar::hidden();
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} step instances  {elapsed_precise}  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix("progress");
+        TerminalPrompter {
+            theme: ColorfulTheme::default(),
+            bar,
+            term: Term::stderr(),
+        }
+    }
+
+    /// Whether standard input and error are a terminal a person can answer at.
+    pub fn available() -> bool {
+        Term::stderr().is_term()
+            && console::user_attended_stderr()
+            && Term::stdout().features().is_attended()
+    }
+
+    fn ask<T>(&self, f: impl FnOnce() -> dialoguer::Result<T>) -> Result<T, Stop> {
+        self.bar.suspend(f).map_err(stop)
+    }
+
+    fn text(&self, prompt: &str, default: Option<String>, required: bool) -> Result<String, Stop> {
+        self.ask(|| {
+            let mut input = Input::<String>::with_theme(&self.theme).with_prompt(prompt);
+            if let Some(d) = default {
+                input = input.default(d);
+            }
+            input = input.allow_empty(!required);
+            if required {
+                input = input.validate_with(|s: &String| -> Result<(), &str> {
+                    if s.trim().is_empty() {
+                        Err("an answer is required")
+                    } else {
+                        Ok(())
+                    }
+                });
+            }
+            input.interact_text_on(&self.term)
+        })
+    }
+
+    fn select(&self, prompt: &str, items: &[String], default: usize) -> Result<usize, Stop> {
+        self.ask(|| {
+            Select::with_theme(&self.theme)
+                .with_prompt(prompt)
+                .items(items)
+                .default(default)
+                .interact_on(&self.term)
+        })
+    }
+}
+
+impl Prompter for TerminalPrompter {
+    fn interactive(&self) -> bool {
+        true
+    }
+
+    fn param(&mut self, p: &Parameter) -> Result<Value, Stop> {
+        if let Some(help) = &p.help {
+            self.show(&format!("  {}", style(help).dim()));
+        }
+        match p.kind {
+            ParamType::Bool => {
+                let default = matches!(p.default, Some(Value::Bool(true)));
+                let has_default = p.default.is_some();
+                self.ask(|| {
+                    let c = Confirm::with_theme(&self.theme).with_prompt(&p.prompt);
+                    let c = if has_default { c.default(default) } else { c };
+                    c.interact_on(&self.term)
+                })
+                .map(Value::Bool)
+            }
+            ParamType::Choice => {
+                let default = match &p.default {
+                    Some(Value::Text(t)) => p.choices.iter().position(|c| c == t).unwrap_or(0),
+                    _ => 0,
+                };
+                let i = self.select(&p.prompt, &p.choices, default)?;
+                Ok(Value::Text(p.choices[i].clone()))
+            }
+            ParamType::Secret => self
+                .ask(|| {
+                    Password::with_theme(&self.theme)
+                        .with_prompt(&p.prompt)
+                        .interact_on(&self.term)
+                })
+                .map(Value::Text),
+            ParamType::String | ParamType::Path | ParamType::Hosts => loop {
+                let default = p.default.as_ref().map(Value::render);
+                let text = self.text(&p.prompt, default, true)?;
+                match p.parse_value(&text) {
+                    Ok(v) => return Ok(v),
+                    Err(m) => self.show(&format!("  {}", style(m).red())),
+                }
+            },
+        }
+    }
+
+    fn hosts(&mut self, role: &Role, default: &[String]) -> Result<Vec<String>, Stop> {
+        let prompt = format!(
+            "Hosts for {} ({}), separated by commas",
+            role.title, role.id
+        );
+        loop {
+            let default = (!default.is_empty()).then(|| default.join(", "));
+            let text = self.text(&prompt, default, true)?;
+            let hosts: Vec<String> = text
+                .split(',')
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .collect();
+            if !hosts.is_empty() {
+                return Ok(hosts);
+            }
+        }
+    }
+
+    fn override_blocking(&mut self, blocking: usize) -> Result<Option<String>, Stop> {
+        let go = self.ask(|| {
+            Confirm::with_theme(&self.theme)
+                .with_prompt(format!(
+                    "{blocking} blocking finding(s). Go on anyway (you will be asked why)?"
+                ))
+                .default(false)
+                .interact_on(&self.term)
+        })?;
+        if !go {
+            return Ok(None);
+        }
+        self.text("Why is it safe to go on?", None, true).map(Some)
+    }
+
+    fn accept_changed_runbook(&mut self, changes: &[String]) -> Result<bool, Stop> {
+        for c in changes {
+            self.show(&format!("  {c}"));
+        }
+        self.ask(|| {
+            Confirm::with_theme(&self.theme)
+                .with_prompt(
+                    "The runbook changed since this run started. Go on with the new version?",
+                )
+                .default(false)
+                .interact_on(&self.term)
+        })
+    }
+
+    fn in_doubt(&mut self, view: &StepView) -> Result<InDoubtChoice, Stop> {
+        let items = [
+            "It completed: mark it done".to_string(),
+            "Run it again".to_string(),
+            "Skip it".to_string(),
+        ];
+        let prompt = format!(
+            "Step {} ({}) was started and never finished. Did it complete?",
+            view.key, view.title
+        );
+        match self.select(&prompt, &items, 0)? {
+            0 => Ok(InDoubtChoice::Done(self.text(
+                "How do you know? (note)",
+                None,
+                true,
+            )?)),
+            1 => Ok(InDoubtChoice::Rerun),
+            _ => Ok(InDoubtChoice::Skip(self.text(
+                "Why skip it?",
+                None,
+                true,
+            )?)),
+        }
+    }
+
+    fn decision(&mut self, view: &StepView) -> Result<Decision, Stop> {
+        let mut items = vec![
+            "Done".to_string(),
+            "Skip (a reason is required)".to_string(),
+            "Problem: show known issues and choose what to do".to_string(),
+            "Add a note".to_string(),
+            "Show details".to_string(),
+        ];
+        let automatable = !view.automation.is_empty() && !view.automated;
+        if automatable {
+            items.push("Run the automation instead".to_string());
+        }
+        items.push("Pause: save and exit".to_string());
+        let choice = self.select("What now?", &items, 0)?;
+        let pause = items.len() - 1;
+        Ok(match choice {
+            0 => Decision::Done { note: None },
+            1 => Decision::Skip {
+                reason: self.text("Why skip it?", None, true)?,
+            },
+            2 => {
+                let note = self.text("What went wrong? (optional)", None, false)?;
+                Decision::Problem {
+                    note: (!note.trim().is_empty()).then_some(note),
+                }
+            }
+            3 => Decision::Note(self.text("Note", None, true)?),
+            4 => Decision::Details,
+            c if c == pause => Decision::Pause,
+            _ => Decision::Automate,
+        })
+    }
+
+    fn items(&mut self, view: &StepView) -> Result<Vec<ItemAnswer>, Stop> {
+        let labels: Vec<String> = view.items.iter().map(|(_, t)| t.clone()).collect();
+        let defaults = vec![true; labels.len()];
+        let ticked = self.ask(|| {
+            MultiSelect::with_theme(&self.theme)
+                .with_prompt("Tick every item done (space to toggle, enter to confirm)")
+                .items(&labels)
+                .defaults(&defaults)
+                .interact_on(&self.term)
+        })?;
+        let mut out = Vec::new();
+        for (i, label) in labels.iter().enumerate() {
+            if ticked.contains(&i) {
+                out.push(ItemAnswer::Done);
+            } else {
+                let reason = self.text(&format!("Why is \"{label}\" not done?"), None, true)?;
+                out.push(ItemAnswer::NotDone(reason));
+            }
+        }
+        Ok(out)
+    }
+
+    fn confirm_action(&mut self, view: &StepView) -> Result<bool, Stop> {
+        let _ = view;
+        self.ask(|| {
+            Confirm::with_theme(&self.theme)
+                .with_prompt("Run it now?")
+                .default(false)
+                .interact_on(&self.term)
+        })
+    }
+
+    fn failure(&mut self, view: &StepView, failure: &FailureView) -> Result<FailureChoice, Stop> {
+        let mut labels = vec!["Retry".to_string()];
+        let mut workarounds = Vec::new();
+        for k in &failure.known_issues {
+            if !k.steps.is_empty() {
+                labels.push(format!(
+                    "Apply the workaround of \"{}\", then retry",
+                    k.title
+                ));
+                workarounds.push(k.id.clone());
+            }
+        }
+        labels.push("I did it by hand: mark it done (note required)".into());
+        if failure.has_host {
+            labels.push("Skip this host".into());
+        }
+        labels.push("Skip the step for all hosts".into());
+        labels.push("Abort (progress is saved)".into());
+        let prompt = format!("{} failed. What now?", view.key);
+        let choice = self.select(&prompt, &labels, 0)?;
+        if choice == 0 {
+            return Ok(FailureChoice::Retry);
+        }
+        if choice <= workarounds.len() {
+            return Ok(FailureChoice::Workaround(workarounds[choice - 1].clone()));
+        }
+        let rest = &labels[choice];
+        Ok(if rest.starts_with("I did it") {
+            FailureChoice::DoneByHand(self.text("What did you do?", None, true)?)
+        } else if rest.starts_with("Skip this host") {
+            FailureChoice::SkipHost(self.text("Why skip this host?", None, true)?)
+        } else if rest.starts_with("Skip the step") {
+            FailureChoice::SkipStep(self.text("Why skip the step?", None, true)?)
+        } else {
+            FailureChoice::Abort
+        })
+    }
+
+    fn show(&mut self, text: &str) {
+        self.bar.suspend(|| eprintln!("{text}"));
+    }
+
+    fn progress(&mut self, done: usize, total: usize, message: &str) {
+        if self.bar.is_hidden() {
+            self.bar
+                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            self.bar.enable_steady_tick(Duration::from_millis(500));
+        }
+        self.bar.set_length(total as u64);
+        self.bar.set_position(done as u64);
+        self.bar.set_message(message.to_string());
+    }
+
+    fn restore(&mut self) {
+        self.bar.finish_and_clear();
+        let _ = self.term.show_cursor();
+    }
+}
