@@ -1,0 +1,204 @@
+//! What the operator sees of a step instance: the plan's step with parameters filled in.
+
+use crate::plan::{Instance, Plan};
+use crate::runbook::{Action, Assertion, Step};
+use crate::ui::{KnownIssueView, StepView};
+
+/// Lines that say exactly what an automated action will do, with parameters filled in (secrets
+/// masked).
+pub fn describe_action(plan: &Plan, action: &Action) -> Vec<String> {
+    let r = &plan.resolved;
+    match action {
+        Action::Manual => Vec::new(),
+        Action::Command(c) => {
+            let mut line = vec![r.show(&c.program)];
+            line.extend(c.args.iter().map(|a| quote(&r.show(a))));
+            let mut out = vec![format!(
+                "run{}: {}",
+                if c.shell { " through the shell" } else { "" },
+                line.join(" ")
+            )];
+            if let Some(cwd) = &c.cwd {
+                out.push(format!("in folder: {}", r.show(cwd)));
+            }
+            out.push(format!(
+                "timeout {} s; success exit codes: {}",
+                c.timeout_secs,
+                c.success_codes
+                    .iter()
+                    .map(i32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            out
+        }
+        Action::Copy(c) => {
+            let mut out = vec![format!("copy from {} to {}", r.show(&c.from), r.show(&c.to))];
+            if c.backup {
+                out.push("back up every file it replaces into the run folder".into());
+            }
+            out.extend(c.files.iter().map(|f| format!("  {}", f.value)));
+            out
+        }
+        Action::WriteFile(w) => {
+            let mut out = vec![format!("write {}\\{}", r.show(&w.dir), w.file)];
+            if w.backup {
+                out.push("back up the file it replaces into the run folder".into());
+            }
+            out.extend(r.show(&w.content).lines().map(|l| format!("  | {l}")));
+            out
+        }
+        Action::Check(c) => c
+            .checks
+            .iter()
+            .map(|a| match a {
+                Assertion::Exists { path, size: Some(s) } => {
+                    format!("check that {} exists with {s} bytes", r.show(path))
+                }
+                Assertion::Exists { path, size: None } => {
+                    format!("check that {} exists", r.show(path))
+                }
+                Assertion::Writable { dir } => format!("check that {} is writable", r.show(dir)),
+                Assertion::Command { program, args } => {
+                    let mut line = vec![r.show(program)];
+                    line.extend(args.iter().map(|a| quote(&r.show(a))));
+                    format!("check that `{}` exits 0", line.join(" "))
+                }
+            })
+            .collect(),
+    }
+}
+
+fn quote(arg: &str) -> String {
+    if arg.is_empty() || arg.contains(char::is_whitespace) {
+        format!("\"{arg}\"")
+    } else {
+        arg.to_string()
+    }
+}
+
+/// The known issues a step names, with their workaround steps' instance keys for `host`.
+pub fn known_issues(plan: &Plan, step: &Step, host: Option<&str>) -> Vec<KnownIssueView> {
+    let r = &plan.resolved;
+    step.known_issues
+        .iter()
+        .filter_map(|id| plan.runbook.known_issue(&id.value))
+        .map(|k| KnownIssueView {
+            id: k.id.clone(),
+            title: k.title.clone(),
+            symptom: k.symptom.clone(),
+            cause: k.cause.clone(),
+            workaround: k.workaround.as_ref().map(|w| r.show(w)),
+            steps: k
+                .steps
+                .iter()
+                .map(|s| {
+                    let h = s.on.as_ref().and(host);
+                    (
+                        crate::plan::instance_key(&s.id, h),
+                        r.show(&s.title),
+                    )
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Builds the view of a step instance (or of a workaround step, with no plan instance).
+pub fn step_view(plan: &Plan, instance: &Instance) -> StepView {
+    let planned = plan.step_of(instance);
+    let phase = &plan.phases[instance.phase];
+    let mut view = view_of(plan, planned.step, instance.host.as_deref(), &instance.key);
+    view.ordinal = instance.ordinal;
+    view.total = plan.instances.len();
+    view.number = planned.number.clone();
+    view.phase_title = phase.phase.title.clone();
+    view
+}
+
+pub fn view_of(plan: &Plan, step: &Step, host: Option<&str>, key: &str) -> StepView {
+    let r = &plan.resolved;
+    StepView {
+        key: key.to_string(),
+        ordinal: 0,
+        total: 0,
+        number: String::new(),
+        phase_title: String::new(),
+        title: r.show(&step.title),
+        host: host.map(str::to_string),
+        instructions: step.instructions.as_ref().map(|i| r.show(i)),
+        items: step
+            .items
+            .iter()
+            .map(|i| (i.id.clone(), r.show(&i.text)))
+            .collect(),
+        notes: step.notes.iter().map(|n| r.show(n)).collect(),
+        known_issues: known_issues(plan, step, host),
+        automation: step
+            .automated()
+            .map(|a| describe_action(plan, a))
+            .unwrap_or_default(),
+        automated: !matches!(step.action, Action::Manual),
+        references: step.references.iter().map(|x| x.render()).collect(),
+    }
+}
+
+/// The step as shown before the operator decides: number, title, host, instructions, items,
+/// notes, known issues, and what an automation would do.
+pub fn render(view: &StepView, details: bool) -> String {
+    let mut out = String::new();
+    let host = view
+        .host
+        .as_ref()
+        .map(|h| format!("  on {h}"))
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "\n── [{}/{}] Step {}  {}{}\n",
+        view.ordinal, view.total, view.number, view.title, host
+    ));
+    out.push_str(&format!("   key: {}   phase: {}\n", view.key, view.phase_title));
+    if let Some(i) = &view.instructions {
+        out.push('\n');
+        for line in i.trim_end().lines() {
+            out.push_str(&format!("   {line}\n"));
+        }
+    }
+    if !view.items.is_empty() {
+        out.push_str("\n   Items:\n");
+        for (_, text) in &view.items {
+            out.push_str(&format!("   - {text}\n"));
+        }
+    }
+    for n in &view.notes {
+        out.push_str(&format!("\n   Note: {}\n", n.trim_end()));
+    }
+    if !view.automation.is_empty() {
+        out.push_str(if view.automated {
+            "\n   This step is automated; it will:\n"
+        } else {
+            "\n   This step can be automated; the automation will:\n"
+        });
+        for line in &view.automation {
+            out.push_str(&format!("     {line}\n"));
+        }
+    }
+    for k in &view.known_issues {
+        out.push_str(&format!("\n   Known issue: {}\n", k.title));
+        if details {
+            out.push_str(&format!("     Symptom: {}\n", k.symptom.trim_end()));
+            if let Some(c) = &k.cause {
+                out.push_str(&format!("     Cause: {}\n", c.trim_end()));
+            }
+            if let Some(w) = &k.workaround {
+                out.push_str(&format!("     Workaround: {}\n", w.trim_end()));
+            }
+        }
+    }
+    if details && !view.references.is_empty() {
+        out.push_str("\n   References:\n");
+        for r in &view.references {
+            out.push_str(&format!("   - {r}\n"));
+        }
+    }
+    out
+}
