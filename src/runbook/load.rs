@@ -426,7 +426,8 @@ impl<'s> Decoder<'s> {
         };
         let mut ok = true;
         for (name, compared) in e.names() {
-            let at = point_into(self.source, node.pos, &text, name.offset);
+            let source = self.source;
+            let at = || point_into(source, node.pos, &text, name.offset);
             let Some(param) = self.params.get(&name.name) else {
                 let message = match suggest(&name.name, self.params.keys().map(String::as_str)) {
                     Some(s) => format!(
@@ -435,7 +436,7 @@ impl<'s> Decoder<'s> {
                     ),
                     None => format!("unknown parameter `{}` in condition", name.name),
                 };
-                self.error(at, message);
+                self.error(at(), message);
                 ok = false;
                 continue;
             };
@@ -445,7 +446,7 @@ impl<'s> Decoder<'s> {
                 (None, ParamType::Bool) => {}
                 (None, _) => {
                     self.error(
-                        at,
+                        at(),
                         format!(
                             "parameter `{}` is a {}, not a bool; compare it with `==` or `!=`",
                             name.name,
@@ -480,7 +481,7 @@ impl<'s> Decoder<'s> {
                 }
                 (Some((_, _)), ParamType::Hosts | ParamType::Secret) => {
                     self.error(
-                        at,
+                        at(),
                         format!(
                             "parameter `{}` is a {}; a condition cannot use it",
                             name.name,
