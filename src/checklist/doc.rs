@@ -6,7 +6,7 @@
 //! template is filled with [`crate::plan::Resolved::show`], so a secret never reaches a checklist.
 //! Nothing here formats for an output, reads a file, or looks at the clock.
 
-use crate::plan::{Applies, Plan};
+use crate::plan::{Applies, Plan, Resolved};
 use crate::runbook::expr::Expr;
 use crate::runbook::{Action, Assertion, Reference, Step, Template};
 
@@ -226,13 +226,40 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// What is left of an open condition once the values that are given are taken into account:
+/// `not ur5_installed and upgraded_from_hmc40` with `ur5_installed` false is
+/// `upgraded_from_hmc40`. Exact, never a guess: only parts whose value is known are dropped.
+fn residual(e: &Expr, resolved: &Resolved) -> Expr {
+    match e {
+        Expr::And(a, b) => match (resolved.eval(a), resolved.eval(b)) {
+            (Some(true), _) => residual(b, resolved),
+            (_, Some(true)) => residual(a, resolved),
+            _ => Expr::And(
+                Box::new(residual(a, resolved)),
+                Box::new(residual(b, resolved)),
+            ),
+        },
+        Expr::Or(a, b) => match (resolved.eval(a), resolved.eval(b)) {
+            (Some(false), _) => residual(b, resolved),
+            (_, Some(false)) => residual(a, resolved),
+            _ => Expr::Or(
+                Box::new(residual(a, resolved)),
+                Box::new(residual(b, resolved)),
+            ),
+        },
+        Expr::Not(a) => Expr::Not(Box::new(residual(a, resolved))),
+        _ => e.clone(),
+    }
+}
+
 /// A condition still open, as "only if" shows it.
-fn open_condition(applies: &Applies) -> Option<String> {
+fn open_condition(applies: &Applies, resolved: &Resolved) -> Option<String> {
     match applies {
         Applies::Yes => None,
         Applies::OnlyIf(exprs) => Some(
             exprs
                 .iter()
+                .map(|e| residual(e, resolved))
                 .map(|e| match e {
                     Expr::Or(..) if exprs.len() > 1 => format!("({e})"),
                     _ => e.to_string(),
@@ -417,7 +444,7 @@ impl Walk<'_, '_> {
             number,
             id: step.id.clone(),
             title: self.show(&step.title),
-            only_if: open_condition(applies),
+            only_if: open_condition(applies, &self.plan.resolved),
             on: step.on.as_ref().map(|on| self.role(&on.value)),
             instructions: step.instructions.as_ref().map(|t| self.show(t)),
             action: self.action(step),
@@ -531,7 +558,7 @@ impl Doc {
                 number: pp.number,
                 id: pp.phase.id.clone(),
                 title: pp.phase.title.clone(),
-                only_if: open_condition(&pp.applies),
+                only_if: open_condition(&pp.applies, &plan.resolved),
                 notes: pp.phase.notes.clone(),
                 steps: pp
                     .steps
@@ -637,6 +664,41 @@ mod tests {
             (1423248, "1,423,248"),
         ] {
             assert_eq!(thousands(n), want);
+        }
+    }
+
+    #[test]
+    fn open_conditions_keep_only_what_is_unknown() {
+        use crate::plan::Bindings;
+        use crate::runbook::{Source, Value, expr, load};
+        let source = Source {
+            name: "t.yaml".into(),
+            text: "id: t\ntitle: T\narticle: KB1\nproduct: P\nparameters:\n  \
+                   - { name: a, type: bool, prompt: A? }\n  \
+                   - { name: b, type: bool, prompt: B? }\n  \
+                   - { name: c, type: bool, prompt: C? }\n\
+                   phases:\n  - { id: p, title: P, steps: [{ id: s, title: S }] }\n"
+                .into(),
+        };
+        let rb = load(&source).runbook.unwrap();
+        let mut bindings = Bindings::default();
+        bindings.values.insert("a".into(), Value::Bool(false));
+        let resolved = Resolved::new(&rb, &bindings);
+        for (condition, shown) in [
+            ("not a and b", "b"),
+            ("a or b", "b"),
+            ("not a and (b or c)", "b or c"),
+            ("(a or b) and not c", "b and not c"),
+            ("not (a or b)", "not b"),
+            ("b and c", "b and c"),
+        ] {
+            let e = expr::parse(condition).unwrap();
+            let applies = Applies::OnlyIf(vec![e]);
+            assert_eq!(
+                open_condition(&applies, &resolved).as_deref(),
+                Some(shown),
+                "{condition}"
+            );
         }
     }
 

@@ -17,7 +17,8 @@ h1 { font-size: 1.6em; margin: 0 0 .2em; }
 h2 { font-size: 1.3em; border-bottom: 2px solid #000; padding-bottom: .1em; margin: 1.6em 0 .5em;
   break-after: avoid; page-break-after: avoid; }
 h3 { font-size: 1.05em; margin: 0 0 .3em; }
-h4 { font-size: 1em; margin: 1em 0 .3em; }
+h4 { font-size: 1em; margin: 1em 0 .3em; break-after: avoid; page-break-after: avoid; }
+.step h3, .step h4 { margin: 0 0 .3em; }
 p { margin: .3em 0; }
 code, .id, pre { font-family: Consolas, "Courier New", monospace; }
 code, .id { font-size: .92em; }

@@ -37,8 +37,18 @@ fn words(spans: &[Span]) -> Vec<String> {
     out
 }
 
-/// Appends `words` as lines: the first starts with `first`, the others with `rest` spaces.
+/// Appends `words` as lines: the first starts with `first`, the others with `rest` spaces. A word
+/// with spaces in it (a code span) that would not fit even on a line of its own is broken at
+/// its spaces after all.
 fn fill(out: &mut String, first: &str, rest: usize, words: &[String]) {
+    let room = WIDTH.saturating_sub(rest);
+    let words = words.iter().flat_map(|w| {
+        if w.chars().count() > room && w.contains(' ') {
+            w.split(' ').filter(|p| !p.is_empty()).collect::<Vec<_>>()
+        } else {
+            vec![w.as_str()]
+        }
+    });
     let mut line = first.to_string();
     let mut len = first.chars().count();
     let mut empty = true;
@@ -399,12 +409,13 @@ pub fn render(doc: &Doc) -> String {
         for p in &doc.parameters {
             // A value (a path with spaces) is never broken: it goes on a line of its own when it
             // does not fit beside the name.
-            let value = p.shown();
+            let value = [Span::Code(p.shown().to_string())];
             let first = format!("  {} = ", p.name);
-            if first.len() + value.chars().count() > WIDTH {
-                out.push_str(&format!("  {} =\n      {value}\n", p.name));
+            if first.len() + p.shown().chars().count() > WIDTH {
+                out.push_str(&format!("  {} =\n", p.name));
+                para(&mut out, "      ", 6, &value);
             } else {
-                out.push_str(&format!("{first}{value}\n"));
+                para(&mut out, &first, 6, &value);
             }
             labelled(&mut out, 6, "", &p.prompt);
         }
@@ -481,7 +492,19 @@ mod tests {
     }
 
     #[test]
-    fn code_spans_never_break() {
+    fn code_spans_break_only_when_too_long_for_a_line() {
+        let mut out = String::new();
+        let fits = format!("a {}", "b".repeat(WIDTH - 6));
+        fill(&mut out, "    ", 4, &[String::from("x"), fits.clone()]);
+        assert_eq!(out, format!("    x\n    {fits}\n"));
+        out.clear();
+        let too_long = format!("a {}", "b".repeat(WIDTH));
+        fill(&mut out, "    ", 4, &[String::from("x"), too_long]);
+        assert_eq!(out, format!("    x a\n    {}\n", "b".repeat(WIDTH)));
+    }
+
+    #[test]
+    fn code_spans_stay_whole() {
         let spans = vec![
             Span::Text("runs ".into()),
             Span::Code("a b c".into()),
