@@ -59,9 +59,9 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             let plan = Plan::new(&rb, &bindings);
             let _ = source;
             let text = match format {
-                Format::Text => crate::checklist::text(&plan),
-                Format::Md => crate::checklist::markdown(&plan),
-                Format::Html => crate::checklist::html(&plan),
+                Format::Text => crate::checklist::text(&plan, None),
+                Format::Md => crate::checklist::markdown(&plan, None),
+                Format::Html => crate::checklist::html(&plan, None),
             };
             emit(&text, output.as_deref())?;
             Ok(ExitCode::Success)

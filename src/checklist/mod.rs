@@ -1,15 +1,202 @@
 //! Checklist renderers over a plan: plain text, Markdown, and a printable HTML page.
+//!
+//! A checklist is the whole procedure for the parameters and hosts in force: a header, the
+//! prerequisites, numbered phases and steps with one box per step instance and per item, then the
+//! known issues and the file manifests. [`doc`] walks the plan once and decides what is shown;
+//! [`text`], [`markdown`] and [`html`] only lay it out. Every box carries the key of the step
+//! instance or item it stands for, so an as-run record ([`AsRun`]) can tick it.
+//!
+//! Output is deterministic: no clock, no hash-map order, no environment. A secret is never
+//! shown: templates are filled for display only.
+
+pub mod doc;
+mod html;
+mod markdown;
+mod text;
+
+use std::collections::BTreeMap;
 
 use crate::plan::Plan;
 
-pub fn text(plan: &Plan) -> String {
-    format!("{}\n", plan.runbook.title)
+pub use doc::Doc;
+
+/// What a run did with one step instance or item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    Skipped,
+    Failed,
 }
 
-pub fn markdown(plan: &Plan) -> String {
-    format!("# {}\n", plan.runbook.title)
+impl Outcome {
+    pub fn word(self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::Skipped => "skipped",
+            Outcome::Failed => "failed",
+        }
+    }
 }
 
-pub fn html(plan: &Plan) -> String {
-    format!("<h1>{}</h1>\n", plan.runbook.title)
+/// The mark a run left in one box: what happened, who did it, when, and any note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tick {
+    pub outcome: Outcome,
+    /// The operator, as the journal names them.
+    pub who: String,
+    /// When, as the journal records it; shown as given.
+    pub when: String,
+    pub note: Option<String>,
+}
+
+impl Tick {
+    /// `done by jdoe at 2011-01-20 23:14` (and `: note`).
+    pub fn describe(&self) -> String {
+        let mut s = format!("{} by {} at {}", self.outcome.word(), self.who, self.when);
+        if let Some(note) = &self.note {
+            s.push_str(": ");
+            s.push_str(note);
+        }
+        s
+    }
+}
+
+/// What a run has done, for ticking a checklist's boxes: the as-run record.
+#[derive(Debug, Clone, Default)]
+pub struct AsRun {
+    /// Which run this is (its id or folder), named in the checklist's header.
+    pub run: String,
+    /// Per step instance key (`step-id`, `step-id@HOST`) or item key (`KEY#item-id`).
+    pub ticks: BTreeMap<String, Tick>,
+    /// The confirmation of the prerequisites at the start of the run.
+    pub prerequisites: Option<Tick>,
+}
+
+/// The checklist as plain text, for a terminal or a printer.
+pub fn text(plan: &Plan, as_run: Option<&AsRun>) -> String {
+    text::render(&Doc::build(plan, as_run))
+}
+
+/// The checklist as GitHub-flavoured Markdown, with task lists and pipe tables.
+pub fn markdown(plan: &Plan, as_run: Option<&AsRun>) -> String {
+    markdown::render(&Doc::build(plan, as_run))
+}
+
+/// The checklist as one self-contained, printable HTML page with sign-off columns.
+pub fn html(plan: &Plan, as_run: Option<&AsRun>) -> String {
+    html::render(&Doc::build(plan, as_run))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Bindings;
+    use crate::runbook::{Runbook, Source, load};
+
+    const RUNBOOK: &str = r#"
+id: t
+title: T
+article: KB1
+product: P
+roles:
+  - { id: web, title: Web, hosts: [WEB01, WEB02] }
+prerequisites: [Be ready.]
+phases:
+  - id: a
+    title: A
+    steps:
+      - id: iis
+        title: IIS
+        on: web
+        items: [Stop, { text: Start, id: go }]
+      - { id: last, title: Last }
+"#;
+
+    fn runbook() -> Runbook {
+        let source = Source {
+            name: "t.yaml".into(),
+            text: RUNBOOK.into(),
+        };
+        load(&source).runbook.unwrap()
+    }
+
+    fn tick(outcome: Outcome, note: Option<&str>) -> Tick {
+        Tick {
+            outcome,
+            who: "jdoe".into(),
+            when: "2011-01-20 23:14".into(),
+            note: note.map(String::from),
+        }
+    }
+
+    fn as_run() -> AsRun {
+        let mut ticks = BTreeMap::new();
+        ticks.insert("iis@WEB01#stop".to_string(), tick(Outcome::Done, None));
+        ticks.insert("iis@WEB01#go".to_string(), tick(Outcome::Done, None));
+        ticks.insert("iis@WEB01".to_string(), tick(Outcome::Done, None));
+        ticks.insert(
+            "iis@WEB02".to_string(),
+            tick(Outcome::Skipped, Some("decommissioned")),
+        );
+        ticks.insert("last".to_string(), tick(Outcome::Failed, None));
+        AsRun {
+            run: "run-1".into(),
+            ticks,
+            prerequisites: Some(tick(Outcome::Done, None)),
+        }
+    }
+
+    #[test]
+    fn the_as_run_record_ticks_boxes_by_key() {
+        let rb = runbook();
+        let plan = Plan::new(&rb, &Bindings::default());
+        let run = as_run();
+
+        let text = text(&plan, Some(&run));
+        assert!(text.contains("As-run record of run run-1"), "{text}");
+        assert!(text.contains("  [x] Be ready. (done by jdoe at 2011-01-20 23:14)\n"));
+        assert!(text.contains("    [x] Stop (done by jdoe at 2011-01-20 23:14)\n"));
+        assert!(
+            text.contains("    [ ] Stop\n"),
+            "WEB02's items are not ticked"
+        );
+        assert!(text.contains(
+            "    [-] Done on WEB02 (skipped by jdoe at 2011-01-20 23:14: decommissioned)\n"
+        ));
+        assert!(text.contains("  [!] Done (failed by jdoe at 2011-01-20 23:14)\n"));
+
+        let md = markdown(&plan, Some(&run));
+        assert!(md.contains("  - [x] Stop — *done by jdoe at 2011-01-20 23:14*\n"));
+        assert!(md.contains("  - [x] ~~Done on WEB02~~ — *skipped by jdoe"));
+        assert!(md.contains("- [ ] Done — *failed by jdoe"));
+
+        let html = html(&plan, Some(&run));
+        assert!(html.contains(
+            "<span class=\"box done\" id=\"iis@WEB01#go\" data-key=\"iis@WEB01#go\" data-outcome=\"done\""
+        ));
+        assert!(
+            html.contains(
+                "<td class=\"c-ini\">jdoe</td><td class=\"c-time\">2011-01-20 23:14</td>"
+            )
+        );
+        assert!(html.contains("data-key=\"iis@WEB02\" data-outcome=\"skipped\""));
+        assert!(
+            html.contains(
+                "<span class=\"box\" id=\"iis@WEB02#go\" data-key=\"iis@WEB02#go\"></span>"
+            )
+        );
+    }
+
+    #[test]
+    fn without_a_record_every_box_is_empty() {
+        let rb = runbook();
+        let plan = Plan::new(&rb, &Bindings::default());
+        for out in [text(&plan, None), markdown(&plan, None), html(&plan, None)] {
+            assert!(!out.contains("As-run"));
+            assert!(!out.contains("jdoe"));
+        }
+        assert!(!text(&plan, None).contains("[x]"));
+        assert!(!markdown(&plan, None).contains("[x]"));
+        assert!(!html(&plan, None).contains("data-outcome"));
+    }
 }

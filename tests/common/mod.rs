@@ -1,0 +1,236 @@
+//! Shared helpers for the integration tests: run the real `stepwise` executable in a temporary
+//! folder, compare whole outputs with stored snapshots, and find the bundled runbooks.
+//!
+//! Snapshots live under `tests/snapshots/`. `STEPWISE_BLESS=1 cargo test` rewrites them; without
+//! it a missing or different snapshot fails the test.
+
+#![allow(dead_code)]
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The folder of the package: where `runbooks/` and `tests/` are.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The ids of the bundled runbooks: every `runbooks/*.yaml`, sorted.
+pub fn bundled_ids() -> Vec<String> {
+    let mut ids: Vec<String> = fs::read_dir(root().join("runbooks"))
+        .expect("runbooks/ is readable")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// What a finished `stepwise` process left.
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A `stepwise` command line, run in its own temporary folder.
+pub struct Stepwise {
+    args: Vec<OsString>,
+    envs: Vec<(String, String)>,
+    dir: tempfile::TempDir,
+}
+
+impl Stepwise {
+    pub fn new() -> Stepwise {
+        Stepwise {
+            args: Vec::new(),
+            envs: Vec::new(),
+            dir: tempfile::tempdir().expect("a temporary folder"),
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Stepwise {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Stepwise
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Stepwise {
+        self.envs.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// The temporary folder the command runs in.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file into the temporary folder and returns its path.
+    pub fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        fs::write(&path, text).expect("write a test file");
+        path
+    }
+
+    pub fn run(&self) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stepwise"));
+        cmd.args(&self.args)
+            .current_dir(self.dir.path())
+            .env_remove("STEPWISE_STATE_DIR")
+            .stdin(Stdio::null());
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("stepwise runs");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        }
+    }
+
+    /// Runs and expects success with nothing on standard error; returns standard output.
+    pub fn stdout(&self) -> String {
+        let out = self.run();
+        assert_eq!(
+            (out.code, out.stderr.as_str()),
+            (0, ""),
+            "stepwise {:?} failed",
+            self.args
+        );
+        out.stdout
+    }
+}
+
+/// Whether `STEPWISE_BLESS=1` asks for snapshots to be rewritten.
+pub fn blessing() -> bool {
+    std::env::var("STEPWISE_BLESS").is_ok_and(|v| v == "1")
+}
+
+pub fn snapshot_dir() -> PathBuf {
+    root().join("tests").join("snapshots")
+}
+
+/// Compares `actual` with the snapshot `name` under `tests/snapshots/`, whole. With
+/// `STEPWISE_BLESS=1` the snapshot is written instead. Returns a description of the problem.
+pub fn check_snapshot(name: &str, actual: &str) -> Result<(), String> {
+    let path = snapshot_dir().join(name);
+    if blessing() {
+        fs::create_dir_all(snapshot_dir()).expect("create tests/snapshots");
+        let same = fs::read_to_string(&path).is_ok_and(|old| old == actual);
+        if !same {
+            fs::write(&path, actual).expect("write a snapshot");
+        }
+        return Ok(());
+    }
+    let expected = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(_) => {
+            return Err(format!(
+                "{}: no snapshot; run `STEPWISE_BLESS=1 cargo test --test checklist` to write it",
+                path.display()
+            ));
+        }
+    };
+    if expected == actual {
+        return Ok(());
+    }
+    Err(format!(
+        "{}: output differs from the snapshot{}\n(`STEPWISE_BLESS=1 cargo test --test checklist` rewrites it)",
+        path.display(),
+        first_difference(&expected, actual)
+    ))
+}
+
+/// Where two texts first differ, with a few lines of context.
+pub fn first_difference(expected: &str, actual: &str) -> String {
+    let e: Vec<&str> = expected.lines().collect();
+    let a: Vec<&str> = actual.lines().collect();
+    let at = e
+        .iter()
+        .zip(&a)
+        .position(|(x, y)| x != y)
+        .unwrap_or(e.len().min(a.len()));
+    let from = at.saturating_sub(2);
+    let show = |lines: &[&str]| {
+        lines
+            .iter()
+            .enumerate()
+            .skip(from)
+            .take(5)
+            .map(|(i, l)| format!("  {:>5} | {l}\n", i + 1))
+            .collect::<String>()
+    };
+    format!(
+        " at line {} ({} lines expected, {} given)\nexpected:\n{}actual:\n{}",
+        at + 1,
+        e.len(),
+        a.len(),
+        show(&e),
+        show(&a)
+    )
+}
+
+/// Fails with every problem at once.
+pub fn assert_no_problems(problems: &[String]) {
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n\n{}",
+        problems.len(),
+        problems.join("\n\n")
+    );
+}
+
+/// Runs a program to its end, killing it after `limit`; returns its exit status success,
+/// standard output and standard error.
+pub fn run_with_limit(
+    cmd: &mut Command,
+    limit: Duration,
+) -> Result<(bool, String, String), String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    let start = Instant::now();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stderr, &mut s);
+        s
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{cmd:?} did not finish within {limit:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = String::from_utf8_lossy(&out.join().unwrap()).into_owned();
+    let err = String::from_utf8_lossy(&err.join().unwrap()).into_owned();
+    Ok((status.success(), out, err))
+}
