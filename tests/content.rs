@@ -444,3 +444,95 @@ fn exchange2007_ur1_prerequisites_and_both_known_issues() {
     }
     assert_eq!(rb.known_issues.len(), 2);
 }
+
+/// The printed checklist, split at the file manifests: (the steps, the manifests).
+fn checklist(id: &str, sets: &[&str]) -> (String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stepwise"));
+    cmd.args(["checklist", id]);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let at = text
+        .find("\nFILE MANIFESTS\n")
+        .expect("no manifest section");
+    (text[..at].to_lowercase(), text[at..].to_lowercase())
+}
+
+#[test]
+fn hmc45_printed_checklist_follows_update_rollup_5() {
+    let (steps, manifest) = checklist(
+        "hmc45-ur6",
+        &["ur5_installed=true", "upgraded_from_hmc40=false"],
+    );
+    for name in HMC45_COMPONENTS.iter().chain(HMC45_MSIS) {
+        assert!(
+            steps.contains(&name.to_lowercase()),
+            "{name} missing from the steps"
+        );
+    }
+    for name in HMC45_COMPONENTS_WITHOUT_UR5 {
+        // "Hosted SharePoint 2007 Namespace" also names an Initialize node ("Hosted SharePoint").
+        assert!(
+            !steps.contains(&format!("[ ] {}", name.to_lowercase())),
+            "{name} is in the steps with UR5 installed"
+        );
+    }
+    for name in HMC45_MSIS_WITHOUT_UR5 {
+        assert!(
+            !steps.contains(&name.to_lowercase()),
+            "{name} is in the steps with UR5 installed"
+        );
+    }
+    // The manifest still lists every file of the article.
+    for name in HMC45_MSIS.iter().chain(HMC45_MSIS_WITHOUT_UR5) {
+        assert!(
+            manifest.contains(&name.to_lowercase()),
+            "{name} missing from the manifest"
+        );
+    }
+    assert!(manifest.contains("rpchttpconfigtool.msi") && manifest.contains("412,672"));
+
+    let (steps, _) = checklist(
+        "hmc45-ur6",
+        &["ur5_installed=false", "upgraded_from_hmc40=false"],
+    );
+    for name in HMC45_COMPONENTS
+        .iter()
+        .chain(HMC45_COMPONENTS_WITHOUT_UR5)
+        .chain(HMC45_MSIS)
+        .chain(HMC45_MSIS_WITHOUT_UR5)
+    {
+        assert!(
+            steps.contains(&name.to_lowercase()),
+            "{name} missing without UR5"
+        );
+    }
+    for phase in [
+        "prov01",
+        "omsql01",
+        "dns client",
+        "out of office",
+        "kb959196",
+    ] {
+        assert!(steps.contains(phase), "{phase} missing without UR5");
+    }
+}
+
+#[test]
+fn hmc40_printed_checklist_follows_the_oab_limit() {
+    let (far, manifest) = checklist("hmc40-rollup-2011", &["near_oab_limit=false"]);
+    let (near, _) = checklist("hmc40-rollup-2011", &["near_oab_limit=true"]);
+    for name in HMC40_COMPONENTS.iter().chain(HMC40_MSIS) {
+        assert!(far.contains(&name.to_lowercase()), "{name} missing");
+    }
+    assert!(near.contains("run-shared-oab-utility") && !far.contains("run-shared-oab-utility"));
+    assert!(manifest.contains("servicebase.msi"));
+}
