@@ -16,7 +16,12 @@ fn main() {
     for path in entries {
         println!("cargo:rerun-if-changed={}", path.display());
         let id = path.file_stem().unwrap().to_string_lossy();
-        writeln!(out, "    ({id:?}, include_str!({:?})),", path.display().to_string()).unwrap();
+        writeln!(
+            out,
+            "    ({id:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .unwrap();
     }
     out.push(']');
     let target = Path::new(&std::env::var("OUT_DIR").unwrap()).join("bundled.rs");

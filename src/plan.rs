@@ -236,9 +236,9 @@ impl<'r> Plan<'r> {
 
     /// Whether every condition in the plan is decided.
     pub fn is_decided(&self) -> bool {
-        self.phases.iter().all(|p| {
-            p.applies == Applies::Yes && p.steps.iter().all(|s| s.applies == Applies::Yes)
-        })
+        self.phases
+            .iter()
+            .all(|p| p.applies == Applies::Yes && p.steps.iter().all(|s| s.applies == Applies::Yes))
     }
 }
 

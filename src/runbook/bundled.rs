@@ -9,23 +9,27 @@ use super::Source;
 pub const BUNDLED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
 
 pub fn get(id: &str) -> Option<Source> {
-    BUNDLED.iter().find(|(i, _)| *i == id).map(|(i, text)| Source {
-        name: format!("runbooks/{i}.yaml"),
-        text: (*text).to_string(),
-    })
+    BUNDLED
+        .iter()
+        .find(|(i, _)| *i == id)
+        .map(|(i, text)| Source {
+            name: format!("runbooks/{i}.yaml"),
+            text: (*text).to_string(),
+        })
 }
 
 /// Resolves a `RUNBOOK` argument: a path when a file exists there or it looks like one,
 /// otherwise a bundled id.
 pub fn resolve(arg: &str) -> Result<Source, String> {
     let path = Path::new(arg);
-    let looks_like_path = arg.contains('/')
-        || arg.contains('\\')
-        || arg.ends_with(".yaml")
-        || arg.ends_with(".yml");
+    let looks_like_path =
+        arg.contains('/') || arg.contains('\\') || arg.ends_with(".yaml") || arg.ends_with(".yml");
     if path.is_file() || looks_like_path {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            format!("cannot read runbook {arg}: {}", crate::error::describe_io(&e))
+            format!(
+                "cannot read runbook {arg}: {}",
+                crate::error::describe_io(&e)
+            )
         })?;
         return Ok(Source {
             name: arg.to_string(),

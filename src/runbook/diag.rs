@@ -132,8 +132,14 @@ mod tests {
     #[test]
     fn point_into_plain_quoted_and_block() {
         let src = "a: x and y\nb: 'x and y'\nc: |\n  one\n  two {{ y }}\n";
-        assert_eq!(point_into(src, Pos { line: 1, col: 4 }, "x and y", 6), Pos { line: 1, col: 10 });
-        assert_eq!(point_into(src, Pos { line: 2, col: 4 }, "x and y", 6), Pos { line: 2, col: 11 });
+        assert_eq!(
+            point_into(src, Pos { line: 1, col: 4 }, "x and y", 6),
+            Pos { line: 1, col: 10 }
+        );
+        assert_eq!(
+            point_into(src, Pos { line: 2, col: 4 }, "x and y", 6),
+            Pos { line: 2, col: 11 }
+        );
         assert_eq!(
             point_into(src, Pos { line: 3, col: 4 }, "one\ntwo {{ y }}\n", 8),
             Pos { line: 5, col: 7 }
@@ -143,6 +149,9 @@ mod tests {
     #[test]
     fn locate_finds_text_after_position() {
         let src = "a: |\n  one {{ x }}\n  two {{ y }}\n";
-        assert_eq!(locate(src, Pos { line: 1, col: 4 }, "y"), Pos { line: 3, col: 10 });
+        assert_eq!(
+            locate(src, Pos { line: 1, col: 4 }, "y"),
+            Pos { line: 3, col: 10 }
+        );
     }
 }

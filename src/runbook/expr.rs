@@ -442,11 +442,23 @@ mod tests {
     #[test]
     fn errors_carry_offsets() {
         let cases = [
-            ("a and", 5, "expected a parameter name, `not` or `(`, found the end of the condition"),
+            (
+                "a and",
+                5,
+                "expected a parameter name, `not` or `(`, found the end of the condition",
+            ),
             ("(a or b", 7, "expected `)`, found the end of the condition"),
-            ("a b", 2, "expected `and`, `or` or the end of the condition, found `b`"),
+            (
+                "a b",
+                2,
+                "expected `and`, `or` or the end of the condition, found `b`",
+            ),
             ("a && b", 2, "unexpected `&` in condition; write `and`"),
-            ("x == y", 5, "expected a quoted string, true, false or a number after `==`, found `y`"),
+            (
+                "x == y",
+                5,
+                "expected a quoted string, true, false or a number after `==`, found `y`",
+            ),
             ("x == 'y", 5, "unterminated string in condition"),
         ];
         for (text, offset, message) in cases {

@@ -229,7 +229,10 @@ impl<'s> Decoder<'s> {
         for (key, _) in entries {
             if !known.contains(&key.text.as_str()) {
                 let message = match suggest(&key.text, known.iter().copied()) {
-                    Some(s) => format!("unknown field `{}` in {what}; did you mean `{s}`?", key.text),
+                    Some(s) => format!(
+                        "unknown field `{}` in {what}; did you mean `{s}`?",
+                        key.text
+                    ),
                     None => format!(
                         "unknown field `{}` in {what}; expected one of: {}",
                         key.text,
@@ -364,10 +367,8 @@ impl<'s> Decoder<'s> {
         items
             .iter()
             .filter_map(|n| {
-                self.string(n, field).map(|value| Spanned {
-                    value,
-                    pos: n.pos,
-                })
+                self.string(n, field)
+                    .map(|value| Spanned { value, pos: n.pos })
             })
             .collect()
     }
@@ -380,8 +381,7 @@ impl<'s> Decoder<'s> {
                 for (name, offset) in t.params() {
                     if !self.params.contains_key(name) {
                         let pos = point_into(self.source, node.pos, &text, offset);
-                        let message = match suggest(name, self.params.keys().map(String::as_str))
-                        {
+                        let message = match suggest(name, self.params.keys().map(String::as_str)) {
                             Some(s) => format!(
                                 "unknown parameter `{name}` in `{{{{ }}}}`; did you mean `{s}`?"
                             ),
@@ -459,7 +459,10 @@ impl<'s> Decoder<'s> {
                     let pos = point_into(self.source, node.pos, &text, lit_at);
                     self.error(
                         pos,
-                        format!("parameter `{}` is a bool; compare it with true or false", name.name),
+                        format!(
+                            "parameter `{}` is a bool; compare it with true or false",
+                            name.name
+                        ),
                     );
                     ok = false;
                 }
@@ -518,8 +521,7 @@ impl<'s> Decoder<'s> {
                 url: self.opt_string(&r, "url"),
                 title: self.opt_string(&r, "title"),
             };
-            if reference.article.is_none() && reference.url.is_none() && reference.title.is_none()
-            {
+            if reference.article.is_none() && reference.url.is_none() && reference.title.is_none() {
                 self.error(r.pos, "a reference needs `article`, `url` or `title`");
             }
             out.push(reference);
@@ -584,13 +586,18 @@ impl<'s> Decoder<'s> {
             for r in &step.known_issues {
                 if !issue_ids.contains(&r.value.as_str()) {
                     let message = match suggest(&r.value, issue_ids.iter().copied()) {
-                        Some(s) => format!("unknown known issue `{}`; did you mean `{s}`?", r.value),
+                        Some(s) => {
+                            format!("unknown known issue `{}`; did you mean `{s}`?", r.value)
+                        }
                         None => format!("unknown known issue `{}`", r.value),
                     };
                     late.push(Diagnostic::error(r.pos, message));
                 }
             }
-            for action in [Some(&step.action), step.automation.as_ref()].into_iter().flatten() {
+            for action in [Some(&step.action), step.automation.as_ref()]
+                .into_iter()
+                .flatten()
+            {
                 if let Action::Copy(copy) = action
                     && let Some(m) = &copy.manifest
                     && !manifest_ids.contains(&m.value.as_str())
@@ -661,13 +668,20 @@ impl<'s> Decoder<'s> {
             if kind == ParamType::Choice && choices.is_empty() {
                 self.error(
                     p.pos,
-                    format!("choice parameter `{}` needs a non-empty `choices` list", name.value),
+                    format!(
+                        "choice parameter `{}` needs a non-empty `choices` list",
+                        name.value
+                    ),
                 );
             }
-            if kind != ParamType::Choice && let Some(n) = p.get("choices") {
+            if kind != ParamType::Choice
+                && let Some(n) = p.get("choices")
+            {
                 self.error(n.pos, "`choices` is only for a choice parameter");
             }
-            let default = p.get("default").and_then(|n| self.default(n, kind, &name.value, &choices));
+            let default = p
+                .get("default")
+                .and_then(|n| self.default(n, kind, &name.value, &choices));
             if let Some(first) = out.iter().find(|q| q.name == name.value) {
                 let message = format!(
                     "duplicate parameter `{}` (first at line {})",
@@ -691,7 +705,13 @@ impl<'s> Decoder<'s> {
         out
     }
 
-    fn default(&mut self, node: &Node, kind: ParamType, name: &str, choices: &[String]) -> Option<Value> {
+    fn default(
+        &mut self,
+        node: &Node,
+        kind: ParamType,
+        name: &str,
+        choices: &[String],
+    ) -> Option<Value> {
         match kind {
             ParamType::Bool => self.bool(node, "default").map(Value::Bool),
             ParamType::Hosts => {
@@ -741,7 +761,10 @@ impl<'s> Decoder<'s> {
                 continue;
             };
             if let Some(first) = self.roles.get(&id.value) {
-                let message = format!("duplicate role `{}` (first at line {})", id.value, first.line);
+                let message = format!(
+                    "duplicate role `{}` (first at line {})",
+                    id.value, first.line
+                );
                 self.error(id.pos, message);
                 continue;
             }
@@ -776,7 +799,9 @@ impl<'s> Decoder<'s> {
             let Some(p) = self.map(node, "a prerequisite", PREREQUISITE_FIELDS) else {
                 continue;
             };
-            let text = self.required(&p, "text").and_then(|n| self.template(n, "text"));
+            let text = self
+                .required(&p, "text")
+                .and_then(|n| self.template(n, "text"));
             let note = self.opt_string(&p, "note");
             let references = self.references(&p);
             if let Some(text) = text {
@@ -825,13 +850,18 @@ impl<'s> Decoder<'s> {
         let id = self.id(&f, "id");
         if let Some(id) = &id {
             if let Some(first) = self.step_ids.get(&id.value) {
-                let message = format!("duplicate step id `{}` (first at line {})", id.value, first.line);
+                let message = format!(
+                    "duplicate step id `{}` (first at line {})",
+                    id.value, first.line
+                );
                 self.error(id.pos, message);
             } else {
                 self.step_ids.insert(id.value.clone(), id.pos);
             }
         }
-        let title = self.required(&f, "title").and_then(|n| self.template(n, "title"));
+        let title = self
+            .required(&f, "title")
+            .and_then(|n| self.template(n, "title"));
         let instructions = self.opt_template(&f, "instructions");
         let on = f.get("on").and_then(|n| {
             let role = self.string(n, "on")?;
@@ -844,7 +874,10 @@ impl<'s> Decoder<'s> {
                     None => {
                         let mut known: Vec<&str> = self.roles.keys().map(String::as_str).collect();
                         known.sort();
-                        format!("unknown role `{role}`; expected one of: {}", known.join(", "))
+                        format!(
+                            "unknown role `{role}`; expected one of: {}",
+                            known.join(", ")
+                        )
                     }
                 };
                 self.error(n.pos, message);
@@ -866,10 +899,12 @@ impl<'s> Decoder<'s> {
         };
         let automation = f.get("automation").and_then(|n| {
             let a = self.action(n, "an automation")?;
-            if let Some(Action::Manual) = &action
-            {
+            if let Some(Action::Manual) = &action {
                 if matches!(a, Action::Manual) {
-                    self.error(n.pos, "an automation must be automated: command, copy, write_file or check");
+                    self.error(
+                        n.pos,
+                        "an automation must be automated: command, copy, write_file or check",
+                    );
                     return None;
                 }
             } else if let Some(action) = &action {
@@ -918,7 +953,9 @@ impl<'s> Decoder<'s> {
                 let Some(m) = self.map(node, "an item", ITEM_FIELDS) else {
                     continue;
                 };
-                let text = self.required(&m, "text").and_then(|n| self.template(n, "text"));
+                let text = self
+                    .required(&m, "text")
+                    .and_then(|n| self.template(n, "text"));
                 let explicit = m.get("id").and_then(|_| self.id(&m, "id")).map(|s| s.value);
                 let note = self.opt_string(&m, "note");
                 text.map(|text| Item {
@@ -1001,7 +1038,9 @@ impl<'s> Decoder<'s> {
     }
 
     fn command(&mut self, f: &Fields) -> Option<CommandAction> {
-        let program = self.required(f, "program").and_then(|n| self.template(n, "program"));
+        let program = self
+            .required(f, "program")
+            .and_then(|n| self.template(n, "program"));
         let args = self.templates(f, "args");
         let cwd = self.opt_template(f, "cwd");
         let timeout_secs = match f.get("timeout") {
@@ -1052,7 +1091,9 @@ impl<'s> Decoder<'s> {
     }
 
     fn copy(&mut self, f: &Fields) -> Option<CopyAction> {
-        let from = self.required(f, "from").and_then(|n| self.template(n, "from"));
+        let from = self
+            .required(f, "from")
+            .and_then(|n| self.template(n, "from"));
         let to = self.required(f, "to").and_then(|n| self.template(n, "to"));
         let mut files: Vec<Spanned<String>> = Vec::new();
         if let Some(n) = self.required(f, "files") {
@@ -1083,7 +1124,8 @@ impl<'s> Decoder<'s> {
             None => true,
         };
         let manifest = f.get("manifest").and_then(|n| {
-            self.string(n, "manifest").map(|value| Spanned { value, pos: n.pos })
+            self.string(n, "manifest")
+                .map(|value| Spanned { value, pos: n.pos })
         });
         Some(CopyAction {
             from: from?,
@@ -1095,9 +1137,15 @@ impl<'s> Decoder<'s> {
     }
 
     fn write_file(&mut self, f: &Fields) -> Option<WriteFileAction> {
-        let dir = self.required(f, "dir").and_then(|n| self.template(n, "dir"));
-        let file = self.required(f, "file").and_then(|n| self.file_name(n, "file", "dir"));
-        let content = self.required(f, "content").and_then(|n| self.template(n, "content"));
+        let dir = self
+            .required(f, "dir")
+            .and_then(|n| self.template(n, "dir"));
+        let file = self
+            .required(f, "file")
+            .and_then(|n| self.file_name(n, "file", "dir"));
+        let content = self
+            .required(f, "content")
+            .and_then(|n| self.template(n, "content"));
         let backup = match f.get("backup") {
             Some(n) => self.bool(n, "backup").unwrap_or(true),
             None => true,
@@ -1132,7 +1180,9 @@ impl<'s> Decoder<'s> {
                 );
                 continue;
             }
-            if keys[0] != "exists" && let Some(n) = c.get("size") {
+            if keys[0] != "exists"
+                && let Some(n) = c.get("size")
+            {
                 self.error(n.pos, "`size` goes only with `exists`");
             }
             let assertion = match keys[0] {
@@ -1150,7 +1200,9 @@ impl<'s> Decoder<'s> {
                     let Some(m) = self.map(n, "a check command", ASSERTION_COMMAND_FIELDS) else {
                         continue;
                     };
-                    let program = self.required(&m, "program").and_then(|p| self.template(p, "program"));
+                    let program = self
+                        .required(&m, "program")
+                        .and_then(|p| self.template(p, "program"));
                     let args = self.templates(&m, "args");
                     program.map(|program| Assertion::Command { program, args })
                 }
@@ -1176,7 +1228,8 @@ impl<'s> Decoder<'s> {
             let applies_to = self.spanned_strings(&k, "applies_to");
             for role in &applies_to {
                 if !self.roles.contains_key(&role.value) {
-                    let message = match suggest(&role.value, self.roles.keys().map(String::as_str)) {
+                    let message = match suggest(&role.value, self.roles.keys().map(String::as_str))
+                    {
                         Some(s) => format!("unknown role `{}`; did you mean `{s}`?", role.value),
                         None => format!("unknown role `{}`", role.value),
                     };
@@ -1235,7 +1288,9 @@ impl<'s> Decoder<'s> {
                     let Some(r) = self.map(row, "a manifest file", MANIFEST_FILE_FIELDS) else {
                         continue;
                     };
-                    let name = self.required(&r, "name").and_then(|n| self.file_name(n, "name", "the package"));
+                    let name = self
+                        .required(&r, "name")
+                        .and_then(|n| self.file_name(n, "name", "the package"));
                     let size = r.get("size").and_then(|n| self.integer::<u64>(n, "size"));
                     let file = ManifestFile {
                         name: name.clone().unwrap_or_default(),
@@ -1259,7 +1314,10 @@ impl<'s> Decoder<'s> {
                         .iter()
                         .any(|f| f.name.eq_ignore_ascii_case(&name) && f.size == file.size)
                     {
-                        self.warning(row.pos, format!("`{name}` is listed twice in this manifest"));
+                        self.warning(
+                            row.pos,
+                            format!("`{name}` is listed twice in this manifest"),
+                        );
                         continue;
                     }
                     files.push(file);
@@ -1288,4 +1346,3 @@ impl<'s> Decoder<'s> {
         out
     }
 }
-

@@ -330,9 +330,17 @@ pub struct CheckAction {
 
 #[derive(Debug, Clone)]
 pub enum Assertion {
-    Exists { path: Template, size: Option<u64> },
-    Writable { dir: Template },
-    Command { program: Template, args: Vec<Template> },
+    Exists {
+        path: Template,
+        size: Option<u64>,
+    },
+    Writable {
+        dir: Template,
+    },
+    Command {
+        program: Template,
+        args: Vec<Template>,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -37,7 +37,10 @@ pub struct Node {
 pub enum NodeKind {
     /// A scalar; `plain` is true when it was written without quotes or block style, which is what
     /// decides whether `true`, `12` or `~` are a bool, a number or null rather than text.
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     /// Entries in source order; keys are scalars (other keys are reported as syntax errors).
     Map(Vec<(Key, Node)>),
@@ -169,7 +172,10 @@ impl Builder {
                             text: String::new(),
                             pos,
                         });
-                        self.fail(pos, "a mapping key must be a plain value, not a list or map");
+                        self.fail(
+                            pos,
+                            "a mapping key must be a plain value, not a list or map",
+                        );
                     }
                 },
             },
@@ -251,7 +257,10 @@ mod tests {
             panic!("not a list")
         };
         assert_eq!(items[0].pos, Pos { line: 3, col: 5 });
-        assert!(matches!(&items[1].kind, NodeKind::Scalar { plain: false, .. }));
+        assert!(matches!(
+            &items[1].kind,
+            NodeKind::Scalar { plain: false, .. }
+        ));
     }
 
     #[test]
