@@ -488,25 +488,14 @@ fn value_hint(kind: ParamType, choices: &[String]) -> String {
     }
 }
 
-/// The parameters the plan needs: used by an open condition, or by a template of a step that
-/// applies (title, instructions, items, notes, action, automation) or of a prerequisite.
+/// The parameters the plan depends on: those used by a template of a step that applies (title,
+/// instructions, items, notes, action, automation) or of a prerequisite, and those without
+/// whose value a condition would be open — a condition that decides what applies, so a
+/// parameter used only under a phase that is left out anyway is not needed.
 fn needed_params<'p>(plan: &'p Plan) -> BTreeSet<&'p str> {
     let mut out = BTreeSet::new();
-    let exprs = |applies: &'p Applies, out: &mut BTreeSet<&'p str>| {
-        if let Applies::OnlyIf(list) = applies {
-            for e in list {
-                for (n, _) in e.names() {
-                    if let Some(p) = plan.runbook.parameter(&n.name) {
-                        out.insert(p.name.as_str());
-                    }
-                }
-            }
-        }
-    };
     for phase in &plan.phases {
-        exprs(&phase.applies, &mut out);
         for s in &phase.steps {
-            exprs(&s.applies, &mut out);
             let step = s.step;
             let templates = std::iter::once(&step.title)
                 .chain(&step.instructions)
@@ -521,6 +510,30 @@ fn needed_params<'p>(plan: &'p Plan) -> BTreeSet<&'p str> {
     }
     for p in &plan.runbook.prerequisites {
         out.extend(p.text.params().map(|(n, _)| n));
+    }
+    for param in &plan.runbook.parameters {
+        let hidden = |n: &str| {
+            if n == param.name {
+                None
+            } else {
+                plan.resolved.get(n)
+            }
+        };
+        let depends = plan.runbook.phases.iter().any(|phase| {
+            let phase_applies = phase.when.as_ref().map(|w| w.value.eval(&hidden));
+            match phase_applies {
+                None | Some(Some(true)) => phase
+                    .steps
+                    .iter()
+                    .filter_map(|s| s.when.as_ref())
+                    .any(|w| w.value.eval(&hidden).is_none()),
+                Some(None) => true,
+                Some(Some(false)) => false,
+            }
+        });
+        if depends {
+            out.insert(param.name.as_str());
+        }
     }
     out
 }

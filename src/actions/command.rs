@@ -209,10 +209,11 @@ fn check_file_args(plan: &Plan, instance: &Instance, args: &[Template]) -> Vec<F
         };
         let checked = format!("file {shown}");
         match fsops::locate(&path) {
+            Some(found) if found == path => out.push(Finding::ok(instance, checked, "exists")),
             Some(found) => out.push(Finding::ok(
                 instance,
                 checked,
-                format!("exists ({})", found.display()),
+                format!("exists as {}", found.display()),
             )),
             None => out.push(Finding::blocking(
                 instance,

@@ -27,6 +27,8 @@ struct FileSurvey<'r> {
     dest: Lookup,
     /// Whether the destination already holds the source's content.
     in_place: bool,
+    /// Whether an interrupted attempt left a temporary file for it at the destination.
+    partial: bool,
 }
 
 impl FileSurvey<'_> {
@@ -68,10 +70,11 @@ struct Survey<'r> {
 }
 
 fn survey<'r>(plan: &Plan<'r>, instance: &Instance, a: &CopyAction) -> Survey<'r> {
-    let (from, from_findings) = check_folder(plan, instance, &a.from, "source folder", false);
-    let (to, to_findings) = check_folder(plan, instance, &a.to, "destination folder", true);
-    let listing = |dir: &Option<PathBuf>| dir.as_deref().and_then(|d| Listing::read(d).ok());
-    let (from_list, to_list) = (listing(&from), listing(&to));
+    let (mut from, mut from_findings) =
+        check_folder(plan, instance, &a.from, "source folder", false);
+    let (mut to, mut to_findings) = check_folder(plan, instance, &a.to, "destination folder", true);
+    let from_list = list(plan, instance, &a.from, &mut from, &mut from_findings);
+    let to_list = list(plan, instance, &a.to, &mut to, &mut to_findings);
     let runbook = plan.runbook;
     let files = a
         .files
@@ -88,6 +91,12 @@ fn survey<'r>(plan: &Plan<'r>, instance: &Instance, a: &CopyAction) -> Survey<'r
                     .as_ref()
                     .map_or(Lookup::Missing, |l| l.find(&f.value)),
                 in_place: false,
+                partial: to_list.as_ref().is_some_and(|l| {
+                    matches!(
+                        l.find(&format!(".{}.stepwise-part", f.value)),
+                        Lookup::Found(_)
+                    )
+                }),
             };
             file.in_place = file.same_content();
             file
@@ -101,6 +110,32 @@ fn survey<'r>(plan: &Plan<'r>, instance: &Instance, a: &CopyAction) -> Survey<'r
         files,
         from_findings,
         to_findings,
+    }
+}
+
+/// Lists a folder the copy needs; a folder that cannot be listed is blocking (and not used).
+fn list(
+    plan: &Plan,
+    instance: &Instance,
+    t: &crate::runbook::Template,
+    dir: &mut Option<PathBuf>,
+    findings: &mut Vec<Finding>,
+) -> Option<Listing> {
+    let path = dir.as_deref()?;
+    match Listing::read(path) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            let shown = plan.resolved.show(t);
+            findings.clear();
+            findings.push(Finding::blocking(
+                instance,
+                format!("folder {shown}"),
+                format!("cannot be listed: {}", crate::error::describe_io(&e)),
+                format!("Give the account that runs stepwise read access to {shown}"),
+            ));
+            *dir = None;
+            None
+        }
     }
 }
 
@@ -316,6 +351,22 @@ fn check_destination(instance: &Instance, a: &CopyAction, s: &Survey) -> Vec<Fin
             checked,
             found,
             "Back these files up by hand if you may need them again",
+        ));
+    }
+    let partial: Vec<&str> = s
+        .files
+        .iter()
+        .filter(|f| f.partial)
+        .map(|f| f.name.as_str())
+        .collect();
+    if !partial.is_empty() {
+        out.push(Finding::ok(
+            instance,
+            format!("partial copies in {to}"),
+            format!(
+                "{} (left by an interrupted attempt; replaced when the copy runs)",
+                partial.join(", ")
+            ),
         ));
     }
     if !in_place.is_empty() {
