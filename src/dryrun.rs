@@ -718,11 +718,18 @@ fn view_lines(v: &ActionView) -> Vec<(&'static str, String)> {
 
 /// The report as one JSON document (see `docs/check-json.md`).
 pub fn render_json(r: &Report) -> String {
-    let mut doc = serde_json::to_value(r).unwrap_or_default();
-    if let Some(map) = doc.as_object_mut() {
-        map.insert("blocking".into(), serde_json::Value::Bool(r.has_blocking()));
-        map.insert("format".into(), serde_json::Value::from(1));
+    #[derive(Serialize)]
+    struct Document<'a> {
+        format: u32,
+        #[serde(flatten)]
+        report: &'a Report,
+        blocking: bool,
     }
+    let doc = Document {
+        format: 1,
+        report: r,
+        blocking: r.has_blocking(),
+    };
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
     text

@@ -302,6 +302,25 @@ fn a_missing_msi_is_blocking() {
 }
 
 #[test]
+fn a_missing_package_folder_is_blocking() {
+    let mut case = Case::bundled("hmc45-ur6");
+    let gone = case.dir.path().join("not-extracted");
+    case.set("package_dir", &gone.display().to_string());
+    let out = case.check(&[]);
+    assert_eq!(out.code, 1);
+    let gone = gone.display();
+    for step in ["copy-msis", "copy-msis-ur5"] {
+        out.has_lines(&[
+            &format!("    blocking  {step}: source folder {gone}: does not exist"),
+            &format!(
+                "              to do: Extract the package into {gone}, or point `package_dir` at the right folder (--set package_dir=FOLDER)"
+            ),
+        ]);
+    }
+    assert_eq!(out.blocking_lines().len(), 2, "{}", out.stdout);
+}
+
+#[test]
 fn a_wrong_size_is_blocking() {
     let case = Case::bundled("hmc45-ur6");
     write_sized(

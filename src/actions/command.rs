@@ -100,19 +100,7 @@ fn search_path(program: &str) -> Option<PathBuf> {
 
 /// A file that can be started: a regular file, executable on Unix.
 fn is_program(path: &Path) -> bool {
-    let Ok(meta) = fs::metadata(path) else {
-        return false;
-    };
-    if !meta.is_file() {
-        return false;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        meta.permissions().mode() & 0o111 != 0
-    }
-    #[cfg(not(unix))]
-    true
+    fs::metadata(path).is_ok_and(|meta| fsops::is_executable(&meta))
 }
 
 /// A command line as the operator reads it: each word quoted when it needs it.

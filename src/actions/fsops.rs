@@ -232,9 +232,43 @@ impl std::fmt::Display for NotWritable {
 /// but not a read-only mount or an immutable folder. The mount's read-only flag (`statvfs`) is
 /// asked as well. Elsewhere only the read-only attribute can be asked; the run finds the rest.
 pub fn writable(dir: &Path) -> Result<(), NotWritable> {
-    #[cfg(unix)]
-    {
-        use rustix::fs::{Access, AtFlags, CWD, StatVfsMountFlags, accessat, statvfs};
+    sys::writable(dir)
+}
+
+/// Whether the current user may read a file, asked without opening it.
+pub fn readable(path: &Path) -> bool {
+    sys::readable(path)
+}
+
+/// Bytes available to the current user on the file system that holds `path` (or its nearest
+/// existing ancestor); `None` where the platform cannot tell (anything but Unix).
+pub fn free_space(path: &Path) -> Option<u64> {
+    sys::free_space(&nearest_existing(path)?)
+}
+
+/// An identifier of the file system that holds `path` (or its nearest existing ancestor), to
+/// tell whether two folders share their free space; `None` where the platform cannot tell.
+pub fn file_system_id(path: &Path) -> Option<u64> {
+    sys::file_system_id(&nearest_existing(path)?)
+}
+
+/// Whether a regular file may be started as a program (on Unix: an execute bit is set).
+pub fn is_executable(meta: &Metadata) -> bool {
+    meta.is_file() && sys::is_executable(meta)
+}
+
+#[cfg(unix)]
+mod sys {
+    use std::fs::{self, Metadata};
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::path::Path;
+
+    use rustix::fs::{Access, AtFlags, CWD, StatVfsMountFlags, accessat, statvfs};
+    use rustix::io::Errno;
+
+    use super::NotWritable;
+
+    pub fn writable(dir: &Path) -> Result<(), NotWritable> {
         if let Ok(st) = statvfs(dir)
             && st.f_flag.contains(StatVfsMountFlags::RDONLY)
         {
@@ -247,63 +281,59 @@ pub fn writable(dir: &Path) -> Result<(), NotWritable> {
             AtFlags::EACCESS,
         ) {
             Ok(()) => Ok(()),
-            Err(e) if e == rustix::io::Errno::ROFS => Err(NotWritable::ReadOnlyFileSystem),
-            Err(e) if e == rustix::io::Errno::ACCESS || e == rustix::io::Errno::PERM => {
-                Err(NotWritable::PermissionDenied)
-            }
+            Err(e) if e == Errno::ROFS => Err(NotWritable::ReadOnlyFileSystem),
+            Err(e) if e == Errno::ACCESS || e == Errno::PERM => Err(NotWritable::PermissionDenied),
             Err(e) => Err(NotWritable::Other(crate::error::describe_io(&e.into()))),
         }
     }
-    #[cfg(not(unix))]
-    match fs::metadata(dir) {
-        Ok(meta) if meta.permissions().readonly() => Err(NotWritable::PermissionDenied),
-        Ok(_) => Ok(()),
-        Err(e) => Err(NotWritable::Other(crate::error::describe_io(&e))),
-    }
-}
 
-/// Whether the current user may read a file, asked without opening it.
-pub fn readable(path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use rustix::fs::{Access, AtFlags, CWD, accessat};
+    pub fn readable(path: &Path) -> bool {
         accessat(CWD, path, Access::READ_OK, AtFlags::EACCESS).is_ok()
     }
-    #[cfg(not(unix))]
-    {
-        fs::metadata(path).is_ok()
-    }
-}
 
-/// Bytes available to the current user on the file system that holds `path` (or its nearest
-/// existing ancestor); `None` where the platform cannot tell (anything but Unix).
-pub fn free_space(path: &Path) -> Option<u64> {
-    let path = nearest_existing(path)?;
-    #[cfg(unix)]
-    {
-        let st = rustix::fs::statvfs(&path).ok()?;
+    pub fn free_space(path: &Path) -> Option<u64> {
+        let st = statvfs(path).ok()?;
         Some(st.f_bavail.saturating_mul(st.f_frsize))
     }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        None
+
+    pub fn file_system_id(path: &Path) -> Option<u64> {
+        fs::metadata(path).ok().map(|m| m.dev())
+    }
+
+    pub fn is_executable(meta: &Metadata) -> bool {
+        meta.permissions().mode() & 0o111 != 0
     }
 }
 
-/// An identifier of the file system that holds `path` (or its nearest existing ancestor), to
-/// tell whether two folders share their free space.
-pub fn file_system_id(path: &Path) -> Option<u64> {
-    let path = nearest_existing(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        fs::metadata(path).ok().map(|m| m.dev())
+#[cfg(not(unix))]
+mod sys {
+    use std::fs::{self, Metadata};
+    use std::path::Path;
+
+    use super::NotWritable;
+
+    pub fn writable(dir: &Path) -> Result<(), NotWritable> {
+        match fs::metadata(dir) {
+            Ok(meta) if meta.permissions().readonly() => Err(NotWritable::PermissionDenied),
+            Ok(_) => Ok(()),
+            Err(e) => Err(NotWritable::Other(crate::error::describe_io(&e))),
+        }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
+
+    pub fn readable(path: &Path) -> bool {
+        fs::metadata(path).is_ok()
+    }
+
+    pub fn free_space(_path: &Path) -> Option<u64> {
         None
+    }
+
+    pub fn file_system_id(_path: &Path) -> Option<u64> {
+        None
+    }
+
+    pub fn is_executable(_meta: &Metadata) -> bool {
+        true
     }
 }
 

@@ -38,6 +38,50 @@
 //! - Checks run on the machine where `stepwise` runs, for every host's instance alike.
 //!
 //! Nothing here prompts, prints, or writes the journal: that is the engine's job.
+//!
+//! # How the engine uses it
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use std::sync::Arc;
+//! use std::sync::atomic::AtomicBool;
+//!
+//! use stepwise::actions::{self, CheckEnv, ExecContext, FailureKind, Progress, Severity};
+//! use stepwise::plan::Plan;
+//!
+//! fn run_instance(plan: &Plan, key: &str, run_dir: &Path, cancel: Arc<AtomicBool>) {
+//!     let instance = plan.instance(key).expect("an instance of the plan");
+//!     // The action itself, or a manual step's automation once the operator chose it.
+//!     let Some(action) = plan.step_of(instance).step.automated() else {
+//!         return; // a manual step: the operator confirms it
+//!     };
+//!     let env = CheckEnv { backup_dir: Some(run_dir.join("backup")) };
+//!     let findings = actions::check(plan, instance, action, &env);
+//!     if findings.iter().any(|f| f.severity == Severity::Blocking) {
+//!         return; // show them; offer retry, skip, or abort
+//!     }
+//!     // Journal "started" here, before anything changes.
+//!     let (backup, output) = (run_dir.join("backup"), run_dir.join("output"));
+//!     let mut progress = |p: Progress<'_>| match p {
+//!         Progress::Bytes { done, total, .. } => eprintln!("{done} of {total} bytes"),
+//!         Progress::Line(line) => eprintln!("| {line}"),
+//!     };
+//!     let mut ctx = ExecContext {
+//!         backup_dir: &backup,
+//!         output_dir: &output,
+//!         progress: &mut progress,
+//!         cancel,
+//!     };
+//!     match actions::execute(plan, instance, action, &mut ctx) {
+//!         Ok(outcome) => println!("{}", outcome.summary), // journal "done" with outcome.done
+//!         Err(f) if f.kind == FailureKind::Cancelled => {} // save, exit 130
+//!         Err(f) => println!("failed: {f}"), // journal it; offer retry, by hand, skip, abort
+//!     }
+//! }
+//! ```
+//!
+//! For the whole plan at the start of a run, [`crate::dryrun::check_plan`] adds the findings
+//! about parameters, host lists and conditions and calls [`check`] for every instance.
 
 mod assert;
 mod command;
@@ -575,10 +619,12 @@ pub(crate) fn check_folder(
             } else {
                 format!("cannot be read: {}", crate::error::describe_io(&e))
             };
-            let to_do = or_hint(
-                format!("Create the folder {shown}"),
-                redirect_hint(plan, t, "the right folder"),
-            );
+            let first = if what == "source folder" {
+                format!("Extract the package into {shown}")
+            } else {
+                format!("Create the folder {shown}")
+            };
+            let to_do = or_hint(first, redirect_hint(plan, t, "the right folder"));
             (
                 None,
                 vec![Finding::blocking(instance, checked, found, to_do)],
