@@ -66,7 +66,45 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             emit(&text, output.as_deref())?;
             Ok(ExitCode::Success)
         }
+        Command::Check {
+            runbook,
+            plan,
+            json,
+        } => check(&runbook, &plan, json),
     }
+}
+
+/// `stepwise check`: the dry-run. Reads only; exits 1 when a finding is blocking.
+fn check(runbook: &str, args: &PlanArgs, json: bool) -> Result<ExitCode, Error> {
+    let (_, rb) = load_runbook(runbook)?;
+    let bindings = bindings(&rb, args)?;
+    let plan = Plan::new(&rb, &bindings);
+    let opts = crate::dryrun::CheckOptions {
+        interactive: false,
+        env: crate::actions::CheckEnv {
+            backup_dir: Some(default_state_dir()),
+        },
+    };
+    let report = crate::dryrun::check_plan(&plan, &bindings, &opts);
+    let text = if json {
+        crate::dryrun::render_json(&report)
+    } else {
+        crate::dryrun::render_text(&report)
+    };
+    emit(&text, None)?;
+    Ok(if report.has_blocking() {
+        ExitCode::Failure
+    } else {
+        ExitCode::Success
+    })
+}
+
+/// Where runs live when no `--state-dir` is given: `STEPWISE_STATE_DIR`, else `./stepwise-runs`.
+fn default_state_dir() -> std::path::PathBuf {
+    std::env::var_os("STEPWISE_STATE_DIR")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("stepwise-runs"))
 }
 
 /// Writes command output to a file (atomically) or to standard output; a closed pipe is not an

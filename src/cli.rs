@@ -59,4 +59,14 @@ pub enum Command {
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Dry-run checks: show the plan and what would stop it; changes nothing
+    Check {
+        /// A bundled id or a path
+        runbook: String,
+        #[command(flatten)]
+        plan: PlanArgs,
+        /// Print one JSON document instead of text (see docs/check-json.md)
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -4,9 +4,11 @@
 //! [`plan::Plan`] (parameters, conditions and hosts applied) -> a consumer: the checklist
 //! renderer, the dry-run checker, or the interactive engine.
 
+pub mod actions;
 pub mod app;
 pub mod checklist;
 pub mod cli;
+pub mod dryrun;
 pub mod error;
 pub mod exit_codes;
 pub mod fsutil;

@@ -1,0 +1,569 @@
+//! `command`: a program run with an argument vector (no shell unless the runbook asks for one),
+//! in a working folder, with a timeout, its output captured.
+//!
+//! [`find_program`] serves the check and the execution alike: the check reports what it finds,
+//! the execution starts what it found.
+
+use std::collections::VecDeque;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::fsops;
+use super::{
+    CommandRun, ExecContext, Failure, FailureKind, Finding, Outcome, Place, Progress, check_folder,
+    missing_params, or_hint, redirect_hint, set_hints, windows_only,
+};
+use crate::plan::{Instance, Plan};
+use crate::runbook::{CommandAction, ParamType, Template};
+
+/// How many lines of output [`CommandRun::tail`] keeps.
+pub const TAIL_LINES: usize = 20;
+
+/// What looking a program up found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgramLookup {
+    /// The program file that will be started.
+    Found(PathBuf),
+    /// Not there: `not found on PATH`, `/x/InstallUtil does not exist`.
+    NotFound(String),
+    /// A Windows program or path, looked up on another system.
+    WindowsOnly,
+}
+
+/// Looks a program up as the execution will start it: by path when it has a folder in it
+/// (`{{ dotnet_framework_dir }}\InstallUtil.exe`, matched ignoring case), otherwise on `PATH`
+/// (on Windows with the extensions of `PATHEXT`). `program` has its parameters filled in.
+pub fn find_program(program: &str) -> ProgramLookup {
+    let windows_program = || {
+        let lower = program.to_ascii_lowercase();
+        [".exe", ".com", ".bat", ".cmd", ".msc"]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
+    };
+    let has_folder = program.contains(['/', '\\']);
+    if has_folder {
+        let path = match fsops::local_path(program) {
+            Ok(p) => p,
+            Err(_) => return ProgramLookup::WindowsOnly,
+        };
+        return match fsops::locate(&path) {
+            Some(found) if is_program(&found) => ProgramLookup::Found(found),
+            Some(found) if found.is_dir() => {
+                ProgramLookup::NotFound(format!("{} is a folder", path.display()))
+            }
+            Some(found) => {
+                ProgramLookup::NotFound(format!("{} is not executable", found.display()))
+            }
+            None if !cfg!(windows) && windows_program() => ProgramLookup::WindowsOnly,
+            None => ProgramLookup::NotFound(format!("{} does not exist", path.display())),
+        };
+    }
+    if !cfg!(windows) && fsops::has_env_placeholder(program) {
+        return ProgramLookup::WindowsOnly;
+    }
+    if let Some(found) = search_path(program) {
+        return ProgramLookup::Found(found);
+    }
+    if !cfg!(windows) && windows_program() {
+        ProgramLookup::WindowsOnly
+    } else {
+        ProgramLookup::NotFound("not found on PATH".into())
+    }
+}
+
+fn search_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let extensions: Vec<String> = if cfg!(windows) && Path::new(program).extension().is_none() {
+        std::env::var("PATHEXT")
+            .unwrap_or_else(|_| ".COM;.EXE;.BAT;.CMD".into())
+            .split(';')
+            .filter(|e| !e.is_empty())
+            .map(str::to_string)
+            .collect()
+    } else {
+        vec![String::new()]
+    };
+    std::env::split_paths(&path)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .flat_map(|dir| {
+            extensions
+                .iter()
+                .map(move |ext| dir.join(format!("{program}{ext}")))
+        })
+        .find(|candidate| is_program(candidate))
+}
+
+/// A file that can be started: a regular file, executable on Unix.
+fn is_program(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|meta| fsops::is_executable(&meta))
+}
+
+/// A command line as the operator reads it: each word quoted when it needs it.
+pub fn command_line(program: &str, args: &[String]) -> String {
+    std::iter::once(program)
+        .chain(args.iter().map(String::as_str))
+        .map(quote)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn quote(word: &str) -> String {
+    if !word.is_empty() && !word.contains([' ', '\t', '"', '\'']) {
+        return word.to_string();
+    }
+    format!("\"{}\"", word.replace('"', "\\\""))
+}
+
+/// The finding for a program; `label` is `program` or `command`.
+pub(super) fn program_finding(
+    plan: &Plan,
+    instance: &Instance,
+    program: &Template,
+    shell: bool,
+) -> Finding {
+    let shown = plan.resolved.show(program);
+    let checked = format!("program {shown}");
+    let missing = missing_params(plan, program);
+    if !missing.is_empty() {
+        return Finding::warning(
+            instance,
+            checked,
+            format!(
+                "not checked: {} has no value",
+                missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!("Give {}", set_hints(&missing)),
+        );
+    }
+    match find_program(&plan.resolved.fill(program)) {
+        ProgramLookup::Found(path) => Finding::ok(
+            instance,
+            checked,
+            format!("found at {} (not run by the check)", path.display()),
+        ),
+        ProgramLookup::WindowsOnly => windows_only(instance, &checked),
+        ProgramLookup::NotFound(why) if shell => Finding::warning(
+            instance,
+            checked,
+            format!("{why}; it may be a command of the shell"),
+            "Check that the shell knows this command",
+        ),
+        ProgramLookup::NotFound(why) => Finding::blocking(
+            instance,
+            checked,
+            why,
+            or_hint(
+                "Install the program, or correct its name in the runbook".to_string(),
+                redirect_hint(plan, program, "the folder that has it"),
+            ),
+        ),
+    }
+}
+
+pub(super) fn check(plan: &Plan, instance: &Instance, a: &CommandAction) -> Vec<Finding> {
+    let mut out = vec![program_finding(plan, instance, &a.program, a.shell)];
+    if let Some(cwd) = &a.cwd {
+        out.extend(check_folder(plan, instance, cwd, "working folder", false).1);
+    }
+    out.extend(check_file_args(plan, instance, &a.args));
+    out
+}
+
+/// Arguments that name a file under a `path` parameter (`{{ package_dir }}\Update.msp`) must
+/// exist: the package is checked before the command runs.
+fn check_file_args(plan: &Plan, instance: &Instance, args: &[Template]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for arg in args {
+        let starts_with_path = arg.source().trim_start().starts_with("{{")
+            && arg.params().next().is_some_and(|(name, _)| {
+                plan.runbook
+                    .parameter(name)
+                    .is_some_and(|p| p.kind == ParamType::Path)
+            });
+        if !starts_with_path {
+            continue;
+        }
+        let Place::Local { path, shown } = Place::of(plan, arg) else {
+            continue;
+        };
+        let checked = format!("file {shown}");
+        match fsops::locate(&path) {
+            Some(found) if found == path => out.push(Finding::ok(instance, checked, "exists")),
+            Some(found) => out.push(Finding::ok(
+                instance,
+                checked,
+                format!("exists as {}", found.display()),
+            )),
+            None => out.push(Finding::blocking(
+                instance,
+                checked,
+                "does not exist (names are matched ignoring case)",
+                or_hint(
+                    format!("Put the file at {shown}"),
+                    redirect_hint(plan, arg, "the folder that has it"),
+                ),
+            )),
+        }
+    }
+    out
+}
+
+/// A command ready to start: every field filled in.
+pub(super) struct Prepared {
+    pub program: String,
+    pub args: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    pub shell: bool,
+    pub timeout: Duration,
+    /// The command line as shown (secrets masked).
+    pub shown: String,
+}
+
+impl Prepared {
+    pub(super) fn new(
+        plan: &Plan,
+        program: &Template,
+        args: &[Template],
+        cwd: Option<&Template>,
+        shell: bool,
+        timeout: Duration,
+    ) -> Result<Prepared, Failure> {
+        let shown_args: Vec<String> = args.iter().map(|a| plan.resolved.show(a)).collect();
+        let shown = command_line(&plan.resolved.show(program), &shown_args);
+        let mut missing = missing_params(plan, program);
+        for t in args.iter().chain(cwd) {
+            missing.extend(missing_params(plan, t));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        missing.retain(|m| seen.insert(m.clone()));
+        if !missing.is_empty() {
+            return Err(Failure::new(
+                FailureKind::NotReady,
+                format!(
+                    "cannot run {shown}: {} has no value",
+                    missing
+                        .iter()
+                        .map(|m| format!("`{m}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        let cwd = match cwd {
+            None => None,
+            Some(t) => match Place::of(plan, t) {
+                Place::Local { path, shown: dir } => {
+                    let path = fsops::locate(&path).unwrap_or(path);
+                    if !path.is_dir() {
+                        return Err(Failure::new(
+                            FailureKind::CannotStart,
+                            format!(
+                                "cannot start {shown}: the working folder {dir} does not exist"
+                            ),
+                        ));
+                    }
+                    Some(path)
+                }
+                other => {
+                    return Err(Failure::new(
+                        FailureKind::CannotStart,
+                        format!(
+                            "cannot start {shown}: the working folder {} can only be used on Windows",
+                            other.shown()
+                        ),
+                    ));
+                }
+            },
+        };
+        let filled = plan.resolved.fill(program);
+        let program = if shell {
+            filled
+        } else {
+            match find_program(&filled) {
+                ProgramLookup::Found(path) => path.to_string_lossy().into_owned(),
+                ProgramLookup::WindowsOnly => {
+                    return Err(Failure::new(
+                        FailureKind::CannotStart,
+                        format!("cannot start {shown}: it can only run on Windows"),
+                    ));
+                }
+                // Let the operating system say why it cannot be started.
+                ProgramLookup::NotFound(_) => fsops::local_path(&filled)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or(filled),
+            }
+        };
+        Ok(Prepared {
+            program,
+            args: args.iter().map(|a| plan.resolved.fill(a)).collect(),
+            cwd,
+            shell,
+            timeout,
+            shown,
+        })
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = if self.shell {
+            let line = std::iter::once(self.program.as_str())
+                .chain(self.args.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ");
+            if cfg!(windows) {
+                let mut c = Command::new("cmd");
+                c.arg("/C").arg(line);
+                c
+            } else {
+                let mut c = Command::new("sh");
+                c.arg("-c").arg(line);
+                c
+            }
+        } else {
+            let mut c = Command::new(&self.program);
+            c.args(&self.args);
+            c
+        };
+        if let Some(dir) = &self.cwd {
+            cmd.current_dir(dir);
+        }
+        #[cfg(unix)]
+        {
+            // Its own process group, so that a timeout or a cancel kills what it started too.
+            use std::os::unix::process::CommandExt;
+            cmd.process_group(0);
+        }
+        cmd
+    }
+}
+
+pub(super) fn execute(
+    plan: &Plan,
+    instance: &Instance,
+    a: &CommandAction,
+    ctx: &mut ExecContext<'_>,
+) -> Result<Outcome, Failure> {
+    let prepared = Prepared::new(
+        plan,
+        &a.program,
+        &a.args,
+        a.cwd.as_ref(),
+        a.shell,
+        Duration::from_secs(a.timeout_secs),
+    )?;
+    let run = run(&prepared, instance, ctx, &a.success_codes)?;
+    Ok(Outcome {
+        summary: format!(
+            "{} exited with {}",
+            prepared.shown,
+            run.exit_code.unwrap_or_default()
+        ),
+        done: Vec::new(),
+        command: Some(run),
+    })
+}
+
+/// Runs a prepared command to its end, its timeout, or a cancel; its output goes to the
+/// instance's log file in the output folder and, line by line, to the progress callback.
+pub(super) fn run(
+    p: &Prepared,
+    instance: &Instance,
+    ctx: &mut ExecContext<'_>,
+    success_codes: &[i32],
+) -> Result<CommandRun, Failure> {
+    let started = Instant::now();
+    let output_file = ctx
+        .output_dir
+        .join(format!("{}.log", fsops::key_file_name(&instance.key)));
+    let cannot_start = |why: String| {
+        Failure::new(
+            FailureKind::CannotStart,
+            format!("cannot start {}: {why}", p.shown),
+        )
+    };
+    let mut log = open_log(ctx.output_dir, &output_file).map_err(|e| {
+        cannot_start(format!(
+            "cannot write its output to {}: {}",
+            output_file.display(),
+            crate::error::describe_io(&e)
+        ))
+    })?;
+    let _ = writeln!(log, "$ {}", p.shown);
+    let (reader, writer) = io::pipe().map_err(|e| cannot_start(crate::error::describe_io(&e)))?;
+    let mut cmd = p.command();
+    cmd.stdin(Stdio::null());
+    let writer2 = writer
+        .try_clone()
+        .map_err(|e| cannot_start(crate::error::describe_io(&e)))?;
+    cmd.stdout(writer2).stderr(writer);
+    let spawned = cmd.spawn();
+    // The command holds the pipe's write ends: drop it so the reader sees the end of output.
+    drop(cmd);
+    let mut child = spawned.map_err(|e| cannot_start(crate::error::describe_io(&e)))?;
+    let (tx, rx) = mpsc::channel::<String>();
+    let pump = std::thread::spawn(move || pump_lines(reader, log, tx));
+    let mut tail: VecDeque<String> = VecDeque::new();
+    let mut on_line = |line: String, progress: &mut dyn FnMut(Progress<'_>)| {
+        progress(Progress::Line(&line));
+        if tail.len() == TAIL_LINES {
+            tail.pop_front();
+        }
+        tail.push_back(line);
+    };
+    let ending = loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(line) => {
+                on_line(line, ctx.progress);
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout | mpsc::RecvTimeoutError::Disconnected) => {}
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => break Ending::Exited(status),
+            Ok(None) => {}
+            Err(e) => {
+                kill(&mut child);
+                break Ending::Lost(crate::error::describe_io(&e));
+            }
+        }
+        if ctx.cancel.load(Ordering::SeqCst) {
+            kill(&mut child);
+            break Ending::Cancelled;
+        }
+        if started.elapsed() >= p.timeout {
+            kill(&mut child);
+            break Ending::TimedOut;
+        }
+    };
+    // The rest of the output; a process it left behind may hold the pipe open, so not forever.
+    let grace = Instant::now() + Duration::from_secs(2);
+    while let Some(left) = grace.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => on_line(line, ctx.progress),
+            Err(_) => break,
+        }
+    }
+    if pump.is_finished() {
+        let _ = pump.join();
+    }
+    let run = CommandRun {
+        command_line: p.shown.clone(),
+        exit_code: match &ending {
+            Ending::Exited(status) => status.code(),
+            _ => None,
+        },
+        output_file: Some(output_file),
+        tail: tail.into_iter().collect(),
+        duration: started.elapsed(),
+    };
+    let fail = |kind: FailureKind, message: String| {
+        let mut f = Failure::new(kind, message);
+        f.command = Some(Box::new(run.clone()));
+        f
+    };
+    match ending {
+        Ending::Exited(status) => match status.code() {
+            Some(code) if success_codes.contains(&code) => Ok(run),
+            Some(code) => Err(fail(
+                FailureKind::ExitCode(code),
+                format!(
+                    "{} exited with {code}; success is {}",
+                    p.shown,
+                    success_codes
+                        .iter()
+                        .map(i32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+            )),
+            None => Err(fail(
+                FailureKind::Killed,
+                format!("{} was ended by {}", p.shown, signal_name(&status)),
+            )),
+        },
+        Ending::TimedOut => Err(fail(
+            FailureKind::TimedOut,
+            format!(
+                "{} did not finish within {} seconds and was stopped",
+                p.shown,
+                p.timeout.as_secs()
+            ),
+        )),
+        Ending::Cancelled => Err(fail(
+            FailureKind::Cancelled,
+            format!("{} was cancelled and stopped", p.shown),
+        )),
+        Ending::Lost(why) => Err(fail(
+            FailureKind::Io,
+            format!("lost track of {}: {why}", p.shown),
+        )),
+    }
+}
+
+enum Ending {
+    Exited(ExitStatus),
+    TimedOut,
+    Cancelled,
+    Lost(String),
+}
+
+fn open_log(dir: &Path, file: &Path) -> io::Result<File> {
+    fs::create_dir_all(dir)?;
+    OpenOptions::new().create(true).append(true).open(file)
+}
+
+/// Copies the command's output to the log file and sends it on line by line (bytes that are
+/// not UTF-8 are shown as replacement characters; the log keeps them as they are).
+fn pump_lines(mut reader: io::PipeReader, mut log: File, tx: mpsc::Sender<String>) {
+    let mut buf = [0u8; 8192];
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        let _ = log.write_all(&buf[..n]);
+        pending.extend_from_slice(&buf[..n]);
+        while let Some(i) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=i).collect();
+            let text = String::from_utf8_lossy(&line[..line.len() - 1]);
+            let _ = tx.send(text.trim_end_matches('\r').to_string());
+        }
+    }
+    if !pending.is_empty() {
+        let _ = tx.send(String::from_utf8_lossy(&pending).into_owned());
+    }
+    let _ = log.sync_all();
+}
+
+/// Kills the child and what it started (its process group on Unix), then reaps it.
+fn kill(child: &mut Child) {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Pid, Signal, kill_process_group};
+        let _ = kill_process_group(Pid::from_child(child), Signal::KILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn signal_name(status: &ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return format!("signal {sig}");
+        }
+    }
+    format!("{status}")
+}

@@ -1,0 +1,624 @@
+//! `copy`: files by name from a folder to a folder, backing up what they replace and verifying
+//! each against its source and the article's manifest.
+//!
+//! [`survey`] looks at both folders once (read-only) and is the ground truth for the check and
+//! for the execution: the execution runs the check first and refuses to start on a blocking
+//! finding, then works file by file from the same survey.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use super::fsops::{self, Entry, Listing, Lookup};
+use super::{
+    Done, ExecContext, Failure, FailureKind, Finding, Outcome, Progress, back_up, check_folder,
+    copy_failure, or_hint, plural, redirect_hint,
+};
+use crate::plan::{Instance, Plan};
+use crate::runbook::{CopyAction, ManifestFile};
+
+/// One file of a copy, as found on disk.
+struct FileSurvey<'r> {
+    /// The name as the runbook spells it.
+    name: String,
+    source: Lookup,
+    /// The manifest's entry for it, when a manifest lists it.
+    manifest: Option<&'r ManifestFile>,
+    /// What is at the destination under the same name (ignoring case).
+    dest: Lookup,
+    /// Whether the destination already holds the source's content.
+    in_place: bool,
+    /// Whether an interrupted attempt left a temporary file for it at the destination.
+    partial: bool,
+}
+
+impl FileSurvey<'_> {
+    fn source_entry(&self) -> Option<&Entry> {
+        match &self.source {
+            Lookup::Found(e) if e.is_file() => Some(e),
+            _ => None,
+        }
+    }
+
+    fn dest_entry(&self) -> Option<&Entry> {
+        match &self.dest {
+            Lookup::Found(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    fn same_content(&self) -> bool {
+        match (self.source_entry(), self.dest_entry()) {
+            (Some(s), Some(d)) => {
+                d.is_file()
+                    && d.size() == s.size()
+                    && fsops::same_content(&s.path, &d.path).unwrap_or(false)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Both folders and every file, looked at once.
+struct Survey<'r> {
+    from: Option<PathBuf>,
+    from_shown: String,
+    to: Option<PathBuf>,
+    to_shown: String,
+    files: Vec<FileSurvey<'r>>,
+    from_findings: Vec<Finding>,
+    to_findings: Vec<Finding>,
+}
+
+fn survey<'r>(plan: &Plan<'r>, instance: &Instance, a: &CopyAction) -> Survey<'r> {
+    let (mut from, mut from_findings) =
+        check_folder(plan, instance, &a.from, "source folder", false);
+    let (mut to, mut to_findings) = check_folder(plan, instance, &a.to, "destination folder", true);
+    let from_list = list(plan, instance, &a.from, &mut from, &mut from_findings);
+    let to_list = list(plan, instance, &a.to, &mut to, &mut to_findings);
+    let runbook = plan.runbook;
+    let files = a
+        .files
+        .iter()
+        .map(|f| {
+            let mut file = FileSurvey {
+                name: f.value.clone(),
+                source: from_list
+                    .as_ref()
+                    .map_or(Lookup::Missing, |l| l.find(&f.value)),
+                manifest: runbook
+                    .manifest_file(a.manifest.as_ref().map(|m| m.value.as_str()), &f.value),
+                dest: to_list
+                    .as_ref()
+                    .map_or(Lookup::Missing, |l| l.find(&f.value)),
+                in_place: false,
+                partial: to_list.as_ref().is_some_and(|l| {
+                    matches!(
+                        l.find(&format!(".{}.stepwise-part", f.value)),
+                        Lookup::Found(_)
+                    )
+                }),
+            };
+            file.in_place = file.same_content();
+            file
+        })
+        .collect();
+    Survey {
+        from_shown: plan.resolved.show(&a.from),
+        to_shown: plan.resolved.show(&a.to),
+        from,
+        to,
+        files,
+        from_findings,
+        to_findings,
+    }
+}
+
+/// Lists a folder the copy needs; a folder that cannot be listed is blocking (and not used).
+fn list(
+    plan: &Plan,
+    instance: &Instance,
+    t: &crate::runbook::Template,
+    dir: &mut Option<PathBuf>,
+    findings: &mut Vec<Finding>,
+) -> Option<Listing> {
+    let path = dir.as_deref()?;
+    match Listing::read(path) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            let shown = plan.resolved.show(t);
+            findings.clear();
+            findings.push(Finding::blocking(
+                instance,
+                format!("folder {shown}"),
+                format!("cannot be listed: {}", crate::error::describe_io(&e)),
+                format!("Give the account that runs stepwise read access to {shown}"),
+            ));
+            *dir = None;
+            None
+        }
+    }
+}
+
+/// The manifest id named in findings: `manifest `files``, or `the manifests`.
+fn manifest_name(a: &CopyAction) -> String {
+    match &a.manifest {
+        Some(m) => format!("manifest `{}`", m.value),
+        None => "the manifest".to_string(),
+    }
+}
+
+pub(super) fn check(
+    plan: &Plan,
+    instance: &Instance,
+    a: &CopyAction,
+    backup_dir: Option<&Path>,
+) -> Vec<Finding> {
+    let s = survey(plan, instance, a);
+    check_survey(plan, instance, a, &s, backup_dir)
+}
+
+fn check_survey(
+    plan: &Plan,
+    instance: &Instance,
+    a: &CopyAction,
+    s: &Survey,
+    backup_dir: Option<&Path>,
+) -> Vec<Finding> {
+    let mut out = s.from_findings.clone();
+    if s.from.is_some() {
+        out.extend(check_sources(plan, instance, a, s));
+    }
+    out.extend(s.to_findings.iter().cloned());
+    if s.to.is_some() {
+        out.extend(check_destination(instance, a, s));
+        out.extend(check_room(instance, a, s, backup_dir));
+    }
+    out
+}
+
+fn check_sources(plan: &Plan, instance: &Instance, a: &CopyAction, s: &Survey) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut verified = 0;
+    let mut unlisted = Vec::new();
+    let from = &s.from_shown;
+    let manifest = manifest_name(a);
+    for f in &s.files {
+        match &f.source {
+            Lookup::Missing => out.push(Finding::blocking(
+                instance,
+                format!("file {} in {from}", f.name),
+                "not found (names are matched ignoring case)",
+                or_hint(
+                    format!("Extract the whole package into {from}"),
+                    redirect_hint(plan, &a.from, "the folder that has it"),
+                ),
+            )),
+            Lookup::Ambiguous(names) => out.push(Finding::blocking(
+                instance,
+                format!("file {} in {from}", f.name),
+                format!(
+                    "{} files match it ignoring case: {}",
+                    names.len(),
+                    names.join(", ")
+                ),
+                "Keep only the file from the package; Windows cannot tell them apart",
+            )),
+            Lookup::Found(e) if !e.is_file() => out.push(Finding::blocking(
+                instance,
+                format!("file {} in {from}", f.name),
+                format!("{} is a folder, not a file", e.name),
+                format!("Extract the package into {from} again"),
+            )),
+            Lookup::Found(e) => {
+                let mut ok = true;
+                if !fsops::readable(&e.path) {
+                    ok = false;
+                    out.push(Finding::blocking(
+                        instance,
+                        format!("file {} in {from}", e.name),
+                        "cannot be read: permission denied",
+                        "Give the account that runs stepwise read access to the package",
+                    ));
+                }
+                match f.manifest {
+                    Some(m) => {
+                        if let Some(expected) = m.size
+                            && expected != e.size()
+                        {
+                            ok = false;
+                            out.push(Finding::blocking(
+                                instance,
+                                format!("size of {} in {from}", e.name),
+                                format!(
+                                    "{} bytes; {manifest} says {expected} bytes",
+                                    e.size()
+                                ),
+                                "The file is incomplete or not the one from the package: extract the package again",
+                            ));
+                        }
+                        if ok && let Some(expected) = &m.sha256 {
+                            match fsops::sha256_file(&e.path) {
+                                Ok(found) if found.eq_ignore_ascii_case(expected) => {}
+                                Ok(found) => {
+                                    ok = false;
+                                    out.push(Finding::blocking(
+                                        instance,
+                                        format!("SHA-256 of {} in {from}", e.name),
+                                        format!("{found}; {manifest} says {expected}"),
+                                        "The file is damaged or not the one from the package: extract the package again",
+                                    ));
+                                }
+                                Err(err) => {
+                                    ok = false;
+                                    out.push(Finding::blocking(
+                                        instance,
+                                        format!("SHA-256 of {} in {from}", e.name),
+                                        format!(
+                                            "cannot be read: {}",
+                                            crate::error::describe_io(&err)
+                                        ),
+                                        "Give the account that runs stepwise read access to the package",
+                                    ));
+                                }
+                            }
+                        }
+                        if ok {
+                            verified += 1;
+                        }
+                    }
+                    None => unlisted.push(f.name.clone()),
+                }
+            }
+        }
+    }
+    let present = s
+        .files
+        .iter()
+        .filter(|f| f.source_entry().is_some())
+        .count();
+    if present == s.files.len() && out.is_empty() {
+        let mut found = format!("all {} present", plural(s.files.len(), "file", "files"));
+        if verified > 0 {
+            found.push_str(&format!("; {verified} with the size given by {manifest}"));
+        }
+        if !unlisted.is_empty() {
+            found.push_str(&format!(
+                "; {} not listed by {manifest}, so not size-checked: {}",
+                unlisted.len(),
+                unlisted.join(", ")
+            ));
+        }
+        out.push(Finding::ok(
+            instance,
+            format!("package files in {from}"),
+            found,
+        ));
+    }
+    out
+}
+
+fn check_destination(instance: &Instance, a: &CopyAction, s: &Survey) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let to = &s.to_shown;
+    let mut replaced = Vec::new();
+    let mut in_place = Vec::new();
+    for f in &s.files {
+        match &f.dest {
+            Lookup::Found(d) if !d.is_file() => out.push(Finding::blocking(
+                instance,
+                format!("{} in {to}", f.name),
+                format!("{} is a folder; a file cannot replace it", d.name),
+                format!("Move the folder {} out of {to}", d.name),
+            )),
+            Lookup::Found(d) if f.in_place => in_place.push(d.name.clone()),
+            Lookup::Found(d) => {
+                if a.backup && !fsops::readable(&d.path) {
+                    out.push(Finding::blocking(
+                        instance,
+                        format!("backup of {} in {to}", d.name),
+                        "cannot be read: permission denied",
+                        format!("Give the account that runs stepwise read access to {to}"),
+                    ));
+                }
+                replaced.push(d.name.clone());
+            }
+            Lookup::Ambiguous(names) => out.push(Finding::blocking(
+                instance,
+                format!("{} in {to}", f.name),
+                format!(
+                    "{} files match it ignoring case: {}",
+                    names.len(),
+                    names.join(", ")
+                ),
+                "Keep only one of them; Windows cannot tell them apart",
+            )),
+            Lookup::Missing => {}
+        }
+    }
+    let checked = format!("files replaced in {to}");
+    let found = if replaced.is_empty() {
+        "none".to_string()
+    } else if a.backup {
+        format!("{} (each backed up first)", replaced.join(", "))
+    } else {
+        format!("{} (no backup: `backup: false`)", replaced.join(", "))
+    };
+    if replaced.is_empty() || a.backup {
+        out.push(Finding::ok(instance, checked, found));
+    } else {
+        out.push(Finding::warning(
+            instance,
+            checked,
+            found,
+            "Back these files up by hand if you may need them again",
+        ));
+    }
+    let partial: Vec<&str> = s
+        .files
+        .iter()
+        .filter(|f| f.partial)
+        .map(|f| f.name.as_str())
+        .collect();
+    if !partial.is_empty() {
+        out.push(Finding::ok(
+            instance,
+            format!("partial copies in {to}"),
+            format!(
+                "{} (left by an interrupted attempt; replaced when the copy runs)",
+                partial.join(", ")
+            ),
+        ));
+    }
+    if !in_place.is_empty() {
+        out.push(Finding::ok(
+            instance,
+            format!("files already copied to {to}"),
+            format!(
+                "{} (same content as the package; left as they are)",
+                in_place.join(", ")
+            ),
+        ));
+    }
+    out
+}
+
+/// Bytes the copy still has to write at the destination, and to back up.
+fn needs(a: &CopyAction, s: &Survey) -> (u64, u64) {
+    let mut new = 0;
+    let mut backups = 0;
+    for f in &s.files {
+        if f.in_place {
+            continue;
+        }
+        if let Some(src) = f.source_entry() {
+            new += src.size();
+        }
+        if a.backup
+            && let Some(d) = f.dest_entry()
+            && d.is_file()
+        {
+            backups += d.size();
+        }
+    }
+    (new, backups)
+}
+
+fn check_room(
+    instance: &Instance,
+    a: &CopyAction,
+    s: &Survey,
+    backup_dir: Option<&Path>,
+) -> Vec<Finding> {
+    let Some(to) = &s.to else {
+        return Vec::new();
+    };
+    let (new, backups) = needs(a, s);
+    let to_shown = &s.to_shown;
+    let Some(free) = fsops::free_space(to) else {
+        return vec![Finding::warning(
+            instance,
+            format!("free disk space for {to_shown}"),
+            "cannot be checked on this system",
+            format!(
+                "Make sure {to_shown} has room for {}",
+                fsops::human_bytes(new + backups)
+            ),
+        )];
+    };
+    let mut out = Vec::new();
+    let backup_fs = backup_dir.filter(|_| backups > 0);
+    let same_fs = backup_fs.is_some_and(|b| {
+        let (x, y) = (fsops::file_system_id(to), fsops::file_system_id(b));
+        x.is_some() && x == y
+    });
+    let need_here = if same_fs { new + backups } else { new };
+    let what = if same_fs {
+        "the new files and their backups"
+    } else {
+        "the new files"
+    };
+    out.push(room_finding(instance, to_shown, what, need_here, free));
+    if let Some(b) = backup_fs
+        && !same_fs
+    {
+        let shown = b.display().to_string();
+        match fsops::free_space(b) {
+            Some(free) => out.push(room_finding(instance, &shown, "the backups", backups, free)),
+            None => out.push(Finding::warning(
+                instance,
+                format!("free disk space for {shown}"),
+                "cannot be checked on this system",
+                format!(
+                    "Make sure {shown} has room for {}",
+                    fsops::human_bytes(backups)
+                ),
+            )),
+        }
+    }
+    out
+}
+
+fn room_finding(instance: &Instance, dir: &str, what: &str, need: u64, free: u64) -> Finding {
+    let checked = format!("room in {dir} for {what}");
+    let found = format!(
+        "{} needed, {} free",
+        fsops::human_bytes(need),
+        fsops::human_bytes(free)
+    );
+    if need <= free {
+        Finding::ok(instance, checked, found)
+    } else {
+        Finding::blocking(
+            instance,
+            checked,
+            found,
+            format!(
+                "Free at least {} on the disk that holds {dir}",
+                fsops::human_bytes(need - free)
+            ),
+        )
+    }
+}
+
+pub(super) fn execute(
+    plan: &Plan,
+    instance: &Instance,
+    a: &CopyAction,
+    ctx: &mut ExecContext<'_>,
+) -> Result<Outcome, Failure> {
+    let s = survey(plan, instance, a);
+    let findings = check_survey(plan, instance, a, &s, Some(ctx.backup_dir));
+    if findings
+        .iter()
+        .any(|f| f.severity == super::Severity::Blocking)
+        || s.from.is_none()
+        || s.to.is_none()
+    {
+        return Err(Failure::not_ready(&findings));
+    }
+    let to_dir = s.to.clone().unwrap_or_default();
+    let total: u64 = s
+        .files
+        .iter()
+        .filter(|f| !f.in_place)
+        .filter_map(|f| f.source_entry().map(Entry::size))
+        .sum();
+    let mut base = 0u64;
+    let mut done = Vec::new();
+    let mut copied = 0;
+    for f in &s.files {
+        if ctx.cancel.load(Ordering::SeqCst) {
+            return Err(
+                Failure::new(FailureKind::Cancelled, "the copy was cancelled").with_done(done),
+            );
+        }
+        let Some(src) = f.source_entry() else {
+            continue;
+        };
+        let dest = f.dest_entry();
+        let target = dest.map_or_else(|| to_dir.join(&src.name), |d| d.path.clone());
+        if f.in_place {
+            done.push(Done::AlreadyInPlace {
+                name: f.name.clone(),
+                to: target,
+            });
+            continue;
+        }
+        let backup = match dest {
+            Some(d) if a.backup => match back_up(d, instance, ctx) {
+                Ok(path) => Some(path),
+                Err(e) => return Err(e.with_done(done)),
+            },
+            _ => None,
+        };
+        let total_done = base;
+        let file_name = src.name.clone();
+        let progress = &mut *ctx.progress;
+        let mut report = |n: u64| {
+            progress(Progress::Bytes {
+                file: &file_name,
+                done: total_done + n,
+                total,
+            })
+        };
+        let what = format!("cannot copy {} to {}", src.name, target.display());
+        let result = fsops::copy_atomic(&src.path, &target, &ctx.cancel, &mut report);
+        let written = match result {
+            Ok(c) => c,
+            Err(e) => return Err(copy_failure(&what, e).with_done(done)),
+        };
+        if let Err(message) = verify(&target, src, f.manifest, &written, &manifest_name(a)) {
+            return Err(Failure::new(FailureKind::Verify, message).with_done(done));
+        }
+        base += written.bytes;
+        copied += 1;
+        done.push(Done::Copied {
+            name: f.name.clone(),
+            to: target,
+            bytes: written.bytes,
+            backup,
+        });
+    }
+    let already = done.len() - copied;
+    let mut summary = format!(
+        "copied {} to {}",
+        plural(copied, "file", "files"),
+        s.to_shown
+    );
+    if already > 0 {
+        summary.push_str(&format!(" ({already} already in place)"));
+    }
+    Ok(Outcome {
+        summary,
+        done,
+        command: None,
+    })
+}
+
+/// Verifies a copied file against its source and the manifest; the message names the file and
+/// what was expected.
+fn verify(
+    target: &Path,
+    src: &Entry,
+    manifest: Option<&ManifestFile>,
+    written: &fsops::Copied,
+    manifest_name: &str,
+) -> Result<(), String> {
+    let size = std::fs::metadata(target)
+        .map_err(|e| {
+            format!(
+                "{}: cannot be read after copying: {}",
+                target.display(),
+                crate::error::describe_io(&e)
+            )
+        })?
+        .len();
+    if size != src.size() {
+        return Err(format!(
+            "{}: {size} bytes after copying, expected {} (the size of {})",
+            target.display(),
+            src.size(),
+            src.path.display()
+        ));
+    }
+    if let Some(m) = manifest {
+        if let Some(expected) = m.size
+            && expected != size
+        {
+            return Err(format!(
+                "{}: {size} bytes after copying, expected {expected} ({manifest_name})",
+                target.display()
+            ));
+        }
+        if let Some(expected) = &m.sha256
+            && !expected.eq_ignore_ascii_case(&written.sha256)
+        {
+            return Err(format!(
+                "{}: SHA-256 {} after copying, expected {expected} ({manifest_name})",
+                target.display(),
+                written.sha256
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,627 @@
+//! File-system helpers shared by the check and the execution of every action, so the two cannot
+//! drift apart: turning a runbook path into a local path, finding a file by name the way Windows
+//! does (ignoring case), asking whether a folder is writable or how much room it has, comparing
+//! contents, and copying through a temporary file.
+//!
+//! Everything here that a check calls is read-only: it lists folders, reads metadata and file
+//! contents, and asks the operating system (`access(2)`, `statvfs(2)`); it never creates, opens
+//! for writing, or changes anything. Only [`copy_atomic`] and [`remove_quietly`] write, and only
+//! execution calls them.
+
+use std::fs::{self, File, Metadata};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use sha2::{Digest, Sha256};
+
+/// A runbook path that cannot be checked on this machine, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Foreign {
+    /// The path as the runbook gives it (parameters filled in).
+    pub text: String,
+}
+
+/// Turns a path written in a runbook (Windows style, parameters filled in) into a local path.
+///
+/// On Windows, `%VAR%` environment placeholders are expanded (an unset one leaves the path
+/// foreign). Elsewhere a path that needs Windows (a drive letter, a `\\server` share, a `%VAR%`
+/// placeholder) is foreign, and backslashes are folder separators, so that a test or an operator
+/// can point `{{ package_dir }}\Demo.msi` at `/tmp/pkg`.
+pub fn local_path(text: &str) -> Result<PathBuf, Foreign> {
+    let foreign = || Foreign {
+        text: text.to_string(),
+    };
+    if cfg!(windows) {
+        return expand_env(text).map(PathBuf::from).ok_or_else(foreign);
+    }
+    if needs_windows(text) {
+        return Err(foreign());
+    }
+    Ok(PathBuf::from(text.replace('\\', "/")))
+}
+
+/// Whether a path can only mean something on Windows: a drive letter, a UNC share, or a `%VAR%`
+/// placeholder.
+pub fn needs_windows(text: &str) -> bool {
+    let b = text.as_bytes();
+    let drive = b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':';
+    drive || text.starts_with("\\\\") || has_env_placeholder(text)
+}
+
+/// Whether the text holds a Windows environment placeholder such as `%WINDIR%`.
+pub fn has_env_placeholder(text: &str) -> bool {
+    env_placeholders(text).next().is_some()
+}
+
+/// The `%NAME%` placeholders in a text: `(start, end, name)` with byte offsets of the `%`s.
+fn env_placeholders(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {
+    let mut rest = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let open = rest + text[rest..].find('%')?;
+            let close = open + 1 + text[open + 1..].find('%')?;
+            let name = &text[open + 1..close];
+            let valid = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '(' | ')'));
+            if valid {
+                rest = close + 1;
+                return Some((open, close, name));
+            }
+            rest = close;
+        }
+    })
+}
+
+/// Expands `%NAME%` from the environment; `None` when one is not set.
+fn expand_env(text: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut last = 0;
+    for (open, close, name) in env_placeholders(text) {
+        out.push_str(&text[last..open]);
+        out.push_str(&std::env::var(name).ok()?);
+        last = close + 1;
+    }
+    out.push_str(&text[last..]);
+    Some(out)
+}
+
+/// One entry of a folder, found by name.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The name as it is on disk.
+    pub name: String,
+    pub path: PathBuf,
+    pub meta: Metadata,
+}
+
+impl Entry {
+    pub fn is_file(&self) -> bool {
+        self.meta.is_file()
+    }
+
+    pub fn size(&self) -> u64 {
+        self.meta.len()
+    }
+}
+
+/// What looking a name up in a folder found.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    Missing,
+    Found(Entry),
+    /// Several entries match ignoring case and none matches exactly (only on a case-sensitive
+    /// file system).
+    Ambiguous(Vec<String>),
+}
+
+/// The entries of one folder, read once, to match names against ignoring case.
+#[derive(Debug)]
+pub struct Listing {
+    dir: PathBuf,
+    names: Vec<String>,
+}
+
+impl Listing {
+    /// Lists a folder (read-only). Names that are not valid Unicode cannot match a runbook
+    /// name and are left out.
+    pub fn read(dir: &Path) -> io::Result<Listing> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            if let Ok(name) = entry.file_name().into_string() {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(Listing {
+            dir: dir.to_path_buf(),
+            names,
+        })
+    }
+
+    /// Finds `name` as Windows would: an exact match first, otherwise the one entry whose name
+    /// is the same ignoring case.
+    pub fn find(&self, name: &str) -> Lookup {
+        let matches: Vec<&String> = self.names.iter().filter(|n| same_name(n, name)).collect();
+        let chosen = match matches.iter().find(|n| n.as_str() == name) {
+            Some(exact) => *exact,
+            None => match matches.as_slice() {
+                [] => return Lookup::Missing,
+                [one] => *one,
+                many => return Lookup::Ambiguous(many.iter().map(|n| n.to_string()).collect()),
+            },
+        };
+        let path = self.dir.join(chosen);
+        match fs::metadata(&path) {
+            Ok(meta) => Lookup::Found(Entry {
+                name: chosen.clone(),
+                path,
+                meta,
+            }),
+            Err(_) => Lookup::Missing,
+        }
+    }
+
+    /// Every name in the folder, sorted.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+}
+
+/// Whether two file names are the same to Windows: equal ignoring case.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase()
+}
+
+/// Finds a path whose components may differ in case from what is on disk (read-only): each
+/// component is taken as is when it exists, otherwise matched ignoring case in its folder.
+pub fn locate(path: &Path) -> Option<PathBuf> {
+    if fs::symlink_metadata(path).is_ok() {
+        return Some(path.to_path_buf());
+    }
+    let mut found = PathBuf::new();
+    for component in path.components() {
+        let std::path::Component::Normal(name) = component else {
+            found.push(component.as_os_str());
+            continue;
+        };
+        let candidate = found.join(name);
+        if fs::symlink_metadata(&candidate).is_ok() {
+            found = candidate;
+            continue;
+        }
+        let dir = if found.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            found.as_path()
+        };
+        let listing = Listing::read(dir).ok()?;
+        match listing.find(name.to_str()?) {
+            Lookup::Found(entry) => found = found.join(entry.name),
+            _ => return None,
+        }
+    }
+    Some(found)
+}
+
+/// Why a folder cannot be written to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotWritable {
+    PermissionDenied,
+    ReadOnlyFileSystem,
+    Other(String),
+}
+
+impl std::fmt::Display for NotWritable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotWritable::PermissionDenied => write!(f, "permission denied"),
+            NotWritable::ReadOnlyFileSystem => write!(f, "the file system is read-only"),
+            NotWritable::Other(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+/// Whether a file can be created in `dir`, asked without creating one.
+///
+/// On Unix this is `access(2)` for write and search permission with the effective user's ids
+/// (`faccessat` with `AT_EACCESS`), which also answers for root: root passes the permission bits
+/// but not a read-only mount or an immutable folder. The mount's read-only flag (`statvfs`) is
+/// asked as well. Elsewhere only the read-only attribute can be asked; the run finds the rest.
+pub fn writable(dir: &Path) -> Result<(), NotWritable> {
+    sys::writable(dir)
+}
+
+/// Whether the current user may read a file, asked without opening it.
+pub fn readable(path: &Path) -> bool {
+    sys::readable(path)
+}
+
+/// Bytes available to the current user on the file system that holds `path` (or its nearest
+/// existing ancestor); `None` where the platform cannot tell (anything but Unix).
+pub fn free_space(path: &Path) -> Option<u64> {
+    sys::free_space(&nearest_existing(path)?)
+}
+
+/// An identifier of the file system that holds `path` (or its nearest existing ancestor), to
+/// tell whether two folders share their free space; `None` where the platform cannot tell.
+pub fn file_system_id(path: &Path) -> Option<u64> {
+    sys::file_system_id(&nearest_existing(path)?)
+}
+
+/// Whether a regular file may be started as a program (on Unix: an execute bit is set).
+pub fn is_executable(meta: &Metadata) -> bool {
+    meta.is_file() && sys::is_executable(meta)
+}
+
+#[cfg(unix)]
+mod sys {
+    use std::fs::{self, Metadata};
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::path::Path;
+
+    use rustix::fs::{Access, AtFlags, CWD, StatVfsMountFlags, accessat, statvfs};
+    use rustix::io::Errno;
+
+    use super::NotWritable;
+
+    pub fn writable(dir: &Path) -> Result<(), NotWritable> {
+        if let Ok(st) = statvfs(dir)
+            && st.f_flag.contains(StatVfsMountFlags::RDONLY)
+        {
+            return Err(NotWritable::ReadOnlyFileSystem);
+        }
+        match accessat(
+            CWD,
+            dir,
+            Access::WRITE_OK | Access::EXEC_OK,
+            AtFlags::EACCESS,
+        ) {
+            Ok(()) => Ok(()),
+            Err(e) if e == Errno::ROFS => Err(NotWritable::ReadOnlyFileSystem),
+            Err(e) if e == Errno::ACCESS || e == Errno::PERM => Err(NotWritable::PermissionDenied),
+            Err(e) => Err(NotWritable::Other(crate::error::describe_io(&e.into()))),
+        }
+    }
+
+    pub fn readable(path: &Path) -> bool {
+        accessat(CWD, path, Access::READ_OK, AtFlags::EACCESS).is_ok()
+    }
+
+    pub fn free_space(path: &Path) -> Option<u64> {
+        let st = statvfs(path).ok()?;
+        Some(st.f_bavail.saturating_mul(st.f_frsize))
+    }
+
+    pub fn file_system_id(path: &Path) -> Option<u64> {
+        fs::metadata(path).ok().map(|m| m.dev())
+    }
+
+    pub fn is_executable(meta: &Metadata) -> bool {
+        meta.permissions().mode() & 0o111 != 0
+    }
+}
+
+#[cfg(not(unix))]
+mod sys {
+    use std::fs::{self, Metadata};
+    use std::path::Path;
+
+    use super::NotWritable;
+
+    pub fn writable(dir: &Path) -> Result<(), NotWritable> {
+        match fs::metadata(dir) {
+            Ok(meta) if meta.permissions().readonly() => Err(NotWritable::PermissionDenied),
+            Ok(_) => Ok(()),
+            Err(e) => Err(NotWritable::Other(crate::error::describe_io(&e))),
+        }
+    }
+
+    pub fn readable(path: &Path) -> bool {
+        fs::metadata(path).is_ok()
+    }
+
+    pub fn free_space(_path: &Path) -> Option<u64> {
+        None
+    }
+
+    pub fn file_system_id(_path: &Path) -> Option<u64> {
+        None
+    }
+
+    pub fn is_executable(_meta: &Metadata) -> bool {
+        true
+    }
+}
+
+/// The path itself or its nearest ancestor that exists.
+pub fn nearest_existing(path: &Path) -> Option<PathBuf> {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(path)
+    };
+    absolute
+        .ancestors()
+        .find(|p| fs::metadata(p).is_ok())
+        .map(Path::to_path_buf)
+}
+
+/// Whether two files have the same bytes (sizes compared first; read-only).
+pub fn same_content(a: &Path, b: &Path) -> io::Result<bool> {
+    if fs::metadata(a)?.len() != fs::metadata(b)?.len() {
+        return Ok(false);
+    }
+    let (mut fa, mut fb) = (File::open(a)?, File::open(b)?);
+    let (mut ba, mut bb) = (vec![0u8; CHUNK], vec![0u8; CHUNK]);
+    loop {
+        let na = read_full(&mut fa, &mut ba)?;
+        let nb = read_full(&mut fb, &mut bb)?;
+        if na != nb || ba[..na] != bb[..nb] {
+            return Ok(false);
+        }
+        if na == 0 {
+            return Ok(true);
+        }
+    }
+}
+
+/// Whether a file holds exactly `bytes` (read-only).
+pub fn has_content(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    if fs::metadata(path)?.len() != bytes.len() as u64 {
+        return Ok(false);
+    }
+    Ok(fs::read(path)? == bytes)
+}
+
+/// The hex SHA-256 of a file (read-only).
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = read_full(&mut file, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+const CHUNK: usize = 1 << 20;
+
+fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Why [`copy_atomic`] stopped.
+#[derive(Debug)]
+pub enum CopyError {
+    /// Reading the source failed.
+    Read(io::Error),
+    /// Writing, syncing or renaming at the destination failed.
+    Write(io::Error),
+    /// The copy does not have the source's size.
+    Size {
+        expected: u64,
+        found: u64,
+    },
+    Cancelled,
+}
+
+/// What [`copy_atomic`] wrote.
+#[derive(Debug, Clone)]
+pub struct Copied {
+    pub bytes: u64,
+    /// The hex SHA-256 of the bytes written.
+    pub sha256: String,
+}
+
+/// The name of the temporary file a copy to `target` goes through: beside the target, so the
+/// final rename is atomic, and always the same, so a copy interrupted by a crash leaves at most
+/// one, which the next attempt replaces.
+pub fn temp_path(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    target.with_file_name(format!(".{name}.stepwise-part"))
+}
+
+/// Copies `from` to `to` through [`temp_path`]: written in chunks (calling `progress` with the
+/// bytes written so far and checking `cancel` between chunks), synced, its size verified, then
+/// renamed over `to` and the folder synced. On any failure the temporary file is removed and
+/// `to` is untouched.
+pub fn copy_atomic(
+    from: &Path,
+    to: &Path,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Copied, CopyError> {
+    let tmp = temp_path(to);
+    let result = copy_into(from, &tmp, cancel, progress).and_then(|copied| {
+        fs::rename(&tmp, to).map_err(CopyError::Write)?;
+        if let Some(dir) = to.parent() {
+            crate::fsutil::sync_dir(dir);
+        }
+        Ok(copied)
+    });
+    if result.is_err() {
+        remove_quietly(&tmp);
+    }
+    result
+}
+
+fn copy_into(
+    from: &Path,
+    tmp: &Path,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Copied, CopyError> {
+    let mut src = File::open(from).map_err(CopyError::Read)?;
+    let expected = src.metadata().map_err(CopyError::Read)?.len();
+    let mut dst = File::create(tmp).map_err(CopyError::Write)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut written = 0u64;
+    loop {
+        if cancel.load(Ordering::SeqCst) {
+            return Err(CopyError::Cancelled);
+        }
+        let n = read_full(&mut src, &mut buf).map_err(CopyError::Read)?;
+        if n == 0 {
+            break;
+        }
+        dst.write_all(&buf[..n]).map_err(CopyError::Write)?;
+        hasher.update(&buf[..n]);
+        written += n as u64;
+        progress(written);
+    }
+    dst.sync_all().map_err(CopyError::Write)?;
+    let on_disk = dst.metadata().map_err(CopyError::Write)?.len();
+    if written != expected || on_disk != expected {
+        return Err(CopyError::Size {
+            expected,
+            found: on_disk.min(written),
+        });
+    }
+    Ok(Copied {
+        bytes: written,
+        sha256: hex(&hasher.finalize()),
+    })
+}
+
+/// Removes a file, ignoring any error (for temporary files that may not exist).
+pub fn remove_quietly(path: &Path) {
+    let _ = fs::remove_file(path);
+}
+
+/// A file name for an instance key (`step@HOST#item`): characters that some file system
+/// refuses are replaced with `_`.
+pub fn key_file_name(key: &str) -> String {
+    key.chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect()
+}
+
+/// A byte count for people: `1.4 MB`, `512 bytes`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if n < 1024 {
+        return format!("{n} bytes");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_paths_are_foreign_elsewhere() {
+        if cfg!(windows) {
+            return;
+        }
+        assert!(local_path(r"C:\MSIShare").is_err());
+        assert!(local_path(r"\\server\share").is_err());
+        assert!(local_path(r"%WINDIR%\Microsoft.NET").is_err());
+        assert_eq!(
+            local_path(r"/tmp/pkg\Demo.msi").unwrap(),
+            PathBuf::from("/tmp/pkg/Demo.msi")
+        );
+        assert!(!has_env_placeholder("100% sure, 50% done"));
+        assert!(has_env_placeholder("%ProgramFiles(x86)%"));
+    }
+
+    #[test]
+    fn names_match_ignoring_case() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("Exchange2007resourcemanagerns.msi"), b"x").unwrap();
+        let listing = Listing::read(dir.path()).unwrap();
+        match listing.find("Exchange2007ResourceManagerNS.msi") {
+            Lookup::Found(e) => assert_eq!(e.name, "Exchange2007resourcemanagerns.msi"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(listing.find("Other.msi"), Lookup::Missing));
+    }
+
+    #[test]
+    fn exact_match_wins_and_two_others_are_ambiguous() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["Demo.msi", "DEMO.msi", "demo.MSI"] {
+            fs::write(dir.path().join(name), name).unwrap();
+        }
+        let listing = Listing::read(dir.path()).unwrap();
+        match listing.find("demo.MSI") {
+            Lookup::Found(e) => assert_eq!(e.name, "demo.MSI"),
+            other => panic!("{other:?}"),
+        }
+        match listing.find("Demo.MSI") {
+            Lookup::Ambiguous(names) => assert_eq!(names.len(), 3),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn locate_ignores_case_in_every_component() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("ExchangeSetupLogs")).unwrap();
+        fs::write(dir.path().join("ExchangeSetupLogs").join("a.log"), b"").unwrap();
+        let asked = dir.path().join("exchangesetuplogs").join("A.LOG");
+        assert_eq!(
+            locate(&asked).unwrap(),
+            dir.path().join("ExchangeSetupLogs").join("a.log")
+        );
+        assert!(locate(&dir.path().join("nothing")).is_none());
+    }
+
+    #[test]
+    fn copy_atomic_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&from, vec![7u8; 3 * CHUNK + 5]).unwrap();
+        let mut seen = Vec::new();
+        let copied =
+            copy_atomic(&from, &to, &AtomicBool::new(false), &mut |n| seen.push(n)).unwrap();
+        assert_eq!(copied.bytes, 3 * CHUNK as u64 + 5);
+        assert_eq!(seen.last(), Some(&copied.bytes));
+        assert!(same_content(&from, &to).unwrap());
+        assert!(!temp_path(&to).exists());
+        let cancelled = copy_atomic(
+            &from,
+            &dir.path().join("c"),
+            &AtomicBool::new(true),
+            &mut |_| {},
+        );
+        assert!(matches!(cancelled, Err(CopyError::Cancelled)));
+        assert!(!dir.path().join("c").exists());
+        assert!(!temp_path(&dir.path().join("c")).exists());
+    }
+}

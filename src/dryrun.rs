@@ -1,0 +1,736 @@
+//! The dry-run checker: a plan in, a [`Report`] out — the plan shown, every finding (about the
+//! runbook as a whole, then per step instance, grouped by phase), and a summary.
+//!
+//! It serves `stepwise check` and the start of every run. It is read-only: it never runs a
+//! command, never writes a file, never creates a folder, and never takes a run's lock; all the
+//! looking is done by [`crate::actions::check`], the same code that executes the actions.
+//! Rendering (text, JSON) is here too, from the report alone.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::actions::{self, ActionView, CheckEnv, Finding, Severity};
+use crate::plan::{Applies, Bindings, Plan};
+use crate::runbook::expr::Expr;
+use crate::runbook::{Action, ParamType};
+
+/// How the check is run.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Whether missing values will still be asked (the start of an interactive run). When
+    /// `false` (`stepwise check`, a run with an answers file), a parameter that a step needs and
+    /// that has no value is blocking.
+    pub interactive: bool,
+    pub env: CheckEnv,
+}
+
+/// Everything a dry-run check found, ready to render.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub runbook: RunbookInfo,
+    pub parameters: Vec<ParameterLine>,
+    pub roles: Vec<RoleLine>,
+    pub phases: Vec<PhaseLine>,
+    /// Every step instance in order.
+    pub plan: Vec<PlanEntry>,
+    /// Findings about the runbook as a whole first, then per instance in plan order.
+    pub findings: Vec<ReportFinding>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunbookInfo {
+    pub id: String,
+    pub title: String,
+    pub article: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ParameterLine {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The value as shown (a secret as `********`); `None` when it has none.
+    pub value: Option<String>,
+    /// `given`, `default`, or `none`.
+    pub source: &'static str,
+    /// Whether a step of this plan (or an open condition) uses it.
+    pub needed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleLine {
+    pub id: String,
+    pub title: String,
+    pub hosts: Vec<String>,
+    /// `given` (an inventory) or `default` (the runbook's).
+    pub source: &'static str,
+    /// Whether a step of this plan runs on it.
+    pub used: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseLine {
+    pub number: usize,
+    pub id: String,
+    pub title: String,
+    /// The phase's condition while it is still open.
+    pub only_if: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanEntry {
+    pub ordinal: usize,
+    /// `PHASE.STEP`, as in the checklist.
+    pub number: String,
+    pub key: String,
+    pub phase: String,
+    pub step: String,
+    pub host: Option<String>,
+    pub title: String,
+    /// The step's condition while it is still open.
+    pub only_if: Option<String>,
+    pub items: usize,
+    pub action: ActionView,
+    /// A manual step's optional automation.
+    pub automation: Option<ActionView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportFinding {
+    /// The id of the phase of the instance; `None` for a finding about the whole runbook.
+    pub phase: Option<String>,
+    #[serde(flatten)]
+    pub finding: Finding,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub ok: usize,
+    pub warnings: usize,
+    pub blocking: usize,
+}
+
+impl Summary {
+    /// `N ok, N warnings, N blocking`.
+    pub fn line(&self) -> String {
+        format!(
+            "{} ok, {} warning{}, {} blocking",
+            self.ok,
+            self.warnings,
+            if self.warnings == 1 { "" } else { "s" },
+            self.blocking
+        )
+    }
+}
+
+impl Report {
+    pub fn has_blocking(&self) -> bool {
+        self.summary.blocking > 0
+    }
+}
+
+/// Checks a whole plan without changing anything.
+pub fn check_plan(plan: &Plan, bindings: &Bindings, opts: &CheckOptions) -> Report {
+    let needed = needed_params(plan);
+    let mut findings: Vec<ReportFinding> = Vec::new();
+    let mut push = |phase: Option<&str>, f: Finding| {
+        findings.push(ReportFinding {
+            phase: phase.map(str::to_string),
+            finding: f,
+        })
+    };
+    let rb = plan.runbook;
+
+    let mut parameters = Vec::new();
+    for p in &rb.parameters {
+        let value = plan.resolved.get_shown(&p.name).map(|v| v.render());
+        let source = if bindings.values.contains_key(&p.name) {
+            "given"
+        } else if value.is_some() {
+            "default"
+        } else {
+            "none"
+        };
+        let is_needed = needed.contains(p.name.as_str());
+        let checked = format!("parameter {}", p.name);
+        let f = match (&value, is_needed, opts.interactive) {
+            (Some(v), _, _) => Finding::new(
+                Severity::Ok,
+                None,
+                checked,
+                if source == "given" {
+                    format!("{v} (given)")
+                } else {
+                    format!("{v} (the default)")
+                },
+            ),
+            (None, false, _) => Finding::new(
+                Severity::Ok,
+                None,
+                checked,
+                "no value; not needed: no step that applies uses it",
+            ),
+            (None, true, true) => Finding::new(
+                Severity::Ok,
+                None,
+                checked,
+                "no value yet; asked at the start of the run",
+            ),
+            (None, true, false) => Finding::new(
+                Severity::Blocking,
+                None,
+                checked,
+                "has no value and no default",
+            )
+            .to_do(format!(
+                "Answer \"{}\" with --set {}={}",
+                p.prompt,
+                p.name,
+                value_hint(p.kind, &p.choices)
+            )),
+        };
+        push(None, f);
+        parameters.push(ParameterLine {
+            name: p.name.clone(),
+            kind: p.kind.name(),
+            value,
+            source,
+            needed: is_needed,
+        });
+    }
+
+    let used_roles: BTreeSet<&str> = plan
+        .phases
+        .iter()
+        .flat_map(|p| &p.steps)
+        .filter_map(|s| s.step.on.as_ref().map(|on| on.value.as_str()))
+        .collect();
+    let mut roles = Vec::new();
+    for role in &rb.roles {
+        let hosts = plan.hosts.get(&role.id).cloned().unwrap_or_default();
+        let source = if bindings.hosts.contains_key(&role.id) {
+            "given"
+        } else {
+            "default"
+        };
+        let used = used_roles.contains(role.id.as_str());
+        if used {
+            let checked = format!("hosts of role {}", role.id);
+            let f = if !hosts.is_empty() {
+                let how = if source == "given" {
+                    "given"
+                } else {
+                    "the default"
+                };
+                Finding::new(
+                    Severity::Ok,
+                    None,
+                    checked,
+                    format!("{} ({how})", hosts.join(", ")),
+                )
+            } else if opts.interactive {
+                Finding::new(
+                    Severity::Ok,
+                    None,
+                    checked,
+                    "none yet; asked at the start of the run",
+                )
+            } else {
+                Finding::new(
+                    Severity::Blocking,
+                    None,
+                    checked,
+                    "none: the runbook names no default hosts and none were given",
+                )
+                .to_do(format!(
+                    "List the {} in an inventory file (`{}: [HOST1, HOST2]`) and pass it with --inventory FILE",
+                    role.title, role.id
+                ))
+            };
+            push(None, f);
+        }
+        roles.push(RoleLine {
+            id: role.id.clone(),
+            title: role.title.clone(),
+            hosts,
+            source,
+            used,
+        });
+    }
+
+    for phase in &rb.phases {
+        if let Some(when) = &phase.when {
+            push(
+                None,
+                condition_finding(
+                    plan,
+                    &format!("phase {}", phase.id),
+                    "phase",
+                    &when.value,
+                    opts,
+                ),
+            );
+        }
+        let planned = plan.phases.iter().find(|p| p.phase.id == phase.id);
+        let Some(planned) = planned else {
+            continue;
+        };
+        for step in &planned.steps {
+            if let Some(when) = &step.step.when {
+                push(
+                    None,
+                    condition_finding(
+                        plan,
+                        &format!("step {}", step.step.id),
+                        "step",
+                        &when.value,
+                        opts,
+                    ),
+                );
+            }
+        }
+        // Steps left out by their own condition.
+        for step in &phase.steps {
+            if let Some(when) = &step.when
+                && !planned.steps.iter().any(|s| s.step.id == step.id)
+            {
+                push(
+                    None,
+                    condition_finding(
+                        plan,
+                        &format!("step {}", step.id),
+                        "step",
+                        &when.value,
+                        opts,
+                    ),
+                );
+            }
+        }
+    }
+
+    let mut phases = Vec::new();
+    let mut entries = Vec::new();
+    for planned in &plan.phases {
+        phases.push(PhaseLine {
+            number: planned.number,
+            id: planned.phase.id.clone(),
+            title: planned.phase.title.clone(),
+            only_if: only_if(&planned.applies),
+        });
+        for step in &planned.steps {
+            for &index in &step.instances {
+                let instance = &plan.instances[index];
+                let action = &step.step.action;
+                let automation = match action {
+                    Action::Manual => step.step.automation.as_ref(),
+                    _ => None,
+                };
+                entries.push(PlanEntry {
+                    ordinal: instance.ordinal,
+                    number: step.number.clone(),
+                    key: instance.key.clone(),
+                    phase: planned.phase.id.clone(),
+                    step: step.step.id.clone(),
+                    host: instance.host.clone(),
+                    title: plan.resolved.show(&step.step.title),
+                    only_if: only_if(&step.applies),
+                    items: step.step.items.len(),
+                    action: actions::describe(plan, action),
+                    automation: automation.map(|a| actions::describe(plan, a)),
+                });
+                let phase_id = Some(planned.phase.id.as_str());
+                for f in actions::check(plan, instance, action, &opts.env) {
+                    push(phase_id, f);
+                }
+                if let Some(auto) = automation {
+                    for f in actions::check(plan, instance, auto, &opts.env) {
+                        push(phase_id, optional(f));
+                    }
+                }
+            }
+        }
+    }
+
+    let mut summary = Summary::default();
+    for f in &findings {
+        match f.finding.severity {
+            Severity::Ok => summary.ok += 1,
+            Severity::Warning => summary.warnings += 1,
+            Severity::Blocking => summary.blocking += 1,
+        }
+    }
+    Report {
+        runbook: RunbookInfo {
+            id: rb.id.clone(),
+            title: rb.title.clone(),
+            article: rb.article.clone(),
+        },
+        parameters,
+        roles,
+        phases,
+        plan: entries,
+        findings,
+        summary,
+    }
+}
+
+/// A finding about a manual step's optional automation: what would block the automation only
+/// warns, since the operator can do the step by hand.
+fn optional(mut f: Finding) -> Finding {
+    f.checked = format!("automation: {}", f.checked);
+    if f.severity == Severity::Blocking {
+        f.severity = Severity::Warning;
+        f.to_do = Some(match f.to_do {
+            Some(t) => format!("{t}; or do the step by hand"),
+            None => "Do the step by hand".to_string(),
+        });
+    }
+    f
+}
+
+fn only_if(applies: &Applies) -> Option<String> {
+    match applies {
+        Applies::Yes => None,
+        Applies::OnlyIf(exprs) => Some(
+            exprs
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(" and "),
+        ),
+    }
+}
+
+/// A condition: decided (and how), or open until which parameters are given. Every name must be
+/// a parameter of the right type (the loader guarantees it; checked again so that a plan built
+/// by other means cannot slip through).
+fn condition_finding(
+    plan: &Plan,
+    what: &str,
+    kind: &str,
+    e: &Expr,
+    opts: &CheckOptions,
+) -> Finding {
+    let checked = format!("condition `{e}` of {what}");
+    let rb = plan.runbook;
+    for (name, literal) in e.names() {
+        let ok = match rb.parameter(&name.name) {
+            None => false,
+            Some(p) => literal.is_some() || p.kind == ParamType::Bool,
+        };
+        if !ok {
+            return Finding::new(
+                Severity::Blocking,
+                None,
+                checked,
+                format!("`{}` is not a yes/no parameter of the runbook", name.name),
+            )
+            .to_do("Correct the runbook (`stepwise validate` shows where)");
+        }
+    }
+    match plan.resolved.eval(e) {
+        Some(true) => Finding::new(
+            Severity::Ok,
+            None,
+            checked,
+            format!("true: the {kind} applies"),
+        ),
+        Some(false) => Finding::new(
+            Severity::Ok,
+            None,
+            checked,
+            format!("false: the {kind} is left out"),
+        ),
+        None => {
+            let missing: Vec<String> = e
+                .names()
+                .iter()
+                .map(|(n, _)| n.name.clone())
+                .filter(|n| plan.resolved.get(n).is_none())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let list = missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if opts.interactive {
+                Finding::new(
+                    Severity::Ok,
+                    None,
+                    checked,
+                    format!("decided once {list} is answered"),
+                )
+            } else {
+                Finding::new(
+                    Severity::Warning,
+                    None,
+                    checked,
+                    format!("open: decided once {list} is given; its steps were checked as if it applies"),
+                )
+                .to_do(format!("Give {}", actions::set_hints(&missing)))
+            }
+        }
+    }
+}
+
+fn value_hint(kind: ParamType, choices: &[String]) -> String {
+    match kind {
+        ParamType::Bool => "true|false".into(),
+        ParamType::Choice => choices.join("|"),
+        ParamType::Path => "FOLDER".into(),
+        ParamType::Hosts => "HOST1,HOST2".into(),
+        ParamType::String | ParamType::Secret => "VALUE".into(),
+    }
+}
+
+/// The parameters the plan depends on: those used by a template of a step that applies (title,
+/// instructions, items, notes, action, automation) or of a prerequisite, and those without
+/// whose value a condition would be open — a condition that decides what applies, so a
+/// parameter used only under a phase that is left out anyway is not needed.
+fn needed_params<'p>(plan: &'p Plan) -> BTreeSet<&'p str> {
+    let mut out = BTreeSet::new();
+    for phase in &plan.phases {
+        for s in &phase.steps {
+            let step = s.step;
+            let templates = std::iter::once(&step.title)
+                .chain(&step.instructions)
+                .chain(step.items.iter().map(|i| &i.text))
+                .chain(&step.notes)
+                .chain(actions::templates(&step.action))
+                .chain(step.automation.iter().flat_map(actions::templates));
+            for t in templates {
+                out.extend(t.params().map(|(n, _)| n));
+            }
+        }
+    }
+    for p in &plan.runbook.prerequisites {
+        out.extend(p.text.params().map(|(n, _)| n));
+    }
+    for param in &plan.runbook.parameters {
+        let hidden = |n: &str| {
+            if n == param.name {
+                None
+            } else {
+                plan.resolved.get(n)
+            }
+        };
+        let depends = plan.runbook.phases.iter().any(|phase| {
+            let phase_applies = phase.when.as_ref().map(|w| w.value.eval(&hidden));
+            match phase_applies {
+                None | Some(Some(true)) => phase
+                    .steps
+                    .iter()
+                    .filter_map(|s| s.when.as_ref())
+                    .any(|w| w.value.eval(&hidden).is_none()),
+                Some(None) => true,
+                Some(Some(false)) => false,
+            }
+        });
+        if depends {
+            out.insert(param.name.as_str());
+        }
+    }
+    out
+}
+
+/// The report as text: the plan shown, the findings grouped by phase, the summary line.
+pub fn render_text(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Dry-run check of {} ({}): {}",
+        r.runbook.id, r.runbook.article, r.runbook.title
+    );
+    out.push_str("Nothing was run, written or created.\n\n");
+
+    out.push_str("Parameters\n");
+    let width = r.parameters.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    for p in &r.parameters {
+        let value = match (&p.value, p.source) {
+            (Some(v), "given") => format!("= {v}"),
+            (Some(v), _) => format!("= {v} (default)"),
+            (None, _) if p.needed => "(no value)".to_string(),
+            (None, _) => "(no value; not needed)".to_string(),
+        };
+        let _ = writeln!(out, "  {:width$}  {value}", p.name);
+    }
+    if !r.roles.is_empty() {
+        out.push_str("\nHosts\n");
+        let width = r.roles.iter().map(|p| p.id.len()).max().unwrap_or(0);
+        for role in &r.roles {
+            let hosts = if role.hosts.is_empty() {
+                "(none)".to_string()
+            } else {
+                role.hosts.join(", ")
+            };
+            let note = if role.used { "" } else { "  (no step uses it)" };
+            let _ = writeln!(out, "  {:width$}  {hosts}{note}", role.id);
+        }
+    }
+
+    out.push_str("\nPlan\n");
+    for phase in &r.phases {
+        let cond = phase
+            .only_if
+            .as_ref()
+            .map(|c| format!("  (only if {c})"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {}. {}{cond}", phase.number, phase.title);
+        for e in r.plan.iter().filter(|e| e.phase == phase.id) {
+            let kind = match (&e.action, &e.automation) {
+                (ActionView::Manual, None) => "manual".to_string(),
+                (ActionView::Manual, Some(a)) => format!("manual, optional {}", view_type(a)),
+                (a, _) => view_type(a).to_string(),
+            };
+            let cond = e
+                .only_if
+                .as_ref()
+                .map(|c| format!(" (only if {c})"))
+                .unwrap_or_default();
+            let items = match e.items {
+                0 => String::new(),
+                1 => ", 1 item".to_string(),
+                n => format!(", {n} items"),
+            };
+            let _ = writeln!(
+                out,
+                "    {:<5} {}  {}  [{kind}{items}]{cond}",
+                e.number, e.key, e.title
+            );
+            for view in std::iter::once(&e.action).chain(&e.automation) {
+                for (label, value) in view_lines(view) {
+                    let _ = writeln!(out, "          {label:<8} {value}");
+                }
+            }
+        }
+    }
+
+    out.push_str("\nFindings\n");
+    let mut groups: Vec<(String, Vec<&ReportFinding>)> = Vec::new();
+    let runbook_wide: Vec<&ReportFinding> =
+        r.findings.iter().filter(|f| f.phase.is_none()).collect();
+    if !runbook_wide.is_empty() {
+        groups.push(("Runbook".to_string(), runbook_wide));
+    }
+    for phase in &r.phases {
+        let list: Vec<&ReportFinding> = r
+            .findings
+            .iter()
+            .filter(|f| f.phase.as_deref() == Some(phase.id.as_str()))
+            .collect();
+        if !list.is_empty() {
+            groups.push((format!("{}. {}", phase.number, phase.title), list));
+        }
+    }
+    for (title, list) in groups {
+        let _ = writeln!(out, "  {title}");
+        for rf in list {
+            let f = &rf.finding;
+            let subject = match &f.instance {
+                Some(key) => format!("{key}: "),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "    {:<8}  {subject}{}: {}",
+                f.severity.name(),
+                f.checked,
+                f.found
+            );
+            if let Some(to_do) = &f.to_do {
+                let _ = writeln!(out, "    {:<8}  to do: {to_do}", "");
+            }
+        }
+    }
+    let _ = writeln!(out, "\n{}", r.summary.line());
+    out
+}
+
+fn view_type(v: &ActionView) -> &'static str {
+    match v {
+        ActionView::Manual => "manual",
+        ActionView::Command { .. } => "command",
+        ActionView::Copy { .. } => "copy",
+        ActionView::WriteFile { .. } => "write_file",
+        ActionView::Check { .. } => "check",
+    }
+}
+
+/// The lines that show what an automated action will do: the exact command line, the files and
+/// folders.
+fn view_lines(v: &ActionView) -> Vec<(&'static str, String)> {
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    match v {
+        ActionView::Manual => Vec::new(),
+        ActionView::Command {
+            command_line,
+            cwd,
+            timeout_secs,
+            success_codes,
+            shell,
+            ..
+        } => {
+            let mut lines = vec![("command", command_line.clone())];
+            if let Some(cwd) = cwd {
+                lines.push(("in", cwd.clone()));
+            }
+            let codes: Vec<String> = success_codes.iter().map(i32::to_string).collect();
+            lines.push((
+                "success",
+                format!(
+                    "exit code {}; timeout {timeout_secs} s{}",
+                    codes.join(" or "),
+                    if *shell { "; through the shell" } else { "" }
+                ),
+            ));
+            lines
+        }
+        ActionView::Copy {
+            from,
+            to,
+            files,
+            backup,
+            manifest,
+        } => {
+            let mut lines = vec![
+                ("from", from.clone()),
+                ("to", to.clone()),
+                ("files", files.join(", ")),
+                ("backup", yes_no(*backup).to_string()),
+            ];
+            if let Some(m) = manifest {
+                lines.push(("verify", format!("sizes of manifest `{m}`")));
+            }
+            lines
+        }
+        ActionView::WriteFile { path, backup, .. } => vec![
+            ("write", path.clone()),
+            ("backup", yes_no(*backup).to_string()),
+        ],
+        ActionView::Check { checks } => checks.iter().map(|c| ("check", c.clone())).collect(),
+    }
+}
+
+/// The report as one JSON document (see `docs/check-json.md`).
+pub fn render_json(r: &Report) -> String {
+    #[derive(Serialize)]
+    struct Document<'a> {
+        format: u32,
+        #[serde(flatten)]
+        report: &'a Report,
+        blocking: bool,
+    }
+    let doc = Document {
+        format: 1,
+        report: r,
+        blocking: r.has_blocking(),
+    };
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}
