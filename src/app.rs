@@ -66,6 +66,15 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             emit(&text, output.as_deref())?;
             Ok(ExitCode::Success)
         }
+        Command::Status {
+            run,
+            state_dir,
+            json,
+        } => crate::status::status(run.as_deref(), state_dir.as_deref(), json),
+        Command::Log { run, state_dir } => crate::status::log(run.as_deref(), state_dir.as_deref()),
+        Command::HoldLock { run, state_dir } => {
+            crate::status::hold_lock(&run, state_dir.as_deref())
+        }
     }
 }
 

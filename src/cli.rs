@@ -59,4 +59,33 @@ pub enum Command {
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Show where runs stand: every run, or one run in detail
+    Status {
+        /// A run folder, or a run id under the state folder
+        #[arg(value_name = "RUN_DIR")]
+        run: Option<String>,
+        /// Where runs live [default: $STEPWISE_STATE_DIR, else ./stepwise-runs]
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a run's journal as a readable timeline (the newest run by default)
+    Log {
+        /// A run folder, or a run id under the state folder
+        #[arg(value_name = "RUN_DIR")]
+        run: Option<String>,
+        /// Where runs live [default: $STEPWISE_STATE_DIR, else ./stepwise-runs]
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// Hold a run's lock until standard input closes (for tests)
+    #[command(name = "__hold-lock", hide = true)]
+    HoldLock {
+        #[arg(value_name = "RUN_DIR")]
+        run: String,
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
 }

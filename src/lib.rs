@@ -10,8 +10,10 @@ pub mod cli;
 pub mod error;
 pub mod exit_codes;
 pub mod fsutil;
+pub mod journal;
 pub mod plan;
 pub mod runbook;
+pub mod status;
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
