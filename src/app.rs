@@ -71,6 +71,37 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             plan,
             json,
         } => check(&runbook, &plan, json),
+        Command::Run {
+            runbook,
+            plan,
+            answers,
+            state_dir,
+            rehearse,
+        } => crate::engine::start::run(crate::engine::start::RunOptions {
+            runbook: &runbook,
+            plan: &plan,
+            answers: answers.as_deref(),
+            state_dir: state_dir.as_deref(),
+            rehearse,
+        }),
+        Command::Resume {
+            run,
+            answers,
+            state_dir,
+        } => crate::engine::start::resume(crate::engine::start::ResumeOptions {
+            run_dir: run.as_deref(),
+            answers: answers.as_deref(),
+            state_dir: state_dir.as_deref(),
+        }),
+        Command::Status {
+            run,
+            state_dir,
+            json,
+        } => crate::status::status(run.as_deref(), state_dir.as_deref(), json),
+        Command::Log { run, state_dir } => crate::status::log(run.as_deref(), state_dir.as_deref()),
+        Command::HoldLock { run, state_dir } => {
+            crate::status::hold_lock(&run, state_dir.as_deref())
+        }
     }
 }
 

@@ -69,4 +69,61 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Walk through a runbook step by step, recording every answer
+    Run {
+        /// A bundled id or a path
+        runbook: String,
+        #[command(flatten)]
+        plan: PlanArgs,
+        /// Answer prompts from this YAML file instead of a terminal
+        #[arg(long, value_name = "FILE")]
+        answers: Option<PathBuf>,
+        /// Where runs live [default: $STEPWISE_STATE_DIR, else ./stepwise-runs]
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+        /// Practise in a sandbox: temporary folders stand in for every path; commands are not run
+        #[arg(long)]
+        rehearse: bool,
+    },
+    /// Go on with an interrupted or paused run (the newest unfinished one by default)
+    Resume {
+        /// A run folder, or a run id under the state folder
+        #[arg(value_name = "RUN_DIR")]
+        run: Option<PathBuf>,
+        /// Answer prompts from this YAML file instead of a terminal
+        #[arg(long, value_name = "FILE")]
+        answers: Option<PathBuf>,
+        /// Where runs live [default: $STEPWISE_STATE_DIR, else ./stepwise-runs]
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// Show where runs stand: every run, or one run in detail
+    Status {
+        /// A run folder, or a run id under the state folder
+        #[arg(value_name = "RUN_DIR")]
+        run: Option<String>,
+        /// Where runs live [default: $STEPWISE_STATE_DIR, else ./stepwise-runs]
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a run's journal as a readable timeline (the newest run by default)
+    Log {
+        /// A run folder, or a run id under the state folder
+        #[arg(value_name = "RUN_DIR")]
+        run: Option<String>,
+        /// Where runs live [default: $STEPWISE_STATE_DIR, else ./stepwise-runs]
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// Hold a run's lock until standard input closes (for tests)
+    #[command(name = "__hold-lock", hide = true)]
+    HoldLock {
+        #[arg(value_name = "RUN_DIR")]
+        run: String,
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
 }

@@ -9,11 +9,14 @@ pub mod app;
 pub mod checklist;
 pub mod cli;
 pub mod dryrun;
+pub mod engine;
 pub mod error;
 pub mod exit_codes;
 pub mod fsutil;
+pub mod journal;
 pub mod plan;
 pub mod runbook;
+pub mod status;
 pub mod ui;
 
 /// Runs the command line and returns the process exit code.

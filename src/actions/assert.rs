@@ -16,7 +16,8 @@ use crate::runbook::{Assertion, CheckAction, Template};
 /// How long a `command` assertion may run.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Evaluates an `exists` assertion (read-only).
+/// Evaluates an `exists` assertion (read-only). Before a run it does not hold yet is only a
+/// warning: a check step usually verifies what earlier steps of the same run put in place.
 fn exists(plan: &Plan, instance: &Instance, path: &Template, size: Option<u64>) -> Finding {
     let place = Place::of(plan, path);
     if let Some(f) = place.unchecked(instance, "path") {
@@ -31,7 +32,7 @@ fn exists(plan: &Plan, instance: &Instance, path: &Template, size: Option<u64>) 
     };
     let to_do = |sentence: String| or_hint(sentence, redirect_hint(plan, path, "the right place"));
     match fsops::locate(&local).map(|p| std::fs::metadata(&p).map(|m| (p, m))) {
-        None | Some(Err(_)) => Finding::blocking(
+        None | Some(Err(_)) => Finding::warning(
             instance,
             checked,
             "does not exist (names are matched ignoring case)",
@@ -44,7 +45,7 @@ fn exists(plan: &Plan, instance: &Instance, path: &Template, size: Option<u64>) 
                 format!("is a folder, expected a file of {n} bytes"),
                 to_do(format!("Put the right file at {shown}")),
             ),
-            Some(n) if meta.len() != n => Finding::blocking(
+            Some(n) if meta.len() != n => Finding::warning(
                 instance,
                 checked,
                 format!("has {} bytes", meta.len()),

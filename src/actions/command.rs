@@ -178,8 +178,8 @@ pub(super) fn check(plan: &Plan, instance: &Instance, a: &CommandAction) -> Vec<
     out
 }
 
-/// Arguments that name a file under a `path` parameter (`{{ package_dir }}\Update.msp`) must
-/// exist: the package is checked before the command runs.
+/// Arguments that name a file under a `path` parameter (`{{ package_dir }}\Update.msp`) are
+/// looked up, so a missing package shows before the command runs.
 fn check_file_args(plan: &Plan, instance: &Instance, args: &[Template]) -> Vec<Finding> {
     let mut out = Vec::new();
     for arg in args {
@@ -203,10 +203,12 @@ fn check_file_args(plan: &Plan, instance: &Instance, args: &[Template]) -> Vec<F
                 checked,
                 format!("exists as {}", found.display()),
             )),
-            None => out.push(Finding::blocking(
+            // A file an argument names may be one the command (or an earlier step) creates,
+            // such as a log: worth a look, not a reason to stop.
+            None => out.push(Finding::warning(
                 instance,
                 checked,
-                "does not exist (names are matched ignoring case)",
+                "does not exist yet (names are matched ignoring case)",
                 or_hint(
                     format!("Put the file at {shown}"),
                     redirect_hint(plan, arg, "the folder that has it"),

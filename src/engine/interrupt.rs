@@ -18,7 +18,9 @@ static CANCEL: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 
 /// The flag an action checks to stop early.
 pub fn cancel_flag() -> Arc<AtomicBool> {
-    CANCEL.get_or_init(|| Arc::new(AtomicBool::new(false))).clone()
+    CANCEL
+        .get_or_init(|| Arc::new(AtomicBool::new(false)))
+        .clone()
 }
 
 pub fn interrupted() -> bool {

@@ -10,17 +10,20 @@
 //! [`Prompter`], and writes state only through the journal.
 
 pub mod interrupt;
+pub mod rehearsal;
+pub mod start;
 pub mod view;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::actions::{self, ExecContext, Finding, Severity as FindingSeverity};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::actions::{self, CheckEnv, ExecContext, Failure, Outcome, Progress as ActionProgress};
+use crate::dryrun::Report;
 use crate::error::Error;
 use crate::exit_codes::ExitCode;
 use crate::journal::{
-    Completion, EventKind, InstanceState, Journal, NewEvent, Progress, Resolution, RunOutcome,
+    Completion, EventKind, InstanceState, NewEvent, Recorder, Resolution, RunOutcome,
 };
 use crate::plan::{Instance, Plan, instance_key};
 use crate::runbook::{Action, Step};
@@ -33,8 +36,10 @@ use crate::ui::{
 pub enum Ending {
     Finished,
     Paused,
+    /// Stopped for a prompt nobody could answer; the text says what was missing.
     Missing(String),
     Interrupted,
+    /// Aborted by the operator, or stopped by blocking findings.
     Aborted,
 }
 
@@ -52,9 +57,8 @@ impl Ending {
 /// One walk over a plan, writing to one run's journal.
 pub struct Walk<'p, 'r> {
     pub plan: &'p Plan<'r>,
-    pub journal: Arc<Mutex<Journal>>,
+    pub recorder: Arc<Mutex<Recorder>>,
     pub prompter: &'p mut dyn Prompter,
-    pub progress: Progress,
     /// Commands are shown and journaled as rehearsed instead of run.
     pub rehearsal: bool,
 }
@@ -62,6 +66,11 @@ pub struct Walk<'p, 'r> {
 enum Flow {
     Next,
     Stop(Ending),
+}
+
+enum Recovery {
+    Retry,
+    Flow(Flow),
 }
 
 fn stopped(s: Stop) -> Flow {
@@ -81,72 +90,85 @@ macro_rules! ask {
     };
 }
 
+fn journal_error(e: crate::journal::Error) -> Error {
+    Error::Failed(e.to_string())
+}
+
+/// Whether an instance needs no more work in this run.
+fn finished(state: &InstanceState) -> bool {
+    matches!(
+        state,
+        InstanceState::Done(_) | InstanceState::Skipped { .. }
+    )
+}
+
 impl<'p, 'r> Walk<'p, 'r> {
+    fn recorder(&self) -> MutexGuard<'_, Recorder> {
+        self.recorder.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn record(&self, event: NewEvent) -> Result<(), Error> {
-        let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
-        j.append(event)
-            .map_err(|e| Error::Failed(format!("cannot write the journal: {e}")))?;
-        drop(j);
+        self.recorder().record(event).map_err(journal_error)?;
         Ok(())
     }
 
-    fn run_dir(&self) -> PathBuf {
-        self.journal
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .dir()
-            .to_path_buf()
+    fn state(&self, key: &str) -> InstanceState {
+        self.recorder().progress().state(key).clone()
     }
 
-    fn done_count(&self) -> usize {
+    fn finished_count(&self) -> usize {
+        let rec = self.recorder();
         self.plan
             .instances
             .iter()
-            .filter(|i| self.progress.state(&i.key).is_final())
+            .filter(|i| finished(rec.progress().state(&i.key)))
             .count()
     }
 
     /// Shows the dry-run findings; blocking ones stop the run unless overridden with a reason.
-    pub fn preflight(&mut self, findings: &[Finding]) -> Result<Option<Ending>, Error> {
-        let blocking: Vec<&Finding> = findings
+    pub fn preflight(&mut self, report: &Report) -> Result<Option<Ending>, Error> {
+        let mut text = format!("Dry-run checks: {}\n", report.summary.line());
+        for f in report
+            .findings
             .iter()
-            .filter(|f| f.severity == FindingSeverity::Blocking)
-            .collect();
-        let warnings = findings
-            .iter()
-            .filter(|f| f.severity == FindingSeverity::Warning)
-            .count();
-        let mut text = format!(
-            "Dry-run checks: {} ok, {} warning{}, {} blocking\n",
-            findings.len() - blocking.len() - warnings,
-            warnings,
-            if warnings == 1 { "" } else { "s" },
-            blocking.len()
-        );
-        for f in findings
-            .iter()
-            .filter(|f| f.severity != FindingSeverity::Ok)
+            .filter(|f| f.finding.severity != actions::Severity::Ok)
         {
-            text.push_str(&format!("  {}\n", f.one_line()));
+            let key = f.finding.instance.as_deref().unwrap_or("runbook");
+            text.push_str(&format!(
+                "  {:<8} {key}: {}\n",
+                f.finding.severity.name(),
+                f.finding.sentence()
+            ));
+            if let Some(to_do) = &f.finding.to_do {
+                text.push_str(&format!("           to do: {to_do}\n"));
+            }
         }
         self.prompter.show(text.trim_end());
-        if blocking.is_empty() {
+        if !report.has_blocking() {
             return Ok(None);
         }
-        match self.prompter.override_blocking(blocking.len()) {
+        match self.prompter.override_blocking(report.summary.blocking) {
             Ok(Some(reason)) => {
-                self.record(
-                    NewEvent::new(EventKind::ChecksOverridden {
-                        findings: blocking.iter().map(|f| f.one_line()).collect(),
+                let findings = report
+                    .findings
+                    .iter()
+                    .filter(|f| f.finding.severity == actions::Severity::Blocking)
+                    .map(|f| {
+                        format!(
+                            "{}: {}",
+                            f.finding.instance.as_deref().unwrap_or("runbook"),
+                            f.finding.sentence()
+                        )
                     })
-                    .note(reason),
-                )?;
+                    .collect();
+                self.record(NewEvent::new(EventKind::ChecksOverridden { findings }).note(reason))?;
                 Ok(None)
             }
             Ok(None) => {
-                self.prompter.show(
-                    "Stopped before any step: fix the blocking findings (or override them), then `stepwise resume`.",
-                );
+                self.record(
+                    NewEvent::new(EventKind::Paused)
+                        .note("stopped before the first step by blocking dry-run findings"),
+                )?;
                 Ok(Some(Ending::Aborted))
             }
             Err(s) => Ok(Some(match stopped(s) {
@@ -160,16 +182,16 @@ impl<'p, 'r> Walk<'p, 'r> {
     pub fn walk(&mut self) -> Result<Ending, Error> {
         let total = self.plan.instances.len();
         for instance in &self.plan.instances {
-            self.prompter
-                .progress(self.done_count(), total, &instance.key);
-            let state = self.progress.state(&instance.key);
-            if state.is_final() {
+            let state = self.state(&instance.key);
+            if finished(&state) {
                 continue;
             }
+            self.prompter
+                .progress(self.finished_count(), total, &instance.key);
             if interrupt::interrupted() {
                 return Ok(Ending::Interrupted);
             }
-            let flow = if state == InstanceState::InDoubt {
+            let flow = if state == InstanceState::Started {
                 self.in_doubt(instance)?
             } else {
                 self.instance(instance)?
@@ -190,50 +212,47 @@ impl<'p, 'r> Walk<'p, 'r> {
         self.prompter.show(&view::render(&view, false));
         let step = self.plan.step_of(instance).step;
         if let Some(action @ Action::Copy(_)) = step.automated() {
-            let findings = actions::check(self.plan, instance, action);
-            let mut text = String::from("   It was interrupted; the files now:\n");
+            let env = CheckEnv::default();
+            let findings = actions::check(self.plan, instance, action, &env);
+            let mut text = String::from("   It was interrupted. What the files look like now:\n");
             for f in &findings {
-                text.push_str(&format!("     {}\n", f.one_line()));
+                text.push_str(&format!("     {:<8} {}\n", f.severity.name(), f.sentence()));
             }
-            text.push_str("   Running it again finishes what is missing and keeps the backups.");
+            text.push_str(
+                "   Running it again copies only what is missing and keeps the backups it made.",
+            );
             self.prompter.show(&text);
         }
         match ask!(self.prompter.in_doubt(&view)) {
             InDoubtChoice::Rerun => {
                 self.record(
-                    NewEvent::in_doubt_resolved(instance, Resolution::NotDone)
-                        .note("run again"),
+                    NewEvent::in_doubt_resolved(instance, Resolution::NotDone).note("run it again"),
                 )?;
-                self.progress.set(&instance.key, InstanceState::Pending);
                 self.instance(instance)
             }
             InDoubtChoice::Done(note) => {
                 self.record(NewEvent::in_doubt_resolved(instance, Resolution::Done).note(note))?;
-                self.progress.set(&instance.key, InstanceState::Done);
                 Ok(Flow::Next)
             }
             InDoubtChoice::Skip(reason) => {
                 self.record(NewEvent::in_doubt_resolved(instance, Resolution::NotDone))?;
-                self.skip(instance, &reason)?;
+                self.record(NewEvent::instance_skipped(instance, reason))?;
                 Ok(Flow::Next)
             }
         }
     }
 
-    fn skip(&mut self, instance: &Instance, reason: &str) -> Result<(), Error> {
-        self.record(NewEvent::instance_skipped(instance, reason))?;
-        self.progress.set(&instance.key, InstanceState::Skipped);
-        Ok(())
-    }
-
-    fn done(&mut self, instance: &Instance, how: Completion, note: Option<String>) -> Result<(), Error> {
+    fn done(
+        &self,
+        instance: &Instance,
+        how: Completion,
+        note: Option<String>,
+    ) -> Result<(), Error> {
         let mut e = NewEvent::instance_done(instance, how);
         if let Some(n) = note {
             e = e.note(n);
         }
-        self.record(e)?;
-        self.progress.set(&instance.key, InstanceState::Done);
-        Ok(())
+        self.record(e)
     }
 
     fn instance(&mut self, instance: &Instance) -> Result<Flow, Error> {
@@ -241,7 +260,6 @@ impl<'p, 'r> Walk<'p, 'r> {
         let view = view::step_view(self.plan, instance);
         self.prompter.show(&view::render(&view, false));
         self.record(NewEvent::instance_started(instance))?;
-        self.progress.set(&instance.key, InstanceState::InDoubt);
         match &step.action {
             Action::Manual => self.manual(instance, step, &view),
             action => {
@@ -263,7 +281,9 @@ impl<'p, 'r> Walk<'p, 'r> {
                         let answers = ask!(self.prompter.items(view));
                         for ((id, _), answer) in view.items.iter().zip(answers) {
                             match answer {
-                                ItemAnswer::Done => self.record(NewEvent::item_done(instance, id))?,
+                                ItemAnswer::Done => {
+                                    self.record(NewEvent::item_done(instance, id))?
+                                }
                                 ItemAnswer::NotDone(reason) => {
                                     self.record(NewEvent::item_skipped(instance, id, reason))?
                                 }
@@ -274,7 +294,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                     return Ok(Flow::Next);
                 }
                 Decision::Skip { reason } => {
-                    self.skip(instance, &reason)?;
+                    self.record(NewEvent::instance_skipped(instance, reason))?;
                     return Ok(Flow::Next);
                 }
                 Decision::Problem { note } => {
@@ -285,6 +305,10 @@ impl<'p, 'r> Walk<'p, 'r> {
                         known_issues: view.known_issues.clone(),
                         has_host: instance.host.is_some(),
                     };
+                    self.record(NewEvent::note_added(
+                        Some(instance),
+                        format!("problem reported: {}", failure.what),
+                    ))?;
                     match self.failure(instance, step, view, &failure)? {
                         Recovery::Retry => continue,
                         Recovery::Flow(f) => return Ok(f),
@@ -324,7 +348,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                 }
                 Err(failure) => {
                     if interrupt::interrupted() {
-                        self.record(NewEvent::instance_failed(instance, "interrupted by Ctrl-C"))?;
+                        self.record(NewEvent::new(EventKind::Interrupted))?;
                         return Ok(Flow::Stop(Ending::Interrupted));
                     }
                     self.record(NewEvent::instance_failed(instance, failure.what.clone()))?;
@@ -346,39 +370,113 @@ impl<'p, 'r> Walk<'p, 'r> {
         instance: &Instance,
         action: &Action,
     ) -> Result<Result<(), FailureView>, Error> {
-        let dir = self.run_dir();
-        let ctx = ExecContext::new(&dir, instance, interrupt::cancel_flag(), self.rehearsal);
+        if self.rehearsal && matches!(action, Action::Command(_)) {
+            let lines = view::describe_action(self.plan, action);
+            self.prompter
+                .show(&format!("   Rehearsal: not run: {}", lines.join("; ")));
+            self.record(NewEvent::note_added(
+                Some(instance),
+                format!("rehearsed, not run: {}", lines.join("; ")),
+            ))?;
+            return Ok(Ok(()));
+        }
+        let (backup_dir, output_dir) = {
+            let rec = self.recorder();
+            let dir = rec.run().dir().to_path_buf();
+            (dir.join("backup"), dir.join("output"))
+        };
+        let bar = if self.prompter.interactive() {
+            ProgressBar::new_spinner()
+        } else {
+            ProgressBar::hidden()
+        };
+        let mut on_progress = |p: ActionProgress<'_>| match p {
+            ActionProgress::Bytes { file, done, total } => {
+                if bar.length() != Some(total) {
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "   {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    bar.set_length(total);
+                }
+                bar.set_message(file.to_string());
+                bar.set_position(done);
+            }
+            ActionProgress::Line(line) => {
+                bar.set_message(line.chars().take(100).collect::<String>());
+                bar.tick();
+            }
+        };
+        let mut ctx = ExecContext {
+            backup_dir: &backup_dir,
+            output_dir: &output_dir,
+            progress: &mut on_progress,
+            cancel: interrupt::cancel_flag(),
+        };
         let result = {
             let _guard = interrupt::ActionGuard::enter();
-            actions::execute(self.plan, instance, action, &ctx, self.prompter)
+            actions::execute(self.plan, instance, action, &mut ctx)
         };
+        bar.finish_and_clear();
         match result {
             Ok(outcome) => {
-                if let Some(path) = outcome.output_path() {
-                    self.record(NewEvent::action_output(instance, path, outcome.exit_code()))?;
-                }
-                for line in outcome.summary() {
-                    self.prompter.show(&format!("   {line}"));
-                }
+                self.record_output(instance, &outcome.command.as_ref(), &output_dir)?;
+                self.show_outcome(&outcome);
                 Ok(Ok(()))
             }
             Err(failure) => {
-                if let Some(path) = failure.output_path() {
-                    self.record(NewEvent::action_output(instance, path, failure.exit_code()))?;
-                }
+                self.record_output(instance, &failure.command.as_deref(), &output_dir)?;
                 let step = self.plan.step_of(instance).step;
-                Ok(Err(FailureView {
-                    key: instance.key.clone(),
-                    what: failure.to_string(),
-                    output_tail: failure.output_tail().to_vec(),
-                    known_issues: view::known_issues(self.plan, step, instance.host.as_deref()),
-                    has_host: instance.host.is_some(),
-                }))
+                Ok(Err(self.failure_view(instance, step, &failure)))
             }
         }
     }
 
-    /// The guided failure menu, repeated until the operator picks a way on.
+    fn record_output(
+        &self,
+        instance: &Instance,
+        command: &Option<&actions::CommandRun>,
+        output_dir: &std::path::Path,
+    ) -> Result<(), Error> {
+        if let Some(run) = command
+            && let Some(file) = &run.output_file
+        {
+            let rel = match file.strip_prefix(output_dir.parent().unwrap_or(output_dir)) {
+                Ok(r) => r.display().to_string(),
+                Err(_) => file.display().to_string(),
+            };
+            self.record(NewEvent::action_output(instance, rel, run.exit_code))?;
+        }
+        Ok(())
+    }
+
+    fn show_outcome(&mut self, outcome: &Outcome) {
+        let mut text = format!("   ✓ {}", outcome.summary);
+        if let Some(run) = &outcome.command {
+            for line in run.tail.iter().rev().take(5).rev() {
+                text.push_str(&format!("\n     | {line}"));
+            }
+        }
+        self.prompter.show(&text);
+    }
+
+    fn failure_view(&self, instance: &Instance, step: &Step, failure: &Failure) -> FailureView {
+        FailureView {
+            key: instance.key.clone(),
+            what: failure.message.clone(),
+            output_tail: failure
+                .command
+                .as_ref()
+                .map(|c| c.tail.clone())
+                .unwrap_or_default(),
+            known_issues: view::known_issues(self.plan, step, instance.host.as_deref()),
+            has_host: instance.host.is_some(),
+        }
+    }
+
+    /// The guided failure menu: what failed, the output tail, the known issues, and the ways on.
     fn failure(
         &mut self,
         instance: &Instance,
@@ -394,7 +492,14 @@ impl<'p, 'r> Walk<'p, 'r> {
             }
         }
         for k in &failure.known_issues {
-            text.push_str(&format!("   Known issue: {}\n     Symptom: {}\n", k.title, k.symptom.trim_end()));
+            text.push_str(&format!(
+                "   Known issue: {}\n     Symptom: {}\n",
+                k.title,
+                k.symptom.trim_end()
+            ));
+            if let Some(c) = &k.cause {
+                text.push_str(&format!("     Cause: {}\n", c.trim_end()));
+            }
             if let Some(w) = &k.workaround {
                 text.push_str(&format!("     Workaround: {}\n", w.trim_end()));
             }
@@ -406,33 +511,37 @@ impl<'p, 'r> Walk<'p, 'r> {
         };
         match choice {
             FailureChoice::Retry => {
-                self.record(NewEvent::note_added(Some(instance), "retry after failure"))?;
+                self.record(NewEvent::note_added(
+                    Some(instance),
+                    "retry after a failure",
+                ))?;
                 Ok(Recovery::Retry)
             }
-            FailureChoice::Workaround(id) => {
-                match self.workaround(instance, &id)? {
-                    Some(flow) => Ok(Recovery::Flow(flow)),
-                    None => Ok(Recovery::Retry),
-                }
-            }
+            FailureChoice::Workaround(id) => match self.workaround(instance, &id)? {
+                Some(flow) => Ok(Recovery::Flow(flow)),
+                None => Ok(Recovery::Retry),
+            },
             FailureChoice::DoneByHand(note) => {
                 self.done(instance, Completion::ByHand, Some(note))?;
                 Ok(Recovery::Flow(Flow::Next))
             }
             FailureChoice::SkipHost(reason) => {
-                self.skip(instance, &reason)?;
+                self.record(NewEvent::instance_skipped(instance, reason))?;
                 Ok(Recovery::Flow(Flow::Next))
             }
             FailureChoice::SkipStep(reason) => {
-                let siblings: Vec<Instance> = self
+                let rest: Vec<Instance> = self
                     .plan
                     .instances
                     .iter()
-                    .filter(|i| i.step_id == step.id && !self.progress.state(&i.key).is_final())
+                    .filter(|i| i.step_id == step.id && !finished(&self.state(&i.key)))
                     .cloned()
                     .collect();
-                for i in &siblings {
-                    self.skip(i, &format!("step skipped for all hosts: {reason}"))?;
+                for i in &rest {
+                    self.record(NewEvent::instance_skipped(
+                        i,
+                        format!("step skipped for all hosts: {reason}"),
+                    ))?;
                 }
                 Ok(Recovery::Flow(Flow::Next))
             }
@@ -449,7 +558,8 @@ impl<'p, 'r> Walk<'p, 'r> {
     /// workaround was applied and the failed step should be retried.
     fn workaround(&mut self, instance: &Instance, issue_id: &str) -> Result<Option<Flow>, Error> {
         let Some(issue) = self.plan.runbook.known_issue(issue_id) else {
-            self.prompter.show(&format!("   No known issue `{issue_id}` in this runbook."));
+            self.prompter
+                .show(&format!("   No known issue `{issue_id}` in this runbook."));
             return Ok(None);
         };
         self.record(NewEvent::known_issue_applied(Some(instance), issue_id))?;
@@ -465,29 +575,12 @@ impl<'p, 'r> Walk<'p, 'r> {
                 step: instance.step,
             };
             let view = view::view_of(self.plan, step, host, &key);
-            self.prompter.show(&format!(
-                "\n   Workaround \"{}\": {}{}",
-                issue.title,
-                view.title,
-                host.map(|h| format!(" on {h}")).unwrap_or_default()
-            ));
+            self.prompter
+                .show(&format!("\n   Workaround of \"{}\":", issue.title));
             self.prompter.show(&view::render(&view, false));
-            match step.automated() {
-                Some(action) if !matches!(step.action, Action::Manual) => {
-                    if !ask_opt(self.prompter.confirm_action(&view))? {
-                        continue;
-                    }
-                    self.record(NewEvent::instance_started(&pseudo))?;
-                    match self.execute(&pseudo, action)? {
-                        Ok(()) => self.record(NewEvent::instance_done(&pseudo, Completion::Automated))?,
-                        Err(f) => {
-                            self.record(NewEvent::instance_failed(&pseudo, f.what.clone()))?;
-                            self.prompter.show(&format!("   The workaround step failed: {}", f.what));
-                            return Ok(None);
-                        }
-                    }
-                }
-                _ => match self.prompter.decision(&view) {
+            self.record(NewEvent::instance_started(&pseudo))?;
+            match &step.action {
+                Action::Manual => match self.prompter.decision(&view) {
                     Ok(Decision::Pause) => {
                         self.record(NewEvent::new(EventKind::Paused))?;
                         return Ok(Some(Flow::Stop(Ending::Paused)));
@@ -495,43 +588,30 @@ impl<'p, 'r> Walk<'p, 'r> {
                     Ok(Decision::Skip { reason }) => {
                         self.record(NewEvent::instance_skipped(&pseudo, reason))?;
                     }
-                    Ok(_) => self.record(NewEvent::instance_done(&pseudo, Completion::Confirmed))?,
+                    Ok(_) => self.done(&pseudo, Completion::Confirmed, None)?,
                     Err(s) => return Ok(Some(stopped(s))),
                 },
+                action => {
+                    match self.prompter.confirm_action(&view) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            self.record(NewEvent::instance_skipped(&pseudo, "not run"))?;
+                            continue;
+                        }
+                        Err(s) => return Ok(Some(stopped(s))),
+                    }
+                    match self.execute(&pseudo, action)? {
+                        Ok(()) => self.done(&pseudo, Completion::Automated, None)?,
+                        Err(f) => {
+                            self.record(NewEvent::instance_failed(&pseudo, f.what.clone()))?;
+                            self.prompter
+                                .show(&format!("   The workaround step failed: {}", f.what));
+                            return Ok(None);
+                        }
+                    }
+                }
             }
         }
         Ok(None)
     }
-}
-
-fn ask_opt(r: Result<bool, Stop>) -> Result<bool, Error> {
-    match r {
-        Ok(b) => Ok(b),
-        Err(Stop::Interrupted) => interrupt::exit_now(),
-        Err(Stop::Missing(m)) | Err(Stop::Io(m)) => Err(Error::Failed(m)),
-    }
-}
-
-enum Recovery {
-    Retry,
-    Flow(Flow),
-}
-
-/// Where a run's folders are: the state folder from the option, the environment, or the default.
-pub fn state_dir(option: Option<&Path>) -> PathBuf {
-    if let Some(p) = option {
-        return p.to_path_buf();
-    }
-    match std::env::var_os("STEPWISE_STATE_DIR") {
-        Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => PathBuf::from("stepwise-runs"),
-    }
-}
-
-/// Dry-run findings for every planned instance.
-pub fn findings(plan: &Plan) -> Vec<Finding> {
-    let mut out = actions::check_plan(plan);
-    let _ = BTreeMap::<(), ()>::new();
-    out.retain(|_| true);
-    out
 }

@@ -33,7 +33,11 @@ pub fn describe_action(plan: &Plan, action: &Action) -> Vec<String> {
             out
         }
         Action::Copy(c) => {
-            let mut out = vec![format!("copy from {} to {}", r.show(&c.from), r.show(&c.to))];
+            let mut out = vec![format!(
+                "copy from {} to {}",
+                r.show(&c.from),
+                r.show(&c.to)
+            )];
             if c.backup {
                 out.push("back up every file it replaces into the run folder".into());
             }
@@ -41,7 +45,10 @@ pub fn describe_action(plan: &Plan, action: &Action) -> Vec<String> {
             out
         }
         Action::WriteFile(w) => {
-            let mut out = vec![format!("write {}\\{}", r.show(&w.dir), w.file)];
+            let mut out = vec![format!(
+                "write {}",
+                crate::actions::join_shown(&r.show(&w.dir), &w.file)
+            )];
             if w.backup {
                 out.push("back up the file it replaces into the run folder".into());
             }
@@ -52,7 +59,10 @@ pub fn describe_action(plan: &Plan, action: &Action) -> Vec<String> {
             .checks
             .iter()
             .map(|a| match a {
-                Assertion::Exists { path, size: Some(s) } => {
+                Assertion::Exists {
+                    path,
+                    size: Some(s),
+                } => {
                     format!("check that {} exists with {s} bytes", r.show(path))
                 }
                 Assertion::Exists { path, size: None } => {
@@ -94,10 +104,7 @@ pub fn known_issues(plan: &Plan, step: &Step, host: Option<&str>) -> Vec<KnownIs
                 .iter()
                 .map(|s| {
                     let h = s.on.as_ref().and(host);
-                    (
-                        crate::plan::instance_key(&s.id, h),
-                        r.show(&s.title),
-                    )
+                    (crate::plan::instance_key(&s.id, h), r.show(&s.title))
                 })
                 .collect(),
         })
@@ -156,7 +163,10 @@ pub fn render(view: &StepView, details: bool) -> String {
         "\n── [{}/{}] Step {}  {}{}\n",
         view.ordinal, view.total, view.number, view.title, host
     ));
-    out.push_str(&format!("   key: {}   phase: {}\n", view.key, view.phase_title));
+    out.push_str(&format!(
+        "   key: {}   phase: {}\n",
+        view.key, view.phase_title
+    ));
     if let Some(i) = &view.instructions {
         out.push('\n');
         for line in i.trim_end().lines() {

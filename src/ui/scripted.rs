@@ -115,7 +115,8 @@ fn parse_failure(text: &str, note: &str) -> Option<FailureChoice> {
 }
 
 pub struct Answers {
-    path: String,
+    /// `None` when there is no answers file (and no terminal): every prompt then stops.
+    path: Option<String>,
     file: File,
     /// Failure choices still to use, per instance key.
     failures: BTreeMap<String, VecDeque<FailureChoice>>,
@@ -214,10 +215,19 @@ impl Answers {
                 .map_err(|m| bad(format!("on_failure: {m}")))?;
         }
         Ok(Answers {
-            path: path.to_string(),
+            path: Some(path.to_string()),
             file,
             failures,
         })
+    }
+
+    /// No answers at all: for a process with neither a terminal nor an answers file.
+    pub fn none() -> Answers {
+        Answers {
+            path: None,
+            file: File::default(),
+            failures: BTreeMap::new(),
+        }
     }
 
     /// The host lists the file gives.
@@ -248,7 +258,12 @@ impl Answers {
     }
 
     fn missing(&self, what: String) -> Stop {
-        Stop::Missing(format!("{what} (answers file {})", self.path))
+        match &self.path {
+            Some(path) => Stop::Missing(format!("{what} (answers file {path})")),
+            None => Stop::Missing(format!(
+                "{what}: there is no terminal to ask, and no --answers file"
+            )),
+        }
     }
 }
 

@@ -1,0 +1,458 @@
+//! Starting and resuming a run: everything before the walk and after it.
+//!
+//! `run`: values and hosts (from `--set`, an inventory, an answers file or the operator), the
+//! plan, the run folder, the dry-run checks, the walk. `resume`: the run folder, the lock, a
+//! changed runbook, secrets asked again, the summary, the checks, the walk from where it stopped.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use super::interrupt;
+use super::{Ending, Walk};
+use crate::actions::CheckEnv;
+use crate::app;
+use crate::cli::PlanArgs;
+use crate::dryrun::{self, CheckOptions};
+use crate::error::Error;
+use crate::exit_codes::ExitCode;
+use crate::journal::{
+    self, EventKind, Identity, NewEvent, NewRun, Recorder, Run, RunState, format_duration,
+};
+use crate::plan::{Bindings, Plan};
+use crate::runbook::{self, ParamType, Runbook, Source, Step};
+use crate::ui::scripted::Answers;
+use crate::ui::terminal::TerminalPrompter;
+use crate::ui::{Prompter, Stop};
+
+fn journal_error(e: journal::Error) -> Error {
+    match e {
+        journal::Error::NotFound(m) => Error::Usage(m),
+        e => Error::Failed(e.to_string()),
+    }
+}
+
+/// The prompter for this process: an answers file, a terminal, or nobody (every prompt stops).
+fn prompter(answers: Option<&Path>, rb: &Runbook) -> Result<Box<dyn Prompter>, Error> {
+    if let Some(path) = answers {
+        return Ok(Box::new(Answers::read(path, rb)?));
+    }
+    if TerminalPrompter::available() {
+        return Ok(Box::new(TerminalPrompter::new()));
+    }
+    Ok(Box::new(Answers::none()))
+}
+
+fn stop_message(s: Stop) -> Error {
+    match s {
+        Stop::Missing(m) => Error::Usage(format!("{m}; nothing was started")),
+        Stop::Interrupted => {
+            Error::Failed("interrupted before the run started; nothing was started".into())
+        }
+        Stop::Io(m) => Error::Failed(format!("the terminal failed: {m}")),
+    }
+}
+
+/// Options of `stepwise run`.
+pub struct RunOptions<'a> {
+    pub runbook: &'a str,
+    pub plan: &'a PlanArgs,
+    pub answers: Option<&'a Path>,
+    pub state_dir: Option<&'a Path>,
+    pub rehearse: bool,
+}
+
+pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
+    let (source, rb) = app::load_runbook(opts.runbook)?;
+    let mut prompter = prompter(opts.answers, &rb)?;
+    let mut bindings = app::bindings(&rb, opts.plan)?;
+    let state_dir = journal::state_dir(opts.state_dir);
+
+    let mut sandbox = None;
+    if opts.rehearse {
+        let s = super::rehearsal::Sandbox::build(&rb, &bindings)?;
+        for (name, path) in &s.paths {
+            bindings.values.insert(
+                name.clone(),
+                runbook::Value::Text(path.display().to_string()),
+            );
+        }
+        sandbox = Some(s);
+    }
+
+    prompter.show(&format!(
+        "{}\n{} · {}{}",
+        rb.title,
+        rb.article,
+        rb.product,
+        if opts.rehearse {
+            " · REHEARSAL (a sandbox stands in for every folder; commands are not run)"
+        } else {
+            ""
+        }
+    ));
+    for p in &rb.parameters {
+        if bindings.values.contains_key(&p.name) {
+            continue;
+        }
+        let value = prompter.param(p).map_err(stop_message)?;
+        bindings.values.insert(p.name.clone(), value);
+    }
+    let answered_hosts = answers_hosts(opts.answers, &rb)?;
+    for (role, hosts) in answered_hosts {
+        bindings.hosts.entry(role).or_insert(hosts);
+    }
+    let used_roles = used_roles(&rb, &bindings);
+    for role in &rb.roles {
+        if bindings.hosts.contains_key(&role.id) || !used_roles.contains(&role.id) {
+            continue;
+        }
+        let hosts = prompter.hosts(role, &role.hosts).map_err(stop_message)?;
+        bindings.hosts.insert(role.id.clone(), hosts);
+    }
+    let plan = Plan::new(&rb, &bindings);
+    let recorder = Recorder::create(&state_dir, NewRun::new(&source, &plan, opts.rehearse))
+        .map_err(journal_error)?;
+    let run_dir = recorder.run().dir().to_path_buf();
+    prompter.show(&format!(
+        "Run {}  ·  state in {}\n{} step instances",
+        recorder.run().id(),
+        run_dir.display(),
+        plan.instances.len()
+    ));
+    if let Some(s) = &sandbox {
+        prompter.show(&format!("Sandbox: {}", s.root.display()));
+    }
+    let recorder = Arc::new(Mutex::new(recorder));
+    let ending = walk(&plan, &bindings, recorder, prompter.as_mut(), opts.rehearse)?;
+    if let Some(s) = sandbox {
+        s.keep();
+    }
+    Ok(finish(ending, &run_dir, prompter.as_mut()))
+}
+
+fn answers_hosts(
+    answers: Option<&Path>,
+    rb: &Runbook,
+) -> Result<std::collections::BTreeMap<String, Vec<String>>, Error> {
+    match answers {
+        Some(path) => Ok(Answers::read(path, rb)?.host_lists().clone()),
+        None => Ok(Default::default()),
+    }
+}
+
+/// Roles that a step of the plan (for the values known) runs on.
+fn used_roles(rb: &Runbook, bindings: &Bindings) -> Vec<String> {
+    let plan = Plan::new(rb, bindings);
+    let mut roles: Vec<String> = plan
+        .phases
+        .iter()
+        .flat_map(|p| p.steps.iter())
+        .filter_map(|s| s.step.on.as_ref().map(|o| o.value.clone()))
+        .collect();
+    roles.sort();
+    roles.dedup();
+    roles
+}
+
+fn walk(
+    plan: &Plan,
+    bindings: &Bindings,
+    recorder: Arc<Mutex<Recorder>>,
+    prompter: &mut dyn Prompter,
+    rehearsal: bool,
+) -> Result<Ending, Error> {
+    let hook_recorder = recorder.clone();
+    interrupt::install(Box::new(move || {
+        // Called from the signal thread; the main thread never holds this lock for long.
+        if let Ok(mut rec) = hook_recorder.lock() {
+            let _ = rec.record(NewEvent::new(EventKind::Interrupted));
+        }
+    }));
+    let backup_dir = recorder
+        .lock()
+        .map(|r| r.run().backup_dir())
+        .unwrap_or_default();
+    let report = dryrun::check_plan(
+        plan,
+        bindings,
+        &CheckOptions {
+            interactive: false,
+            env: CheckEnv {
+                backup_dir: Some(backup_dir),
+            },
+        },
+    );
+    let mut walk = Walk {
+        plan,
+        recorder,
+        prompter,
+        rehearsal,
+    };
+    if let Some(ending) = walk.preflight(&report)? {
+        return Ok(record_ending(&walk, ending));
+    }
+    let ending = walk.walk()?;
+    Ok(record_ending(&walk, ending))
+}
+
+/// Journals how a walk stopped, where the walk itself did not.
+fn record_ending(walk: &Walk, ending: Ending) -> Ending {
+    let event = match &ending {
+        Ending::Missing(m) => Some(NewEvent::new(EventKind::Paused).note(format!("stopped: {m}"))),
+        Ending::Interrupted => Some(NewEvent::new(EventKind::Interrupted)),
+        _ => None,
+    };
+    if let Some(e) = event {
+        let mut rec = walk.recorder.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = rec.record(e);
+    }
+    ending
+}
+
+fn finish(ending: Ending, run_dir: &Path, prompter: &mut dyn Prompter) -> ExitCode {
+    prompter.restore();
+    let shown = run_dir.display();
+    match &ending {
+        Ending::Finished => prompter.show(&format!("Run finished. The record is in {shown}.")),
+        Ending::Paused => prompter.show(&format!(
+            "Paused. Progress is saved; `stepwise resume {shown}` goes on from here."
+        )),
+        Ending::Missing(m) => eprintln!(
+            "stepwise: stopped: {m}\nProgress is saved; `stepwise resume {shown}` goes on from here."
+        ),
+        Ending::Interrupted => eprintln!(
+            "\nInterrupted: progress is saved; `stepwise resume {shown}` goes on from here."
+        ),
+        Ending::Aborted => eprintln!(
+            "stepwise: the run stopped. Progress is saved in {shown}; `stepwise resume` takes it up again."
+        ),
+    }
+    ending.exit_code()
+}
+
+/// Options of `stepwise resume`.
+pub struct ResumeOptions<'a> {
+    pub run_dir: Option<&'a Path>,
+    pub answers: Option<&'a Path>,
+    pub state_dir: Option<&'a Path>,
+}
+
+pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
+    let state_dir = journal::state_dir(opts.state_dir);
+    let run = match opts.run_dir {
+        Some(dir) => Run::find(&state_dir, &dir.display().to_string()).map_err(journal_error)?,
+        None => newest_unfinished(&state_dir)?,
+    };
+    let header = run.header().clone();
+    let recorded = run.runbook_source().map_err(journal_error)?;
+    let current = current_source(&header.runbook_source);
+    let (source, changes) = match current {
+        Some(cur) if cur.content_hash() != header.runbook_sha256 => {
+            let changes = changed_steps(&recorded, &cur);
+            (cur, Some(changes))
+        }
+        Some(cur) => (cur, None),
+        None => (recorded.clone(), None),
+    };
+    let loaded = runbook::load(&source);
+    let Some(rb) = loaded.runbook else {
+        eprint!(
+            "{}",
+            runbook::render_diagnostics(&source, &loaded.diagnostics)
+        );
+        return Err(Error::InvalidRunbook);
+    };
+    let mut prompter = prompter(opts.answers, &rb)?;
+    let recorder = Recorder::resume(run, Identity::current()).map_err(journal_error)?;
+    let run_dir = recorder.run().dir().to_path_buf();
+    for w in recorder.warnings() {
+        prompter.show(&format!("warning: {w}"));
+    }
+    let mut bindings = recorder.run().bindings(recorder.progress());
+    for p in rb.parameters.iter().filter(|p| p.kind == ParamType::Secret) {
+        match prompter.param(p) {
+            Ok(v) => {
+                bindings.values.insert(p.name.clone(), v);
+            }
+            Err(s) => {
+                let _ = s;
+                return Ok(finish(
+                    Ending::Missing(format!("the secret `{}` must be given again", p.name)),
+                    &run_dir,
+                    prompter.as_mut(),
+                ));
+            }
+        }
+    }
+    let recorder = Arc::new(Mutex::new(recorder));
+    if let Some(changes) = changes {
+        let mut text = String::from("The runbook changed since this run started:\n");
+        for c in &changes {
+            text.push_str(&format!("  {c}\n"));
+        }
+        prompter.show(text.trim_end());
+        match prompter.accept_changed_runbook(&changes) {
+            Ok(true) => {
+                let mut rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
+                rec.record(NewEvent::new(EventKind::RunbookChangedAccepted {
+                    previous_sha256: header.runbook_sha256.clone(),
+                    sha256: source.content_hash(),
+                    changed_steps: changes.clone(),
+                }))
+                .map_err(journal_error)?;
+            }
+            Ok(false) => {
+                let mut rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
+                let _ = rec.record(
+                    NewEvent::new(EventKind::Paused)
+                        .note("not resumed: the runbook changed and the change was not accepted"),
+                );
+                drop(rec);
+                eprintln!(
+                    "stepwise: not resumed: the runbook changed and the change was not accepted"
+                );
+                return Ok(ExitCode::Paused);
+            }
+            Err(s) => {
+                let ending = match s {
+                    Stop::Interrupted => Ending::Interrupted,
+                    Stop::Missing(m) | Stop::Io(m) => Ending::Missing(m),
+                };
+                return Ok(finish(ending, &run_dir, prompter.as_mut()));
+            }
+        }
+    }
+    let plan = Plan::new(&rb, &bindings);
+    {
+        let rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
+        let counts = rec.progress().counts(&plan);
+        let in_doubt = rec.progress().in_doubt();
+        let mut text = format!(
+            "Resuming run {} of {} ({})\n  started by {} on {} at {}{}\n  {} done, {} skipped, {} failed, {} left of {}",
+            header.run_id,
+            rb.id,
+            rb.article,
+            header.operator,
+            header.machine,
+            header.started.to_rfc3339_seconds(),
+            if header.rehearsal {
+                " · REHEARSAL"
+            } else {
+                ""
+            },
+            counts.done,
+            counts.skipped,
+            counts.failed,
+            counts.left(),
+            counts.total,
+        );
+        if !in_doubt.is_empty() {
+            text.push_str(&format!(
+                "\n  in doubt (started, never finished): {}",
+                in_doubt.join(", ")
+            ));
+        }
+        let _ = format_duration;
+        prompter.show(&text);
+    }
+    let ending = walk(
+        &plan,
+        &bindings,
+        recorder,
+        prompter.as_mut(),
+        header.rehearsal,
+    )?;
+    Ok(finish(ending, &run_dir, prompter.as_mut()))
+}
+
+/// The runbook as it is now, found the way the run first found it (a bundled id or a path).
+fn current_source(name: &str) -> Option<Source> {
+    if let Some(id) = name
+        .strip_prefix("runbooks/")
+        .and_then(|n| n.strip_suffix(".yaml"))
+        && let Some(s) = runbook::bundled::get(id)
+    {
+        return Some(s);
+    }
+    let path = PathBuf::from(name);
+    let text = std::fs::read_to_string(&path).ok()?;
+    Some(Source {
+        name: name.to_string(),
+        text,
+    })
+}
+
+fn newest_unfinished(state_dir: &Path) -> Result<Run, Error> {
+    let runs = journal::list_runs(state_dir).map_err(journal_error)?;
+    for listed in runs {
+        let Ok(run) = listed.run else { continue };
+        let Ok(read) = run.read_journal() else {
+            continue;
+        };
+        let progress = journal::Progress::replay(&read.events);
+        let held = matches!(run.lock_state(), journal::LockState::Held(_));
+        match RunState::of(
+            progress.lifecycle.unwrap_or(journal::Lifecycle::Active),
+            held,
+        ) {
+            RunState::Finished => continue,
+            _ => return Ok(run),
+        }
+    }
+    Err(Error::Usage(format!(
+        "no unfinished run under {}; `stepwise status --state-dir {}` lists the runs",
+        state_dir.display(),
+        state_dir.display()
+    )))
+}
+
+/// The steps that were added, removed or changed between two versions of a runbook.
+pub fn changed_steps(old: &Source, new: &Source) -> Vec<String> {
+    let load = |s: &Source| runbook::load(s).runbook;
+    let (Some(a), Some(b)) = (load(old), load(new)) else {
+        return vec!["the runbook as a whole (one version does not load)".into()];
+    };
+    let steps = |rb: &Runbook| -> Vec<(String, String)> {
+        rb.steps()
+            .map(|(_, s)| s)
+            .chain(rb.known_issues.iter().flat_map(|k| k.steps.iter()))
+            .map(|s| (s.id.clone(), fingerprint(s)))
+            .collect()
+    };
+    let (sa, sb) = (steps(&a), steps(&b));
+    let mut out = Vec::new();
+    for (id, fp) in &sb {
+        match sa.iter().find(|(i, _)| i == id) {
+            None => out.push(format!("added: {id}")),
+            Some((_, old_fp)) if old_fp != fp => out.push(format!("changed: {id}")),
+            _ => {}
+        }
+    }
+    for (id, _) in &sa {
+        if !sb.iter().any(|(i, _)| i == id) {
+            out.push(format!("removed: {id}"));
+        }
+    }
+    if out.is_empty() {
+        out.push("no step changed (metadata, notes or manifests did)".into());
+    }
+    out
+}
+
+/// What a step says and does, without where it stands in the file.
+fn fingerprint(step: &Step) -> String {
+    let text = format!("{step:?}");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("pos: Pos {") {
+        out.push_str(&rest[..i]);
+        match rest[i..].find('}') {
+            Some(j) => rest = &rest[i + j + 1..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}

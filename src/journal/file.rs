@@ -1,0 +1,404 @@
+//! `journal.jsonl`: appending events durably, and reading them back.
+//!
+//! The writer opens the file in append mode and never rewrites it: each event is one
+//! `write_all` of the whole line, then `flush` and `sync_data`, before `append` returns. A crash
+//! can therefore only leave a *torn* last line (part of an event, without its newline).
+//!
+//! The reader accepts an unparseable line in two places only: at the end of the file (a torn
+//! write; reported as a warning), or just before a `resumed` event marked `repaired_torn_line` (a
+//! torn write that a later process closed with a newline before appending). Anywhere else it is
+//! corruption, reported with the file and line number. Both places admit a run of such lines
+//! rather than a single one, because a process that reopens a torn journal can itself crash
+//! while writing its first event (a full disk does that reliably), leaving two fragments in a
+//! row. The first line must be the `run_started` event: that is what tells a journal from any
+//! other file.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use super::Error;
+use super::event::{Event, EventKind, NewEvent};
+use super::time::Timestamp;
+
+/// The events of a journal, and what the reader had to step over.
+#[derive(Debug, Clone)]
+pub struct JournalRead {
+    pub events: Vec<Event>,
+    /// Line numbers of the torn lines at the end (unfinished writes, from a crash): ignored.
+    pub torn_lines: Vec<usize>,
+    /// Line numbers of torn lines that a later process closed (see the module docs): ignored.
+    pub repaired_lines: Vec<usize>,
+}
+
+impl JournalRead {
+    /// What an operator should be told about the journal (torn lines at its end), with `path`.
+    pub fn warnings(&self, path: &Path) -> Vec<String> {
+        match self.torn_lines.as_slice() {
+            [] => Vec::new(),
+            [line] => vec![format!(
+                "{}:{line}: the last line is torn (an unfinished write, probably from a crash); it is ignored",
+                path.display()
+            )],
+            [first, .., last] => vec![format!(
+                "{}:{first}-{last}: the last {} lines are torn (unfinished writes, probably from crashes); they are ignored",
+                path.display(),
+                self.torn_lines.len()
+            )],
+        }
+    }
+}
+
+/// Reads a journal file; see the module docs for what is tolerated.
+pub fn read(path: &Path) -> Result<JournalRead, Error> {
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    parse(path, &bytes)
+}
+
+/// Parses journal bytes; `path` is only used in messages.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, Error> {
+    let corrupt = |line: usize, message: String| Error::Corrupt {
+        path: path.to_path_buf(),
+        line: Some(line),
+        message,
+    };
+    // Valid UTF-8 as a whole (the usual case) lets each line be parsed as text, which spares
+    // serde_json from checking every string again; otherwise each line is parsed as bytes, so
+    // that an error names its line.
+    let text = std::str::from_utf8(bytes).ok();
+    let mut lines: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut start = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'\n' {
+            lines.push(start..i);
+            start = i + 1;
+        }
+    }
+    // Whatever follows the last newline is a line too (a torn one, as a rule).
+    if start < bytes.len() {
+        lines.push(start..bytes.len());
+    }
+    if lines.is_empty() {
+        return Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            line: None,
+            message: "the journal is empty; a run's journal starts with a run_started event".into(),
+        });
+    }
+    let mut events: Vec<Event> = Vec::with_capacity(lines.len());
+    let mut repaired_lines = Vec::new();
+    // Consecutive lines that did not parse, waiting to see what follows them.
+    let mut unparsed: Vec<(usize, String)> = Vec::new();
+    for (index, range) in lines.iter().enumerate() {
+        let number = index + 1;
+        let parsed = match text {
+            // Cut next to ASCII newlines, so on character boundaries.
+            Some(text) => serde_json::from_str::<Event>(&text[range.clone()]),
+            None => serde_json::from_slice::<Event>(&bytes[range.clone()]),
+        };
+        match parsed {
+            Ok(event) => {
+                if let Some((first_bad, why)) = unparsed.first() {
+                    if !matches!(
+                        event.kind,
+                        EventKind::Resumed {
+                            repaired_torn_line: true,
+                            ..
+                        }
+                    ) {
+                        return Err(corrupt(*first_bad, why.clone()));
+                    }
+                    repaired_lines.extend(unparsed.drain(..).map(|(n, _)| n));
+                }
+                if number == 1 && !matches!(event.kind, EventKind::RunStarted { .. }) {
+                    return Err(corrupt(
+                        1,
+                        format!(
+                            "not a stepwise journal: the first event is {}, not run_started",
+                            event.kind.name()
+                        ),
+                    ));
+                }
+                let expected = events.last().map_or(1, |e: &Event| e.seq + 1);
+                if event.seq != expected {
+                    let message = match events.last() {
+                        Some(previous) => format!(
+                            "corrupt journal: event {} follows event {}",
+                            event.seq, previous.seq
+                        ),
+                        None => format!(
+                            "corrupt journal: the first event is number {}, not 1",
+                            event.seq
+                        ),
+                    };
+                    return Err(corrupt(number, message));
+                }
+                events.push(event);
+            }
+            Err(e) if number == 1 => {
+                return Err(corrupt(
+                    1,
+                    format!(
+                        "not a stepwise journal: the first line is not a run_started event ({})",
+                        describe_json_error(&e)
+                    ),
+                ));
+            }
+            Err(e) => unparsed.push((
+                number,
+                format!(
+                    "corrupt journal: not a valid event ({})",
+                    describe_json_error(&e)
+                ),
+            )),
+        }
+    }
+    Ok(JournalRead {
+        events,
+        torn_lines: unparsed.into_iter().map(|(n, _)| n).collect(),
+        repaired_lines,
+    })
+}
+
+/// A serde_json error about one line, without the "line 1" that is always true of it.
+/// An unknown `kind` is named without serde's list of every known one.
+fn describe_json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let (what, column) = match text.rfind(" at line 1 column ") {
+        Some(i) => (&text[..i], Some(&text[i + " at line 1 column ".len()..])),
+        None => (text.as_str(), None),
+    };
+    let what = match what.strip_prefix("unknown variant `") {
+        Some(rest) if rest.contains("`, expected one of `run_started`") => {
+            let name = &rest[..rest.find('`').unwrap_or(rest.len())];
+            format!("unknown event kind `{name}`")
+        }
+        _ => what.to_string(),
+    };
+    match column {
+        Some(c) => format!("{what} at column {c}"),
+        None => what,
+    }
+}
+
+/// Appends events to a journal: one line, written whole and synced, per event.
+#[derive(Debug)]
+pub struct JournalWriter {
+    file: File,
+    path: PathBuf,
+    next_seq: u64,
+    operator: String,
+}
+
+impl JournalWriter {
+    /// Creates a new, empty journal (it must not exist).
+    pub fn create(path: &Path, operator: &str) -> Result<JournalWriter, Error> {
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
+        Ok(JournalWriter {
+            file,
+            path: path.to_path_buf(),
+            next_seq: 1,
+            operator: operator.to_string(),
+        })
+    }
+
+    /// Opens an existing journal for appending after the events `read` found in it. When its
+    /// last line is torn and lacks a newline, a newline is appended first, so the fragment
+    /// becomes a line of its own; the caller must then append a `resumed` event with
+    /// `repaired_torn_line: true` before anything else (the recorder does).
+    pub fn reopen(path: &Path, read: &JournalRead, operator: &str) -> Result<JournalWriter, Error> {
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io(format!("cannot open {} for appending", path.display()), e))?;
+        if !read.torn_lines.is_empty() {
+            let ends_with_newline = {
+                use std::io::{Read, Seek, SeekFrom};
+                let mut reader = File::open(path)
+                    .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+                let mut last = [0u8; 1];
+                reader
+                    .seek(SeekFrom::End(-1))
+                    .and_then(|_| reader.read_exact(&mut last))
+                    .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+                last[0] == b'\n'
+            };
+            if !ends_with_newline {
+                file.write_all(b"\n")
+                    .and_then(|_| file.sync_data())
+                    .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+            }
+        }
+        Ok(JournalWriter {
+            file,
+            path: path.to_path_buf(),
+            next_seq: read.events.last().map_or(1, |e| e.seq + 1),
+            operator: operator.to_string(),
+        })
+    }
+
+    /// Writes one event and syncs it to disk before returning it.
+    pub fn append(&mut self, new: NewEvent) -> Result<Event, Error> {
+        let event = Event {
+            seq: self.next_seq,
+            time: new.time.unwrap_or_else(Timestamp::now),
+            operator: self.operator.clone(),
+            kind: new.kind,
+            host: new.host,
+            note: new.note,
+        };
+        let mut line = serde_json::to_vec(&event).map_err(|e| {
+            Error::io(
+                format!("cannot encode an event for {}", self.path.display()),
+                io::Error::other(e),
+            )
+        })?;
+        line.push(b'\n');
+        self.file
+            .write_all(&line)
+            .and_then(|_| self.file.flush())
+            .and_then(|_| self.file.sync_data())
+            .map_err(|e| Error::io(format!("cannot write {}", self.path.display()), e))?;
+        self.next_seq += 1;
+        Ok(event)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const START: &str = r#"{"seq":1,"time":"2026-11-21T23:45:12.000Z","operator":"a","kind":"run_started","run_id":"r","runbook_id":"b","runbook_sha256":"00","rehearsal":false,"machine":"M","pid":1}"#;
+
+    fn line(seq: u64, kind: &str) -> String {
+        format!(r#"{{"seq":{seq},"time":"2026-11-21T23:46:00.000Z","operator":"a","kind":{kind}}}"#)
+    }
+
+    fn parse_str(text: &str) -> Result<JournalRead, String> {
+        parse(Path::new("j.jsonl"), text.as_bytes()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn reads_events_and_tolerates_a_torn_last_line() {
+        let two = format!("{START}\n{}\n", line(2, r#""paused""#));
+        let read = parse_str(&two).unwrap();
+        assert_eq!(read.events.len(), 2);
+        assert!(read.torn_lines.is_empty());
+        let torn = format!("{two}{{\"seq\":3,\"ti");
+        let read = parse_str(&torn).unwrap();
+        assert_eq!(read.events.len(), 2);
+        assert_eq!(read.torn_lines, [3]);
+        assert_eq!(
+            read.warnings(Path::new("j.jsonl")),
+            [
+                "j.jsonl:3: the last line is torn (an unfinished write, probably from a crash); it is ignored"
+            ]
+        );
+        // A torn line that got its newline but nothing after it is still the last line.
+        let read = parse_str(&format!("{torn}\n")).unwrap();
+        assert_eq!(read.torn_lines, [3]);
+        // A reopening process that crashed in its turn leaves a second fragment.
+        let read = parse_str(&format!("{torn}\n{{\"seq\":3,\"time\":")).unwrap();
+        assert_eq!(read.torn_lines, [3, 4]);
+        assert_eq!(
+            read.warnings(Path::new("j.jsonl")),
+            [
+                "j.jsonl:3-4: the last 2 lines are torn (unfinished writes, probably from crashes); they are ignored"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_repaired_torn_line_is_ignored_but_other_bad_lines_are_not() {
+        let resumed = line(
+            3,
+            r#""resumed","machine":"M","pid":2,"repaired_torn_line":true"#,
+        );
+        let text = format!(
+            "{START}\n{}\n{{\"seq\":3,\"ti\n{resumed}\n",
+            line(2, r#""paused""#)
+        );
+        let read = parse_str(&text).unwrap();
+        assert_eq!(read.events.len(), 3);
+        assert_eq!(read.repaired_lines, [3]);
+        let plain = line(3, r#""resumed","machine":"M","pid":2"#);
+        let text = format!(
+            "{START}\n{}\n{{\"seq\":3,\"ti\n{plain}\n",
+            line(2, r#""paused""#)
+        );
+        assert_eq!(
+            parse_str(&text).unwrap_err(),
+            "j.jsonl:3: corrupt journal: not a valid event (EOF while parsing a string at column 12)"
+        );
+    }
+
+    #[test]
+    fn foreign_and_corrupt_files_name_the_line() {
+        assert_eq!(
+            parse_str("").unwrap_err(),
+            "j.jsonl: the journal is empty; a run's journal starts with a run_started event"
+        );
+        assert_eq!(
+            parse_str("id: hmc45-ur6\ntitle: x\n").unwrap_err(),
+            "j.jsonl:1: not a stepwise journal: the first line is not a run_started event (expected value at column 1)"
+        );
+        assert_eq!(
+            parse_str(&format!("{}\n", line(1, r#""paused""#))).unwrap_err(),
+            "j.jsonl:1: not a stepwise journal: the first event is paused, not run_started"
+        );
+        assert_eq!(
+            parse_str(&format!("{START}\n{}\n", line(5, r#""paused""#))).unwrap_err(),
+            "j.jsonl:2: corrupt journal: event 5 follows event 1"
+        );
+        assert_eq!(
+            parse_str(&format!(
+                "{START}\n{}\n{}\n",
+                line(2, r#""exploded""#),
+                line(3, r#""paused""#)
+            ))
+            .unwrap_err(),
+            "j.jsonl:2: corrupt journal: not a valid event (unknown event kind `exploded` at column 75)"
+        );
+        // Bad lines followed by an ordinary event: the first of them is named.
+        assert_eq!(
+            parse_str(&format!("{START}\nxx\nyy\n{}\n", line(2, r#""paused""#))).unwrap_err(),
+            "j.jsonl:2: corrupt journal: not a valid event (expected value at column 1)"
+        );
+    }
+
+    #[test]
+    fn the_writer_appends_and_repairs_a_torn_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        std::fs::write(&path, format!("{START}\n{{\"seq\":2,\"ti")).unwrap();
+        let read = read(&path).unwrap();
+        let mut writer = JournalWriter::reopen(&path, &read, "bob").unwrap();
+        let event = writer
+            .append(NewEvent::new(EventKind::Resumed {
+                machine: "M".into(),
+                pid: 9,
+                repaired_torn_line: true,
+            }))
+            .unwrap();
+        assert_eq!(event.seq, 2);
+        assert_eq!(event.operator, "bob");
+        let again = super::read(&path).unwrap();
+        assert_eq!(again.events.len(), 2);
+        assert_eq!(again.repaired_lines, [2]);
+        assert!(again.torn_lines.is_empty());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with(&format!("{START}\n{{\"seq\":2,\"ti\n{{\"seq\":2,")),
+            "{text}"
+        );
+    }
+}

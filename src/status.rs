@@ -1,0 +1,819 @@
+//! `stepwise status` and `stepwise log`: where runs stand, and what happened in one.
+//!
+//! Both read a run the way resume will: the runbook from the copy in the run folder, the plan
+//! rebuilt with the run's parameter values and host lists, the journal replayed. They never take
+//! a run's lock (they only look whether someone holds it) and never write anything. The hidden
+//! `__hold-lock` command, which tests use to hold a run the way the engine will, lives here too.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::io::{self, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::error::Error;
+use crate::exit_codes::ExitCode;
+use crate::journal::{
+    self, Completion, Counts, EventKind, Identity, InstanceProgress, InstanceState, ItemState,
+    JournalRead, LockState, ParamValue, Progress, Resolution, Run, RunLock, RunOutcome, RunState,
+    Stamp, format_duration,
+};
+use crate::plan::Plan;
+use crate::runbook::{self, Runbook};
+
+/// A run read for showing: its runbook copy, its journal, its progress, and who holds it.
+struct Examined {
+    run: Run,
+    runbook: Runbook,
+    read: JournalRead,
+    progress: Progress,
+    lock: LockState,
+    warnings: Vec<String>,
+}
+
+impl Examined {
+    fn read(run: Run) -> Result<Examined, journal::Error> {
+        let read = run.read_journal()?;
+        let mut warnings = read.warnings(&run.journal_path());
+        let source = run.runbook_source()?;
+        let loaded = runbook::load(&source);
+        let Some(runbook) = loaded.runbook else {
+            let first = loaded.diagnostics.first();
+            return Err(journal::Error::Corrupt {
+                path: run.runbook_path(),
+                line: first.map(|d| d.pos.line),
+                message: format!(
+                    "the runbook copy of the run is invalid: {}",
+                    first.map_or("it cannot be read", |d| d.message.as_str())
+                ),
+            });
+        };
+        if source.content_hash() != run.header().runbook_sha256 {
+            warnings.push(format!(
+                "{}: the runbook copy does not match the SHA-256 recorded in run.json; it was changed after the run started",
+                run.runbook_path().display()
+            ));
+        }
+        let progress = Progress::replay(&read.events);
+        let lock = run.lock_state();
+        Ok(Examined {
+            run,
+            runbook,
+            read,
+            progress,
+            lock,
+            warnings,
+        })
+    }
+
+    fn plan(&self) -> Plan<'_> {
+        Plan::new(&self.runbook, &self.run.bindings(&self.progress))
+    }
+
+    fn held(&self) -> bool {
+        matches!(self.lock, LockState::Held(_))
+    }
+
+    fn state(&self) -> RunState {
+        let lifecycle = self
+            .progress
+            .lifecycle
+            .unwrap_or(journal::Lifecycle::Active);
+        RunState::of(lifecycle, self.held())
+    }
+
+    fn state_text(&self) -> String {
+        let mut text = self.state().word().to_string();
+        if self.run.header().rehearsal {
+            text.push_str(" (rehearsal)");
+        }
+        text
+    }
+}
+
+fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("stepwise: warning: {w}");
+    }
+}
+
+fn print(text: &str) -> Result<(), Error> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(Error::io("cannot write to standard output", &e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `stepwise status [RUN_DIR] [--state-dir DIR] [--json]`.
+pub fn status(run: Option<&str>, state_dir: Option<&Path>, json: bool) -> Result<ExitCode, Error> {
+    let state_dir = journal::state_dir(state_dir);
+    match run {
+        Some(arg) => {
+            let examined = Examined::read(Run::find(&state_dir, arg)?)?;
+            warn(&examined.warnings);
+            let text = if json {
+                detail_json(&examined)
+            } else {
+                detail_text(&examined)
+            };
+            print(&text)?;
+            Ok(ExitCode::Success)
+        }
+        None => list(&state_dir, json),
+    }
+}
+
+fn list(state_dir: &Path, json: bool) -> Result<ExitCode, Error> {
+    let runs = journal::list_runs(state_dir)?;
+    let mut failed = false;
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    let mut items = Vec::new();
+    for journal::ListedRun { dir, run } in runs {
+        let name = dir
+            .file_name()
+            .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
+        match run.and_then(Examined::read) {
+            Ok(ex) => {
+                warn(&ex.warnings);
+                let counts = ex.progress.counts(&ex.plan());
+                let last = ex.progress.last_activity.map(|t| t.to_string());
+                let h = ex.run.header();
+                items.push(json!({
+                    "run_id": h.run_id,
+                    "dir": ex.run.dir().display().to_string(),
+                    "runbook_id": h.runbook_id,
+                    "state": ex.state().word(),
+                    "rehearsal": h.rehearsal,
+                    "counts": counts_json(&counts),
+                    "last_activity": last,
+                }));
+                rows.push([
+                    h.run_id.clone(),
+                    h.runbook_id.clone(),
+                    ex.state_text(),
+                    format!("{}/{}", counts.done, counts.total),
+                    counts.left().to_string(),
+                    last.unwrap_or_default(),
+                ]);
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("stepwise: {e}");
+                items.push(json!({
+                    "run_id": name,
+                    "dir": dir.display().to_string(),
+                    "state": "unreadable",
+                    "error": e.to_string(),
+                }));
+                rows.push([
+                    name,
+                    "?".into(),
+                    "unreadable".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                ]);
+            }
+        }
+    }
+    let text = if json {
+        let doc = json!({ "state_dir": state_dir.display().to_string(), "runs": items });
+        format!("{:#}\n", doc)
+    } else if rows.is_empty() {
+        format!("no runs under {}\n", state_dir.display())
+    } else {
+        let header = ["RUN", "RUNBOOK", "STATE", "DONE", "LEFT", "LAST ACTIVITY"];
+        table(&header, &rows, &[false, false, false, true, true, false])
+    };
+    print(&text)?;
+    Ok(if failed {
+        ExitCode::Failure
+    } else {
+        ExitCode::Success
+    })
+}
+
+/// Lays out rows under a header, columns two spaces apart; `right` aligns a column right.
+fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]], right: &[bool; N]) -> String {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    for row in std::iter::once(header.as_slice()).chain(rows.iter().map(|r| r.as_slice())) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            let pad = widths[i] - cell.chars().count();
+            if i > 0 {
+                line.push_str("  ");
+            }
+            if right[i] {
+                line.extend(std::iter::repeat_n(' ', pad));
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                if i + 1 < N {
+                    line.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn counts_text(c: &Counts) -> String {
+    format!(
+        "{} done, {} skipped, {} failed, {} in doubt, {} pending: {} left of {}",
+        c.done,
+        c.skipped,
+        c.failed,
+        c.in_doubt,
+        c.pending,
+        c.left(),
+        c.total
+    )
+}
+
+fn counts_json(c: &Counts) -> serde_json::Value {
+    json!({
+        "total": c.total,
+        "done": c.done,
+        "skipped": c.skipped,
+        "failed": c.failed,
+        "in_doubt": c.in_doubt,
+        "pending": c.pending,
+        "left": c.left(),
+    })
+}
+
+fn param_text(v: &ParamValue) -> String {
+    match v {
+        ParamValue::Bool(b) => b.to_string(),
+        ParamValue::Text(t) => t.clone(),
+        ParamValue::Hosts(h) => h.join(", "),
+    }
+}
+
+/// The parameter values in force, with the secrets named but not shown.
+fn params_lines(ex: &Examined) -> Vec<String> {
+    let bindings = ex.run.bindings(&ex.progress);
+    let mut lines: BTreeMap<String, String> = bindings
+        .values
+        .iter()
+        .map(|(k, v)| (k.clone(), format!("{k} = {}", v.render())))
+        .collect();
+    for secret in &ex.run.header().secret_params {
+        lines.insert(secret.clone(), format!("{secret} = (secret, not recorded)"));
+    }
+    lines.into_values().collect()
+}
+
+fn hosts_lines(ex: &Examined) -> Vec<String> {
+    ex.run
+        .bindings(&ex.progress)
+        .hosts
+        .iter()
+        .map(|(role, hosts)| format!("{role}: {}", hosts.join(", ")))
+        .collect()
+}
+
+fn stamp_text(stamp: &Stamp) -> String {
+    format!("{}, {}", stamp.operator, stamp.time)
+}
+
+/// The word for an instance's state; a started instance is in progress while the run is held.
+fn state_word(state: &InstanceState, held: bool) -> &'static str {
+    match state {
+        InstanceState::Started if held => "in progress",
+        InstanceState::Started => "IN DOUBT",
+        other => other.word(),
+    }
+}
+
+fn detail_text(ex: &Examined) -> String {
+    let h = ex.run.header();
+    let plan = ex.plan();
+    let counts = ex.progress.counts(&plan);
+    let held = ex.held();
+    let mut out = String::new();
+    let mut field = |label: &str, lines: &[String]| {
+        for (i, line) in lines.iter().enumerate() {
+            let label = if i == 0 { label } else { "" };
+            let _ = writeln!(out, "{label:<15}{line}");
+        }
+    };
+    let rehearsal = if h.rehearsal { " (rehearsal)" } else { "" };
+    field("Run:", &[format!("{}{rehearsal}", h.run_id)]);
+    field("Folder:", &[ex.run.dir().display().to_string()]);
+    field(
+        "Runbook:",
+        &[format!("{}: {}", h.runbook_id, h.runbook_title)],
+    );
+    field(
+        "Source:",
+        &[format!(
+            "{} (sha256 {})",
+            h.runbook_source,
+            &h.runbook_sha256[..h.runbook_sha256.len().min(12)]
+        )],
+    );
+    field(
+        "Started:",
+        &[format!("{} by {} on {}", h.started, h.operator, h.machine)],
+    );
+    let mut state = vec![ex.state().word().to_string()];
+    match &ex.lock {
+        LockState::Held(Some(holder)) => state[0].push_str(&format!(
+            ": process {} on {} since {}",
+            holder.pid, holder.machine, holder.since
+        )),
+        LockState::Held(None) => state[0].push_str(": by another process"),
+        LockState::Free => {
+            if ex.state() == RunState::Interrupted
+                && ex.progress.lifecycle == Some(journal::Lifecycle::Active)
+            {
+                state[0].push_str(": the process stopped without recording why");
+            }
+        }
+    }
+    field("State:", &state);
+    field(
+        "Last activity:",
+        &[ex.progress
+            .last_activity
+            .map_or("-".to_string(), |t| t.to_string())],
+    );
+    field("Progress:", &[counts_text(&counts)]);
+    field("Parameters:", &params_lines(ex));
+    field("Hosts:", &hosts_lines(ex));
+    out.push('\n');
+
+    let mut rows = Vec::new();
+    let mut extra: HashMap<usize, Vec<String>> = HashMap::new();
+    for instance in &plan.instances {
+        let planned = plan.step_of(instance);
+        let recorded = ex.progress.instance(&instance.key);
+        let state = ex.progress.state(&instance.key);
+        let (by, at) = match recorded.and_then(|r| r.stamp.as_ref()) {
+            Some(s) => (s.operator.clone(), s.time.to_string()),
+            None => (String::new(), String::new()),
+        };
+        let mut lines = Vec::new();
+        if let Some(r) = recorded {
+            lines.extend(instance_lines(r, held));
+            let step = planned.step;
+            if !r.items.is_empty() {
+                for item in &step.items {
+                    lines.push(match r.items.get(&item.id) {
+                        Some(p) => format!(
+                            "item {}: {} ({})",
+                            item.id,
+                            item_word(&p.state),
+                            stamp_text(&p.stamp)
+                        ),
+                        None => format!("item {}: pending", item.id),
+                    });
+                }
+            }
+        }
+        extra.insert(rows.len(), lines);
+        rows.push([
+            planned.number.clone(),
+            instance.key.clone(),
+            state_word(state, held).to_string(),
+            by,
+            at,
+        ]);
+    }
+    let table = table(
+        &["STEP", "INSTANCE", "STATE", "BY", "AT"],
+        &rows,
+        &[false; 5],
+    );
+    for (i, line) in table.lines().enumerate() {
+        out.push_str(line);
+        out.push('\n');
+        if i > 0 {
+            for more in extra.get(&(i - 1)).into_iter().flatten() {
+                let _ = writeln!(out, "       {more}");
+            }
+        }
+    }
+
+    let unplanned = ex.progress.unplanned(&plan);
+    if !unplanned.is_empty() {
+        out.push_str("\nRecorded, but not in the plan (the runbook or the host lists changed):\n");
+        for key in unplanned {
+            let r = ex.progress.instance(key).expect("recorded");
+            let when = r.stamp.as_ref().map(stamp_text).unwrap_or_default();
+            let _ = writeln!(out, "  {key}: {} ({when})", state_word(&r.state, held));
+        }
+    }
+    let mut run_lines: Vec<String> = Vec::new();
+    for note in &ex.progress.notes {
+        run_lines.push(format!("note: {} ({})", note.text, stamp_text(&note.stamp)));
+    }
+    for issue in &ex.progress.known_issues {
+        run_lines.push(format!("known issue applied: {issue}"));
+    }
+    for (findings, stamp) in &ex.progress.checks_overridden {
+        run_lines.push(format!(
+            "went on despite blocking checks: {} ({})",
+            findings.join("; "),
+            stamp_text(stamp)
+        ));
+    }
+    for (_, sha, steps) in &ex.progress.runbook_changes {
+        run_lines.push(format!(
+            "runbook change accepted (sha256 {}){}",
+            &sha[..sha.len().min(12)],
+            if steps.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", steps.join(", "))
+            }
+        ));
+    }
+    if !run_lines.is_empty() {
+        out.push_str("\nRun:\n");
+        for line in run_lines {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    if counts.in_doubt > 0 && !held {
+        let _ = writeln!(
+            out,
+            "\n{} instance{} IN DOUBT: started and never finished; `stepwise resume` asks whether {} completed.",
+            counts.in_doubt,
+            if counts.in_doubt == 1 { " is" } else { "s are" },
+            if counts.in_doubt == 1 { "it" } else { "each" }
+        );
+    }
+    out
+}
+
+/// The lines under an instance in the detail view: why, notes, outputs, known issues.
+fn instance_lines(r: &InstanceProgress, held: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    match &r.state {
+        InstanceState::Skipped { reason } => lines.push(format!("reason: {reason}")),
+        InstanceState::Failed { error } => lines.push(format!("error: {error}")),
+        InstanceState::Done(Completion::Automated) => lines.push("done by its automation".into()),
+        InstanceState::Done(Completion::ByHand) => {
+            lines.push("done by hand after its automation failed".into())
+        }
+        InstanceState::Started if !held => {
+            lines.push("started and never finished: did it complete?".into())
+        }
+        _ => {}
+    }
+    if r.attempts > 1 {
+        lines.push(format!("started {} times", r.attempts));
+    }
+    for note in &r.notes {
+        lines.push(format!("note: {} ({})", note.text, stamp_text(&note.stamp)));
+    }
+    for (path, code) in &r.outputs {
+        match code {
+            Some(code) => lines.push(format!("output: {path} (exit code {code})")),
+            None => lines.push(format!("output: {path}")),
+        }
+    }
+    for issue in &r.known_issues {
+        lines.push(format!("known issue applied: {issue}"));
+    }
+    lines
+}
+
+fn item_word(state: &ItemState) -> String {
+    match state {
+        ItemState::Done => "done".into(),
+        ItemState::Skipped { reason } => format!("skipped: {reason}"),
+    }
+}
+
+fn detail_json(ex: &Examined) -> String {
+    let h = ex.run.header();
+    let plan = ex.plan();
+    let held = ex.held();
+    let stamp = |s: Option<&Stamp>| match s {
+        Some(s) => json!({ "operator": s.operator, "time": s.time.to_string() }),
+        None => serde_json::Value::Null,
+    };
+    let instance_json = |key: &str, number: Option<&str>, host: Option<&str>| {
+        let state = ex.progress.state(key);
+        let r = ex.progress.instance(key);
+        let mut v = json!({
+            "number": number,
+            "key": key,
+            "host": host,
+            "state": match state {
+                InstanceState::Started if held => "in_progress",
+                InstanceState::Started => "in_doubt",
+                other => other.word(),
+            },
+            "in_doubt": *state == InstanceState::Started && !held,
+            "by": stamp(r.and_then(|r| r.stamp.as_ref())),
+        });
+        match state {
+            InstanceState::Skipped { reason } => v["reason"] = json!(reason),
+            InstanceState::Failed { error } => v["error"] = json!(error),
+            InstanceState::Done(how) => v["how"] = json!(how),
+            _ => {}
+        }
+        if let Some(r) = r {
+            v["attempts"] = json!(r.attempts);
+            v["items"] = r
+                .items
+                .iter()
+                .map(|(id, p)| {
+                    let mut item = json!({ "id": id, "by": stamp(Some(&p.stamp)) });
+                    match &p.state {
+                        ItemState::Done => item["state"] = json!("done"),
+                        ItemState::Skipped { reason } => {
+                            item["state"] = json!("skipped");
+                            item["reason"] = json!(reason);
+                        }
+                    }
+                    item
+                })
+                .collect();
+            v["notes"] = r
+                .notes
+                .iter()
+                .map(|n| json!({ "text": n.text, "by": stamp(Some(&n.stamp)) }))
+                .collect();
+            v["outputs"] = r
+                .outputs
+                .iter()
+                .map(|(path, code)| json!({ "path": path, "exit_code": code }))
+                .collect();
+            v["known_issues"] = json!(r.known_issues);
+        }
+        v
+    };
+    let instances: Vec<_> = plan
+        .instances
+        .iter()
+        .map(|i| {
+            let number = &plan.step_of(i).number;
+            instance_json(&i.key, Some(number), i.host.as_deref())
+        })
+        .collect();
+    let unplanned: Vec<_> = ex
+        .progress
+        .unplanned(&plan)
+        .into_iter()
+        .map(|k| {
+            let host = ex.progress.instance(k).and_then(|r| r.host.as_deref());
+            instance_json(k, None, host)
+        })
+        .collect();
+    let holder = match &ex.lock {
+        LockState::Held(Some(h)) => {
+            json!({ "pid": h.pid, "machine": h.machine, "operator": h.operator, "since": h.since.to_string() })
+        }
+        LockState::Held(None) => json!({}),
+        LockState::Free => serde_json::Value::Null,
+    };
+    let bindings = ex.run.bindings(&ex.progress);
+    let params: BTreeMap<&String, ParamValue> = bindings
+        .values
+        .iter()
+        .map(|(k, v)| (k, ParamValue::from(v)))
+        .collect();
+    let doc = json!({
+        "run_id": h.run_id,
+        "dir": ex.run.dir().display().to_string(),
+        "runbook_id": h.runbook_id,
+        "runbook_title": h.runbook_title,
+        "runbook_source": h.runbook_source,
+        "runbook_sha256": h.runbook_sha256,
+        "rehearsal": h.rehearsal,
+        "started": h.started.to_string(),
+        "operator": h.operator,
+        "machine": h.machine,
+        "state": ex.state().word(),
+        "held_by": holder,
+        "last_activity": ex.progress.last_activity.map(|t| t.to_string()),
+        "counts": counts_json(&ex.progress.counts(&plan)),
+        "params": params,
+        "secret_params": h.secret_params,
+        "hosts": bindings.hosts,
+        "instances": instances,
+        "unplanned": unplanned,
+        "notes": ex.progress.notes.iter().map(|n| json!({ "text": n.text, "by": stamp(Some(&n.stamp)) })).collect::<Vec<_>>(),
+        "warnings": ex.warnings,
+    });
+    format!("{doc:#}\n")
+}
+
+/// `stepwise log [RUN_DIR] [--state-dir DIR]`: the journal as a timeline.
+pub fn log(run: Option<&str>, state_dir: Option<&Path>) -> Result<ExitCode, Error> {
+    let state_dir = journal::state_dir(state_dir);
+    let run = match run {
+        Some(arg) => Run::find(&state_dir, arg)?,
+        None => Run::newest(&state_dir)?
+            .ok_or_else(|| Error::Failed(format!("no runs under {}", state_dir.display())))?,
+    };
+    let ex = Examined::read(run)?;
+    warn(&ex.warnings);
+    print(&timeline(&ex))?;
+    Ok(ExitCode::Success)
+}
+
+fn timeline(ex: &Examined) -> String {
+    let h = ex.run.header();
+    let plan = ex.plan();
+    let numbers: HashMap<&str, &str> = plan
+        .instances
+        .iter()
+        .map(|i| (i.key.as_str(), plan.step_of(i).number.as_str()))
+        .collect();
+    let label = |key: &str| match numbers.get(key) {
+        Some(n) => format!("{n} {key}"),
+        None => key.to_string(),
+    };
+    let width = ex
+        .read
+        .events
+        .iter()
+        .map(|e| e.operator.chars().count())
+        .max()
+        .unwrap_or(0);
+    let rehearsal = if h.rehearsal { " (rehearsal)" } else { "" };
+    let mut out = format!(
+        "Run {}{rehearsal}: {}, {}\n",
+        h.run_id, h.runbook_id, h.runbook_title
+    );
+    let mut started: HashMap<&str, journal::Timestamp> = HashMap::new();
+    let mut attempts: HashMap<&str, u32> = HashMap::new();
+    let run_start = ex.read.events.first().map(|e| e.time);
+    for e in &ex.read.events {
+        let mut took = |key: &str| {
+            started
+                .remove(key)
+                .map(|t| format!(" after {}", format_duration(e.time.millis_since(t))))
+                .unwrap_or_default()
+        };
+        let what = match &e.kind {
+            EventKind::RunStarted {
+                machine, rehearsal, ..
+            } => format!(
+                "run started on {machine}{}",
+                if *rehearsal { " (rehearsal)" } else { "" }
+            ),
+            EventKind::ParamsSet { params } => {
+                let list: Vec<String> = params
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", param_text(v)))
+                    .collect();
+                format!(
+                    "parameters: {}",
+                    if list.is_empty() {
+                        "none".to_string()
+                    } else {
+                        list.join(", ")
+                    }
+                )
+            }
+            EventKind::HostsSet { hosts } => {
+                let list: Vec<String> = hosts
+                    .iter()
+                    .map(|(role, h)| format!("{role}: {}", h.join(", ")))
+                    .collect();
+                format!("hosts: {}", list.join("; "))
+            }
+            EventKind::InstanceStarted { key } => {
+                started.insert(key, e.time);
+                let n = attempts.entry(key).or_default();
+                *n += 1;
+                if *n > 1 {
+                    format!("{}: started (attempt {n})", label(key))
+                } else {
+                    format!("{}: started", label(key))
+                }
+            }
+            EventKind::InstanceDone { key, how } => {
+                let how = match how {
+                    Completion::Confirmed => "done",
+                    Completion::Automated => "done (automated)",
+                    Completion::ByHand => "done by hand",
+                };
+                format!("{}: {how}{}", label(key), took(key))
+            }
+            EventKind::InstanceSkipped { key, reason } => {
+                format!("{}: skipped{}: {reason}", label(key), took(key))
+            }
+            EventKind::InstanceFailed { key, error } => {
+                format!("{}: failed{}: {error}", label(key), took(key))
+            }
+            EventKind::ItemDone { key, item } => format!("{}: item {item} done", label(key)),
+            EventKind::ItemSkipped { key, item, reason } => {
+                format!("{}: item {item} skipped: {reason}", label(key))
+            }
+            EventKind::NoteAdded { key } => {
+                let text = e.note.as_deref().unwrap_or_default();
+                match key {
+                    Some(key) => format!("{}: note: {text}", label(key)),
+                    None => format!("note: {text}"),
+                }
+            }
+            EventKind::ActionOutput {
+                key,
+                path,
+                exit_code,
+            } => match exit_code {
+                Some(code) => format!("{}: output saved to {path} (exit code {code})", label(key)),
+                None => format!("{}: output saved to {path}", label(key)),
+            },
+            EventKind::KnownIssueApplied { key, issue } => match key {
+                Some(key) => format!("{}: known issue {issue} applied", label(key)),
+                None => format!("known issue {issue} applied"),
+            },
+            EventKind::Paused => "paused".to_string(),
+            EventKind::Resumed {
+                machine,
+                repaired_torn_line,
+                ..
+            } => {
+                // What was started before the stop is not timed across it.
+                started.clear();
+                if *repaired_torn_line {
+                    format!("resumed on {machine} (the journal's torn last line was closed)")
+                } else {
+                    format!("resumed on {machine}")
+                }
+            }
+            EventKind::Interrupted => "interrupted".to_string(),
+            EventKind::ChecksOverridden { findings } => {
+                format!("went on despite blocking checks: {}", findings.join("; "))
+            }
+            EventKind::RunFinished { outcome } => {
+                let outcome = match outcome {
+                    RunOutcome::Completed => "completed",
+                    RunOutcome::Aborted => "aborted",
+                };
+                let after = run_start
+                    .map(|t| format!(" after {}", format_duration(e.time.millis_since(t))))
+                    .unwrap_or_default();
+                format!("run finished: {outcome}{after}")
+            }
+            EventKind::InDoubtResolved { key, resolution } => {
+                let as_what = match resolution {
+                    Resolution::Done => "it had completed",
+                    Resolution::NotDone => "it had not completed; pending again",
+                };
+                format!("{}: in doubt, resolved: {as_what}", label(key))
+            }
+            EventKind::RunbookChangedAccepted {
+                sha256,
+                changed_steps,
+                ..
+            } => {
+                let steps = if changed_steps.is_empty() {
+                    String::new()
+                } else {
+                    format!("; changed steps: {}", changed_steps.join(", "))
+                };
+                format!(
+                    "runbook change accepted (now sha256 {}){steps}",
+                    &sha256[..sha256.len().min(12)]
+                )
+            }
+        };
+        let note = match (&e.kind, &e.note) {
+            (EventKind::NoteAdded { .. }, _) | (_, None) => String::new(),
+            (_, Some(note)) => format!("; note: {note}"),
+        };
+        let _ = writeln!(out, "{}  {:<width$}  {what}{note}", e.time, e.operator);
+    }
+    let counts = ex.progress.counts(&plan);
+    let _ = writeln!(out, "State: {}: {}", ex.state_text(), counts_text(&counts));
+    out
+}
+
+/// The hidden `__hold-lock RUN_DIR`: takes a run's lock, says so on standard output, and holds it
+/// until standard input closes (or the process is killed).
+pub fn hold_lock(run: &str, state_dir: Option<&Path>) -> Result<ExitCode, Error> {
+    let state_dir: PathBuf = journal::state_dir(state_dir);
+    let run = Run::find(&state_dir, run)?;
+    let lock = RunLock::acquire(run.dir(), run.id(), &Identity::current())?;
+    print(&format!(
+        "holding run {} as process {}\n",
+        run.id(),
+        lock.holder().pid
+    ))?;
+    let _ = io::copy(&mut io::stdin().lock().take(u64::MAX), &mut io::sink());
+    drop(lock);
+    Ok(ExitCode::Success)
+}
