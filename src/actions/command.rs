@@ -382,9 +382,15 @@ pub(super) fn run(
     success_codes: &[i32],
 ) -> Result<CommandRun, Failure> {
     let started = Instant::now();
-    let output_file = ctx
-        .output_dir
-        .join(format!("{}.log", fsops::key_file_name(&instance.key)));
+    // Every attempt keeps its own output: KEY.log, then KEY.2.log, KEY.3.log, ...
+    let base = fsops::key_file_name(&instance.key);
+    let output_file = (1..)
+        .map(|n| match n {
+            1 => ctx.output_dir.join(format!("{base}.log")),
+            n => ctx.output_dir.join(format!("{base}.{n}.log")),
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| ctx.output_dir.join(format!("{base}.log")));
     let cannot_start = |why: String| {
         Failure::new(
             FailureKind::CannotStart,

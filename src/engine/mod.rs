@@ -259,7 +259,8 @@ impl<'p, 'r> Walk<'p, 'r> {
         let step = self.plan.step_of(instance).step;
         let view = view::step_view(self.plan, instance);
         self.prompter.show(&view::render(&view, false));
-        self.record(NewEvent::instance_started(instance))?;
+        // A manual instance is journaled when the operator decides; an automated one as
+        // started just before its action runs, so a crash inside the action leaves it in doubt.
         match &step.action {
             Action::Manual => self.manual(instance, step, &view),
             action => {
@@ -341,6 +342,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         view: &StepView,
     ) -> Result<Flow, Error> {
         loop {
+            self.record(NewEvent::instance_started(instance))?;
             match self.execute(instance, action)? {
                 Ok(()) => {
                     self.done(instance, Completion::Automated, None)?;
@@ -353,10 +355,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                     }
                     self.record(NewEvent::instance_failed(instance, failure.what.clone()))?;
                     match self.failure(instance, step, view, &failure)? {
-                        Recovery::Retry => {
-                            self.record(NewEvent::instance_started(instance))?;
-                            continue;
-                        }
+                        Recovery::Retry => continue,
                         Recovery::Flow(f) => return Ok(f),
                     }
                 }

@@ -120,6 +120,8 @@ pub struct Answers {
     file: File,
     /// Failure choices still to use, per instance key.
     failures: BTreeMap<String, VecDeque<FailureChoice>>,
+    /// How many failure choices each step instance has used.
+    used: BTreeMap<String, usize>,
 }
 
 impl Answers {
@@ -218,6 +220,7 @@ impl Answers {
             path: Some(path.to_string()),
             file,
             failures,
+            used: BTreeMap::new(),
         })
     }
 
@@ -227,6 +230,7 @@ impl Answers {
             path: None,
             file: File::default(),
             failures: BTreeMap::new(),
+            used: BTreeMap::new(),
         }
     }
 
@@ -450,11 +454,17 @@ impl Prompter for Answers {
             .next()
             .unwrap_or(&view.key)
             .to_string();
-        for key in [view.key.clone(), step_id] {
-            if let Some(queue) = self.failures.get_mut(&key)
-                && let Some(choice) = queue.pop_front()
-            {
-                return Ok(choice);
+        // Each instance works through the list on its own: `[retry, skip-host]` on a step
+        // answers the first failure on every host with a retry, the second with a skip.
+        let list = self
+            .failures
+            .get(&view.key)
+            .or_else(|| self.failures.get(&step_id));
+        if let Some(list) = list {
+            let used = self.used.entry(view.key.clone()).or_insert(0);
+            if let Some(choice) = list.get(*used) {
+                *used += 1;
+                return Ok(choice.clone());
             }
         }
         if let Some(list) = &self.file.on_failure {

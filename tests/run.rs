@@ -1,0 +1,612 @@
+//! `stepwise run`, `resume`, `status` and `log` through the real binary, driven by answers files:
+//! a whole HMC 4.5 rollup against real files, pause and resume, every guided-failure choice, a
+//! runbook that changed under a run, a second process refused by the lock, and a run with no
+//! terminal and no answer.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use stepwise::journal::{self, EventKind, InstanceState};
+use stepwise::runbook::{self, Action, bundled};
+
+fn stepwise(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stepwise"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("STEPWISE_STATE_DIR")
+        .env("USER", "alice")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run stepwise")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn assert_code(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// The one run folder under a state folder.
+fn only_run(state: &Path) -> PathBuf {
+    let runs: Vec<PathBuf> = fs::read_dir(state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs.into_iter().next().unwrap()
+}
+
+fn events(run: &Path) -> Vec<EventKind> {
+    let read = journal::read_journal(&run.join("journal.jsonl")).unwrap();
+    read.events.into_iter().map(|e| e.kind).collect()
+}
+
+fn progress(run: &Path) -> journal::Progress {
+    let read = journal::read_journal(&run.join("journal.jsonl")).unwrap();
+    journal::Progress::replay(&read.events)
+}
+
+/// A folder of files named as the manifest spells them, at the manifest's sizes.
+fn package_from_manifest(id: &str, dir: &Path) {
+    let rb = runbook::load(&bundled::get(id).unwrap()).runbook.unwrap();
+    fs::create_dir_all(dir).unwrap();
+    for m in &rb.manifests {
+        for f in &m.files {
+            let size = f.size.unwrap_or(1024) as usize;
+            fs::write(dir.join(&f.name), vec![b'N'; size]).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_whole_hmc45_rollup_without_update_rollup_5_updates_the_share_and_keeps_the_old_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let pkg = t.join("QFERollupPackage");
+    let share = t.join("MSIShare");
+    package_from_manifest("hmc45-ur6", &pkg);
+    fs::create_dir_all(&share).unwrap();
+    let rb = runbook::load(&bundled::get("hmc45-ur6").unwrap())
+        .runbook
+        .unwrap();
+    let mut copied = Vec::new();
+    for (_, step) in rb.steps() {
+        if let Some(Action::Copy(c)) = step.automated() {
+            copied.extend(c.files.iter().map(|f| f.value.clone()));
+        }
+    }
+    assert_eq!(copied.len(), 23);
+    // The share holds the previous version of every MSI the rollup replaces.
+    for name in &copied {
+        fs::write(share.join(name), format!("previous {name}")).unwrap();
+    }
+    for d in ["dotnet", "agent"] {
+        fs::create_dir_all(t.join(d)).unwrap();
+    }
+    let answers = t.join("answers.yaml");
+    fs::write(
+        &answers,
+        format!(
+            "params:\n  ur5_installed: false\n  upgraded_from_hmc40: false\n  package_dir: '{}'\n  msi_share: '{}'\n  dotnet_framework_dir: '{}'\n  categorizer_agent_dir: '{}'\nconfirm: true\ndefault: done\n",
+            pkg.display(),
+            share.display(),
+            t.join("dotnet").display(),
+            t.join("agent").display()
+        ),
+    )
+    .unwrap();
+    let out = stepwise(
+        t,
+        &[
+            "run",
+            "hmc45-ur6",
+            "--answers",
+            "answers.yaml",
+            "--state-dir",
+            "runs",
+        ],
+    );
+    assert_code(&out, 0);
+    assert!(text(&out.stdout).contains("Run finished."));
+    let run = only_run(&t.join("runs"));
+    for name in &copied {
+        let size = rb.manifest_file(None, name).unwrap().size.unwrap();
+        let now = fs::read(share.join(name)).unwrap();
+        assert_eq!(now.len() as u64, size, "{name} in the share");
+        assert!(now.iter().all(|b| *b == b'N'), "{name} is not the new file");
+    }
+    // Every replaced file is backed up, with its old content.
+    let mut backed_up = 0;
+    for step in ["copy-msis", "copy-msis-ur5"] {
+        for e in fs::read_dir(run.join("backup").join(step)).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            assert_eq!(fs::read_to_string(&p).unwrap(), format!("previous {name}"));
+            backed_up += 1;
+        }
+    }
+    assert_eq!(backed_up, 23);
+    // Every instance of the plan is done, and the run is finished.
+    let p = progress(&run);
+    let (_, plan_rb) = (0, &rb);
+    let mut b = stepwise::plan::Bindings::default();
+    for (k, v) in [("ur5_installed", false), ("upgraded_from_hmc40", false)] {
+        b.values.insert(k.into(), runbook::Value::Bool(v));
+    }
+    let plan = stepwise::plan::Plan::new(plan_rb, &b);
+    for i in &plan.instances {
+        assert!(
+            matches!(p.state(&i.key), InstanceState::Done(_)),
+            "{} is {:?}",
+            i.key,
+            p.state(&i.key)
+        );
+    }
+    assert!(matches!(
+        events(&run).last(),
+        Some(EventKind::RunFinished { .. })
+    ));
+    let status = stepwise(t, &["status", "--state-dir", "runs"]);
+    assert_code(&status, 0);
+    assert!(
+        text(&status.stdout).contains("finished"),
+        "{}",
+        text(&status.stdout)
+    );
+}
+
+/// A temporary folder with the automated test runbook's package, share and work folder.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path();
+        for d in ["pkg", "share", "work"] {
+            fs::create_dir_all(t.join(d)).unwrap();
+        }
+        for (n, s) in [
+            ("alpha.msi", 300_000),
+            ("beta.msi", 200_000),
+            ("GAMMA.msi", 150_000),
+            ("delta.msi", 100_000),
+        ] {
+            fs::write(t.join("pkg").join(n), vec![b'N'; s]).unwrap();
+        }
+        fs::write(t.join("share/Alpha.msi"), "old alpha").unwrap();
+        fs::copy(
+            common::root().join("tests/runbooks/automated.yaml"),
+            t.join("automated.yaml"),
+        )
+        .unwrap();
+        fs::copy(
+            common::root().join("tests/runbooks/failing.yaml"),
+            t.join("failing.yaml"),
+        )
+        .unwrap();
+        Fixture { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn answers(&self, name: &str, extra: &str) -> String {
+        let t = self.path();
+        fs::write(
+            t.join(name),
+            format!(
+                "params: {{ package_dir: '{}', share: '{}', work_dir: '{}' }}\n{extra}",
+                t.join("pkg").display(),
+                t.join("share").display(),
+                t.join("work").display()
+            ),
+        )
+        .unwrap();
+        name.to_string()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        stepwise(self.path(), args)
+    }
+}
+
+#[test]
+fn pause_then_resume_finishes_where_it_stopped() {
+    let f = Fixture::new();
+    let a = f.answers(
+        "pause.yaml",
+        "confirm: true\ndefault: done\nsteps:\n  confirm-web@WEB02: pause\n",
+    );
+    let out = f.run(&[
+        "run",
+        "automated.yaml",
+        "--answers",
+        &a,
+        "--state-dir",
+        "runs",
+    ]);
+    assert_code(&out, 3);
+    assert!(
+        text(&out.stdout).contains("Paused."),
+        "{}",
+        text(&out.stdout)
+    );
+    let run = only_run(&f.path().join("runs"));
+    let p = progress(&run);
+    assert!(matches!(
+        p.state("confirm-web@WEB01"),
+        InstanceState::Done(_)
+    ));
+    assert!(!matches!(
+        p.state("confirm-web@WEB02"),
+        InstanceState::Done(_)
+    ));
+    let status = f.run(&["status", "--state-dir", "runs"]);
+    assert!(
+        text(&status.stdout).contains("paused"),
+        "{}",
+        text(&status.stdout)
+    );
+
+    let b = f.answers(
+        "rest.yaml",
+        "confirm: true\ndefault: done\nin_doubt: rerun\n",
+    );
+    let out = f.run(&["resume", "--answers", &b, "--state-dir", "runs"]);
+    assert_code(&out, 0);
+    let shown = text(&out.stdout);
+    assert!(shown.contains("Resuming run"), "{shown}");
+    assert!(shown.contains("started by alice"), "{shown}");
+    // Only what was left is walked again: the copy and the commands are not repeated.
+    assert!(!shown.contains("[1/7]"), "{shown}");
+    assert_eq!(
+        fs::read_to_string(f.path().join("work/restarts.log"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
+    let kinds: Vec<&'static str> = events(&run).iter().map(|e| e.name()).collect();
+    assert!(
+        kinds.contains(&"paused") && kinds.contains(&"resumed"),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.last(), Some(&"run_finished"));
+    let log = f.run(&["log", "--state-dir", "runs"]);
+    assert_code(&log, 0);
+    assert!(text(&log.stdout).contains("confirm-web@WEB02"));
+}
+
+/// Runs `failing.yaml` with one failure answer and returns the exit code, the run folder and its
+/// events.
+fn failing_run(on_failure: &str) -> (i32, PathBuf, Vec<EventKind>, Fixture) {
+    let f = Fixture::new();
+    let t = f.path();
+    fs::write(
+        t.join("a.yaml"),
+        format!(
+            "params: {{ work_dir: '{}' }}\nconfirm: true\ndefault: done\nsteps:\n  start-service:\n    note: tested\n    on_failure: {on_failure}\n",
+            t.join("work").display()
+        ),
+    )
+    .unwrap();
+    let out = f.run(&[
+        "run",
+        "failing.yaml",
+        "--answers",
+        "a.yaml",
+        "--state-dir",
+        "runs",
+    ]);
+    let run = only_run(&t.join("runs"));
+    let ev = events(&run);
+    (out.status.code().unwrap(), run, ev, f)
+}
+
+fn count(ev: &[EventKind], name: &str) -> usize {
+    ev.iter().filter(|e| e.name() == name).count()
+}
+
+#[test]
+fn a_failed_command_then_retry_then_done_by_hand() {
+    let (code, run, ev, _f) = failing_run("[retry, done]");
+    assert_eq!(code, 0);
+    // WEB01: fails, retried, fails again, done by hand; WEB02: the same.
+    assert_eq!(count(&ev, "instance_failed"), 4);
+    let p = progress(&run);
+    assert!(matches!(
+        p.state("start-service@WEB01"),
+        InstanceState::Done(journal::Completion::ByHand)
+    ));
+    let out = fs::read_dir(run.join("output")).unwrap().count();
+    assert!(out >= 4, "each attempt's output is kept ({out} files)");
+}
+
+#[test]
+fn a_failed_command_then_the_known_issue_workaround_then_success() {
+    let (code, run, ev, f) = failing_run("[workaround:error-1053]");
+    assert_eq!(code, 0);
+    assert_eq!(count(&ev, "known_issue_applied"), 1);
+    assert!(f.path().join("work/fixed").exists());
+    let p = progress(&run);
+    // After the workaround the retry succeeds on WEB01, and WEB02 never fails.
+    assert!(matches!(
+        p.state("start-service@WEB01"),
+        InstanceState::Done(journal::Completion::Automated)
+    ));
+    assert!(matches!(
+        p.state("start-service@WEB02"),
+        InstanceState::Done(journal::Completion::Automated)
+    ));
+    assert_eq!(count(&ev, "instance_failed"), 1);
+}
+
+#[test]
+fn a_failed_command_then_skip_this_host() {
+    let (code, run, ev, _f) = failing_run("skip-host");
+    assert_eq!(code, 0);
+    assert_eq!(count(&ev, "instance_skipped"), 2);
+    let p = progress(&run);
+    assert!(matches!(
+        p.state("start-service@WEB02"),
+        InstanceState::Skipped { .. }
+    ));
+    assert!(matches!(p.state("after"), InstanceState::Done(_)));
+}
+
+#[test]
+fn a_failed_command_then_skip_the_step_for_all_hosts() {
+    let (code, run, ev, _f) = failing_run("skip-step");
+    assert_eq!(code, 0);
+    // One failure only: WEB02 is skipped with the step, never tried.
+    assert_eq!(count(&ev, "instance_failed"), 1);
+    let p = progress(&run);
+    match p.state("start-service@WEB02") {
+        InstanceState::Skipped { reason } => {
+            assert_eq!(reason, "step skipped for all hosts: tested")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_failed_command_then_abort_saves_and_exits_1_and_resume_takes_it_up() {
+    let (code, run, ev, f) = failing_run("abort");
+    assert_eq!(code, 1);
+    assert!(matches!(ev.last(), Some(EventKind::RunFinished { .. })));
+    let status = f.run(&["status", "--state-dir", "runs"]);
+    assert!(
+        text(&status.stdout).contains("failed"),
+        "{}",
+        text(&status.stdout)
+    );
+    // Fix the cause by hand, then resume: the failed instance is tried again.
+    fs::write(f.path().join("work/fixed"), "by hand").unwrap();
+    let a = f.answers("go.yaml", "confirm: true\ndefault: done\n");
+    let _ = a;
+    fs::write(
+        f.path().join("go.yaml"),
+        format!(
+            "params: {{ work_dir: '{}' }}\nconfirm: true\ndefault: done\n",
+            f.path().join("work").display()
+        ),
+    )
+    .unwrap();
+    let out = f.run(&["resume", &run.display().to_string(), "--answers", "go.yaml"]);
+    assert_code(&out, 0);
+    assert!(matches!(
+        progress(&run).state("start-service@WEB01"),
+        InstanceState::Done(_)
+    ));
+}
+
+#[test]
+fn a_failure_with_no_answer_stops_with_exit_3_and_says_what_is_missing() {
+    let (code, _run, ev, _f) = failing_run("[retry]");
+    assert_eq!(code, 3);
+    assert_eq!(ev.last().map(|e| e.name()), Some("paused"));
+}
+
+#[test]
+fn a_changed_runbook_is_listed_on_resume_and_needs_an_answer() {
+    let f = Fixture::new();
+    let a = f.answers(
+        "pause.yaml",
+        "confirm: true\ndefault: done\nsteps:\n  confirm-web@WEB01: pause\n",
+    );
+    let out = f.run(&[
+        "run",
+        "automated.yaml",
+        "--answers",
+        &a,
+        "--state-dir",
+        "runs",
+    ]);
+    assert_code(&out, 3);
+    let path = f.path().join("automated.yaml");
+    let changed = fs::read_to_string(&path)
+        .unwrap()
+        .replace(
+            "Confirm the web site answers",
+            "Confirm the web site answers over HTTPS",
+        )
+        .replace(
+            "      - id: verify\n",
+            "      - id: extra\n        title: A new step\n      - id: verify\n",
+        );
+    fs::write(&path, changed).unwrap();
+
+    let refuse = f.answers("no.yaml", "default: done\naccept_changed_runbook: false\n");
+    let out = f.run(&["resume", "--answers", &refuse, "--state-dir", "runs"]);
+    assert_code(&out, 3);
+    let shown = text(&out.stdout);
+    assert!(shown.contains("changed: confirm-web"), "{shown}");
+    assert!(shown.contains("added: extra"), "{shown}");
+    assert!(
+        text(&out.stderr).contains("not resumed"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let unanswered = f.answers("none.yaml", "default: done\n");
+    let out = f.run(&["resume", "--answers", &unanswered, "--state-dir", "runs"]);
+    assert_code(&out, 3);
+    assert!(
+        text(&out.stderr).contains("accept_changed_runbook"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let accept = f.answers(
+        "yes.yaml",
+        "default: done\nconfirm: true\nin_doubt: done\naccept_changed_runbook: true\n",
+    );
+    let out = f.run(&["resume", "--answers", &accept, "--state-dir", "runs"]);
+    assert_code(&out, 0);
+    let run = only_run(&f.path().join("runs"));
+    assert!(
+        events(&run)
+            .iter()
+            .any(|e| e.name() == "runbook_changed_accepted")
+    );
+    assert!(matches!(
+        progress(&run).state("extra"),
+        InstanceState::Done(_)
+    ));
+}
+
+#[test]
+fn a_second_process_is_refused_by_the_lock() {
+    let f = Fixture::new();
+    let a = f.answers(
+        "pause.yaml",
+        "confirm: true\ndefault: done\nsteps:\n  confirm-web@WEB01: pause\n",
+    );
+    assert_code(
+        &f.run(&[
+            "run",
+            "automated.yaml",
+            "--answers",
+            &a,
+            "--state-dir",
+            "runs",
+        ]),
+        3,
+    );
+    let run = only_run(&f.path().join("runs"));
+    let mut holder = Command::new(env!("CARGO_BIN_EXE_stepwise"))
+        .args(["__hold-lock", &run.display().to_string()])
+        .current_dir(f.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The holder says when it has the lock.
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let b = f.answers("b.yaml", "confirm: true\ndefault: done\n");
+    let out = f.run(&["resume", &run.display().to_string(), "--answers", &b]);
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+    assert_code(&out, 1);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("is in use by process") && err.contains(&format!("{}", holder.id())),
+        "{err}"
+    );
+    // Once the holder is gone, the run can be resumed.
+    let out = f.run(&["resume", &run.display().to_string(), "--answers", &b]);
+    assert_code(&out, 0);
+}
+
+#[test]
+fn without_a_terminal_or_answers_a_run_stops_and_names_what_is_missing() {
+    let f = Fixture::new();
+    let out = f.run(&["run", "automated.yaml", "--state-dir", "runs"]);
+    assert_code(&out, 2);
+    assert_eq!(
+        text(&out.stderr),
+        "stepwise: no value for parameter `package_dir` (Package folder), and it has no default: there is no terminal to ask, and no --answers file; nothing was started\n"
+    );
+    // With every value given but no decisions, the run stops at the first prompt, saved.
+    let t = f.path();
+    let out = f.run(&[
+        "run",
+        "automated.yaml",
+        "--state-dir",
+        "runs",
+        "--set",
+        &format!("package_dir={}", t.join("pkg").display()),
+        "--set",
+        &format!("share={}", t.join("share").display()),
+        "--set",
+        &format!("work_dir={}", t.join("work").display()),
+    ]);
+    assert_code(&out, 3);
+    assert!(
+        text(&out.stderr)
+            .contains("no `confirm` answer for the automated action of `copy-package`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn answers_files_that_do_not_fit_are_refused_before_anything_runs() {
+    let f = Fixture::new();
+    let cases = [
+        (
+            "params: { ur5_installed: true }\n",
+            "bad.yaml: params: runbook `automated` has no parameter `ur5_installed`\n",
+        ),
+        (
+            "steps: { copy-pakage: done }\n",
+            "bad.yaml: steps: `copy-pakage`: runbook `automated` has no step `copy-pakage`; did you mean `copy-package`?\n",
+        ),
+        (
+            "steps: { copy-package: skip }\n",
+            "bad.yaml: steps: `copy-package`: a skip needs a note: write `copy-package: { decision: skip, note: \"why\" }`\n",
+        ),
+        (
+            "default: maybe\n",
+            "bad.yaml:1:10: the answers file does not fit: default: unknown variant `maybe`, expected one of `done`, `skip`, `fail`, `pause`, `automate`\n",
+        ),
+        (
+            "hosts: { webb: [W1] }\n",
+            "bad.yaml: hosts: runbook `automated` has no role `webb`; did you mean `web`?\n",
+        ),
+    ];
+    for (body, expected) in cases {
+        fs::write(f.path().join("bad.yaml"), body).unwrap();
+        let out = f.run(&[
+            "run",
+            "automated.yaml",
+            "--answers",
+            "bad.yaml",
+            "--state-dir",
+            "runs",
+        ]);
+        assert_code(&out, 2);
+        assert_eq!(text(&out.stderr), format!("stepwise: {expected}"), "{body}");
+    }
+    assert!(!f.path().join("runs").exists(), "nothing was started");
+}
