@@ -59,6 +59,8 @@ pub enum EventKind {
     HostsSet {
         hosts: BTreeMap<String, Vec<String>>,
     },
+    /// The operator confirmed the runbook's prerequisites before the first step.
+    PrerequisitesConfirmed,
     /// A step instance is about to be done: written before its action runs.
     InstanceStarted {
         key: String,
@@ -143,6 +145,7 @@ impl EventKind {
             EventKind::RunStarted { .. } => "run_started",
             EventKind::ParamsSet { .. } => "params_set",
             EventKind::HostsSet { .. } => "hosts_set",
+            EventKind::PrerequisitesConfirmed => "prerequisites_confirmed",
             EventKind::InstanceStarted { .. } => "instance_started",
             EventKind::InstanceDone { .. } => "instance_done",
             EventKind::InstanceSkipped { .. } => "instance_skipped",
@@ -226,6 +229,7 @@ enum Kind {
     RunStarted,
     ParamsSet,
     HostsSet,
+    PrerequisitesConfirmed,
     InstanceStarted,
     InstanceDone,
     InstanceSkipped,
@@ -265,6 +269,7 @@ impl Wire {
             Kind::HostsSet => EventKind::HostsSet {
                 hosts: need(w.hosts, "hosts")?,
             },
+            Kind::PrerequisitesConfirmed => EventKind::PrerequisitesConfirmed,
             Kind::InstanceStarted => EventKind::InstanceStarted {
                 key: need(w.key, "key")?,
             },
@@ -584,6 +589,7 @@ mod tests {
             EventKind::HostsSet {
                 hosts: [("web".to_string(), vec!["W1".to_string()])].into(),
             },
+            EventKind::PrerequisitesConfirmed,
             EventKind::InstanceStarted { key: "k".into() },
             EventKind::InstanceDone {
                 key: "k".into(),

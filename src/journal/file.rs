@@ -115,8 +115,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, Error> {
                         ),
                     ));
                 }
-                let expected = events.last().map_or(1, |e: &Event| e.seq + 1);
-                if event.seq != expected {
+                let expected = events
+                    .last()
+                    .map_or(Some(1), |e: &Event| e.seq.checked_add(1));
+                if Some(event.seq) != expected {
                     let message = match events.last() {
                         Some(previous) => format!(
                             "corrupt journal: event {} follows event {}",
@@ -264,7 +266,7 @@ impl JournalWriter {
         Ok(JournalWriter {
             file,
             path: path.to_path_buf(),
-            next_seq: read.events.last().map_or(1, |e| e.seq + 1),
+            next_seq: read.events.last().map_or(1, |e| e.seq.saturating_add(1)),
             operator: operator.to_string(),
         })
     }

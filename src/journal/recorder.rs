@@ -161,7 +161,10 @@ impl Recorder {
                 }
             })
             .collect();
-        let relative = format!("{OUTPUT_DIR}/{:06}-{safe}.log", self.progress.last_seq + 1);
+        let relative = format!(
+            "{OUTPUT_DIR}/{:06}-{safe}.log",
+            self.progress.last_seq.saturating_add(1)
+        );
         (self.run.dir().join(&relative), relative)
     }
 }
