@@ -19,7 +19,8 @@ use crate::runbook::Value;
 /// {"seq":7,"time":"2026-11-21T23:47:30.120Z","operator":"alice","kind":"instance_done","key":"restart-iis@WEB01","how":"confirmed","host":"WEB01"}
 /// ```
 ///
-/// Written with serde's derive; read through a flat [`Wire`] form (see there for why).
+/// Written with serde's derive; read through a flat form, `Wire` in this file, which is
+/// faster than a derived reader (see there for why).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
     /// 1 for the first event of a run, then one more for each event.
