@@ -255,6 +255,13 @@ fn counts_json(c: &Counts) -> serde_json::Value {
     })
 }
 
+/// The first 12 characters of a hash, as shown to people.
+fn short(hash: &str) -> &str {
+    hash.char_indices()
+        .nth(12)
+        .map_or(hash, |(i, _)| &hash[..i])
+}
+
 fn param_text(v: &ParamValue) -> String {
     match v {
         ParamValue::Bool(b) => b.to_string(),
@@ -323,7 +330,7 @@ fn detail_text(ex: &Examined) -> String {
         &[format!(
             "{} (sha256 {})",
             h.runbook_source,
-            &h.runbook_sha256[..h.runbook_sha256.len().min(12)]
+            short(&h.runbook_sha256)
         )],
     );
     field(
@@ -353,6 +360,13 @@ fn detail_text(ex: &Examined) -> String {
             .map_or("-".to_string(), |t| t.to_string())],
     );
     field("Progress:", &[counts_text(&counts)]);
+    if !ex.runbook.prerequisites.is_empty() {
+        let confirmed = match &ex.progress.prerequisites {
+            Some(stamp) => format!("confirmed ({})", stamp_text(stamp)),
+            None => "not confirmed yet".to_string(),
+        };
+        field("Prerequisites:", &[confirmed]);
+    }
     field("Parameters:", &params_lines(ex));
     field("Hosts:", &hosts_lines(ex));
     out.push('\n');
@@ -435,7 +449,7 @@ fn detail_text(ex: &Examined) -> String {
     for (_, sha, steps) in &ex.progress.runbook_changes {
         run_lines.push(format!(
             "runbook change accepted (sha256 {}){}",
-            &sha[..sha.len().min(12)],
+            short(sha),
             if steps.is_empty() {
                 String::new()
             } else {
@@ -606,6 +620,7 @@ fn detail_json(ex: &Examined) -> String {
         "held_by": holder,
         "last_activity": ex.progress.last_activity.map(|t| t.to_string()),
         "counts": counts_json(&ex.progress.counts(&plan)),
+        "prerequisites_confirmed": stamp(ex.progress.prerequisites.as_ref()),
         "params": params,
         "secret_params": h.secret_params,
         "hosts": bindings.hosts,
@@ -693,6 +708,7 @@ fn timeline(ex: &Examined) -> String {
                     .collect();
                 format!("hosts: {}", list.join("; "))
             }
+            EventKind::PrerequisitesConfirmed => "prerequisites confirmed".to_string(),
             EventKind::InstanceStarted { key } => {
                 started.insert(key, e.time);
                 let n = attempts.entry(key).or_default();
@@ -787,7 +803,7 @@ fn timeline(ex: &Examined) -> String {
                 };
                 format!(
                     "runbook change accepted (now sha256 {}){steps}",
-                    &sha256[..sha256.len().min(12)]
+                    short(sha256)
                 )
             }
         };

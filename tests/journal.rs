@@ -25,6 +25,8 @@ parameters:
   - { name: admin_password, type: secret, prompt: Password of the admin account }
 roles:
   - { id: web, title: Web servers, hosts: [WEB01, WEB02] }
+prerequisites:
+  - The logon user is a member of the Domain Admins group.
 phases:
   - id: prepare
     title: Prepare
@@ -188,6 +190,7 @@ fn run_b(env: &Env) {
     let i = &plan.instances;
     let t = |s: i64| at(start + s);
     for event in [
+        NewEvent::new(EventKind::PrerequisitesConfirmed).at(t(5)),
         NewEvent::instance_started(&i[0]).at(t(10)),
         NewEvent::instance_done(&i[0], Completion::Automated).at(t(25)),
         NewEvent::instance_started(&i[1]).at(t(30)),
@@ -195,7 +198,7 @@ fn run_b(env: &Env) {
         NewEvent::item_skipped(&i[1], "hosted-email", "not installed here").at(t(50)),
         NewEvent::instance_done(&i[1], Completion::Confirmed).at(t(60)),
         NewEvent::instance_started(&i[2]).at(t(70)),
-        NewEvent::action_output(&i[2], "output/000012-restart-iis@WEB01.log", Some(5)).at(t(75)),
+        NewEvent::action_output(&i[2], "output/000013-restart-iis@WEB01.log", Some(5)).at(t(75)),
         NewEvent::instance_failed(&i[2], "iisreset exited with 5").at(t(80)),
         NewEvent::known_issue_applied(Some(&i[2]), "iis-busy").at(t(90)),
         NewEvent::instance_started(&i[2]).at(t(100)),
@@ -264,6 +267,7 @@ Started:       2026-11-21T23:45:12Z by alice on MPS01
 State:         interrupted: the process stopped without recording why
 Last activity: 2026-11-21T23:47:42Z
 Progress:      1 done, 0 skipped, 0 failed, 1 in doubt, 3 pending: 4 left of 5
+Prerequisites: not confirmed yet
 Parameters:    admin_password = (secret, not recorded)
                package_dir = C:\\temp\\QFERollupPackage
                ur5_installed = false
@@ -311,13 +315,17 @@ STEP  INSTANCE           STATE    BY     AT
 2.1   restart-iis@WEB01  done     alice  2026-11-22T09:01:40Z
        done by hand after its automation failed
        started 2 times
-       output: output/000012-restart-iis@WEB01.log (exit code 5)
+       output: output/000013-restart-iis@WEB01.log (exit code 5)
        known issue applied: iis-busy
 2.1   restart-iis@WEB02  skipped  alice  2026-11-22T09:01:50Z
        reason: decommissioned last week
 "
     );
     assert!(text.contains("\nState:         finished\n"), "{text}");
+    assert!(
+        text.contains("\nPrerequisites: confirmed (alice, 2026-11-22T08:00:05Z)\n"),
+        "{text}"
+    );
     assert!(
         text.contains(
             "\nProgress:      3 done, 1 skipped, 0 failed, 0 in doubt, 0 pending: 0 left of 4\n"
@@ -369,6 +377,7 @@ Run 20261122-080000-demo-c3d4: demo, Demo rollup
 2026-11-22T08:00:00Z  alice  run started on MPS01
 2026-11-22T08:00:00Z  alice  parameters: package_dir=C:\\temp\\QFERollupPackage, ur5_installed=true
 2026-11-22T08:00:00Z  alice  hosts: web: WEB01, WEB02
+2026-11-22T08:00:05Z  alice  prerequisites confirmed
 2026-11-22T08:00:10Z  alice  1.1 stop-engine: started
 2026-11-22T08:00:25Z  alice  1.1 stop-engine: done (automated) after 15s
 2026-11-22T08:00:30Z  alice  1.2 uninstall: started
@@ -376,7 +385,7 @@ Run 20261122-080000-demo-c3d4: demo, Demo rollup
 2026-11-22T08:00:50Z  alice  1.2 uninstall: item hosted-email skipped: not installed here
 2026-11-22T08:01:00Z  alice  1.2 uninstall: done after 30s
 2026-11-22T08:01:10Z  alice  2.1 restart-iis@WEB01: started
-2026-11-22T08:01:15Z  alice  2.1 restart-iis@WEB01: output saved to output/000012-restart-iis@WEB01.log (exit code 5)
+2026-11-22T08:01:15Z  alice  2.1 restart-iis@WEB01: output saved to output/000013-restart-iis@WEB01.log (exit code 5)
 2026-11-22T08:01:20Z  alice  2.1 restart-iis@WEB01: failed after 10s: iisreset exited with 5
 2026-11-22T08:01:30Z  alice  2.1 restart-iis@WEB01: known issue iis-busy applied
 2026-11-22T08:01:40Z  alice  2.1 restart-iis@WEB01: started (attempt 2)

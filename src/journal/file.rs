@@ -90,13 +90,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, Error> {
     let mut repaired_lines = Vec::new();
     // Consecutive lines that did not parse, waiting to see what follows them.
     let mut unparsed: Vec<(usize, String)> = Vec::new();
-    for (index, range) in lines.iter().enumerate() {
+    for (index, parsed) in parse_lines(text, bytes, &lines).into_iter().enumerate() {
         let number = index + 1;
-        let parsed = match text {
-            // Cut next to ASCII newlines, so on character boundaries.
-            Some(text) => serde_json::from_str::<Event>(&text[range.clone()]),
-            None => serde_json::from_slice::<Event>(&bytes[range.clone()]),
-        };
         match parsed {
             Ok(event) => {
                 if let Some((first_bad, why)) = unparsed.first() {
@@ -120,8 +115,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, Error> {
                         ),
                     ));
                 }
-                let expected = events.last().map_or(1, |e: &Event| e.seq + 1);
-                if event.seq != expected {
+                let expected = events
+                    .last()
+                    .map_or(Some(1), |e: &Event| e.seq.checked_add(1));
+                if Some(event.seq) != expected {
                     let message = match events.last() {
                         Some(previous) => format!(
                             "corrupt journal: event {} follows event {}",
@@ -158,6 +155,39 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, Error> {
         events,
         torn_lines: unparsed.into_iter().map(|(n, _)| n).collect(),
         repaired_lines,
+    })
+}
+
+/// Parses every line, on several threads for a long journal: the lines are independent, and
+/// parsing is most of the time it takes to open a run. What the lines mean together (order,
+/// torn lines) is checked afterwards, in one pass.
+fn parse_lines(
+    text: Option<&str>,
+    bytes: &[u8],
+    lines: &[std::ops::Range<usize>],
+) -> Vec<Result<Event, serde_json::Error>> {
+    let parse = |range: &std::ops::Range<usize>| match text {
+        // Cut next to ASCII newlines, so on character boundaries.
+        Some(text) => serde_json::from_str::<Event>(&text[range.clone()]),
+        None => serde_json::from_slice::<Event>(&bytes[range.clone()]),
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if threads < 2 || lines.len() < 20_000 {
+        return lines.iter().map(parse).collect();
+    }
+    let chunk = lines.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = lines
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(parse).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| {
+                part.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
     })
 }
 
@@ -207,28 +237,27 @@ impl JournalWriter {
         })
     }
 
-    /// Opens an existing journal for appending after the events `read` found in it. When its
-    /// last line is torn and lacks a newline, a newline is appended first, so the fragment
-    /// becomes a line of its own; the caller must then append a `resumed` event with
-    /// `repaired_torn_line: true` before anything else (the recorder does).
+    /// Opens an existing journal for appending after the events `read` found in it. When the
+    /// file does not end with a newline (a write cut short), a newline is appended first, so
+    /// that the next event starts a line of its own. When `read` found torn lines, the caller
+    /// must then append a `resumed` event with `repaired_torn_line: true` before anything else
+    /// (the recorder does), which is what lets a reader step over them later.
     pub fn reopen(path: &Path, read: &JournalRead, operator: &str) -> Result<JournalWriter, Error> {
+        use std::io::{Read, Seek, SeekFrom};
+        let cannot_read = |e| Error::io(format!("cannot read {}", path.display()), e);
         let mut file = OpenOptions::new()
+            .read(true)
             .append(true)
             .open(path)
             .map_err(|e| Error::io(format!("cannot open {} for appending", path.display()), e))?;
-        if !read.torn_lines.is_empty() {
-            let ends_with_newline = {
-                use std::io::{Read, Seek, SeekFrom};
-                let mut reader = File::open(path)
-                    .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-                let mut last = [0u8; 1];
-                reader
-                    .seek(SeekFrom::End(-1))
-                    .and_then(|_| reader.read_exact(&mut last))
-                    .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-                last[0] == b'\n'
-            };
-            if !ends_with_newline {
+        let len = file.metadata().map_err(cannot_read)?.len();
+        if len > 0 {
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::End(-1))
+                .and_then(|_| file.read_exact(&mut last))
+                .map_err(cannot_read)?;
+            if last[0] != b'\n' {
+                // Append mode writes at the end whatever the read position.
                 file.write_all(b"\n")
                     .and_then(|_| file.sync_data())
                     .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
@@ -237,7 +266,7 @@ impl JournalWriter {
         Ok(JournalWriter {
             file,
             path: path.to_path_buf(),
-            next_seq: read.events.last().map_or(1, |e| e.seq + 1),
+            next_seq: read.events.last().map_or(1, |e| e.seq.saturating_add(1)),
             operator: operator.to_string(),
         })
     }
@@ -373,6 +402,39 @@ mod tests {
             parse_str(&format!("{START}\nxx\nyy\n{}\n", line(2, r#""paused""#))).unwrap_err(),
             "j.jsonl:2: corrupt journal: not a valid event (expected value at column 1)"
         );
+    }
+
+    #[test]
+    fn a_long_journal_is_parsed_in_parts_and_checked_as_one() {
+        let mut text = format!("{START}\n");
+        for seq in 2..=30_000 {
+            text.push_str(&line(seq, r#""paused""#));
+            text.push('\n');
+        }
+        let read = parse_str(&format!("{text}{{\"seq\":30001")).unwrap();
+        assert_eq!(read.events.len(), 30_000);
+        assert_eq!(read.events.last().unwrap().seq, 30_000);
+        assert_eq!(read.torn_lines, [30_001]);
+        // A bad line deep in the second half is still named by its own number.
+        let broken = text.replacen(&line(25_000, r#""paused""#), "{", 1);
+        assert_eq!(
+            parse_str(&broken).unwrap_err(),
+            "j.jsonl:25000: corrupt journal: not a valid event (EOF while parsing an object at column 1)"
+        );
+    }
+
+    #[test]
+    fn an_event_cut_just_before_its_newline_is_kept_and_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        std::fs::write(&path, START).unwrap();
+        let read = read(&path).unwrap();
+        assert_eq!((read.events.len(), read.torn_lines.len()), (1, 0));
+        let mut writer = JournalWriter::reopen(&path, &read, "bob").unwrap();
+        writer.append(NewEvent::new(EventKind::Paused)).unwrap();
+        let again = super::read(&path).unwrap();
+        assert_eq!(again.events.len(), 2);
+        assert!(again.torn_lines.is_empty() && again.repaired_lines.is_empty());
     }
 
     #[test]

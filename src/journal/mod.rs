@@ -54,6 +54,25 @@
 //!   `runbook_changed_accepted` when the operator accepts the change.
 //! - [`Recorder::resume`] refuses with [`Error::InUse`] when another process holds the run.
 //!
+//! Which event when (constructors on [`NewEvent`] fill in the key and host of an instance):
+//!
+//! | kind | the engine records it |
+//! | --- | --- |
+//! | `run_started`, `params_set`, `hosts_set` | never: [`Recorder::create`] does |
+//! | `params_set`, `hosts_set` | when the operator changes values or hosts later (the plan follows the last ones) |
+//! | `prerequisites_confirmed` | when the operator confirms the prerequisites |
+//! | `checks_overridden` | when the operator goes on despite blocking dry-run findings |
+//! | `instance_started` | before an instance's action runs, or its instructions are shown |
+//! | `item_done`, `item_skipped` | per item, as the operator confirms it (a skip needs a reason) |
+//! | `instance_done`, `instance_skipped`, `instance_failed` | when the instance ends (retry: `instance_started` again) |
+//! | `action_output` | after saving output to [`Recorder::output_path`] |
+//! | `note_added`, `known_issue_applied` | on the operator's word, for an instance or the run |
+//! | `in_doubt_resolved` | on resume, per [`Progress::in_doubt`] instance (`not_done` makes it pending again) |
+//! | `runbook_changed_accepted` | on resume, when the runbook's hash differs and the operator goes on |
+//! | `paused`, `interrupted` | on pause (exit 3) and on Ctrl-C (exit 130); a note may say why |
+//! | `resumed` | never: [`Recorder::resume`] does |
+//! | `run_finished` | at the end: `completed`, or `aborted` after a failure |
+//!
 //! Readers (`status`, `log`, checklists with `--run`) use [`Run::open`] / [`Run::find`] /
 //! [`list_runs`], [`Run::read_journal`] and [`Progress::replay`], and never take the lock
 //! ([`Run::lock_state`] only looks).

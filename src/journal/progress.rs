@@ -195,6 +195,8 @@ pub struct Progress {
     pub last_seq: u64,
     /// How often the run was resumed.
     pub resumes: u32,
+    /// Who confirmed the prerequisites, and when.
+    pub prerequisites: Option<Stamp>,
     /// Blocking findings the operator went on despite, with when.
     pub checks_overridden: Vec<(Vec<String>, Stamp)>,
     /// Runbook changes accepted: previous hash, new hash, changed steps.
@@ -222,12 +224,13 @@ impl Progress {
             }
             EventKind::ParamsSet { params } => self.params.clone_from(params),
             EventKind::HostsSet { hosts } => self.hosts.clone_from(hosts),
+            EventKind::PrerequisitesConfirmed => self.prerequisites = Some(Stamp::of(event)),
             EventKind::InstanceStarted { key } => {
                 let i = self.entry(key, event);
                 i.state = InstanceState::Started;
                 i.started = Some(Stamp::of(event));
                 i.stamp = Some(Stamp::of(event));
-                i.attempts += 1;
+                i.attempts = i.attempts.saturating_add(1);
             }
             EventKind::InstanceDone { key, how } => {
                 self.settle(key, event, InstanceState::Done(*how));

@@ -37,7 +37,14 @@ impl Recorder {
         let (dir, header) = loop {
             attempts += 1;
             let run_id = match &new.run_id {
-                Some(id) => id.clone(),
+                Some(id) => {
+                    if id.is_empty() || id.starts_with('.') || id.contains(['/', '\\', ':']) {
+                        return Err(Error::Refused(format!(
+                            "`{id}` cannot be a run id: it must be a plain folder name"
+                        )));
+                    }
+                    id.clone()
+                }
                 None => new_run_id(&new.plan.runbook.id, new.started),
             };
             let target = state_dir.join(&run_id);
@@ -154,7 +161,10 @@ impl Recorder {
                 }
             })
             .collect();
-        let relative = format!("{OUTPUT_DIR}/{:06}-{safe}.log", self.progress.last_seq + 1);
+        let relative = format!(
+            "{OUTPUT_DIR}/{:06}-{safe}.log",
+            self.progress.last_seq.saturating_add(1)
+        );
         (self.run.dir().join(&relative), relative)
     }
 }
