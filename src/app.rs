@@ -49,19 +49,17 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             run,
             output,
         } => {
-            if run.is_some() {
-                return Err(Error::Usage(
-                    "--run is not available yet: no run has been recorded by this version".into(),
-                ));
-            }
-            let (source, rb) = load_runbook(&runbook)?;
-            let bindings = bindings(&rb, &plan)?;
+            let (_, rb) = load_runbook(&runbook)?;
+            let mut bindings = bindings(&rb, &plan)?;
+            let as_run = match &run {
+                Some(dir) => Some(as_run(&rb, dir, &mut bindings)?),
+                None => None,
+            };
             let plan = Plan::new(&rb, &bindings);
-            let _ = source;
             let text = match format {
-                Format::Text => crate::checklist::text(&plan, None),
-                Format::Md => crate::checklist::markdown(&plan, None),
-                Format::Html => crate::checklist::html(&plan, None),
+                Format::Text => crate::checklist::text(&plan, as_run.as_ref()),
+                Format::Md => crate::checklist::markdown(&plan, as_run.as_ref()),
+                Format::Html => crate::checklist::html(&plan, as_run.as_ref()),
             };
             emit(&text, output.as_deref())?;
             Ok(ExitCode::Success)
@@ -136,6 +134,44 @@ fn default_state_dir() -> std::path::PathBuf {
         .filter(|v| !v.is_empty())
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::PathBuf::from("stepwise-runs"))
+}
+
+/// The as-run record of a run folder: its ticks, and its parameter values and hosts (those given
+/// on the command line win).
+fn as_run(
+    rb: &Runbook,
+    dir: &Path,
+    bindings: &mut Bindings,
+) -> Result<crate::checklist::AsRun, Error> {
+    use crate::journal;
+    let fail = |e: journal::Error| match e {
+        journal::Error::NotFound(m) => Error::Usage(m),
+        e => Error::Failed(e.to_string()),
+    };
+    let run =
+        journal::Run::find(&journal::state_dir(None), &dir.display().to_string()).map_err(fail)?;
+    if run.header().runbook_id != rb.id {
+        return Err(Error::Usage(format!(
+            "--run {}: that run is of runbook `{}`, not `{}`",
+            dir.display(),
+            run.header().runbook_id,
+            rb.id
+        )));
+    }
+    let read = run.read_journal().map_err(fail)?;
+    let progress = journal::Progress::replay(&read.events);
+    let recorded = run.bindings(&progress);
+    for (k, v) in recorded.values {
+        bindings.values.entry(k).or_insert(v);
+    }
+    for (k, v) in recorded.hosts {
+        bindings.hosts.entry(k).or_insert(v);
+    }
+    let mut label = run.id().to_string();
+    if run.header().rehearsal {
+        label.push_str(" (rehearsal)");
+    }
+    Ok(crate::checklist::as_run(&label, &progress))
 }
 
 /// Writes command output to a file (atomically) or to standard output; a closed pipe is not an

@@ -290,6 +290,29 @@ fn pause_then_resume_finishes_where_it_stopped() {
     let log = f.run(&["log", "--state-dir", "runs"]);
     assert_code(&log, 0);
     assert!(text(&log.stdout).contains("confirm-web@WEB02"));
+
+    // The as-run record ticks every box with who and when, in text and in HTML.
+    let run_arg = run.display().to_string();
+    let out = f.run(&["checklist", "automated.yaml", "--run", &run_arg]);
+    assert_code(&out, 0);
+    let sheet = text(&out.stdout);
+    assert!(sheet.contains("As-run record of run"), "{sheet}");
+    assert_eq!(sheet.matches("[x] ").count(), 7, "{sheet}");
+    assert!(!sheet.contains("[ ] "), "{sheet}");
+    assert!(sheet.contains("[x] WEB02 (done by alice at "), "{sheet}");
+    let out = f.run(&[
+        "checklist",
+        "automated.yaml",
+        "--run",
+        &run_arg,
+        "--format",
+        "html",
+    ]);
+    assert_code(&out, 0);
+    assert!(text(&out.stdout).contains("alice"));
+    let other = f.run(&["checklist", "failing.yaml", "--run", &run_arg]);
+    assert_code(&other, 2);
+    assert!(text(&other.stderr).contains("that run is of runbook `automated`, not `failing`"));
 }
 
 /// Runs `failing.yaml` with one failure answer and returns the exit code, the run folder and its
@@ -609,4 +632,108 @@ fn answers_files_that_do_not_fit_are_refused_before_anything_runs() {
         assert_eq!(text(&out.stderr), format!("stepwise: {expected}"), "{body}");
     }
     assert!(!f.path().join("runs").exists(), "nothing was started");
+}
+
+#[test]
+fn a_rehearsal_of_hmc45_runs_end_to_end_in_a_sandbox() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    fs::write(
+        t.join("a.yaml"),
+        "params: { ur5_installed: false, upgraded_from_hmc40: true }\nconfirm: true\ndefault: done\n",
+    )
+    .unwrap();
+    let out = stepwise(
+        t,
+        &[
+            "run",
+            "hmc45-ur6",
+            "--rehearse",
+            "--answers",
+            "a.yaml",
+            "--state-dir",
+            "runs",
+        ],
+    );
+    assert_code(&out, 0);
+    let shown = text(&out.stdout);
+    assert!(shown.contains("REHEARSAL"), "{shown}");
+    let sandbox = PathBuf::from(
+        shown
+            .lines()
+            .find_map(|l| l.strip_prefix("Sandbox: "))
+            .expect("the sandbox is named"),
+    );
+    let share = sandbox.join("msi_share");
+    let run = only_run(&t.join("runs"));
+    let rb = runbook::load(&bundled::get("hmc45-ur6").unwrap())
+        .runbook
+        .unwrap();
+    let mut copied = 0;
+    for (_, step) in rb.steps() {
+        let Some(Action::Copy(c)) = step.automated() else {
+            continue;
+        };
+        for f in &c.files {
+            let size = rb.manifest_file(None, &f.value).unwrap().size.unwrap();
+            assert_eq!(fs::metadata(share.join(&f.value)).unwrap().len(), size);
+            let backup = run.join("backup").join(&step.id).join(&f.value);
+            assert!(
+                fs::read_to_string(&backup)
+                    .unwrap()
+                    .starts_with("old version of"),
+                "{}",
+                backup.display()
+            );
+            copied += 1;
+        }
+    }
+    assert_eq!(copied, 23);
+    // Commands are journaled as rehearsed, never run; the run is marked as a rehearsal.
+    let header = fs::read_to_string(run.join("run.json")).unwrap();
+    assert!(header.contains("\"rehearsal\": true"), "{header}");
+    let status = stepwise(t, &["status", "--state-dir", "runs"]);
+    assert!(
+        text(&status.stdout).contains("rehearsal"),
+        "{}",
+        text(&status.stdout)
+    );
+    let sheet = stepwise(
+        t,
+        &[
+            "checklist",
+            "hmc45-ur6",
+            "--run",
+            &run.display().to_string(),
+        ],
+    );
+    assert!(text(&sheet.stdout).contains("(rehearsal)"));
+    fs::remove_dir_all(&sandbox).unwrap();
+}
+
+/// The README's main-job command works from a clean folder.
+#[test]
+fn the_readme_rehearsal_command_finishes() {
+    let readme = fs::read_to_string(common::root().join("README.md")).unwrap();
+    assert!(readme.contains(
+        "cargo run --release -- run hmc45-ur6 --rehearse --answers examples/hmc45-rehearsal.yaml"
+    ));
+    let tmp = tempfile::tempdir().unwrap();
+    let answers = common::root().join("examples/hmc45-rehearsal.yaml");
+    let out = stepwise(
+        tmp.path(),
+        &[
+            "run",
+            "hmc45-ur6",
+            "--rehearse",
+            "--answers",
+            &answers.display().to_string(),
+        ],
+    );
+    assert_code(&out, 0);
+    let shown = text(&out.stdout);
+    if let Some(sandbox) = shown.lines().find_map(|l| l.strip_prefix("Sandbox: ")) {
+        let _ = fs::remove_dir_all(sandbox);
+    }
+    assert!(tmp.path().join("stepwise-runs").is_dir());
 }

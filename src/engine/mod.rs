@@ -178,6 +178,44 @@ impl<'p, 'r> Walk<'p, 'r> {
         }
     }
 
+    /// Shows the prerequisites and has them confirmed once per run (journaled).
+    pub fn prerequisites(&mut self) -> Result<Option<Ending>, Error> {
+        let list: Vec<String> = self
+            .plan
+            .runbook
+            .prerequisites
+            .iter()
+            .map(|p| self.plan.resolved.show(&p.text))
+            .collect();
+        if list.is_empty() || self.recorder().progress().prerequisites.is_some() {
+            return Ok(None);
+        }
+        let mut text = String::from("Prerequisites:\n");
+        for p in &list {
+            text.push_str(&format!("  [ ] {}\n", p.trim_end()));
+        }
+        self.prompter.show(text.trim_end());
+        match self.prompter.confirm_prerequisites(&list) {
+            Ok(true) => {
+                self.record(NewEvent::new(EventKind::PrerequisitesConfirmed))?;
+                Ok(None)
+            }
+            Ok(false) => {
+                self.record(
+                    NewEvent::new(EventKind::Paused)
+                        .note("stopped before the first step: the prerequisites are not met"),
+                )?;
+                self.prompter
+                    .show("Stopped: meet the prerequisites, then `stepwise resume`.");
+                Ok(Some(Ending::Paused))
+            }
+            Err(s) => Ok(Some(match stopped(s) {
+                Flow::Stop(e) => e,
+                Flow::Next => Ending::Paused,
+            })),
+        }
+    }
+
     /// Walks every instance that is not finished yet, in plan order.
     pub fn walk(&mut self) -> Result<Ending, Error> {
         let total = self.plan.instances.len();

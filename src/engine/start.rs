@@ -191,6 +191,9 @@ fn walk(
     if let Some(ending) = walk.preflight(&report)? {
         return Ok(record_ending(&walk, ending));
     }
+    if let Some(ending) = walk.prerequisites()? {
+        return Ok(record_ending(&walk, ending));
+    }
     let ending = walk.walk()?;
     Ok(record_ending(&walk, ending))
 }

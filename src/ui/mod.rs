@@ -120,6 +120,8 @@ pub trait Prompter {
     }
     fn param(&mut self, p: &Parameter) -> Result<Value, Stop>;
     fn hosts(&mut self, role: &Role, default: &[String]) -> Result<Vec<String>, Stop>;
+    /// Whether every prerequisite is met (they were shown); `false` stops before the first step.
+    fn confirm_prerequisites(&mut self, prerequisites: &[String]) -> Result<bool, Stop>;
     /// Whether to go on despite blocking findings; the reason is journaled.
     fn override_blocking(&mut self, blocking: usize) -> Result<Option<String>, Stop>;
     /// Whether to go on with a runbook that changed since the run started.

@@ -40,6 +40,9 @@ struct File {
     accept_changed_runbook: Option<bool>,
     #[serde(default)]
     override_checks: Option<String>,
+    /// Whether the prerequisites are met; `default: done` says yes too.
+    #[serde(default)]
+    prerequisites: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -357,6 +360,16 @@ impl Prompter for Answers {
                 "no hosts for role `{}` ({}), and it has no default hosts",
                 role.id, role.title
             ))),
+        }
+    }
+
+    fn confirm_prerequisites(&mut self, _prerequisites: &[String]) -> Result<bool, Stop> {
+        match (self.file.prerequisites, self.file.default) {
+            (Some(b), _) => Ok(b),
+            (None, Some(Kind::Done)) => Ok(true),
+            _ => Err(self.missing(
+                "no answer to whether the prerequisites are met (`prerequisites: true`)".into(),
+            )),
         }
     }
 

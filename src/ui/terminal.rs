@@ -162,6 +162,18 @@ impl Prompter for TerminalPrompter {
         }
     }
 
+    fn confirm_prerequisites(&mut self, prerequisites: &[String]) -> Result<bool, Stop> {
+        self.ask(|| {
+            Confirm::with_theme(&self.theme)
+                .with_prompt(format!(
+                    "Are all {} prerequisites met?",
+                    prerequisites.len()
+                ))
+                .default(false)
+                .interact_on(&self.term)
+        })
+    }
+
     fn override_blocking(&mut self, blocking: usize) -> Result<Option<String>, Stop> {
         let go = self.ask(|| {
             Confirm::with_theme(&self.theme)
