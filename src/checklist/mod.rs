@@ -87,6 +87,57 @@ pub fn html(plan: &Plan, as_run: Option<&AsRun>) -> String {
     html::render(&Doc::build(plan, as_run))
 }
 
+/// The as-run record of a journal: a tick per step instance and item the run finished.
+pub fn as_run(run: &str, progress: &crate::journal::Progress) -> AsRun {
+    use crate::journal::{InstanceState, ItemState, Stamp};
+    let when = |s: &Stamp| s.time.to_rfc3339_seconds();
+    let mut ticks = BTreeMap::new();
+    for (key, p) in progress.instances() {
+        let Some(stamp) = &p.stamp else { continue };
+        let note = p.notes.last().map(|n| n.text.clone());
+        let (outcome, note) = match &p.state {
+            InstanceState::Done(_) => (Outcome::Done, note),
+            InstanceState::Skipped { reason } => (Outcome::Skipped, Some(reason.clone())),
+            InstanceState::Failed { error } => (Outcome::Failed, Some(error.clone())),
+            InstanceState::Pending | InstanceState::Started => continue,
+        };
+        ticks.insert(
+            key.to_string(),
+            Tick {
+                outcome,
+                who: stamp.operator.clone(),
+                when: when(stamp),
+                note,
+            },
+        );
+        for (item, ip) in &p.items {
+            let (outcome, note) = match &ip.state {
+                ItemState::Done => (Outcome::Done, None),
+                ItemState::Skipped { reason } => (Outcome::Skipped, Some(reason.clone())),
+            };
+            ticks.insert(
+                format!("{key}#{item}"),
+                Tick {
+                    outcome,
+                    who: ip.stamp.operator.clone(),
+                    when: when(&ip.stamp),
+                    note,
+                },
+            );
+        }
+    }
+    AsRun {
+        run: run.to_string(),
+        ticks,
+        prerequisites: progress.prerequisites.as_ref().map(|s| Tick {
+            outcome: Outcome::Done,
+            who: s.operator.clone(),
+            when: when(s),
+            note: None,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,56 +249,5 @@ phases:
         assert!(!text(&plan, None).contains("[x]"));
         assert!(!markdown(&plan, None).contains("[x]"));
         assert!(!html(&plan, None).contains("data-outcome"));
-    }
-}
-
-/// The as-run record of a journal: a tick per step instance and item the run finished.
-pub fn as_run(run: &str, progress: &crate::journal::Progress) -> AsRun {
-    use crate::journal::{InstanceState, ItemState, Stamp};
-    let when = |s: &Stamp| s.time.to_rfc3339_seconds();
-    let mut ticks = BTreeMap::new();
-    for (key, p) in progress.instances() {
-        let Some(stamp) = &p.stamp else { continue };
-        let note = p.notes.last().map(|n| n.text.clone());
-        let (outcome, note) = match &p.state {
-            InstanceState::Done(_) => (Outcome::Done, note),
-            InstanceState::Skipped { reason } => (Outcome::Skipped, Some(reason.clone())),
-            InstanceState::Failed { error } => (Outcome::Failed, Some(error.clone())),
-            InstanceState::Pending | InstanceState::Started => continue,
-        };
-        ticks.insert(
-            key.to_string(),
-            Tick {
-                outcome,
-                who: stamp.operator.clone(),
-                when: when(stamp),
-                note,
-            },
-        );
-        for (item, ip) in &p.items {
-            let (outcome, note) = match &ip.state {
-                ItemState::Done => (Outcome::Done, None),
-                ItemState::Skipped { reason } => (Outcome::Skipped, Some(reason.clone())),
-            };
-            ticks.insert(
-                format!("{key}#{item}"),
-                Tick {
-                    outcome,
-                    who: ip.stamp.operator.clone(),
-                    when: when(&ip.stamp),
-                    note,
-                },
-            );
-        }
-    }
-    AsRun {
-        run: run.to_string(),
-        ticks,
-        prerequisites: progress.prerequisites.as_ref().map(|s| Tick {
-            outcome: Outcome::Done,
-            who: s.operator.clone(),
-            when: when(s),
-            note: None,
-        }),
     }
 }
