@@ -546,6 +546,10 @@ impl<'p, 'r> Walk<'p, 'r> {
             Ok(c) => c,
             Err(s) => return Ok(Recovery::Flow(stopped(s))),
         };
+        if !self.prompter.interactive() {
+            self.prompter
+                .show(&format!("   → answers file: {choice:?}"));
+        }
         match choice {
             FailureChoice::Retry => {
                 self.record(NewEvent::note_added(
