@@ -132,6 +132,150 @@ impl Report {
     }
 }
 
+/// The extracted package against the article's file table: for every folder a copy of the plan
+/// takes files from, each file of its manifest (present, with its size), and the files in the
+/// folder that the table does not list. Steps check only the files they copy; this checks the
+/// whole download, so a damaged package shows the day before.
+fn package_findings(plan: &Plan) -> Vec<Finding> {
+    use crate::actions::fsops::{Listing, Lookup, local_path};
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for planned in plan.phases.iter().flat_map(|p| p.steps.iter()) {
+        let Some(Action::Copy(copy)) = planned.step.automated() else {
+            continue;
+        };
+        if !plan.resolved.is_resolved(&copy.from) {
+            continue;
+        }
+        let shown = plan.resolved.show(&copy.from);
+        let manifest = copy.manifest.as_ref().map(|m| m.value.as_str());
+        let key = format!("{shown}\u{0}{}", manifest.unwrap_or(""));
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let Ok(dir) = local_path(&shown) else {
+            continue;
+        };
+        // A missing folder is reported by the copy steps themselves.
+        let Ok(listing) = Listing::read(&dir) else {
+            continue;
+        };
+        let files: Vec<&crate::runbook::ManifestFile> = plan
+            .runbook
+            .manifests
+            .iter()
+            .filter(|m| manifest.is_none_or(|id| m.id == id))
+            .flat_map(|m| m.files.iter())
+            .collect();
+        if files.is_empty() {
+            continue;
+        }
+        let checked = format!("package {shown} against the file table");
+        let mut missing = Vec::new();
+        let mut wrong = Vec::new();
+        let mut matched = Vec::new();
+        for f in &files {
+            // The article's table may cut names short (`Exchange2007oabresourcemana`): such a
+            // row stands for any file that starts with it and has its size.
+            if !f.name.contains('.') {
+                let prefix = f.name.to_lowercase();
+                let hit = listing.names().iter().find(|n| {
+                    let lower = n.to_lowercase();
+                    lower.starts_with(&prefix)
+                        && !matched.contains(&lower)
+                        && std::fs::metadata(dir.join(n.as_str()))
+                            .is_ok_and(|m| f.size.is_none_or(|s| m.len() == s))
+                });
+                match hit {
+                    Some(n) => matched.push(n.to_lowercase()),
+                    None => missing.push(format!("{} (a name cut short in the table)", f.name)),
+                }
+                continue;
+            }
+            match listing.find(&f.name) {
+                Lookup::Found(entry) if entry.is_file() => {
+                    matched.push(entry.name.to_lowercase());
+                    if let Some(size) = f.size
+                        && entry.size() != size
+                    {
+                        wrong.push(format!(
+                            "{} has {} bytes, not {size}",
+                            entry.name,
+                            entry.size()
+                        ));
+                    }
+                }
+                Lookup::Ambiguous(names) => {
+                    matched.extend(names.iter().map(|n| n.to_lowercase()));
+                    wrong.push(format!(
+                        "{} matches several files: {}",
+                        f.name,
+                        names.join(", ")
+                    ));
+                }
+                _ => missing.push(f.name.clone()),
+            }
+        }
+        let extra: Vec<&String> = listing
+            .names()
+            .iter()
+            .filter(|n| !matched.contains(&n.to_lowercase()))
+            .collect();
+        let present = files.len() - missing.len();
+        if wrong.is_empty() && missing.is_empty() {
+            out.push(Finding::new(
+                Severity::Ok,
+                None,
+                checked.clone(),
+                format!(
+                    "all {} files present with the sizes of the table",
+                    files.len()
+                ),
+            ));
+        }
+        if !wrong.is_empty() {
+            out.push(
+                Finding::new(Severity::Blocking, None, checked.clone(), wrong.join("; "))
+                    .to_do("Download and extract the package again"),
+            );
+        }
+        if !missing.is_empty() {
+            // A file no step of this plan copies is worth knowing about, not a reason to stop:
+            // the copy steps block on the files they need.
+            out.push(
+                Finding::new(
+                    Severity::Warning,
+                    None,
+                    checked.clone(),
+                    format!(
+                        "{present} of {} files present; missing: {}",
+                        files.len(),
+                        missing.join(", ")
+                    ),
+                )
+                .to_do("Check that the whole package was extracted"),
+            );
+        }
+        if !extra.is_empty() {
+            out.push(Finding::new(
+                Severity::Ok,
+                None,
+                checked,
+                format!(
+                    "also holds files the table does not list: {}",
+                    extra
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+    out
+}
+
 /// Checks a whole plan without changing anything.
 pub fn check_plan(plan: &Plan, bindings: &Bindings, opts: &CheckOptions) -> Report {
     let needed = needed_params(plan);
@@ -309,6 +453,10 @@ pub fn check_plan(plan: &Plan, bindings: &Bindings, opts: &CheckOptions) -> Repo
                 );
             }
         }
+    }
+
+    for f in package_findings(plan) {
+        push(None, f);
     }
 
     let mut phases = Vec::new();

@@ -336,7 +336,28 @@ fn a_wrong_size_is_blocking() {
         ),
         "              to do: The file is incomplete or not the one from the package: extract the package again",
     ]);
-    assert_eq!(out.blocking_lines().len(), 1, "{}", out.stdout);
+    // The whole package is checked against the article's table too.
+    out.has_lines(&[&format!(
+        "    blocking  package {pkg} against the file table: Exchange2007provider.msi has 537599 bytes, not 537600"
+    )]);
+    assert_eq!(out.blocking_lines().len(), 2, "{}", out.stdout);
+}
+
+#[test]
+fn the_package_is_checked_against_the_whole_file_table() {
+    let case = Case::bundled("hmc45-ur6");
+    let pkg_dir = case.path("package_dir");
+    // A file no step of this plan copies is missing, and a file the table does not list is there.
+    std::fs::remove_file(pkg_dir.join("Adcollector.msi")).unwrap();
+    write_sized(&pkg_dir.join("readme.txt"), 10);
+    let out = case.check(&[]);
+    let pkg = case.show("package_dir");
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    out.has_lines(&[
+        &format!("    warning   package {pkg} against the file table: 32 of 33 files present; missing: Adcollector.msi"),
+        "              to do: Check that the whole package was extracted",
+        &format!("    ok        package {pkg} against the file table: also holds files the table does not list: readme.txt"),
+    ]);
 }
 
 #[cfg(unix)]

@@ -737,3 +737,66 @@ fn the_readme_rehearsal_command_finishes() {
     }
     assert!(tmp.path().join("stepwise-runs").is_dir());
 }
+
+#[test]
+fn blocking_findings_stop_a_run_before_its_first_step_unless_overridden_with_a_reason() {
+    let f = Fixture::new();
+    fs::remove_file(f.path().join("pkg/delta.msi")).unwrap();
+    let a = f.answers("a.yaml", "confirm: true\ndefault: done\n");
+    let out = f.run(&[
+        "run",
+        "automated.yaml",
+        "--answers",
+        &a,
+        "--state-dir",
+        "runs",
+    ]);
+    assert_code(&out, 1);
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("0 blocking") == false && shown.contains("1 blocking"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("blocking copy-package: file Delta.msi"),
+        "{shown}"
+    );
+    let run = only_run(&f.path().join("runs"));
+    assert!(
+        progress(&run).instances().next().is_none(),
+        "no step was started"
+    );
+
+    // With the file back, resume checks again and goes on.
+    fs::write(f.path().join("pkg/delta.msi"), vec![b'N'; 100_000]).unwrap();
+    let out = f.run(&["resume", "--answers", &a, "--state-dir", "runs"]);
+    assert_code(&out, 0);
+
+    // Overridden: the reason is journaled, and the walk goes on.
+    let g = Fixture::new();
+    fs::remove_file(g.path().join("pkg/delta.msi")).unwrap();
+    let b = g.answers(
+        "b.yaml",
+        "confirm: true\ndefault: done\noverride_checks: \"Delta.msi is copied by hand from the old package\"\nsteps:\n  copy-package: { note: by hand, on_failure: done }\n  verify: { note: checked by hand, on_failure: done }\n",
+    );
+    let out = g.run(&[
+        "run",
+        "automated.yaml",
+        "--answers",
+        &b,
+        "--state-dir",
+        "runs",
+    ]);
+    assert_code(&out, 0);
+    let run = only_run(&g.path().join("runs"));
+    let read = journal::read_journal(&run.join("journal.jsonl")).unwrap();
+    let overridden = read
+        .events
+        .iter()
+        .find(|e| e.kind.name() == "checks_overridden")
+        .expect("the override is journaled");
+    assert_eq!(
+        overridden.note.as_deref(),
+        Some("Delta.msi is copied by hand from the old package")
+    );
+}
