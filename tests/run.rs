@@ -753,10 +753,7 @@ fn blocking_findings_stop_a_run_before_its_first_step_unless_overridden_with_a_r
     ]);
     assert_code(&out, 1);
     let shown = text(&out.stdout);
-    assert!(
-        shown.contains("0 blocking") == false && shown.contains("1 blocking"),
-        "{shown}"
-    );
+    assert!(shown.contains("1 blocking"), "{shown}");
     assert!(
         shown.contains("blocking copy-package: file Delta.msi"),
         "{shown}"
