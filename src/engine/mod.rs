@@ -388,7 +388,8 @@ impl<'p, 'r> Walk<'p, 'r> {
                 }
                 Err(failure) => {
                     if interrupt::interrupted() {
-                        self.record(NewEvent::new(EventKind::Interrupted))?;
+                        // Journaled as `interrupted` where the walk ends; the instance stays
+                        // started, so resume asks whether it completed.
                         return Ok(Flow::Stop(Ending::Interrupted));
                     }
                     self.record(NewEvent::instance_failed(instance, failure.what.clone()))?;
