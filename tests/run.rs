@@ -797,3 +797,49 @@ fn blocking_findings_stop_a_run_before_its_first_step_unless_overridden_with_a_r
         Some("Delta.msi is copied by hand from the old package")
     );
 }
+
+/// Every bundled runbook can be rehearsed from start to finish.
+#[test]
+fn every_bundled_runbook_rehearses_to_the_end() {
+    let cases = [
+        (
+            "exchange2007-ur1",
+            "params: { interim_updates_installed: true, issue1_seen_before: false }\n",
+        ),
+        (
+            "hmc40-rollup-2011",
+            "params: { near_oab_limit: true }\nhosts: { web_services: [WEB01, WEB02] }\n",
+        ),
+        (
+            "hmc45-ur6",
+            "params: { ur5_installed: false, upgraded_from_hmc40: true }\n",
+        ),
+        ("ocs2007-kb961569", ""),
+        (
+            "ocs2007r2-avmcu-kb2028578",
+            "params: { uac_enabled: true }\n",
+        ),
+    ];
+    assert_eq!(
+        cases.iter().map(|c| c.0.to_string()).collect::<Vec<_>>(),
+        common::bundled_ids()
+    );
+    for (id, params) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(
+            tmp.path().join("a.yaml"),
+            format!("{params}default: done\nconfirm: true\n"),
+        )
+        .unwrap();
+        let out = stepwise(
+            tmp.path(),
+            &["run", id, "--rehearse", "--answers", "a.yaml"],
+        );
+        assert_code(&out, 0);
+        let shown = text(&out.stdout);
+        assert!(shown.contains("Run finished."), "{id}: {shown}");
+        if let Some(sandbox) = shown.lines().find_map(|l| l.strip_prefix("Sandbox: ")) {
+            let _ = fs::remove_dir_all(sandbox);
+        }
+    }
+}
