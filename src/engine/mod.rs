@@ -16,7 +16,7 @@ pub mod view;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressStyle;
 
 use crate::actions::{self, CheckEnv, ExecContext, Failure, Outcome, Progress as ActionProgress};
 use crate::dryrun::Report;
@@ -348,7 +348,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                 }
                 Err(failure) => {
                     if interrupt::interrupted() {
-                        self.record(NewEvent::new(EventKind::Interrupted))?;
+                        // Journaled once, where the walk's ending is (start.rs).
                         return Ok(Flow::Stop(Ending::Interrupted));
                     }
                     self.record(NewEvent::instance_failed(instance, failure.what.clone()))?;
@@ -385,11 +385,7 @@ impl<'p, 'r> Walk<'p, 'r> {
             let dir = rec.run().dir().to_path_buf();
             (dir.join("backup"), dir.join("output"))
         };
-        let bar = if self.prompter.interactive() {
-            ProgressBar::new_spinner()
-        } else {
-            ProgressBar::hidden()
-        };
+        let bar = self.prompter.action_bar();
         let mut on_progress = |p: ActionProgress<'_>| match p {
             ActionProgress::Bytes { file, done, total } => {
                 if bar.length() != Some(total) {
