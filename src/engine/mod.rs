@@ -354,6 +354,8 @@ impl<'p, 'r> Walk<'p, 'r> {
                     self.record(NewEvent::instance_failed(instance, failure.what.clone()))?;
                     match self.failure(instance, step, view, &failure)? {
                         Recovery::Retry => {
+                            self.prompter
+                                .show(&format!("\n   Trying {} again.", instance.key));
                             self.record(NewEvent::instance_started(instance))?;
                             continue;
                         }

@@ -11,12 +11,11 @@ pub fn describe_action(plan: &Plan, action: &Action) -> Vec<String> {
     match action {
         Action::Manual => Vec::new(),
         Action::Command(c) => {
-            let mut line = vec![r.show(&c.program)];
-            line.extend(c.args.iter().map(|a| quote(&r.show(a))));
+            let args: Vec<String> = c.args.iter().map(|a| r.show(a)).collect();
             let mut out = vec![format!(
                 "run{}: {}",
                 if c.shell { " through the shell" } else { "" },
-                line.join(" ")
+                crate::actions::command_line(&r.show(&c.program), &args)
             )];
             if let Some(cwd) = &c.cwd {
                 out.push(format!("in folder: {}", r.show(cwd)));
@@ -70,20 +69,14 @@ pub fn describe_action(plan: &Plan, action: &Action) -> Vec<String> {
                 }
                 Assertion::Writable { dir } => format!("check that {} is writable", r.show(dir)),
                 Assertion::Command { program, args } => {
-                    let mut line = vec![r.show(program)];
-                    line.extend(args.iter().map(|a| quote(&r.show(a))));
-                    format!("check that `{}` exits 0", line.join(" "))
+                    let args: Vec<String> = args.iter().map(|a| r.show(a)).collect();
+                    format!(
+                        "check that `{}` exits 0",
+                        crate::actions::command_line(&r.show(program), &args)
+                    )
                 }
             })
             .collect(),
-    }
-}
-
-fn quote(arg: &str) -> String {
-    if arg.is_empty() || arg.contains(char::is_whitespace) {
-        format!("\"{arg}\"")
-    } else {
-        arg.to_string()
     }
 }
 
@@ -159,14 +152,22 @@ pub fn render(view: &StepView, details: bool) -> String {
         .as_ref()
         .map(|h| format!("  on {h}"))
         .unwrap_or_default();
-    out.push_str(&format!(
-        "\n── [{}/{}] Step {}  {}{}\n",
-        view.ordinal, view.total, view.number, view.title, host
-    ));
-    out.push_str(&format!(
-        "   key: {}   phase: {}\n",
-        view.key, view.phase_title
-    ));
+    if view.total == 0 {
+        // A known issue's workaround step: it has no place in the plan.
+        out.push_str(&format!(
+            "\n── Workaround step  {}{}\n   key: {}\n",
+            view.title, host, view.key
+        ));
+    } else {
+        out.push_str(&format!(
+            "\n── [{}/{}] Step {}  {}{}\n",
+            view.ordinal, view.total, view.number, view.title, host
+        ));
+        out.push_str(&format!(
+            "   key: {}   phase: {}\n",
+            view.key, view.phase_title
+        ));
+    }
     if let Some(i) = &view.instructions {
         out.push('\n');
         for line in i.trim_end().lines() {

@@ -49,6 +49,18 @@ fn set_prompt_state(state: PromptState) {
     PROMPT_STATE.store(v, Ordering::SeqCst);
 }
 
+/// "2.1 on WEB01": which step instance a prompt is about, so that the answered prompt reads on
+/// its own in the scrollback. `None` for a workaround step, which has no number.
+fn step_label(view: &StepView) -> Option<String> {
+    if view.number.is_empty() {
+        return None;
+    }
+    Some(match &view.host {
+        Some(host) => format!("{} on {host}", view.number),
+        None => view.number.clone(),
+    })
+}
+
 /// Columns a yes/no prompt needs after its text: " (y/n)" and the answer.
 const CONFIRM_ROOM: usize = 10;
 
@@ -345,9 +357,14 @@ impl Prompter for TerminalPrompter {
     }
 
     fn in_doubt(&mut self, view: &StepView) -> Result<InDoubtChoice, Stop> {
+        let again = if view.automated {
+            "It did not: run it again"
+        } else {
+            "It was not done: show the step again"
+        };
         let items = [
             "It completed: mark it done".to_string(),
-            "Run it again".to_string(),
+            again.to_string(),
             "Skip it".to_string(),
         ];
         let prompt = format!(
@@ -382,7 +399,11 @@ impl Prompter for TerminalPrompter {
             items.push("Run the automation instead".to_string());
         }
         items.push("Pause: save and exit".to_string());
-        let choice = self.select("What now?", &items, 0)?;
+        let prompt = match step_label(view) {
+            Some(step) => format!("Step {step}: what now?"),
+            None => "What now?".to_string(),
+        };
+        let choice = self.select(&prompt, &items, 0)?;
         let pause = items.len() - 1;
         Ok(match choice {
             0 => Decision::Done { note: None },
@@ -430,8 +451,11 @@ impl Prompter for TerminalPrompter {
     }
 
     fn confirm_action(&mut self, view: &StepView) -> Result<bool, Stop> {
-        let _ = view;
-        let prompt = self.fit("Run it now?", CONFIRM_ROOM);
+        let prompt = match step_label(view) {
+            Some(step) => format!("Run step {step} now?"),
+            None => "Run it now?".to_string(),
+        };
+        let prompt = self.fit(&prompt, CONFIRM_ROOM);
         self.ask_line(|| {
             Confirm::with_theme(&self.theme)
                 .with_prompt(prompt)
