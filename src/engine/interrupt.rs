@@ -1,12 +1,17 @@
 //! Ctrl-C: saves, restores the terminal, and exits 130 — at any point.
 //!
 //! At a raw-mode prompt the terminal sends no signal and the prompt itself returns
-//! `Stop::Interrupted`. Everywhere else SIGINT arrives here: while an action runs, the handler
-//! only raises the cancel flag (the action stops its command, and the walk records and exits);
-//! at any other time (a cooked read, between steps) it runs the registered save hook and exits.
+//! `Stop::Interrupted`; the terminal library raises SIGINT as well, which the handler then leaves
+//! to the walk (it saves, restores the terminal and exits 130 itself, once). Everywhere else
+//! SIGINT arrives here: while an action runs, the handler only raises the cancel flag (the action
+//! stops its command, and the walk records and exits); at any other time (between steps) it runs
+//! the registered save hook and exits.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::ui::terminal::{PromptState, prompt_state};
 
 const IDLE: u8 = 0;
 const ACTION: u8 = 1;
@@ -35,12 +40,26 @@ pub fn install(hook: Hook) {
         let flag = cancel_flag();
         let _ = ctrlc::set_handler(move || {
             flag.store(true, Ordering::SeqCst);
-            if STATE.load(Ordering::SeqCst) == ACTION {
+            if STATE.load(Ordering::SeqCst) == ACTION || prompt_taken() {
                 return;
             }
             exit_now();
         });
     });
+}
+
+/// Whether a prompt took the Ctrl-C: it returned it, or returns it within a moment. A SIGINT
+/// that a waiting prompt does not see (`kill -INT`) is not taken, and exits here.
+fn prompt_taken() -> bool {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        match prompt_state() {
+            PromptState::Interrupted => return true,
+            PromptState::Idle => return false,
+            PromptState::Waiting if Instant::now() >= deadline => return false,
+            PromptState::Waiting => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
 }
 
 /// Runs the save hook, restores the terminal and exits 130.

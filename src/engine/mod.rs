@@ -1,8 +1,9 @@
 //! The walk: takes an operator through a plan's step instances, one at a time, and journals
 //! every decision before going on.
 //!
-//! Order of things for each instance: show it; journal `instance_started`; run its action (after
-//! asking) or take the operator's decision; journal the outcome. A failure opens the guided
+//! Order of things for each instance: show it; for an automated one, ask, journal
+//! `instance_started` and run its action; for a manual one, take the operator's decision; journal
+//! the outcome. A failure opens the guided
 //! failure menu. Pausing, a missing scripted answer and Ctrl-C all leave a journal that `resume`
 //! continues from; nothing here re-runs an instance silently or skips one silently.
 //!
@@ -16,7 +17,7 @@ pub mod view;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressStyle;
 
 use crate::actions::{self, CheckEnv, ExecContext, Failure, Outcome, Progress as ActionProgress};
 use crate::dryrun::Report;
@@ -394,7 +395,11 @@ impl<'p, 'r> Walk<'p, 'r> {
                     }
                     self.record(NewEvent::instance_failed(instance, failure.what.clone()))?;
                     match self.failure(instance, step, view, &failure)? {
-                        Recovery::Retry => continue,
+                        Recovery::Retry => {
+                            self.prompter
+                                .show(&format!("\n   Trying {} again.", instance.key));
+                            continue;
+                        }
                         Recovery::Flow(f) => return Ok(f),
                     }
                 }
@@ -423,11 +428,7 @@ impl<'p, 'r> Walk<'p, 'r> {
             let dir = rec.run().dir().to_path_buf();
             (dir.join("backup"), dir.join("output"))
         };
-        let bar = if self.prompter.interactive() {
-            ProgressBar::new_spinner()
-        } else {
-            ProgressBar::hidden()
-        };
+        let bar = self.prompter.action_bar();
         let mut on_progress = |p: ActionProgress<'_>| match p {
             ActionProgress::Bytes { file, done, total } => {
                 if bar.length() != Some(total) {

@@ -42,13 +42,17 @@ fn prompter(answers: Option<&Path>, rb: &Runbook) -> Result<Box<dyn Prompter>, E
     Ok(Box::new(Answers::none()))
 }
 
-fn stop_message(s: Stop) -> Error {
+/// How a prompt before the run exists ends the command: Ctrl-C leaves the terminal as it was
+/// found and exits 130; anything else is an error.
+fn not_started(s: Stop, prompter: &mut dyn Prompter) -> Result<ExitCode, Error> {
     match s {
-        Stop::Missing(m) => Error::Usage(format!("{m}; nothing was started")),
+        Stop::Missing(m) => Err(Error::Usage(format!("{m}; nothing was started"))),
         Stop::Interrupted => {
-            Error::Failed("interrupted before the run started; nothing was started".into())
+            prompter.restore();
+            eprintln!("\nInterrupted before the run started; nothing was started.");
+            Ok(ExitCode::Interrupted)
         }
-        Stop::Io(m) => Error::Failed(format!("the terminal failed: {m}")),
+        Stop::Io(m) => Err(Error::Failed(format!("the terminal failed: {m}"))),
     }
 }
 
@@ -64,6 +68,8 @@ pub struct RunOptions<'a> {
 pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
     let (source, rb) = app::load_runbook(opts.runbook)?;
     let mut prompter = prompter(opts.answers, &rb)?;
+    // From the first prompt on, Ctrl-C is handled (nothing to save until the run exists).
+    interrupt::install(Box::new(|| {}));
     let mut bindings = app::bindings(&rb, opts.plan)?;
     let state_dir = journal::state_dir(opts.state_dir);
 
@@ -94,8 +100,10 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
         if bindings.values.contains_key(&p.name) {
             continue;
         }
-        let value = prompter.param(p).map_err(stop_message)?;
-        bindings.values.insert(p.name.clone(), value);
+        match prompter.param(p) {
+            Ok(value) => bindings.values.insert(p.name.clone(), value),
+            Err(s) => return not_started(s, prompter.as_mut()),
+        };
     }
     let answered_hosts = answers_hosts(opts.answers, &rb)?;
     for (role, hosts) in answered_hosts {
@@ -106,8 +114,10 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
         if bindings.hosts.contains_key(&role.id) || !used_roles.contains(&role.id) {
             continue;
         }
-        let hosts = prompter.hosts(role, &role.hosts).map_err(stop_message)?;
-        bindings.hosts.insert(role.id.clone(), hosts);
+        match prompter.hosts(role, &role.hosts) {
+            Ok(hosts) => bindings.hosts.insert(role.id.clone(), hosts),
+            Err(s) => return not_started(s, prompter.as_mut()),
+        };
     }
     let plan = Plan::new(&rb, &bindings);
     let recorder = Recorder::create(&state_dir, NewRun::new(&source, &plan, opts.rehearse))
@@ -266,7 +276,8 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
         return Err(Error::InvalidRunbook);
     };
     let mut prompter = prompter(opts.answers, &rb)?;
-    let recorder = Recorder::resume(run, Identity::current()).map_err(journal_error)?;
+    interrupt::install(Box::new(|| {}));
+    let mut recorder = Recorder::resume(run, Identity::current()).map_err(journal_error)?;
     let run_dir = recorder.run().dir().to_path_buf();
     for w in recorder.warnings() {
         prompter.show(&format!("warning: {w}"));
@@ -278,12 +289,14 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
                 bindings.values.insert(p.name.clone(), v);
             }
             Err(s) => {
-                let _ = s;
-                return Ok(finish(
-                    Ending::Missing(format!("the secret `{}` must be given again", p.name)),
-                    &run_dir,
-                    prompter.as_mut(),
-                ));
+                let ending = match s {
+                    Stop::Interrupted => {
+                        let _ = recorder.record(NewEvent::new(EventKind::Interrupted));
+                        Ending::Interrupted
+                    }
+                    _ => Ending::Missing(format!("the secret `{}` must be given again", p.name)),
+                };
+                return Ok(finish(ending, &run_dir, prompter.as_mut()));
             }
         }
     }
@@ -318,7 +331,11 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
             }
             Err(s) => {
                 let ending = match s {
-                    Stop::Interrupted => Ending::Interrupted,
+                    Stop::Interrupted => {
+                        let mut rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
+                        let _ = rec.record(NewEvent::new(EventKind::Interrupted));
+                        Ending::Interrupted
+                    }
                     Stop::Missing(m) | Stop::Io(m) => Ending::Missing(m),
                 };
                 return Ok(finish(ending, &run_dir, prompter.as_mut()));

@@ -153,9 +153,11 @@ pub fn render(view: &StepView, details: bool) -> String {
         .map(|h| format!("  on {h}"))
         .unwrap_or_default();
     if view.total == 0 {
-        // A workaround step: not an instance of the plan.
-        out.push_str(&format!("\n── Workaround step: {}{}\n", view.title, host));
-        out.push_str(&format!("   key: {}\n", view.key));
+        // A known issue's workaround step: it has no place in the plan.
+        out.push_str(&format!(
+            "\n── Workaround step  {}{}\n   key: {}\n",
+            view.title, host, view.key
+        ));
     } else {
         out.push_str(&format!(
             "\n── [{}/{}] Step {}  {}{}\n",

@@ -136,6 +136,12 @@ pub trait Prompter {
     fn show(&mut self, text: &str);
     /// Shows overall progress: step instances finished of all.
     fn progress(&mut self, _done: usize, _total: usize, _message: &str) {}
+    /// A bar (or spinner) for one action's progress, drawn with the overall progress bar so the
+    /// two never overwrite each other; hidden unless a person is watching. The caller finishes
+    /// and clears it.
+    fn action_bar(&mut self) -> indicatif::ProgressBar {
+        indicatif::ProgressBar::hidden()
+    }
     /// Leaves the terminal as it was found (no bar, cursor visible).
     fn restore(&mut self) {}
 }
