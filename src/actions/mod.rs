@@ -25,9 +25,9 @@
 //!   `ctx.backup_dir/<instance key>/` under the destination's existing name, and an existing
 //!   backup is never overwritten. A `write_file` whose target already holds the content does
 //!   nothing. A command is not idempotent: whether to run it again is the operator's call.
-//! - Files are replaced atomically: a copy goes through a temporary file beside the target
-//!   (`.NAME.stepwise-part`, the same name every time, so an interrupted copy leaves at most one,
-//!   which the next attempt replaces), synced, verified, then renamed.
+//! - Files are replaced atomically: a copy or a `write_file` goes through a temporary file beside
+//!   the target (`.NAME.stepwise-part`, the same name every time, so an interrupted attempt leaves
+//!   at most one, which the next attempt replaces), synced, verified, then renamed.
 //! - A command's output (stdout and stderr, interleaved as they come) is appended to
 //!   `ctx.output_dir/<instance key>.log`; the last lines are kept in [`CommandRun::tail`]. The
 //!   header line written there shows secrets masked.

@@ -336,6 +336,28 @@ fn write_file_backs_up_the_old_file() {
 }
 
 #[test]
+fn write_file_replaces_what_an_interrupted_attempt_left() {
+    let fx = Fixture::new();
+    fs::write(fx.dst.join("App.exe.config"), b"<old/>").unwrap();
+    // A crash in the middle of the write leaves the temporary file and the old target.
+    let leftover = fx.dst.join(".App.exe.config.stepwise-part");
+    fs::write(&leftover, b"<configur").unwrap();
+    run(&fx, "write").unwrap();
+    let mut names: Vec<String> = fs::read_dir(&fx.dst)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["App.exe.config"]);
+    assert_eq!(
+        fs::read(fx.dst.join("App.exe.config")).unwrap(),
+        b"<configuration/>\n"
+    );
+    let backup = fx.backup_dir().join("write").join("App.exe.config");
+    assert_eq!(fs::read(backup).unwrap(), b"<old/>");
+}
+
+#[test]
 fn write_file_creates_a_new_file_without_backup() {
     let fx = Fixture::new();
     let outcome = run(&fx, "write").unwrap();

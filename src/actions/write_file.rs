@@ -172,7 +172,8 @@ pub(super) fn execute(
         Some(e) if a.backup => Some(back_up(e, instance, ctx)?),
         _ => None,
     };
-    crate::fsutil::write_atomic(&target, content.as_bytes()).map_err(|e| {
+    let tmp = fsops::temp_path(&target);
+    crate::fsutil::write_atomic_via(&target, &tmp, content.as_bytes()).map_err(|e| {
         Failure::new(
             FailureKind::Io,
             format!(
