@@ -262,6 +262,26 @@ impl<'p, 'r> Walk<'p, 'r> {
             );
             self.prompter.show(&text);
         }
+        if let Some(Action::Command(command)) = step.automated() {
+            let last = self
+                .recorder()
+                .progress()
+                .instance(&instance.key)
+                .and_then(|p| p.outputs.last().cloned());
+            let text = match last {
+                Some((path, Some(code))) if command.success_codes.contains(&code) => format!(
+                    "   The journal shows the command exited with {code} (success); its output is in {path}."
+                ),
+                Some((path, Some(code))) => format!(
+                    "   The journal shows the command exited with {code} (a failure); its output is in {path}."
+                ),
+                Some((path, None)) => format!(
+                    "   The command was stopped before it exited; what it printed is in {path}."
+                ),
+                None => "   The journal has no result of the command: it may have run, or may still be running.".into(),
+            };
+            self.prompter.show(&text);
+        }
         match ask!(self.prompter.in_doubt(&view)) {
             InDoubtChoice::Rerun => {
                 self.record(
