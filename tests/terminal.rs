@@ -552,7 +552,7 @@ fn an_operator_walks_the_automated_runbook_to_the_end() {
     let h = t.prompt("Run step 2.3 now?");
     assert!(current_step(&h).contains("[7/7] Step 2.3  Verify the share"));
     assert!(h.contains(&format!(
-        "check that {} exists with 300000 bytes",
+        "check: exists {} (300000 bytes)",
         f.share.join("Alpha.msi").display()
     )));
     t.answer(&["y"]);

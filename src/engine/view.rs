@@ -1,83 +1,62 @@
 //! What the operator sees of a step instance: the plan's step with parameters filled in.
 
+use crate::actions::{self, ActionView};
 use crate::plan::{Instance, Plan};
-use crate::runbook::{Action, Assertion, Step};
+use crate::runbook::{Action, Step};
 use crate::ui::{KnownIssueView, StepView};
 
 /// Lines that say exactly what an automated action will do, with parameters filled in (secrets
-/// masked).
+/// masked): the action's own description (the one `stepwise check` shows), laid out for a
+/// terminal, with the content a `write_file` will write.
 pub fn describe_action(plan: &Plan, action: &Action) -> Vec<String> {
-    let r = &plan.resolved;
-    match action {
-        Action::Manual => Vec::new(),
-        Action::Command(c) => {
-            let args: Vec<String> = c.args.iter().map(|a| r.show(a)).collect();
-            let mut out = vec![format!(
-                "run{}: {}",
-                if c.shell { " through the shell" } else { "" },
-                crate::actions::command_line(&r.show(&c.program), &args)
-            )];
-            if let Some(cwd) = &c.cwd {
-                out.push(format!("in folder: {}", r.show(cwd)));
+    let mut out = Vec::new();
+    match actions::describe(plan, action) {
+        ActionView::Manual => {}
+        ActionView::Command {
+            command_line,
+            cwd,
+            timeout_secs,
+            success_codes,
+            shell,
+            ..
+        } => {
+            let through = if shell { " through the shell" } else { "" };
+            out.push(format!("run{through}: {command_line}"));
+            if let Some(cwd) = cwd {
+                out.push(format!("in folder: {cwd}"));
             }
+            let codes: Vec<String> = success_codes.iter().map(i32::to_string).collect();
             out.push(format!(
-                "timeout {} s; success exit codes: {}",
-                c.timeout_secs,
-                c.success_codes
-                    .iter()
-                    .map(i32::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "timeout {timeout_secs} s; success exit codes: {}",
+                codes.join(", ")
             ));
-            out
         }
-        Action::Copy(c) => {
-            let mut out = vec![format!(
-                "copy from {} to {}",
-                r.show(&c.from),
-                r.show(&c.to)
-            )];
-            if c.backup {
+        ActionView::Copy {
+            from,
+            to,
+            files,
+            backup,
+            ..
+        } => {
+            out.push(format!("copy from {from} to {to}"));
+            if backup {
                 out.push("back up every file it replaces into the run folder".into());
             }
-            out.extend(c.files.iter().map(|f| format!("  {}", f.value)));
-            out
+            out.extend(files.iter().map(|f| format!("  {f}")));
         }
-        Action::WriteFile(w) => {
-            let mut out = vec![format!(
-                "write {}",
-                crate::actions::join_shown(&r.show(&w.dir), &w.file)
-            )];
-            if w.backup {
+        ActionView::WriteFile { path, backup, .. } => {
+            out.push(format!("write {path}"));
+            if backup {
                 out.push("back up the file it replaces into the run folder".into());
             }
-            out.extend(r.show(&w.content).lines().map(|l| format!("  | {l}")));
-            out
+            if let Action::WriteFile(w) = action {
+                let content = plan.resolved.show(&w.content);
+                out.extend(content.lines().map(|l| format!("  | {l}")));
+            }
         }
-        Action::Check(c) => c
-            .checks
-            .iter()
-            .map(|a| match a {
-                Assertion::Exists {
-                    path,
-                    size: Some(s),
-                } => {
-                    format!("check that {} exists with {s} bytes", r.show(path))
-                }
-                Assertion::Exists { path, size: None } => {
-                    format!("check that {} exists", r.show(path))
-                }
-                Assertion::Writable { dir } => format!("check that {} is writable", r.show(dir)),
-                Assertion::Command { program, args } => {
-                    let args: Vec<String> = args.iter().map(|a| r.show(a)).collect();
-                    format!(
-                        "check that `{}` exits 0",
-                        crate::actions::command_line(&r.show(program), &args)
-                    )
-                }
-            })
-            .collect(),
+        ActionView::Check { checks } => out.extend(checks.iter().map(|c| format!("check: {c}"))),
     }
+    out
 }
 
 /// The known issues a step names, with their workaround steps' instance keys for `host`.
