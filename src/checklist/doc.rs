@@ -71,6 +71,8 @@ pub struct RoleDoc {
     pub id: String,
     pub title: String,
     pub hosts: Vec<String>,
+    /// What these servers are, and where their default host names come from.
+    pub description: Option<String>,
 }
 
 impl RoleDoc {
@@ -305,6 +307,10 @@ impl Walk<'_, '_> {
             id: id.to_string(),
             title: rb.role(id).map(|r| r.title.clone()).unwrap_or_default(),
             hosts: self.plan.hosts.get(id).cloned().unwrap_or_default(),
+            description: rb
+                .role(id)
+                .and_then(|r| r.description.as_deref())
+                .map(|d| paragraphs(d).join(" ")),
         }
     }
 
@@ -504,6 +510,33 @@ impl Walk<'_, '_> {
     }
 }
 
+/// Text written with hard line breaks, as paragraphs and list entries: a line that starts with
+/// `- ` starts an entry, an indented line continues the one before, and any other line continues
+/// a paragraph unless it follows a list entry or a line ending in `:`.
+fn paragraphs(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let continues = match out.last() {
+            None => false,
+            Some(_) if trimmed.starts_with("- ") => false,
+            Some(_) if line.starts_with(char::is_whitespace) => true,
+            Some(last) => !last.starts_with("- ") && !last.ends_with(':'),
+        };
+        match out.last_mut() {
+            Some(last) if continues => {
+                last.push(' ');
+                last.push_str(trimmed);
+            }
+            _ => out.push(trimmed.to_string()),
+        }
+    }
+    out
+}
+
 impl Doc {
     /// Walks the plan once, in order; ticks the boxes that `as_run` records.
     pub fn build(plan: &Plan, as_run: Option<&AsRun>) -> Doc {
@@ -525,6 +558,19 @@ impl Doc {
         }
         if let Some(restart) = &rb.restart {
             facts.push(("Restart", vec![restart.trim_end().to_string()]));
+        }
+        if let Some(summary) = &rb.summary {
+            facts.push(("Summary", paragraphs(summary)));
+        }
+        if !rb.references.is_empty() {
+            facts.push(("References", Walk::references(&rb.references)));
+        }
+        // How the article was read where it is ambiguous: part of the record, so printed.
+        if !rb.notes.is_empty() {
+            facts.push((
+                "Notes",
+                rb.notes.iter().flat_map(|n| paragraphs(n)).collect(),
+            ));
         }
 
         let parameters = rb

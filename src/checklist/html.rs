@@ -441,7 +441,7 @@ pub fn render(doc: &Doc) -> String {
     }
     if !doc.roles.is_empty() {
         out.push_str(
-            "<section class=\"hosts\">\n<h2>Hosts</h2>\n<table>\n<thead><tr><th>Role</th><th>Hosts</th></tr></thead>\n<tbody>\n",
+            "<section class=\"hosts\">\n<h2>Hosts</h2>\n<table>\n<thead><tr><th>Role</th><th>Hosts</th><th>About</th></tr></thead>\n<tbody>\n",
         );
         for r in &doc.roles {
             let hosts = if r.hosts.is_empty() {
@@ -450,9 +450,10 @@ pub fn render(doc: &Doc) -> String {
                 esc(&r.hosts_shown())
             };
             out.push_str(&format!(
-                "<tr><td>{} (<code>{}</code>)</td><td>{hosts}</td></tr>\n",
+                "<tr><td>{} (<code>{}</code>)</td><td>{hosts}</td><td>{}</td></tr>\n",
                 esc(&r.title),
-                esc(&r.id)
+                esc(&r.id),
+                esc(r.description.as_deref().unwrap_or(""))
             ));
         }
         out.push_str("</tbody>\n</table>\n</section>\n");

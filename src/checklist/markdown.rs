@@ -353,10 +353,15 @@ pub fn render(doc: &Doc) -> String {
                 } else {
                     esc(&r.hosts_shown())
                 };
-                vec![format!("{} ({})", esc(&r.title), code(&r.id)), hosts]
+                let about = r.description.as_deref().map(esc).unwrap_or_default();
+                vec![format!("{} ({})", esc(&r.title), code(&r.id)), hosts, about]
             })
             .collect();
-        blocks.push(table(&["Role", "Hosts"], &["---", "---"], &rows));
+        blocks.push(table(
+            &["Role", "Hosts", "About"],
+            &["---", "---", "---"],
+            &rows,
+        ));
     }
     if doc.open_conditions {
         blocks.push(

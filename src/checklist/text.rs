@@ -425,6 +425,9 @@ pub fn render(doc: &Doc) -> String {
         for r in &doc.roles {
             let line = format!("{}: {}", r.name(), r.hosts_shown());
             fill(&mut out, "  ", 4, &words(&[Span::Text(line)]));
+            if let Some(d) = &r.description {
+                fill(&mut out, "      ", 6, &words(&[Span::Text(d.clone())]));
+            }
         }
     }
     if doc.open_conditions {
