@@ -3,7 +3,7 @@
 //! runbook that changed under a run, a second process refused by the lock, and a run with no
 //! terminal and no answer.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -140,7 +140,7 @@ pub fn check_snapshot(name: &str, actual: &str) -> Result<(), String> {
         Ok(text) => text,
         Err(_) => {
             return Err(format!(
-                "{}: no snapshot; run `STEPWISE_BLESS=1 cargo test --test checklist` to write it",
+                "{}: no snapshot; run `STEPWISE_BLESS=1 cargo test --test cli checklist` to write it",
                 path.display()
             ));
         }
@@ -149,7 +149,7 @@ pub fn check_snapshot(name: &str, actual: &str) -> Result<(), String> {
         return Ok(());
     }
     Err(format!(
-        "{}: output differs from the snapshot{}\n(`STEPWISE_BLESS=1 cargo test --test checklist` rewrites it)",
+        "{}: output differs from the snapshot{}\n(`STEPWISE_BLESS=1 cargo test --test cli checklist` rewrites it)",
         path.display(),
         first_difference(&expected, actual)
     ))

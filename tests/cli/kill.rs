@@ -26,7 +26,7 @@
 //! same step. A kill that comes after the run ended is tried again. Every fourth resume answers
 //! `in_doubt: done` for the steps where that is safe to check (the command, whose count is then
 //! bounded; the manual step; the read-only check), the others `rerun`; every fifth first resume
-//! is itself killed. The table printed at the end (`cargo test --test kill -- --nocapture`)
+//! is itself killed. The table printed at the end (`cargo test --test cli kill -- --nocapture`)
 //! shows where each kill landed, per the journal and the share; `STEPWISE_KILL_SEED=N` repeats a
 //! spread (timing aside).
 

@@ -5,7 +5,7 @@
 //! The expected box keys are computed from the plan through the library, never from a
 //! renderer's output.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::{Stepwise, assert_no_problems, bundled_ids, check_snapshot, root};
+use crate::common::{Stepwise, assert_no_problems, bundled_ids, check_snapshot, root};
 use stepwise::plan::{Bindings, Plan};
 use stepwise::runbook::{self, Action, Runbook, Source, Step, bundled};
 

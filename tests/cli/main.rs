@@ -1,0 +1,17 @@
+//! The integration tests: one test binary that runs the real `stepwise` executable.
+//!
+//! Each module covers one part of the command line: `validate` and the runbook format, the
+//! bundled runbooks against their articles (`content`), checklists, the dry-run `check`, the
+//! journal with `status` and `log`, runs and resumes driven by answers files (`run`), the walk in
+//! a real terminal (`terminal`, tmux), and crash safety under SIGKILL (`kill`).
+
+mod common;
+
+mod check;
+mod checklist;
+mod content;
+mod journal;
+mod kill;
+mod run;
+mod terminal;
+mod validate;
