@@ -445,8 +445,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         }
         let (backup_dir, output_dir) = {
             let rec = self.recorder();
-            let dir = rec.run().dir().to_path_buf();
-            (dir.join("backup"), dir.join("output"))
+            (rec.run().backup_dir(), rec.run().output_dir())
         };
         let bar = self.prompter.action_bar();
         let mut on_progress = |p: ActionProgress<'_>| match p {

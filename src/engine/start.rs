@@ -120,8 +120,10 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
         };
     }
     let plan = Plan::new(&rb, &bindings);
-    let recorder = Recorder::create(&state_dir, NewRun::new(&source, &plan, opts.rehearse))
-        .map_err(journal_error)?;
+    let mut new_run = NewRun::new(&source, &plan, opts.rehearse);
+    // A rehearsal keeps everything it touches in its sandbox, backups included.
+    new_run.backup_dir = sandbox.as_ref().map(|s| s.root.join("backup"));
+    let recorder = Recorder::create(&state_dir, new_run).map_err(journal_error)?;
     let run_dir = recorder.run().dir().to_path_buf();
     prompter.show(&format!(
         "Run {}  ·  state in {}\n{} step instances",

@@ -46,6 +46,10 @@ pub struct Header {
     pub started: Timestamp,
     pub rehearsal: bool,
     pub stepwise_version: String,
+    /// Where files are backed up, when not the run folder's `backup/`: a rehearsal keeps its
+    /// backups in its sandbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_dir: Option<PathBuf>,
 }
 
 /// One run folder, with its header read.
@@ -119,9 +123,13 @@ impl Run {
         self.dir.join(OUTPUT_DIR)
     }
 
-    /// Where files are backed up before being replaced.
+    /// Where files are backed up before being replaced: `backup/` in the run folder, or the
+    /// folder the header names (a rehearsal's sandbox).
     pub fn backup_dir(&self) -> PathBuf {
-        self.dir.join(BACKUP_DIR)
+        match &self.header.backup_dir {
+            Some(dir) => dir.clone(),
+            None => self.dir.join(BACKUP_DIR),
+        }
     }
 
     /// Reads the journal and checks that it belongs to this run.
@@ -277,6 +285,8 @@ pub struct NewRun<'a> {
     pub started: Timestamp,
     /// `None`: generated from the time, the runbook id and random digits.
     pub run_id: Option<String>,
+    /// Back files up here instead of the run folder's `backup/` (a rehearsal's sandbox).
+    pub backup_dir: Option<PathBuf>,
 }
 
 impl<'a> NewRun<'a> {
@@ -288,6 +298,7 @@ impl<'a> NewRun<'a> {
             identity: Identity::current(),
             started: Timestamp::now(),
             run_id: None,
+            backup_dir: None,
         }
     }
 
@@ -322,6 +333,7 @@ impl<'a> NewRun<'a> {
             started: self.started,
             rehearsal: self.rehearsal,
             stepwise_version: env!("CARGO_PKG_VERSION").to_string(),
+            backup_dir: self.backup_dir.clone(),
         }
     }
 }

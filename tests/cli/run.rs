@@ -677,7 +677,8 @@ fn a_rehearsal_of_hmc45_runs_end_to_end_in_a_sandbox() {
         for f in &c.files {
             let size = rb.manifest_file(None, &f.value).unwrap().size.unwrap();
             assert_eq!(fs::metadata(share.join(&f.value)).unwrap().len(), size);
-            let backup = run.join("backup").join(&step.id).join(&f.value);
+            // A rehearsal keeps its backups in its sandbox.
+            let backup = sandbox.join("backup").join(&step.id).join(&f.value);
             assert!(
                 fs::read_to_string(&backup)
                     .unwrap()

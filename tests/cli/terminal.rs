@@ -924,6 +924,8 @@ fn a_rehearsal_of_hmc45_ur6_by_keystrokes() {
     }
     assert_eq!(copied, 23, "the MSIs of both copies");
     let mut backed_up = 0;
+    // A rehearsal keeps its backups in its sandbox, and the run says where.
+    assert_eq!(run.backup_dir(), sandbox.join("backup"));
     for step in ["copy-msis", "copy-msis-ur5"] {
         for entry in fs::read_dir(run.backup_dir().join(step)).unwrap() {
             let entry = entry.unwrap();
@@ -938,7 +940,10 @@ fn a_rehearsal_of_hmc45_ur6_by_keystrokes() {
             backed_up += 1;
         }
     }
-    assert_eq!(backed_up, 23, "the old MSIs are in the run's backup folder");
+    assert_eq!(
+        backed_up, 23,
+        "the old MSIs are in the sandbox's backup folder"
+    );
 }
 
 #[test]
