@@ -405,6 +405,12 @@ fn current_source(name: &str) -> Option<Source> {
 }
 
 fn newest_unfinished(state_dir: &Path) -> Result<Run, Error> {
+    if !state_dir.exists() {
+        return Err(Error::Usage(format!(
+            "no run to resume: there is no state folder {} (give --state-dir, or set STEPWISE_STATE_DIR)",
+            state_dir.display()
+        )));
+    }
     let runs = journal::list_runs(state_dir).map_err(journal_error)?;
     for listed in runs {
         let Ok(run) = listed.run else { continue };

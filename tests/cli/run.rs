@@ -844,3 +844,36 @@ fn every_bundled_runbook_rehearses_to_the_end() {
         }
     }
 }
+
+#[test]
+fn resume_and_run_say_clearly_what_is_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["resume"],
+            "stepwise: no run to resume: there is no state folder stepwise-runs (give --state-dir, or set STEPWISE_STATE_DIR)\n",
+        ),
+        (
+            &["resume", "--state-dir", "."],
+            "stepwise: no unfinished run under .; `stepwise status --state-dir .` lists the runs\n",
+        ),
+        (
+            &["resume", "nosuch", "--state-dir", "."],
+            "stepwise: no run `nosuch`: not a run folder, and not a run id under .\n",
+        ),
+        (
+            &["run", "hmc45-ur7"],
+            "stepwise: unknown runbook `hmc45-ur7`; did you mean `hmc45-ur6`? (`stepwise list` shows the bundled ones)\n",
+        ),
+        (
+            &["run", "hmc45-ur6", "--set", "ur5_installed=maybe"],
+            "stepwise: --set ur5_installed=maybe: parameter `ur5_installed` is a bool: expected true or false, got `maybe`\n",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = stepwise(t, args);
+        assert_code(&out, 2);
+        assert_eq!(text(&out.stderr), message, "{args:?}");
+    }
+}
