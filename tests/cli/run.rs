@@ -877,3 +877,95 @@ fn resume_and_run_say_clearly_what_is_wrong() {
         assert_eq!(text(&out.stderr), message, "{args:?}");
     }
 }
+
+/// A secret reaches the command that needs it and nothing that is written: not the header, the
+/// journal, the saved output, the checklist, nor the screen. Resume asks for it again.
+#[test]
+fn a_secret_is_used_but_never_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    fs::write(
+        t.join("secret.yaml"),
+        r#"id: secret
+title: Secret test
+article: KB0
+product: stepwise tests
+parameters:
+  - { name: sa_password, type: secret, prompt: SQL sa password }
+  - { name: work_dir, type: path, prompt: Work folder }
+phases:
+  - id: main
+    title: Main
+    steps:
+      - id: use-it
+        title: Use the password
+        action:
+          type: command
+          program: sh
+          args: [-c, 'test "$1" = "$(cat "$0/expected")" && echo password ok > "$0/used"', '{{ work_dir }}', '{{ sa_password }}']
+      - id: after
+        title: After
+"#,
+    )
+    .unwrap();
+    fs::write(t.join("expected"), "hunter2-SECRET").unwrap();
+    fs::write(
+        t.join("a.yaml"),
+        format!(
+            "params: {{ work_dir: '{}' }}\nconfirm: true\ndefault: done\nsteps:\n  after: pause\n",
+            t.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stepwise"))
+        .args([
+            "run",
+            "secret.yaml",
+            "--answers",
+            "a.yaml",
+            "--state-dir",
+            "runs",
+        ])
+        .current_dir(t)
+        .env("STEPWISE_SECRET_SA_PASSWORD", "hunter2-SECRET")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_code(&out, 3);
+    assert_eq!(fs::read_to_string(t.join("used")).unwrap(), "password ok\n");
+    let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("********"), "{shown}");
+    let run = only_run(&t.join("runs"));
+    let mut files = vec![run.join("run.json"), run.join("journal.jsonl")];
+    for e in fs::read_dir(run.join("output")).unwrap() {
+        files.push(e.unwrap().path());
+    }
+    for f in &files {
+        let body = fs::read_to_string(f).unwrap();
+        assert!(
+            !body.contains("hunter2"),
+            "{} holds the secret",
+            f.display()
+        );
+    }
+    let sheet = stepwise(
+        t,
+        &[
+            "checklist",
+            "secret.yaml",
+            "--run",
+            &run.display().to_string(),
+        ],
+    );
+    assert!(!text(&sheet.stdout).contains("hunter2"));
+
+    // On resume the secret is asked again: without it the run stops, saved.
+    let out = stepwise(t, &["resume", "--answers", "a.yaml", "--state-dir", "runs"]);
+    assert_code(&out, 3);
+    assert!(
+        text(&out.stderr).contains("the secret `sa_password` must be given again"),
+        "{}",
+        text(&out.stderr)
+    );
+}
