@@ -3,7 +3,7 @@
 
 Runs the release binary on every bundled runbook and on a generated runbook of 5,000 steps on
 50 hosts, and prints the median wall time over N runs and the peak resident memory of each,
-measured side by side in one run. Usage: python3 bench/checklist.py [N]
+measured side by side in one run. Usage: python3 benches/checklist.py [N]
 """
 import os
 import resource
