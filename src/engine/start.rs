@@ -15,9 +15,7 @@ use crate::cli::PlanArgs;
 use crate::dryrun::{self, CheckOptions};
 use crate::error::Error;
 use crate::exit_codes::ExitCode;
-use crate::journal::{
-    self, EventKind, Identity, NewEvent, NewRun, Recorder, Run, RunState, format_duration,
-};
+use crate::journal::{self, EventKind, Identity, NewEvent, NewRun, Recorder, Run, RunState};
 use crate::plan::{Bindings, Plan};
 use crate::runbook::{self, ParamType, Runbook, Source, Step};
 use crate::ui::scripted::Answers;
@@ -105,8 +103,7 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
             Err(s) => return not_started(s, prompter.as_mut()),
         };
     }
-    let answered_hosts = answers_hosts(opts.answers, &rb)?;
-    for (role, hosts) in answered_hosts {
+    for (role, hosts) in prompter.given_hosts() {
         bindings.hosts.entry(role).or_insert(hosts);
     }
     let used_roles = used_roles(&rb, &bindings);
@@ -121,6 +118,9 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
     }
     let plan = Plan::new(&rb, &bindings);
     let mut new_run = NewRun::new(&source, &plan, opts.rehearse);
+    if let Some(operator) = prompter.operator() {
+        new_run.identity.operator = operator;
+    }
     // A rehearsal keeps everything it touches in its sandbox, backups included.
     new_run.backup_dir = sandbox.as_ref().map(|s| s.root.join("backup"));
     let recorder = Recorder::create(&state_dir, new_run).map_err(journal_error)?;
@@ -140,16 +140,6 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
         s.keep();
     }
     Ok(finish(ending, &run_dir, prompter.as_mut()))
-}
-
-fn answers_hosts(
-    answers: Option<&Path>,
-    rb: &Runbook,
-) -> Result<std::collections::BTreeMap<String, Vec<String>>, Error> {
-    match answers {
-        Some(path) => Ok(Answers::read(path, rb)?.host_lists().clone()),
-        None => Ok(Default::default()),
-    }
 }
 
 /// Roles that a step of the plan (for the values known) runs on.
@@ -279,7 +269,11 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
     };
     let mut prompter = prompter(opts.answers, &rb)?;
     interrupt::install(Box::new(|| {}));
-    let mut recorder = Recorder::resume(run, Identity::current()).map_err(journal_error)?;
+    let mut identity = Identity::current();
+    if let Some(operator) = prompter.operator() {
+        identity.operator = operator;
+    }
+    let mut recorder = Recorder::resume(run, identity).map_err(journal_error)?;
     let run_dir = recorder.run().dir().to_path_buf();
     for w in recorder.warnings() {
         prompter.show(&format!("warning: {w}"));
@@ -374,7 +368,6 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
                 in_doubt.join(", ")
             ));
         }
-        let _ = format_duration;
         prompter.show(&text);
     }
     let ending = walk(

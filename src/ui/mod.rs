@@ -119,6 +119,10 @@ pub trait Prompter {
         None
     }
     fn param(&mut self, p: &Parameter) -> Result<Value, Stop>;
+    /// Host lists known without asking (an answers file's `hosts`).
+    fn given_hosts(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        std::collections::BTreeMap::new()
+    }
     fn hosts(&mut self, role: &Role, default: &[String]) -> Result<Vec<String>, Stop>;
     /// Whether every prerequisite is met (they were shown); `false` stops before the first step.
     fn confirm_prerequisites(&mut self, prerequisites: &[String]) -> Result<bool, Stop>;

@@ -237,11 +237,6 @@ impl Answers {
         }
     }
 
-    /// The host lists the file gives.
-    pub fn host_lists(&self) -> &BTreeMap<String, Vec<String>> {
-        &self.file.hosts
-    }
-
     fn entry(&self, key: &str) -> Option<&StepEntry> {
         let step_id = key.split(['@', '#']).next().unwrap_or(key);
         self.file
@@ -332,6 +327,10 @@ impl Prompter for Answers {
 
     fn operator(&self) -> Option<String> {
         self.file.operator.clone()
+    }
+
+    fn given_hosts(&self) -> BTreeMap<String, Vec<String>> {
+        self.file.hosts.clone()
     }
 
     fn param(&mut self, p: &Parameter) -> Result<Value, Stop> {
@@ -467,24 +466,23 @@ impl Prompter for Answers {
             .next()
             .unwrap_or(&view.key)
             .to_string();
-        // Each instance works through the list on its own: `[retry, skip-host]` on a step
-        // answers the first failure on every host with a retry, the second with a skip.
+        // Each instance works through its list on its own: `[retry, skip-host]` answers the
+        // first failure on every host with a retry, the second with a skip. The step's own list
+        // comes first, then the file-wide `on_failure`; when the list runs out, the run stops.
         let list = self
             .failures
             .get(&view.key)
-            .or_else(|| self.failures.get(&step_id));
+            .or_else(|| self.failures.get(&step_id))
+            .cloned()
+            .or_else(|| {
+                let list = self.file.on_failure.as_ref()?;
+                parse_failures(&list.list(), "by answers file").ok()
+            });
         if let Some(list) = list {
             let used = self.used.entry(view.key.clone()).or_insert(0);
             if let Some(choice) = list.get(*used) {
                 *used += 1;
                 return Ok(choice.clone());
-            }
-        }
-        if let Some(list) = &self.file.on_failure {
-            // The file-wide answer: every choice but the first `retry` per failure.
-            let parsed = parse_failures(&list.list(), "by answers file").unwrap_or_default();
-            if let Some(choice) = parsed.into_iter().find(|c| *c != FailureChoice::Retry) {
-                return Ok(choice);
             }
         }
         Err(self.missing(format!(

@@ -736,7 +736,10 @@ fn the_readme_rehearsal_command_finishes() {
     if let Some(sandbox) = shown.lines().find_map(|l| l.strip_prefix("Sandbox: ")) {
         let _ = fs::remove_dir_all(sandbox);
     }
-    assert!(tmp.path().join("stepwise-runs").is_dir());
+    // The answers file names the operator, and the journal records it.
+    let run = only_run(&tmp.path().join("stepwise-runs"));
+    let read = journal::read_journal(&run.join("journal.jsonl")).unwrap();
+    assert!(read.events.iter().all(|e| e.operator == "rehearsal"));
 }
 
 #[test]
