@@ -60,22 +60,83 @@ impl Sandbox {
             };
             let from = sole_param(&copy.from).and_then(|n| folder_of(&n));
             let to = sole_param(&copy.to).and_then(|n| folder_of(&n));
-            for file in &copy.files {
-                let manifest = copy.manifest.as_ref().map(|m| m.value.as_str());
-                let size = rb
-                    .manifest_file(manifest, &file.value)
-                    .and_then(|f| f.size)
-                    .unwrap_or(4096);
-                if let Some(from) = &from {
-                    let path = from.join(&file.value);
+            let manifest = copy.manifest.as_ref().map(|m| m.value.as_str());
+            if let Some(from) = &from {
+                // The package as extracted: every file of the article's table at its size,
+                // named as the table names it, and any file the copy names that the table does
+                // not list.
+                let rows: Vec<(String, u64)> = rb
+                    .manifests
+                    .iter()
+                    .filter(|m| manifest.is_none_or(|id| m.id == id))
+                    .flat_map(|m| m.files.iter())
+                    .map(|f| (f.name.clone(), f.size.unwrap_or(4096)))
+                    .collect();
+                let mut unlisted: Vec<String> = copy
+                    .files
+                    .iter()
+                    .filter(|f| rb.manifest_file(manifest, &f.value).is_none())
+                    .map(|f| f.value.clone())
+                    .collect();
+                unlisted.sort_by_key(|n| n.to_lowercase());
+                let mut files: Vec<(String, u64)> = Vec::new();
+                for (name, size) in rows {
+                    if name.contains('.') {
+                        files.push((name, size));
+                        continue;
+                    }
+                    // A name the table cut short stands for the first file the copy names that
+                    // starts with it, in name order.
+                    let prefix = name.to_lowercase();
+                    if let Some(i) = unlisted
+                        .iter()
+                        .position(|n| n.to_lowercase().starts_with(&prefix))
+                    {
+                        files.push((unlisted.remove(i), size));
+                    }
+                }
+                files.extend(unlisted.into_iter().map(|n| (n, 4096)));
+                for (name, size) in files {
+                    let path = from.join(&name);
                     let body: Vec<u8> = (0..size).map(|i| b"NEW "[(i % 4) as usize]).collect();
                     std::fs::write(&path, body)
                         .map_err(|e| Error::io(format!("cannot write {}", path.display()), &e))?;
                 }
+            }
+            for file in &copy.files {
                 if let Some(to) = &to {
                     let path = to.join(&file.value);
                     let body = format!("old version of {} (rehearsal)\n", file.value);
                     std::fs::write(&path, body)
+                        .map_err(|e| Error::io(format!("cannot write {}", path.display()), &e))?;
+                }
+            }
+        }
+        // A file a command names under a path parameter (`{{ package_dir }}\Update.msp`) is
+        // part of the package too.
+        let steps = rb
+            .steps()
+            .map(|(_, s)| s)
+            .chain(rb.known_issues.iter().flat_map(|k| k.steps.iter()));
+        for step in steps {
+            let Some(Action::Command(command)) = step.automated() else {
+                continue;
+            };
+            for arg in &command.args {
+                let Some((name, _)) = arg.params().next() else {
+                    continue;
+                };
+                let Some(folder) = folder_of(name) else {
+                    continue;
+                };
+                let rest = arg.render(&|_| Some(Value::Text(String::new())));
+                let file = rest.trim_start_matches(['\\', '/']);
+                if file.is_empty() || rest.len() == file.len() || file.contains(['\\', '/']) {
+                    continue;
+                }
+                let path = folder.join(file);
+                if !path.exists() {
+                    std::fs::write(&path, format!("{file} (rehearsal)\n"))
                         .map_err(|e| Error::io(format!("cannot write {}", path.display()), &e))?;
                 }
             }

@@ -911,14 +911,25 @@ fn a_rehearsal_of_hmc45_ur6_by_keystrokes() {
     assert!(sandbox.starts_with(t.path("tmp")), "{}", sandbox.display());
     let share = sandbox.join("msi_share");
     let package = sandbox.join("package_dir");
+    // The package holds the whole file table (33 files, spelled as the table spells them); the
+    // share holds the 23 MSIs of both copies, each the package's file (names match ignoring case).
+    let package_files: Vec<PathBuf> = fs::read_dir(&package)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(package_files.len(), 33, "the whole file table");
     let mut copied = 0;
-    for entry in fs::read_dir(&package).unwrap() {
-        let name = entry.unwrap().file_name();
-        let new = fs::read(package.join(&name)).unwrap();
+    for entry in fs::read_dir(&share).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_lowercase();
+        let source = package_files
+            .iter()
+            .find(|p| p.file_name().unwrap().to_string_lossy().to_lowercase() == name)
+            .unwrap_or_else(|| panic!("{name} is not from the package"));
         assert_eq!(
-            fs::read(share.join(&name)).unwrap(),
-            new,
-            "{name:?} in the share is the new one"
+            fs::read(&path).unwrap(),
+            fs::read(source).unwrap(),
+            "{name} in the share is the new one"
         );
         copied += 1;
     }
