@@ -842,6 +842,9 @@ fn every_bundled_runbook_rehearses_to_the_end() {
         assert_code(&out, 0);
         let shown = text(&out.stdout);
         assert!(shown.contains("Run finished."), "{id}: {shown}");
+        // The sandbox's package is whole: the check finds nothing missing and no file unlisted.
+        assert!(!shown.contains("files present; missing:"), "{id}: {shown}");
+        assert!(!shown.contains("does not exist yet"), "{id}: {shown}");
         if let Some(sandbox) = shown.lines().find_map(|l| l.strip_prefix("Sandbox: ")) {
             let _ = fs::remove_dir_all(sandbox);
         }
