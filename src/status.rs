@@ -752,6 +752,12 @@ fn timeline(ex: &Examined) -> String {
                 Some(code) => format!("{}: output saved to {path} (exit code {code})", label(key)),
                 None => format!("{}: output saved to {path}", label(key)),
             },
+            EventKind::CommandStarted { key, pid, machine } => {
+                format!(
+                    "{}: command started as process {pid} on {machine}",
+                    label(key)
+                )
+            }
             EventKind::KnownIssueApplied { key, issue } => match key {
                 Some(key) => format!("{}: known issue {issue} applied", label(key)),
                 None => format!("known issue {issue} applied"),

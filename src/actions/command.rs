@@ -416,6 +416,7 @@ pub(super) fn run(
     // The command holds the pipe's write ends: drop it so the reader sees the end of output.
     drop(cmd);
     let mut child = spawned.map_err(|e| cannot_start(crate::error::describe_io(&e)))?;
+    (ctx.progress)(Progress::Started { pid: child.id() });
     let (tx, rx) = mpsc::channel::<String>();
     let pump = std::thread::spawn(move || pump_lines(reader, log, tx));
     let mut tail: VecDeque<String> = VecDeque::new();

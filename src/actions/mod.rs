@@ -65,6 +65,7 @@
 //!     let mut progress = |p: Progress<'_>| match p {
 //!         Progress::Bytes { done, total, .. } => eprintln!("{done} of {total} bytes"),
 //!         Progress::Line(line) => eprintln!("| {line}"),
+//!         Progress::Started { pid } => eprintln!("started as process {pid}"),
 //!     };
 //!     let mut ctx = ExecContext {
 //!         backup_dir: &backup,
@@ -224,6 +225,8 @@ pub enum Progress<'a> {
     },
     /// One line of a command's output (stdout and stderr as they come), without its newline.
     Line(&'a str),
+    /// A command's process started with this id.
+    Started { pid: u32 },
 }
 
 /// What an execution gets from the engine.

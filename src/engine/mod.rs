@@ -24,7 +24,7 @@ use crate::dryrun::Report;
 use crate::error::Error;
 use crate::exit_codes::ExitCode;
 use crate::journal::{
-    Completion, EventKind, InstanceState, NewEvent, Recorder, Resolution, RunOutcome,
+    self, Completion, EventKind, InstanceState, NewEvent, Recorder, Resolution, RunOutcome,
 };
 use crate::plan::{Instance, Plan, instance_key};
 use crate::runbook::{Action, Step};
@@ -67,6 +67,25 @@ pub struct Walk<'p, 'r> {
 enum Flow {
     Next,
     Stop(Ending),
+}
+
+/// Whether a process of this machine is still alive (where that can be asked).
+fn still_running(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = i32::try_from(pid) else {
+            return false;
+        };
+        match rustix::process::Pid::from_raw(pid) {
+            Some(pid) => rustix::process::test_kill_process(pid).is_ok(),
+            None => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        false
+    }
 }
 
 enum Recovery {
@@ -263,11 +282,26 @@ impl<'p, 'r> Walk<'p, 'r> {
             self.prompter.show(&text);
         }
         if let Some(Action::Command(command)) = step.automated() {
-            let last = self
-                .recorder()
-                .progress()
-                .instance(&instance.key)
-                .and_then(|p| p.outputs.last().cloned());
+            let (last, started) = {
+                let rec = self.recorder();
+                let p = rec.progress().instance(&instance.key);
+                (
+                    p.and_then(|p| p.outputs.last().cloned()),
+                    p.and_then(|p| p.command.clone()),
+                )
+            };
+            if let Some((pid, machine)) = &started {
+                let here = *machine == journal::machine_name();
+                if here && still_running(*pid) {
+                    self.prompter.show(&format!(
+                        "   The command is still running as process {pid} on this machine: wait for it to end before you answer."
+                    ));
+                } else if !here {
+                    self.prompter.show(&format!(
+                        "   The command ran as process {pid} on {machine}: look there whether it is still running."
+                    ));
+                }
+            }
             let text = match last {
                 Some((path, Some(code))) if command.success_codes.contains(&code) => format!(
                     "   The journal shows the command exited with {code} (success); its output is in {path}."
@@ -448,7 +482,16 @@ impl<'p, 'r> Walk<'p, 'r> {
             (rec.run().backup_dir(), rec.run().output_dir())
         };
         let bar = self.prompter.action_bar();
+        let recorder = self.recorder.clone();
+        let mut journal_failure = None;
         let mut on_progress = |p: ActionProgress<'_>| match p {
+            ActionProgress::Started { pid } => {
+                let event = NewEvent::command_started(instance, pid, journal::machine_name());
+                let mut rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
+                if let Err(e) = rec.record(event) {
+                    journal_failure = Some(e);
+                }
+            }
             ActionProgress::Bytes { file, done, total } => {
                 if bar.length() != Some(total) {
                     bar.set_style(
@@ -478,6 +521,9 @@ impl<'p, 'r> Walk<'p, 'r> {
             actions::execute(self.plan, instance, action, &mut ctx)
         };
         bar.finish_and_clear();
+        if let Some(e) = journal_failure {
+            return Err(journal_error(e));
+        }
         match result {
             Ok(outcome) => {
                 self.record_output(instance, &outcome.command.as_ref(), &output_dir)?;

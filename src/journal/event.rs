@@ -100,6 +100,13 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         exit_code: Option<i32>,
     },
+    /// A command started, as process `pid` on `machine`: if stepwise dies while it runs, resume
+    /// can tell the operator it may still be running.
+    CommandStarted {
+        key: String,
+        pid: u32,
+        machine: String,
+    },
     /// The operator applied a known issue's workaround (to an instance, or to the run).
     KnownIssueApplied {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -155,6 +162,7 @@ impl EventKind {
             EventKind::ItemSkipped { .. } => "item_skipped",
             EventKind::NoteAdded { .. } => "note_added",
             EventKind::ActionOutput { .. } => "action_output",
+            EventKind::CommandStarted { .. } => "command_started",
             EventKind::KnownIssueApplied { .. } => "known_issue_applied",
             EventKind::Paused => "paused",
             EventKind::Resumed { .. } => "resumed",
@@ -176,6 +184,7 @@ impl EventKind {
             | EventKind::ItemDone { key, .. }
             | EventKind::ItemSkipped { key, .. }
             | EventKind::ActionOutput { key, .. }
+            | EventKind::CommandStarted { key, .. }
             | EventKind::InDoubtResolved { key, .. } => Some(key),
             EventKind::NoteAdded { key } | EventKind::KnownIssueApplied { key, .. } => {
                 key.as_deref()
@@ -239,6 +248,7 @@ enum Kind {
     ItemSkipped,
     NoteAdded,
     ActionOutput,
+    CommandStarted,
     KnownIssueApplied,
     Paused,
     Resumed,
@@ -300,6 +310,11 @@ impl Wire {
                 key: need(w.key, "key")?,
                 path: need(w.path, "path")?,
                 exit_code: w.exit_code,
+            },
+            Kind::CommandStarted => EventKind::CommandStarted {
+                key: need(w.key, "key")?,
+                pid: need(w.pid, "pid")?,
+                machine: need(w.machine, "machine")?,
             },
             Kind::KnownIssueApplied => EventKind::KnownIssueApplied {
                 key: w.key,
@@ -516,6 +531,15 @@ impl NewEvent {
         )
     }
 
+    pub fn command_started(instance: &Instance, pid: u32, machine: impl Into<String>) -> NewEvent {
+        let kind = EventKind::CommandStarted {
+            key: instance.key.clone(),
+            pid,
+            machine: machine.into(),
+        };
+        NewEvent::on(instance, kind)
+    }
+
     pub fn known_issue_applied(instance: Option<&Instance>, issue: impl Into<String>) -> NewEvent {
         let kind = EventKind::KnownIssueApplied {
             key: instance.map(|i| i.key.clone()),
@@ -618,6 +642,11 @@ mod tests {
                 key: "k".into(),
                 path: "output/1.log".into(),
                 exit_code: Some(3),
+            },
+            EventKind::CommandStarted {
+                key: "k".into(),
+                pid: 4242,
+                machine: "MPS01".into(),
             },
             EventKind::KnownIssueApplied {
                 key: Some("k".into()),

@@ -62,10 +62,11 @@
 //! | `params_set`, `hosts_set` | when the operator changes values or hosts later (the plan follows the last ones) |
 //! | `prerequisites_confirmed` | when the operator confirms the prerequisites |
 //! | `checks_overridden` | when the operator goes on despite blocking dry-run findings |
-//! | `instance_started` | before an instance's action runs, or its instructions are shown |
+//! | `instance_started` | before an automated instance's action runs (each attempt); a manual instance is recorded when the operator decides |
 //! | `item_done`, `item_skipped` | per item, as the operator confirms it (a skip needs a reason) |
 //! | `instance_done`, `instance_skipped`, `instance_failed` | when the instance ends (retry: `instance_started` again) |
-//! | `action_output` | after saving output to [`Recorder::output_path`] |
+//! | `command_started` | when a command's process has started (its pid and machine), so resume can tell whether it still runs |
+//! | `action_output` | after a command ends: the saved output file and the exit code |
 //! | `note_added`, `known_issue_applied` | on the operator's word, for an instance or the run |
 //! | `in_doubt_resolved` | on resume, per [`Progress::in_doubt`] instance (`not_done` makes it pending again) |
 //! | `runbook_changed_accepted` | on resume, when the runbook's hash differs and the operator goes on |

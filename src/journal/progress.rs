@@ -94,6 +94,8 @@ pub struct InstanceProgress {
     pub notes: Vec<Note>,
     /// Saved output files, relative to the run folder, with the command's exit code.
     pub outputs: Vec<(String, Option<i32>)>,
+    /// The process and machine of the last command started for it.
+    pub command: Option<(u32, String)>,
     pub known_issues: Vec<String>,
 }
 
@@ -108,6 +110,7 @@ impl InstanceProgress {
             items: BTreeMap::new(),
             notes: Vec::new(),
             outputs: Vec::new(),
+            command: None,
             known_issues: Vec::new(),
         }
     }
@@ -289,6 +292,9 @@ impl Progress {
                 .entry(key, event)
                 .outputs
                 .push((path.clone(), *exit_code)),
+            EventKind::CommandStarted { key, pid, machine } => {
+                self.entry(key, event).command = Some((*pid, machine.clone()));
+            }
             EventKind::KnownIssueApplied { key, issue } => match key {
                 Some(key) => self.entry(key, event).known_issues.push(issue.clone()),
                 None => self.known_issues.push(issue.clone()),

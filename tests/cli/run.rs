@@ -975,3 +975,77 @@ phases:
         text(&out.stderr)
     );
 }
+
+/// A command that outlives a killed stepwise is named on resume: its process is still running.
+#[cfg(unix)]
+#[test]
+fn resume_says_when_a_command_of_a_killed_run_is_still_running() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    fs::write(
+        t.join("slow.yaml"),
+        "id: slow\ntitle: Slow\narticle: KB0\nproduct: stepwise tests\nphases:\n  - id: main\n    title: Main\n    steps:\n      - id: slow\n        title: A slow command\n        action: { type: command, program: sleep, args: ['30'] }\n",
+    )
+    .unwrap();
+    fs::write(
+        t.join("a.yaml"),
+        "confirm: true\ndefault: done\nin_doubt: done\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
+        .args([
+            "run",
+            "slow.yaml",
+            "--answers",
+            "a.yaml",
+            "--state-dir",
+            "runs",
+        ])
+        .current_dir(t)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the journal says the command started, then kill stepwise outright.
+    let started = std::time::Instant::now();
+    let pid = loop {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the command never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let Ok(runs) = fs::read_dir(t.join("runs")) else {
+            continue;
+        };
+        let Some(run) = runs
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.join("journal.jsonl").exists())
+        else {
+            continue;
+        };
+        let Ok(read) = journal::read_journal(&run.join("journal.jsonl")) else {
+            continue;
+        };
+        if let Some(pid) = read.events.iter().find_map(|e| match &e.kind {
+            EventKind::CommandStarted { pid, .. } => Some(*pid),
+            _ => None,
+        }) {
+            break pid;
+        }
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = stepwise(t, &["resume", "--answers", "a.yaml", "--state-dir", "runs"]);
+    // The orphaned command is stopped here, whatever the outcome.
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+    assert_code(&out, 0);
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "The command is still running as process {pid} on this machine: wait for it to end before you answer."
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+}
