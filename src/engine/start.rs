@@ -131,14 +131,13 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
         run_dir.display(),
         plan.instances.len()
     ));
-    if let Some(s) = &sandbox {
+    if let Some(s) = sandbox {
+        // The run refers to the sandbox from now on: it stays, whatever happens next.
         prompter.show(&format!("Sandbox: {}", s.root.display()));
+        s.keep();
     }
     let recorder = Arc::new(Mutex::new(recorder));
     let ending = walk(&plan, &bindings, recorder, prompter.as_mut(), opts.rehearse)?;
-    if let Some(s) = sandbox {
-        s.keep();
-    }
     Ok(finish(ending, &run_dir, prompter.as_mut()))
 }
 
