@@ -223,6 +223,18 @@ impl Fixture {
     fn run(&self, args: &[&str]) -> Output {
         stepwise(self.path(), args)
     }
+
+    /// `stepwise run automated.yaml` with an answers file, runs under `runs/`.
+    fn run_automated(&self, answers: &str) -> Output {
+        self.run(&[
+            "run",
+            "automated.yaml",
+            "--answers",
+            answers,
+            "--state-dir",
+            "runs",
+        ])
+    }
 }
 
 #[test]
@@ -232,14 +244,7 @@ fn pause_then_resume_finishes_where_it_stopped() {
         "pause.yaml",
         "confirm: true\ndefault: done\nsteps:\n  confirm-web@WEB02: pause\n",
     );
-    let out = f.run(&[
-        "run",
-        "automated.yaml",
-        "--answers",
-        &a,
-        "--state-dir",
-        "runs",
-    ]);
+    let out = f.run_automated(&a);
     assert_code(&out, 3);
     assert!(
         text(&out.stdout).contains("Paused."),
@@ -420,8 +425,6 @@ fn a_failed_command_then_abort_saves_and_exits_1_and_resume_takes_it_up() {
     );
     // Fix the cause by hand, then resume: the failed instance is tried again.
     fs::write(f.path().join("work/fixed"), "by hand").unwrap();
-    let a = f.answers("go.yaml", "confirm: true\ndefault: done\n");
-    let _ = a;
     fs::write(
         f.path().join("go.yaml"),
         format!(
@@ -452,14 +455,7 @@ fn a_changed_runbook_is_listed_on_resume_and_needs_an_answer() {
         "pause.yaml",
         "confirm: true\ndefault: done\nsteps:\n  confirm-web@WEB01: pause\n",
     );
-    let out = f.run(&[
-        "run",
-        "automated.yaml",
-        "--answers",
-        &a,
-        "--state-dir",
-        "runs",
-    ]);
+    let out = f.run_automated(&a);
     assert_code(&out, 3);
     let path = f.path().join("automated.yaml");
     let changed = fs::read_to_string(&path)
@@ -520,17 +516,7 @@ fn a_second_process_is_refused_by_the_lock() {
         "pause.yaml",
         "confirm: true\ndefault: done\nsteps:\n  confirm-web@WEB01: pause\n",
     );
-    assert_code(
-        &f.run(&[
-            "run",
-            "automated.yaml",
-            "--answers",
-            &a,
-            "--state-dir",
-            "runs",
-        ]),
-        3,
-    );
+    assert_code(&f.run_automated(&a), 3);
     let run = only_run(&f.path().join("runs"));
     let mut holder = Command::new(env!("CARGO_BIN_EXE_stepwise"))
         .args(["__hold-lock", &run.display().to_string()])
@@ -620,14 +606,7 @@ fn answers_files_that_do_not_fit_are_refused_before_anything_runs() {
     ];
     for (body, expected) in cases {
         fs::write(f.path().join("bad.yaml"), body).unwrap();
-        let out = f.run(&[
-            "run",
-            "automated.yaml",
-            "--answers",
-            "bad.yaml",
-            "--state-dir",
-            "runs",
-        ]);
+        let out = f.run_automated("bad.yaml");
         assert_code(&out, 2);
         assert_eq!(text(&out.stderr), format!("stepwise: {expected}"), "{body}");
     }
@@ -747,14 +726,7 @@ fn blocking_findings_stop_a_run_before_its_first_step_unless_overridden_with_a_r
     let f = Fixture::new();
     fs::remove_file(f.path().join("pkg/delta.msi")).unwrap();
     let a = f.answers("a.yaml", "confirm: true\ndefault: done\n");
-    let out = f.run(&[
-        "run",
-        "automated.yaml",
-        "--answers",
-        &a,
-        "--state-dir",
-        "runs",
-    ]);
+    let out = f.run_automated(&a);
     assert_code(&out, 1);
     let shown = text(&out.stdout);
     assert!(shown.contains("1 blocking"), "{shown}");
@@ -780,14 +752,7 @@ fn blocking_findings_stop_a_run_before_its_first_step_unless_overridden_with_a_r
         "b.yaml",
         "confirm: true\ndefault: done\noverride_checks: \"Delta.msi is copied by hand from the old package\"\nsteps:\n  copy-package: { note: by hand, on_failure: done }\n  verify: { note: checked by hand, on_failure: done }\n",
     );
-    let out = g.run(&[
-        "run",
-        "automated.yaml",
-        "--answers",
-        &b,
-        "--state-dir",
-        "runs",
-    ]);
+    let out = g.run_automated(&b);
     assert_code(&out, 0);
     let run = only_run(&g.path().join("runs"));
     let read = journal::read_journal(&run.join("journal.jsonl")).unwrap();
