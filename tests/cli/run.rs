@@ -1014,3 +1014,72 @@ fn resume_says_when_a_command_of_a_killed_run_is_still_running() {
         text(&out.stdout)
     );
 }
+
+/// At a manual step with an optional automation, the operator (here an answers file) may run the
+/// automation instead of doing it by hand; it runs, and the instance is done by its automation.
+#[test]
+fn a_manual_step_can_run_its_automation_instead() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    fs::write(
+        t.join("optional.yaml"),
+        r#"id: optional
+title: Optional automation
+article: KB0
+product: stepwise tests
+parameters:
+  - { name: work_dir, type: path, prompt: Work folder }
+phases:
+  - id: main
+    title: Main
+    steps:
+      - id: restart-iis
+        title: Restart IIS
+        instructions: Run iisreset on the server.
+        automation:
+          type: command
+          program: sh
+          args: [-c, 'echo reset > "$0/iisreset.log"', '{{ work_dir }}']
+      - id: by-hand
+        title: Done by hand
+        automation: { type: command, program: sh, args: [-c, 'exit 9'] }
+"#,
+    )
+    .unwrap();
+    fs::write(
+        t.join("a.yaml"),
+        format!(
+            "params: {{ work_dir: '{}' }}\ndefault: done\nsteps:\n  restart-iis: automate\n",
+            t.display()
+        ),
+    )
+    .unwrap();
+    let out = stepwise(
+        t,
+        &[
+            "run",
+            "optional.yaml",
+            "--answers",
+            "a.yaml",
+            "--state-dir",
+            "runs",
+        ],
+    );
+    assert_code(&out, 0);
+    assert_eq!(
+        fs::read_to_string(t.join("iisreset.log")).unwrap(),
+        "reset\n"
+    );
+    let run = only_run(&t.join("runs"));
+    let p = progress(&run);
+    assert!(matches!(
+        p.state("restart-iis"),
+        InstanceState::Done(journal::Completion::Automated)
+    ));
+    // Not asked to automate, a manual step is confirmed by hand and its automation never runs.
+    assert!(matches!(
+        p.state("by-hand"),
+        InstanceState::Done(journal::Completion::Confirmed)
+    ));
+    assert_eq!(count(&events(&run), "command_started"), 1);
+}
