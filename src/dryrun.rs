@@ -178,12 +178,10 @@ fn package_findings(plan: &Plan) -> Vec<Finding> {
         for f in &files {
             // The article's table may cut names short (`Exchange2007oabresourcemana`): such a
             // row stands for any file that starts with it and has its size.
-            if !f.name.contains('.') {
-                let prefix = f.name.to_lowercase();
+            if f.is_cut_short() {
                 let hit = listing.names().iter().find(|n| {
-                    let lower = n.to_lowercase();
-                    lower.starts_with(&prefix)
-                        && !matched.contains(&lower)
+                    f.may_name(n)
+                        && !matched.contains(&n.to_lowercase())
                         && std::fs::metadata(dir.join(n.as_str()))
                             .is_ok_and(|m| f.size.is_none_or(|s| m.len() == s))
                 });

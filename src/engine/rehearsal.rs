@@ -65,12 +65,11 @@ impl Sandbox {
                 // The package as extracted: every file of the article's table at its size,
                 // named as the table names it, and any file the copy names that the table does
                 // not list.
-                let rows: Vec<(String, u64)> = rb
+                let rows: Vec<&crate::runbook::ManifestFile> = rb
                     .manifests
                     .iter()
                     .filter(|m| manifest.is_none_or(|id| m.id == id))
                     .flat_map(|m| m.files.iter())
-                    .map(|f| (f.name.clone(), f.size.unwrap_or(4096)))
                     .collect();
                 let mut unlisted: Vec<String> = copy
                     .files
@@ -80,18 +79,15 @@ impl Sandbox {
                     .collect();
                 unlisted.sort_by_key(|n| n.to_lowercase());
                 let mut files: Vec<(String, u64)> = Vec::new();
-                for (name, size) in rows {
-                    if name.contains('.') {
-                        files.push((name, size));
+                for row in rows {
+                    let size = row.size.unwrap_or(4096);
+                    if !row.is_cut_short() {
+                        files.push((row.name.clone(), size));
                         continue;
                     }
                     // A name the table cut short stands for the first file the copy names that
                     // starts with it, in name order.
-                    let prefix = name.to_lowercase();
-                    if let Some(i) = unlisted
-                        .iter()
-                        .position(|n| n.to_lowercase().starts_with(&prefix))
-                    {
+                    if let Some(i) = unlisted.iter().position(|n| row.may_name(n)) {
                         files.push((unlisted.remove(i), size));
                     }
                 }

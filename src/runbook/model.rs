@@ -377,3 +377,21 @@ pub struct ManifestFile {
     pub platform: Option<String>,
     pub sha256: Option<String>,
 }
+
+impl ManifestFile {
+    /// Whether the article's table cut this name short (`Exchange2007oabresourcemana`: no
+    /// extension). Such a row stands for a file whose name starts with it.
+    pub fn is_cut_short(&self) -> bool {
+        !self.name.contains('.')
+    }
+
+    /// Whether `file` is a name this row may stand for: the same name ignoring case, or, for a
+    /// name cut short, one that starts with it.
+    pub fn may_name(&self, file: &str) -> bool {
+        if self.is_cut_short() {
+            file.to_lowercase().starts_with(&self.name.to_lowercase())
+        } else {
+            file.eq_ignore_ascii_case(&self.name)
+        }
+    }
+}
