@@ -3,15 +3,15 @@
 //! Each command loads what it needs through the stages (runbook -> plan -> consumer) and maps
 //! every error to the exit code of the contract. Nothing here knows how a stage works inside.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 
 use clap::Parser;
 
 use crate::cli::{Cli, Command, Format, PlanArgs};
-use crate::error::{Error, describe_io};
+use crate::error::Error;
 use crate::exit_codes::ExitCode;
+use crate::input::{bindings, load_runbook, plural};
 use crate::plan::{Bindings, Plan};
 use crate::runbook::{self, Runbook, Source, bundled};
 
@@ -111,7 +111,7 @@ fn check(runbook: &str, args: &PlanArgs, json: bool) -> Result<ExitCode, Error> 
     let opts = crate::dryrun::CheckOptions {
         interactive: false,
         env: crate::actions::CheckEnv {
-            backup_dir: Some(default_state_dir()),
+            backup_dir: Some(crate::journal::state_dir(None)),
         },
     };
     let report = crate::dryrun::check_plan(&plan, &bindings, &opts);
@@ -126,14 +126,6 @@ fn check(runbook: &str, args: &PlanArgs, json: bool) -> Result<ExitCode, Error> 
     } else {
         ExitCode::Success
     })
-}
-
-/// Where runs live when no `--state-dir` is given: `STEPWISE_STATE_DIR`, else `./stepwise-runs`.
-fn default_state_dir() -> std::path::PathBuf {
-    std::env::var_os("STEPWISE_STATE_DIR")
-        .filter(|v| !v.is_empty())
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from("stepwise-runs"))
 }
 
 /// The as-run record of a run folder: its ticks, and its parameter values and hosts (those given
@@ -258,109 +250,4 @@ fn validate(args: &[String]) -> Result<ExitCode, Error> {
     } else {
         ExitCode::Success
     })
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-/// Resolves and loads a runbook, printing its diagnostics; an invalid one stops the command.
-pub fn load_runbook(arg: &str) -> Result<(Source, Runbook), Error> {
-    let source = bundled::resolve(arg).map_err(Error::Usage)?;
-    let loaded = runbook::load(&source);
-    if loaded.errors() > 0 {
-        eprint!(
-            "{}",
-            runbook::render_diagnostics(&source, &loaded.diagnostics)
-        );
-        eprintln!(
-            "stepwise: {} is invalid ({} error{}); `stepwise validate` shows the same",
-            source.name,
-            loaded.errors(),
-            plural(loaded.errors())
-        );
-        return Err(Error::InvalidRunbook);
-    }
-    let runbook = loaded.runbook.ok_or(Error::InvalidRunbook)?;
-    Ok((source, runbook))
-}
-
-/// Turns `--set` and `--inventory` into bindings, checking each against the runbook.
-pub fn bindings(rb: &Runbook, args: &PlanArgs) -> Result<Bindings, Error> {
-    let mut b = Bindings::default();
-    for set in &args.set {
-        let Some((name, value)) = set.split_once('=') else {
-            return Err(Error::Usage(format!("--set {set}: expected NAME=VALUE")));
-        };
-        let name = name.trim();
-        let Some(param) = rb.parameter(name) else {
-            let names = rb.parameters.iter().map(|p| p.name.as_str());
-            let hint = match runbook::load::suggest(name, names) {
-                Some(s) => format!("; did you mean `{s}`?"),
-                None => String::new(),
-            };
-            return Err(Error::Usage(format!(
-                "--set {set}: runbook `{}` has no parameter `{name}`{hint}",
-                rb.id
-            )));
-        };
-        let value = param
-            .parse_value(value)
-            .map_err(|m| Error::Usage(format!("--set {set}: {m}")))?;
-        b.values.insert(name.to_string(), value);
-    }
-    if let Some(path) = &args.inventory {
-        b.hosts = read_inventory(rb, path)?;
-    }
-    Ok(b)
-}
-
-/// Reads an inventory file: a YAML map of role id to a list of host names.
-pub fn read_inventory(rb: &Runbook, path: &Path) -> Result<BTreeMap<String, Vec<String>>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read inventory {}: {}",
-            path.display(),
-            describe_io(&e)
-        ))
-    })?;
-    let hosts: BTreeMap<String, Vec<String>> = serde_yaml::from_str(&text).map_err(|e| {
-        let at = e
-            .location()
-            .map(|l| format!("{}:{}:{}", path.display(), l.line(), l.column()))
-            .unwrap_or_else(|| path.display().to_string());
-        Error::Usage(format!(
-            "{at}: an inventory is a map of role to a list of host names: {}",
-            strip_location(&e.to_string())
-        ))
-    })?;
-    for (role, list) in &hosts {
-        if rb.role(role).is_none() {
-            let ids = rb.roles.iter().map(|r| r.id.as_str());
-            let hint = match runbook::load::suggest(role, ids) {
-                Some(s) => format!("; did you mean `{s}`?"),
-                None => String::new(),
-            };
-            return Err(Error::Usage(format!(
-                "{}: runbook `{}` has no role `{role}`{hint}",
-                path.display(),
-                rb.id
-            )));
-        }
-        if list.is_empty() {
-            return Err(Error::Usage(format!(
-                "{}: role `{role}` has an empty host list",
-                path.display()
-            )));
-        }
-    }
-    Ok(hosts)
-}
-
-/// serde_yaml appends " at line L column C" to its messages; the position is printed first.
-pub fn strip_location(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
 }

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod exit_codes;
 pub mod fsutil;
+pub mod input;
 pub mod journal;
 pub mod plan;
 pub mod runbook;

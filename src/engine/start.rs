@@ -10,11 +10,11 @@ use std::sync::{Arc, Mutex};
 use super::interrupt;
 use super::{Ending, Walk};
 use crate::actions::CheckEnv;
-use crate::app;
 use crate::cli::PlanArgs;
 use crate::dryrun::{self, CheckOptions};
 use crate::error::Error;
 use crate::exit_codes::ExitCode;
+use crate::input;
 use crate::journal::{self, EventKind, Identity, NewEvent, NewRun, Recorder, Run, RunState};
 use crate::plan::{Bindings, Plan};
 use crate::runbook::{self, ParamType, Runbook, Source, Step};
@@ -64,11 +64,11 @@ pub struct RunOptions<'a> {
 }
 
 pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
-    let (source, rb) = app::load_runbook(opts.runbook)?;
+    let (source, rb) = input::load_runbook(opts.runbook)?;
     let mut prompter = prompter(opts.answers, &rb)?;
     // From the first prompt on, Ctrl-C is handled (nothing to save until the run exists).
     interrupt::install(Box::new(|| {}));
-    let mut bindings = app::bindings(&rb, opts.plan)?;
+    let mut bindings = input::bindings(&rb, opts.plan)?;
     let state_dir = journal::state_dir(opts.state_dir);
 
     let mut sandbox = None;

@@ -151,7 +151,7 @@ impl Answers {
                     .unwrap_or_else(|| path.to_string());
                 Error::Usage(format!(
                     "{at}: the answers file does not fit: {}",
-                    crate::app::strip_location(&e.to_string())
+                    crate::input::strip_location(&e.to_string())
                 ))
             })?
         };
