@@ -70,14 +70,6 @@ impl Template {
         })
     }
 
-    /// A template with no placeholders.
-    pub fn literal(text: &str) -> Template {
-        Template {
-            source: text.to_string(),
-            parts: vec![Part::Text(text.to_string())],
-        }
-    }
-
     /// The text as written in the runbook.
     pub fn source(&self) -> &str {
         &self.source
