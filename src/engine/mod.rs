@@ -777,6 +777,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                 Ok(()) => {
                     let how = self.automated_how(instance, action);
                     self.done(instance, how, None)?;
+                    self.settled(instance, step);
                     return Ok(Flow::Next);
                 }
                 Err(failure) => {

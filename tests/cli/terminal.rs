@@ -21,6 +21,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+mod record;
+
 use stepwise::journal::{
     self, Completion, Event, EventKind, InstanceState, Lifecycle, Progress, Run, RunOutcome,
 };
