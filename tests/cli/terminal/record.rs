@@ -506,3 +506,48 @@ fn a_step_with_items_not_all_done_is_partly_done_until_reopened() {
     );
     assert_finished(&progress);
 }
+
+#[test]
+fn a_skip_can_be_cancelled_and_a_failure_can_pause() {
+    let Some(mut t) = terminal("fail-pause") else {
+        return;
+    };
+    let work = t.path("work");
+    fs::create_dir(&work).unwrap();
+    let state = t.state_dir().display().to_string();
+    let set = format!("work_dir={}", work.display());
+    let book = runbook("failing.yaml");
+    t.run(&["run", &book, "--set", &set, "--state-dir", &state]);
+    t.prompt("Hosts for Web servers");
+    t.answer(&["Enter"]);
+    t.prompt("Run step 1.1 on WEB01 now?");
+    t.answer(&["y"]);
+    let h = t.prompt("start-service@WEB01 failed. What now?");
+    assert!(
+        h.contains("  Pause: save and exit (resume takes it up again)"),
+        "{h}"
+    );
+    t.choose("Skip this host");
+    t.prompt("Why skip this host?");
+    // An empty reason is refused, with a message saying a reason is required.
+    t.answer(&["Enter"]);
+    let h = t.prompt("No reason given. What now?");
+    assert!(h.contains("  A reason is required.\n"), "{h}");
+    t.choose("Go back: do not skip");
+    t.prompt("start-service@WEB01 failed. What now?");
+    t.choose("Pause: save and exit");
+    assert_eq!(t.exit_code(), 3);
+    let (_, events, progress) = the_run(&t.state_dir());
+    assert_eq!(kinds(&events).last(), Some(&"paused"));
+    assert!(matches!(
+        progress.state("start-service@WEB01"),
+        InstanceState::Failed { .. }
+    ));
+    assert!(!kinds(&events).contains(&"instance_skipped"));
+    // Resume takes the failed instance up again.
+    t.run(&["resume", "--state-dir", &state]);
+    let h = t.prompt("Run step 1.1 on WEB01 now?");
+    assert!(h.contains("1 failed, 3 left of 3"), "{h}");
+    t.send(&["C-c"]);
+    assert_eq!(t.exit_code(), 130);
+}
