@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -94,18 +94,12 @@ impl Examined {
 
 fn warn(warnings: &[String]) {
     for w in warnings {
-        eprintln!("stepwise: warning: {w}");
+        crate::errln!("stepwise: warning: {w}");
     }
 }
 
 fn print(text: &str) -> Result<(), Error> {
-    let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            Err(Error::io("cannot write to standard output", &e))
-        }
-        _ => Ok(()),
-    }
+    crate::stdio::out(text)
 }
 
 /// `stepwise status [RUN_DIR] [--state-dir DIR] [--json]`.
@@ -162,7 +156,7 @@ fn list(state_dir: &Path, json: bool) -> Result<ExitCode, Error> {
             }
             Err(e) => {
                 failed = true;
-                eprintln!("stepwise: {e}");
+                crate::errln!("stepwise: {e}");
                 items.push(json!({
                     "run_id": name,
                     "dir": dir.display().to_string(),

@@ -69,7 +69,7 @@ pub fn exit_now() -> ! {
     }
     let term = console::Term::stderr();
     let _ = term.show_cursor();
-    eprintln!("\nInterrupted: progress is saved; `stepwise resume` goes on from here.");
+    crate::errln!("\nInterrupted: progress is saved; `stepwise resume` goes on from here.");
     std::process::exit(130);
 }
 

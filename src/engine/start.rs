@@ -47,7 +47,7 @@ fn not_started(s: Stop, prompter: &mut dyn Prompter) -> Result<ExitCode, Error> 
         Stop::Missing(m) => Err(Error::Usage(format!("{m}; nothing was started"))),
         Stop::Interrupted => {
             prompter.restore();
-            eprintln!("\nInterrupted before the run started; nothing was started.");
+            crate::errln!("\nInterrupted before the run started; nothing was started.");
             Ok(ExitCode::Interrupted)
         }
         Stop::Io(m) => Err(Error::Failed(format!("the terminal failed: {m}"))),
@@ -125,16 +125,20 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
     new_run.backup_dir = sandbox.as_ref().map(|s| s.root.join("backup"));
     let recorder = Recorder::create(&state_dir, new_run).map_err(journal_error)?;
     let run_dir = recorder.run().dir().to_path_buf();
+    // The run refers to the sandbox from now on: it stays, whatever happens next.
+    let sandbox_root = sandbox.map(|s| {
+        let root = s.root.clone();
+        s.keep();
+        root
+    });
     prompter.show(&format!(
         "Run {}  ·  state in {}\n{} step instances",
         recorder.run().id(),
         run_dir.display(),
         plan.instances.len()
     ));
-    if let Some(s) = sandbox {
-        // The run refers to the sandbox from now on: it stays, whatever happens next.
-        prompter.show(&format!("Sandbox: {}", s.root.display()));
-        s.keep();
+    if let Some(root) = sandbox_root {
+        prompter.show(&format!("Sandbox: {}", root.display()));
     }
     let recorder = Arc::new(Mutex::new(recorder));
     let ending = walk(&plan, &bindings, recorder, prompter.as_mut(), opts.rehearse)?;
@@ -221,13 +225,13 @@ fn finish(ending: Ending, run_dir: &Path, prompter: &mut dyn Prompter) -> ExitCo
         Ending::Paused => prompter.show(&format!(
             "Paused. Progress is saved; `stepwise resume {shown}` goes on from here."
         )),
-        Ending::Missing(m) => eprintln!(
+        Ending::Missing(m) => crate::errln!(
             "stepwise: stopped: {m}\nProgress is saved; `stepwise resume {shown}` goes on from here."
         ),
-        Ending::Interrupted => eprintln!(
+        Ending::Interrupted => crate::errln!(
             "\nInterrupted: progress is saved; `stepwise resume {shown}` goes on from here."
         ),
-        Ending::Aborted => eprintln!(
+        Ending::Aborted => crate::errln!(
             "stepwise: the run stopped. Progress is saved in {shown}; `stepwise resume` takes it up again."
         ),
     }
@@ -260,10 +264,7 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
     };
     let loaded = runbook::load(&source);
     let Some(rb) = loaded.runbook else {
-        eprint!(
-            "{}",
-            runbook::render_diagnostics(&source, &loaded.diagnostics)
-        );
+        crate::stdio::err(&runbook::render_diagnostics(&source, &loaded.diagnostics));
         return Err(Error::InvalidRunbook);
     };
     let mut prompter = prompter(opts.answers, &rb)?;
@@ -319,7 +320,7 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
                         .note("not resumed: the runbook changed and the change was not accepted"),
                 );
                 drop(rec);
-                eprintln!(
+                crate::errln!(
                     "stepwise: not resumed: the runbook changed and the change was not accepted"
                 );
                 return Ok(ExitCode::Paused);

@@ -161,7 +161,7 @@ impl TerminalPrompter {
 
     /// Prints lines above the prompts (not redrawn, so they may wrap).
     fn line(&self, text: &str) {
-        self.bar.suspend(|| eprintln!("{text}"));
+        self.bar.suspend(|| crate::errln!("{text}"));
     }
 
     fn width(&self) -> usize {
@@ -516,7 +516,7 @@ impl Prompter for TerminalPrompter {
     }
 
     fn show(&mut self, text: &str) {
-        self.bar.suspend(|| eprintln!("{text}"));
+        self.bar.suspend(|| crate::errln!("{text}"));
     }
 
     fn progress(&mut self, done: usize, total: usize, message: &str) {

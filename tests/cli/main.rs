@@ -4,6 +4,7 @@
 //! bundled runbooks against their articles (`content`), checklists, the dry-run `check`, the
 //! journal with `status` and `log`, runs and resumes driven by answers files (`run`), the walk in
 //! a real terminal (`terminal`, tmux), and crash safety under SIGKILL (`kill`).
+#![allow(clippy::disallowed_macros)] // tests print what they saw
 
 mod common;
 
@@ -12,6 +13,7 @@ mod checklist;
 mod content;
 mod journal;
 mod kill;
+mod pipes;
 mod run;
 mod terminal;
 mod validate;
