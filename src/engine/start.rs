@@ -251,6 +251,10 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
         Some(dir) => Run::find(&state_dir, &dir.display().to_string()).map_err(journal_error)?,
         None => newest_unfinished(&state_dir)?,
     };
+    // The folder the run lives in: a run folder a killed `stepwise run` left half-built goes.
+    if let Some(parent) = run.dir().parent() {
+        journal::sweep_abandoned_creations(parent);
+    }
     let header = run.header().clone();
     let recorded = run.runbook_source().map_err(journal_error)?;
     let current = current_source(&header.runbook_source);

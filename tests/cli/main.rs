@@ -11,6 +11,7 @@ mod common;
 mod check;
 mod checklist;
 mod content;
+mod creation;
 mod journal;
 mod kill;
 mod pipes;

@@ -4,7 +4,8 @@
 //!
 //! Two ways of closing the pipe: the reading end closed before `stepwise` starts (every write to
 //! standard output fails, deterministically), and the real `| head -1` through bash, where
-//! `PIPESTATUS` gives `stepwise`'s own exit code.
+//! `PIPESTATUS` gives `stepwise`'s own exit code (so these tests need bash and head: Unix).
+#![cfg(unix)]
 
 use crate::common;
 
