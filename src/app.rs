@@ -74,21 +74,25 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             answers,
             state_dir,
             rehearse,
+            operator,
         } => crate::engine::start::run(crate::engine::start::RunOptions {
             runbook: &runbook,
             plan: &plan,
             answers: answers.as_deref(),
             state_dir: state_dir.as_deref(),
             rehearse,
+            operator: operator.as_deref(),
         }),
         Command::Resume {
             run,
             answers,
             state_dir,
+            operator,
         } => crate::engine::start::resume(crate::engine::start::ResumeOptions {
             run_dir: run.as_deref(),
             answers: answers.as_deref(),
             state_dir: state_dir.as_deref(),
+            operator: operator.as_deref(),
         }),
         Command::Status {
             run,

@@ -61,6 +61,8 @@ pub struct RunOptions<'a> {
     pub answers: Option<&'a Path>,
     pub state_dir: Option<&'a Path>,
     pub rehearse: bool,
+    /// `--operator`; see [`super::operator`].
+    pub operator: Option<&'a str>,
 }
 
 pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
@@ -69,6 +71,10 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
     // From the first prompt on, Ctrl-C is handled (nothing to save until the run exists).
     interrupt::install(Box::new(|| {}));
     let mut bindings = input::bindings(&rb, opts.plan)?;
+    let operator = match super::operator::resolve(opts.operator, prompter.as_mut())? {
+        Ok(name) => name,
+        Err(s) => return not_started(s, prompter.as_mut()),
+    };
     let state_dir = journal::state_dir(opts.state_dir);
 
     let mut sandbox = None;
@@ -118,9 +124,7 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
     }
     let plan = Plan::new(&rb, &bindings);
     let mut new_run = NewRun::new(&source, &plan, opts.rehearse);
-    if let Some(operator) = prompter.operator() {
-        new_run.identity.operator = operator;
-    }
+    new_run.identity.operator = operator;
     // A rehearsal keeps everything it touches in its sandbox, backups included.
     new_run.backup_dir = sandbox.as_ref().map(|s| s.root.join("backup"));
     let recorder = Recorder::create(&state_dir, new_run).map_err(journal_error)?;
@@ -243,6 +247,8 @@ pub struct ResumeOptions<'a> {
     pub run_dir: Option<&'a Path>,
     pub answers: Option<&'a Path>,
     pub state_dir: Option<&'a Path>,
+    /// `--operator`; see [`super::operator`].
+    pub operator: Option<&'a str>,
 }
 
 pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
@@ -274,9 +280,10 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
     let mut prompter = prompter(opts.answers, &rb)?;
     interrupt::install(Box::new(|| {}));
     let mut identity = Identity::current();
-    if let Some(operator) = prompter.operator() {
-        identity.operator = operator;
-    }
+    identity.operator = match super::operator::resolve(opts.operator, prompter.as_mut())? {
+        Ok(name) => name,
+        Err(s) => return not_started(s, prompter.as_mut()),
+    };
     let mut recorder = Recorder::resume(run, identity).map_err(journal_error)?;
     let run_dir = recorder.run().dir().to_path_buf();
     for w in recorder.warnings() {

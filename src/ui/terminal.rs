@@ -260,6 +260,10 @@ impl Prompter for TerminalPrompter {
         true
     }
 
+    fn operator_name(&mut self) -> Result<String, Stop> {
+        self.text("Your name, for the record (the operator)", None, true)
+    }
+
     fn param(&mut self, p: &Parameter) -> Result<Value, Stop> {
         if let Some(help) = &p.help {
             self.show(&format!("  {}", style(help).dim()));

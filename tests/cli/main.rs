@@ -14,6 +14,7 @@ mod content;
 mod creation;
 mod journal;
 mod kill;
+mod operator;
 mod pipes;
 mod run;
 mod terminal;
