@@ -5,8 +5,10 @@
 //! without a terminal never hangs and never guesses. The engine talks only to [`Prompter`]; the
 //! prompter never touches the journal.
 
+pub mod lines;
 pub mod scripted;
 pub mod terminal;
+pub mod wrap;
 
 use crate::runbook::{Parameter, Role, Value};
 
