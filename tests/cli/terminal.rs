@@ -25,6 +25,8 @@ use stepwise::journal::{
     self, Completion, Event, EventKind, InstanceState, Lifecycle, Progress, Run, RunOutcome,
 };
 
+mod faces;
+
 /// The longest wait for anything to appear on the screen.
 const WAIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(20);
