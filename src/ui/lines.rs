@@ -130,7 +130,7 @@ pub fn ticks(prompt: &str, items: &[String], width: usize) -> Result<Vec<usize>,
     say(&list, width);
     loop {
         say(
-            "Numbers of the items done, separated by spaces or commas (all: every one; Enter: none): ",
+            "Numbers of the items done, such as 1 3 or 2-5 (all: every one; Enter: none): ",
             width,
         );
         match parse_ticks(&read_answer()?, items.len()) {
