@@ -11,6 +11,7 @@
 //! [`Prompter`], and writes state only through the journal.
 
 pub mod interrupt;
+pub mod operator;
 pub mod rehearsal;
 pub mod start;
 pub mod summary;

@@ -655,6 +655,6 @@ impl Prompter for Answers {
     }
 
     fn show(&mut self, text: &str) {
-        println!("{text}");
+        crate::stdio::show(text);
     }
 }
