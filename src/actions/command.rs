@@ -5,7 +5,7 @@
 //! the execution starts what it found.
 
 use std::collections::VecDeque;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -389,7 +389,7 @@ pub(super) fn run(
             1 => ctx.output_dir.join(format!("{base}.log")),
             n => ctx.output_dir.join(format!("{base}.{n}.log")),
         })
-        .find(|p| !p.exists())
+        .find(|p| fs::symlink_metadata(p).is_err())
         .unwrap_or_else(|| ctx.output_dir.join(format!("{base}.log")));
     let cannot_start = |why: String| {
         Failure::new(
@@ -525,8 +525,8 @@ enum Ending {
 }
 
 fn open_log(dir: &Path, file: &Path) -> io::Result<File> {
-    fs::create_dir_all(dir)?;
-    OpenOptions::new().create(true).append(true).open(file)
+    crate::fsutil::create_private_dir_all(dir)?;
+    crate::fsutil::create_fresh(file)
 }
 
 /// Copies the command's output to the log file and sends it on line by line (bytes that are

@@ -449,6 +449,12 @@ pub fn temp_path(target: &Path) -> PathBuf {
 /// bytes written so far and checking `cancel` between chunks), synced, its size verified, then
 /// renamed over `to` and the folder synced. On any failure the temporary file is removed and
 /// `to` is untouched.
+///
+/// Whatever is at the temporary name (a file left by a crash, or a link someone planted) is
+/// removed, never written through: the file is created anew ([`crate::fsutil::create_fresh`]).
+/// The copy gets the permissions of the file it replaces, or, when new, the source's without
+/// write access for anyone but the owner ([`crate::fsutil::kept_permissions`]); a backup, which
+/// is new, therefore has the original's permissions.
 pub fn copy_atomic(
     from: &Path,
     to: &Path,
@@ -456,8 +462,8 @@ pub fn copy_atomic(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Copied, CopyError> {
     let tmp = temp_path(to);
-    let result = copy_into(from, &tmp, cancel, progress).and_then(|copied| {
-        fs::rename(&tmp, to).map_err(CopyError::Write)?;
+    let result = copy_into(from, to, &tmp, cancel, progress).and_then(|copied| {
+        crate::fsutil::replace(&tmp, to).map_err(CopyError::Write)?;
         if let Some(dir) = to.parent() {
             crate::fsutil::sync_dir(dir);
         }
@@ -471,13 +477,15 @@ pub fn copy_atomic(
 
 fn copy_into(
     from: &Path,
+    to: &Path,
     tmp: &Path,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Copied, CopyError> {
     let mut src = File::open(from).map_err(CopyError::Read)?;
-    let expected = src.metadata().map_err(CopyError::Read)?.len();
-    let mut dst = File::create(tmp).map_err(CopyError::Write)?;
+    let src_meta = src.metadata().map_err(CopyError::Read)?;
+    let expected = src_meta.len();
+    let mut dst = crate::fsutil::create_fresh(tmp).map_err(CopyError::Write)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; CHUNK];
     let mut written = 0u64;
@@ -494,6 +502,8 @@ fn copy_into(
         written += n as u64;
         progress(written);
     }
+    let permissions = crate::fsutil::kept_permissions(to, &src_meta);
+    dst.set_permissions(permissions).map_err(CopyError::Write)?;
     dst.sync_all().map_err(CopyError::Write)?;
     let on_disk = dst.metadata().map_err(CopyError::Write)?.len();
     if written != expected || on_disk != expected {

@@ -676,10 +676,12 @@ pub(crate) fn back_up(
 ) -> Result<PathBuf, Failure> {
     let dir = instance_dir(ctx.backup_dir, instance);
     let backup = dir.join(&file.name);
-    if backup.exists() {
+    // A backup made by an earlier attempt is kept; anything else at its name (a link) is not
+    // trusted, and the copy below replaces it without following it.
+    if std::fs::symlink_metadata(&backup).is_ok_and(|m| m.is_file()) {
         return Ok(backup);
     }
-    std::fs::create_dir_all(&dir).map_err(|e| {
+    crate::fsutil::create_private_dir_all(&dir).map_err(|e| {
         Failure::new(
             FailureKind::Io,
             format!(

@@ -1,0 +1,202 @@
+//! Hostile input, hostile shares and hostile signals, through the real binary: links planted at
+//! the names stepwise writes, parameter values that try to become shell syntax, secrets in
+//! output, permissions, resource bombs in runbooks, SIGTERM, and files that are not what they
+//! claim to be.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn stepwise(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stepwise"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("STEPWISE_STATE_DIR")
+        .env("USER", "alice")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run stepwise")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn assert_code(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// The one run folder under a state folder.
+fn only_run(state: &Path) -> PathBuf {
+    let runs: Vec<PathBuf> = fs::read_dir(state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs.into_iter().next().unwrap()
+}
+
+/// A runbook with one step of the given action (YAML flow map) and the given parameters.
+fn runbook(dir: &Path, params: &str, action: &str) {
+    fs::write(
+        dir.join("rb.yaml"),
+        format!(
+            "id: t\ntitle: T\narticle: KB0\nproduct: stepwise tests\nparameters:\n{params}phases:\n  - id: main\n    title: Main\n    steps:\n      - id: one\n        title: One\n        action: {action}\n"
+        ),
+    )
+    .unwrap();
+}
+
+fn run_with(dir: &Path, answers: &str) -> Output {
+    fs::write(dir.join("a.yaml"), answers).unwrap();
+    stepwise(
+        dir,
+        &[
+            "run",
+            "rb.yaml",
+            "--answers",
+            "a.yaml",
+            "--state-dir",
+            "runs",
+        ],
+    )
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn copy_runbook(t: &Path) {
+    runbook(
+        t,
+        "  - { name: from, type: path, prompt: From }\n  - { name: to, type: path, prompt: To }\n",
+        "{ type: copy, from: '{{ from }}', to: '{{ to }}', files: [A.msi] }",
+    );
+}
+
+fn copy_answers(t: &Path) -> String {
+    format!(
+        "params: {{ from: '{}', to: '{}' }}\nconfirm: true\ndefault: done\n",
+        t.join("pkg").display(),
+        t.join("share").display()
+    )
+}
+
+/// A link planted at the copy's temporary name is replaced, never written through: the file it
+/// points to keeps its content, and the copy is a regular file.
+#[cfg(unix)]
+#[test]
+fn a_copy_never_writes_through_a_link_planted_at_its_temporary_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    for d in ["pkg", "share", "outside"] {
+        fs::create_dir(t.join(d)).unwrap();
+    }
+    fs::write(t.join("pkg/A.msi"), "new package").unwrap();
+    fs::write(t.join("outside/victim"), "precious").unwrap();
+    std::os::unix::fs::symlink("../outside/victim", t.join("share/.A.msi.stepwise-part")).unwrap();
+    copy_runbook(t);
+    let out = run_with(t, &copy_answers(t));
+    assert_code(&out, 0);
+    assert_eq!(
+        fs::read_to_string(t.join("outside/victim")).unwrap(),
+        "precious"
+    );
+    let copied = t.join("share/A.msi");
+    assert!(fs::symlink_metadata(&copied).unwrap().file_type().is_file());
+    assert_eq!(fs::read_to_string(&copied).unwrap(), "new package");
+    assert!(fs::symlink_metadata(t.join("share/.A.msi.stepwise-part")).is_err());
+}
+
+/// A copy over a private file keeps it private, and so is its backup; a new copy is never
+/// writable by others, whatever the umask; a run folder is the operator's alone.
+#[cfg(unix)]
+#[test]
+fn permissions_are_kept_and_run_folders_are_private() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    for d in ["pkg", "share"] {
+        fs::create_dir(t.join(d)).unwrap();
+    }
+    fs::write(t.join("pkg/A.msi"), "new package").unwrap();
+    fs::write(t.join("share/A.msi"), "old, private").unwrap();
+    set_mode(&t.join("share/A.msi"), 0o600);
+    copy_runbook(t);
+    fs::write(t.join("a.yaml"), copy_answers(t)).unwrap();
+    // umask 000: everything created follows stepwise's own modes, not the umask.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 000; exec '{}' run rb.yaml --answers a.yaml --state-dir runs",
+            env!("CARGO_BIN_EXE_stepwise")
+        ))
+        .current_dir(t)
+        .env("USER", "alice")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(
+        fs::read_to_string(t.join("share/A.msi")).unwrap(),
+        "new package"
+    );
+    assert_eq!(mode(&t.join("share/A.msi")), 0o600);
+    let run = only_run(&t.join("runs"));
+    let backup = run.join("backup/one/A.msi");
+    assert_eq!(fs::read_to_string(&backup).unwrap(), "old, private");
+    assert_eq!(mode(&backup), 0o600);
+    assert_eq!(mode(&t.join("runs")), 0o700);
+    assert_eq!(mode(&run), 0o700);
+    for entry in walk(&run) {
+        let m = mode(&entry);
+        if entry.is_dir() {
+            assert_eq!(m, 0o700, "{}", entry.display());
+        } else {
+            assert_eq!(m & 0o077, 0, "{} is {m:o}", entry.display());
+        }
+    }
+}
+
+/// A new copy gets the source's permissions without write access for others.
+#[cfg(unix)]
+#[test]
+fn a_new_copy_is_never_writable_by_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    for d in ["pkg", "share"] {
+        fs::create_dir(t.join(d)).unwrap();
+    }
+    fs::write(t.join("pkg/A.msi"), "new package").unwrap();
+    set_mode(&t.join("pkg/A.msi"), 0o666);
+    copy_runbook(t);
+    let out = run_with(t, &copy_answers(t));
+    assert_code(&out, 0);
+    assert_eq!(mode(&t.join("share/A.msi")), 0o644);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        }
+        out.push(p);
+    }
+    out
+}
