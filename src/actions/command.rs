@@ -14,6 +14,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::fsops;
+use super::shell::{self, Shell};
 use super::{
     CommandRun, ExecContext, Failure, FailureKind, Finding, Outcome, Place, Progress, check_folder,
     missing_params, or_hint, redirect_hint, set_hints, windows_only,
@@ -171,6 +172,20 @@ pub(super) fn program_finding(
 
 pub(super) fn check(plan: &Plan, instance: &Instance, a: &CommandAction) -> Vec<Finding> {
     let mut out = vec![program_finding(plan, instance, &a.program, a.shell)];
+    if a.shell
+        && let Err(u) = shell::line(plan, Shell::local(), &a.program, &a.args, false)
+    {
+        out.push(Finding::blocking(
+            instance,
+            format!("parameter `{}`", u.param),
+            format!(
+                "its value cannot be passed to {} safely: {}",
+                u.shell.name(),
+                u.why
+            ),
+            format!("Give `{}` a value without it", u.param),
+        ));
+    }
     if let Some(cwd) = &a.cwd {
         out.extend(check_folder(plan, instance, cwd, "working folder", false).1);
     }
@@ -224,9 +239,10 @@ pub(super) struct Prepared {
     pub program: String,
     pub args: Vec<String>,
     pub cwd: Option<PathBuf>,
-    pub shell: bool,
+    /// For `shell: true`: the line handed to the shell, every parameter value quoted for it.
+    pub line: Option<String>,
     pub timeout: Duration,
-    /// The command line as shown (secrets masked).
+    /// The command line as shown (secrets masked): for a shell, the very line it runs.
     pub shown: String,
 }
 
@@ -240,7 +256,10 @@ impl Prepared {
         timeout: Duration,
     ) -> Result<Prepared, Failure> {
         let shown_args: Vec<String> = args.iter().map(|a| plan.resolved.show(a)).collect();
-        let shown = command_line(&plan.resolved.show(program), &shown_args);
+        let mut shown = command_line(&plan.resolved.show(program), &shown_args);
+        if shell && let Ok(line) = shell::line(plan, Shell::local(), program, args, true) {
+            shown = line;
+        }
         let mut missing = missing_params(plan, program);
         for t in args.iter().chain(cwd) {
             missing.extend(missing_params(plan, t));
@@ -286,6 +305,17 @@ impl Prepared {
                 }
             },
         };
+        let line = match shell {
+            true => Some(
+                shell::line(plan, Shell::local(), program, args, false).map_err(|u| {
+                    Failure::new(
+                        FailureKind::CannotStart,
+                        format!("cannot start {shown}: {u}"),
+                    )
+                })?,
+            ),
+            false => None,
+        };
         let filled = plan.resolved.fill(program);
         let program = if shell {
             filled
@@ -308,27 +338,15 @@ impl Prepared {
             program,
             args: args.iter().map(|a| plan.resolved.fill(a)).collect(),
             cwd,
-            shell,
+            line,
             timeout,
             shown,
         })
     }
 
     fn command(&self) -> Command {
-        let mut cmd = if self.shell {
-            let line = std::iter::once(self.program.as_str())
-                .chain(self.args.iter().map(String::as_str))
-                .collect::<Vec<_>>()
-                .join(" ");
-            if cfg!(windows) {
-                let mut c = Command::new("cmd");
-                c.arg("/C").arg(line);
-                c
-            } else {
-                let mut c = Command::new("sh");
-                c.arg("-c").arg(line);
-                c
-            }
+        let mut cmd = if let Some(line) = &self.line {
+            shell_command(line)
         } else {
             let mut c = Command::new(&self.program);
             c.args(&self.args);
@@ -345,6 +363,25 @@ impl Prepared {
         }
         cmd
     }
+}
+
+/// The local shell running `line` as it is.
+#[cfg(windows)]
+fn shell_command(line: &str) -> Command {
+    use std::os::windows::process::CommandExt;
+    // Handed over verbatim: cmd does not follow the quoting rules of other programs, and with
+    // `/s` it takes whatever is between the outer quotes as the line. `/v:off`: `!` is text.
+    let mut c = Command::new("cmd");
+    c.raw_arg(format!("/d /v:off /s /c \"{line}\""));
+    c
+}
+
+/// The local shell running `line` as it is.
+#[cfg(not(windows))]
+fn shell_command(line: &str) -> Command {
+    let mut c = Command::new("sh");
+    c.arg("-c").arg(line);
+    c
 }
 
 pub(super) fn execute(

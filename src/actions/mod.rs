@@ -88,6 +88,7 @@ mod assert;
 mod command;
 mod copy;
 pub mod fsops;
+pub mod shell;
 mod write_file;
 
 use std::path::{Path, PathBuf};
@@ -421,8 +422,12 @@ pub fn describe(plan: &Plan, action: &Action) -> ActionView {
         Action::Command(a) => {
             let program = show(&a.program);
             let args: Vec<String> = a.args.iter().map(show).collect();
+            let line = match a.shell {
+                true => shell::line(plan, shell::Shell::local(), &a.program, &a.args, true).ok(),
+                false => None,
+            };
             ActionView::Command {
-                command_line: command_line(&program, &args),
+                command_line: line.unwrap_or_else(|| command_line(&program, &args)),
                 program,
                 args,
                 cwd: a.cwd.as_ref().map(show),

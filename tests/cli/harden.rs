@@ -200,3 +200,51 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A parameter value in a `shell: true` command is one quoted word: `;` does not start a second
+/// command, and the line shown is the line that runs.
+#[cfg(unix)]
+#[test]
+fn a_value_never_becomes_shell_syntax() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    runbook(
+        t,
+        "  - { name: ticket, type: string, prompt: Ticket }\n",
+        "{ type: command, program: echo, args: ['ticket:', '{{ ticket }}', '>', said.txt], shell: true }",
+    );
+    fs::write(t.join("a.yaml"), "confirm: true\ndefault: done\n").unwrap();
+    let out = stepwise(
+        t,
+        &[
+            "run",
+            "rb.yaml",
+            "--answers",
+            "a.yaml",
+            "--state-dir",
+            "runs",
+            "--set",
+            "ticket=a; touch pwned 'x' $(touch pwned2)",
+        ],
+    );
+    assert_code(&out, 0);
+    assert!(!t.join("pwned").exists() && !t.join("pwned2").exists());
+    assert_eq!(
+        fs::read_to_string(t.join("said.txt")).unwrap(),
+        "ticket: a; touch pwned 'x' $(touch pwned2)\n"
+    );
+    let line = r#"echo ticket: 'a; touch pwned '\''x'\'' $(touch pwned2)' > said.txt"#;
+    let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(shown.contains(line), "{shown}");
+    let log = fs::read_dir(only_run(&t.join("runs")).join("output"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(
+        fs::read_to_string(log)
+            .unwrap()
+            .starts_with(&format!("$ {line}\n"))
+    );
+}
