@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::cli::PlanArgs;
 use crate::error::{Error, describe_io};
 use crate::plan::Bindings;
-use crate::runbook::{self, Runbook, Source, bundled};
+use crate::runbook::{self, ParamType, Runbook, Source, bundled};
 
 /// Resolves and loads a runbook, printing its diagnostics; an invalid one stops the command.
 pub fn load_runbook(arg: &str) -> Result<(Source, Runbook), Error> {
@@ -50,6 +50,13 @@ pub fn bindings(rb: &Runbook, args: &PlanArgs) -> Result<Bindings, Error> {
                 rb.id
             )));
         };
+        if param.kind == ParamType::Secret {
+            // Said once per secret, whatever the command: the value is already exposed.
+            eprintln!(
+                "stepwise: warning: --set {name}=…: a secret given on the command line is visible to other users in the process list and stays in the shell history; give it at the prompt or in the environment variable STEPWISE_SECRET_{} instead",
+                name.to_uppercase()
+            );
+        }
         let value = param
             .parse_value(value)
             .map_err(|m| Error::Usage(format!("--set {set}: {m}")))?;

@@ -244,6 +244,8 @@ pub(super) struct Prepared {
     pub timeout: Duration,
     /// The command line as shown (secrets masked): for a shell, the very line it runs.
     pub shown: String,
+    /// Masks the secret values in its output, shown and saved.
+    pub redactor: Redactor,
 }
 
 impl Prepared {
@@ -341,6 +343,7 @@ impl Prepared {
             line,
             timeout,
             shown,
+            redactor: Redactor::new(plan.resolved.secret_values()),
         })
     }
 
@@ -455,7 +458,8 @@ pub(super) fn run(
     let mut child = spawned.map_err(|e| cannot_start(crate::error::describe_io(&e)))?;
     (ctx.progress)(Progress::Started { pid: child.id() });
     let (tx, rx) = mpsc::channel::<String>();
-    let pump = std::thread::spawn(move || pump_lines(reader, log, tx));
+    let redactor = p.redactor.clone();
+    let pump = std::thread::spawn(move || pump_lines(reader, log, tx, &redactor));
     let mut tail: VecDeque<String> = VecDeque::new();
     let mut on_line = |line: String, progress: &mut dyn FnMut(Progress<'_>)| {
         progress(Progress::Line(&line));
@@ -566,9 +570,67 @@ fn open_log(dir: &Path, file: &Path) -> io::Result<File> {
     crate::fsutil::create_fresh(file)
 }
 
-/// Copies the command's output to the log file and sends it on line by line (bytes that are
-/// not UTF-8 are shown as replacement characters; the log keeps them as they are).
-fn pump_lines(mut reader: io::PipeReader, mut log: File, tx: mpsc::Sender<String>) {
+/// Replaces every secret value in a command's output with `********`, before it is shown or
+/// saved. A secret that a command prints split over two lines, or encoded, is out of its reach.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    /// Longest first, so that a secret holding another is masked whole.
+    secrets: Vec<Vec<u8>>,
+}
+
+impl Redactor {
+    pub fn new(secrets: Vec<String>) -> Redactor {
+        let mut secrets: Vec<Vec<u8>> = secrets
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .map(String::into_bytes)
+            .collect();
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        Redactor { secrets }
+    }
+
+    /// The longest secret's length: output held back until a line ends keeps at least this much.
+    fn longest(&self) -> usize {
+        self.secrets.first().map_or(0, Vec::len)
+    }
+
+    pub fn redact(&self, bytes: &[u8]) -> Vec<u8> {
+        self.redact_prefix(bytes, bytes.len()).0
+    }
+
+    /// Masks what starts before `limit` (a secret that starts there is masked whole, even when
+    /// it ends after it); returns the text and how many bytes of `bytes` it stands for.
+    fn redact_prefix(&self, bytes: &[u8], limit: usize) -> (Vec<u8>, usize) {
+        let mut out = Vec::with_capacity(limit);
+        let mut i = 0;
+        'outer: while i < limit {
+            for s in &self.secrets {
+                if bytes[i..].starts_with(s) {
+                    out.extend_from_slice(b"********");
+                    i += s.len();
+                    continue 'outer;
+                }
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        (out, i)
+    }
+}
+
+/// Output held back waiting for the end of its line before it is written anyway.
+const LONG_LINE: usize = 64 * 1024;
+
+/// Copies the command's output to the log file and sends it on line by line, every secret value
+/// masked in both (bytes that are not UTF-8 are shown as replacement characters; the log keeps
+/// them as they are). Output is passed on a line at a time, so that a secret is masked even when
+/// it arrives in two reads; a line longer than [`LONG_LINE`] is passed on in parts.
+fn pump_lines(
+    mut reader: io::PipeReader,
+    mut log: File,
+    tx: mpsc::Sender<String>,
+    redactor: &Redactor,
+) {
     let mut buf = [0u8; 8192];
     let mut pending: Vec<u8> = Vec::new();
     loop {
@@ -578,16 +640,26 @@ fn pump_lines(mut reader: io::PipeReader, mut log: File, tx: mpsc::Sender<String
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
-        let _ = log.write_all(&buf[..n]);
         pending.extend_from_slice(&buf[..n]);
         while let Some(i) = pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=i).collect();
+            let line = redactor.redact(&pending[..=i]);
+            pending.drain(..=i);
+            let _ = log.write_all(&line);
             let text = String::from_utf8_lossy(&line[..line.len() - 1]);
             let _ = tx.send(text.trim_end_matches('\r').to_string());
         }
+        if pending.len() > LONG_LINE {
+            // Everything but what could be the start of a secret cut by the read.
+            let keep = redactor.longest().saturating_sub(1);
+            let (redacted, used) = redactor.redact_prefix(&pending, pending.len() - keep);
+            pending.drain(..used);
+            let _ = log.write_all(&redacted);
+        }
     }
     if !pending.is_empty() {
-        let _ = tx.send(String::from_utf8_lossy(&pending).into_owned());
+        let line = redactor.redact(&pending);
+        let _ = log.write_all(&line);
+        let _ = tx.send(String::from_utf8_lossy(&line).into_owned());
     }
     let _ = log.sync_all();
 }
@@ -612,4 +684,20 @@ fn signal_name(status: &ExitStatus) -> String {
         }
     }
     format!("{status}")
+}
+
+#[cfg(test)]
+mod redactor_tests {
+    use super::Redactor;
+
+    #[test]
+    fn masks_every_secret_longest_first() {
+        let r = Redactor::new(vec!["hunter2".into(), "hunter2-long".into(), String::new()]);
+        assert_eq!(
+            r.redact(b"pw=hunter2-long and hunter2, hunter"),
+            b"pw=******** and ********, hunter"
+        );
+        let (out, used) = r.redact_prefix(b"abchunter2xyz", 4);
+        assert_eq!((out.as_slice(), used), (&b"abc********"[..], 10));
+    }
 }

@@ -116,6 +116,9 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
             Err(s) => return not_started(s, prompter.as_mut()),
         };
     }
+    if opts.rehearse {
+        mask_secrets(&rb, &mut bindings);
+    }
     let plan = Plan::new(&rb, &bindings);
     let mut new_run = NewRun::new(&source, &plan, opts.rehearse);
     if let Some(operator) = prompter.operator() {
@@ -139,6 +142,16 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
     let recorder = Arc::new(Mutex::new(recorder));
     let ending = walk(&plan, &bindings, recorder, prompter.as_mut(), opts.rehearse)?;
     Ok(finish(ending, &run_dir, prompter.as_mut()))
+}
+
+/// A rehearsal works with `********` in place of every secret's value, so that nothing secret
+/// reaches its sandbox (a `write_file` that holds a password, say), which stays after the run.
+fn mask_secrets(rb: &Runbook, bindings: &mut Bindings) {
+    for p in rb.parameters.iter().filter(|p| p.kind == ParamType::Secret) {
+        if let Some(v) = bindings.values.get_mut(&p.name) {
+            *v = runbook::Value::Text("********".into());
+        }
+    }
 }
 
 /// Roles that a step of the plan (for the values known) runs on.
@@ -294,6 +307,9 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
                 return Ok(finish(ending, &run_dir, prompter.as_mut()));
             }
         }
+    }
+    if recorder.run().header().rehearsal {
+        mask_secrets(&rb, &mut bindings);
     }
     let recorder = Arc::new(Mutex::new(recorder));
     if let Some(changes) = changes {

@@ -248,3 +248,102 @@ fn a_value_never_becomes_shell_syntax() {
             .starts_with(&format!("$ {line}\n"))
     );
 }
+
+/// A secret that a command prints is masked on the screen and in the saved output.
+#[test]
+fn a_secret_in_a_commands_output_is_masked_where_shown_and_saved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    runbook(
+        t,
+        "  - { name: pw, type: secret, prompt: Password }\n",
+        "{ type: command, program: sh, args: [-c, 'echo \"given: $0\"; printf \"%s\" \"$0\" | cut -c1-3; echo \"$0$0\"', '{{ pw }}'] }",
+    );
+    fs::write(t.join("a.yaml"), "confirm: true\ndefault: done\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stepwise"))
+        .args([
+            "run",
+            "rb.yaml",
+            "--answers",
+            "a.yaml",
+            "--state-dir",
+            "runs",
+        ])
+        .current_dir(t)
+        .env("USER", "alice")
+        .env("STEPWISE_SECRET_PW", "s3cr3t-Pa55")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!shown.contains("s3cr3t-Pa55"), "{shown}");
+    assert!(shown.contains("given: ********"), "{shown}");
+    let run = only_run(&t.join("runs"));
+    for f in walk(&run) {
+        if f.is_file() {
+            let body = fs::read_to_string(&f).unwrap();
+            assert!(!body.contains("s3cr3t-Pa55"), "{}: {body}", f.display());
+        }
+    }
+    let log = walk(&run.join("output")).pop().unwrap();
+    assert_eq!(
+        fs::read_to_string(log).unwrap(),
+        "$ sh -c \"echo \\\"given: $0\\\"; printf \\\"%s\\\" \\\"$0\\\" | cut -c1-3; echo \\\"$0$0\\\"\" ********\ngiven: ********\ns3c\n****************\n"
+    );
+}
+
+/// A rehearsal never puts a secret in its sandbox, which stays after the run; a secret given
+/// with --set is warned about.
+#[test]
+fn a_rehearsal_keeps_nothing_secret_and_set_warns_about_a_secret() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    runbook(
+        t,
+        "  - { name: pw, type: secret, prompt: Password }\n  - { name: dir, type: path, prompt: Folder }\n",
+        "{ type: write_file, dir: '{{ dir }}', file: app.config, content: 'password={{ pw }}' }",
+    );
+    fs::write(t.join("a.yaml"), "confirm: true\ndefault: done\n").unwrap();
+    let out = stepwise(
+        t,
+        &[
+            "run",
+            "rb.yaml",
+            "--answers",
+            "a.yaml",
+            "--state-dir",
+            "runs",
+            "--rehearse",
+            "--set",
+            "pw=s3cr3t-Pa55",
+        ],
+    );
+    assert_code(&out, 0);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("stepwise: warning: --set pw=…: a secret given on the command line is visible to other users in the process list and stays in the shell history; give it at the prompt or in the environment variable STEPWISE_SECRET_PW instead"),
+        "{stderr}"
+    );
+    let shown = format!("{}{stderr}", text(&out.stdout));
+    assert!(!shown.contains("s3cr3t-Pa55"), "{shown}");
+    let sandbox = shown
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Sandbox: "))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("{shown}"));
+    let written = fs::read_to_string(sandbox.join("dir/app.config")).unwrap();
+    assert_eq!(written, "password=********");
+    #[cfg(unix)]
+    assert_eq!(mode(&sandbox), 0o700);
+    for f in walk(&sandbox) {
+        if f.is_file() {
+            assert!(
+                !fs::read_to_string(&f).unwrap().contains("s3cr3t"),
+                "{}",
+                f.display()
+            );
+        }
+    }
+    fs::remove_dir_all(&sandbox).unwrap();
+}
