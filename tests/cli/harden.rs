@@ -347,3 +347,77 @@ fn a_rehearsal_keeps_nothing_secret_and_set_warns_about_a_secret() {
     }
     fs::remove_dir_all(&sandbox).unwrap();
 }
+
+/// Nested YAML aliases that would expand to gigabytes are refused at the alias that crosses the
+/// line, at once; lists nested thousands deep, and a `when:` with thousands of parentheses, are
+/// refused with their position instead of overflowing the stack.
+#[test]
+fn alias_bombs_and_deep_nesting_are_located_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let head = "id: t\ntitle: T\narticle: KB0\nproduct: p\n";
+    let steps =
+        "phases:\n  - id: main\n    title: Main\n    steps:\n      - id: one\n        title: One\n";
+    let mut bomb = format!("{head}x-lol:\n  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    for w in names.windows(2) {
+        let (prev, name) = (w[0], w[1]);
+        let refs = vec![format!("*{prev}"); 9].join(",");
+        bomb.push_str(&format!("  {name}: &{name} [{refs}]\n"));
+    }
+    bomb.push_str(steps);
+    fs::write(t.join("bomb.yaml"), bomb).unwrap();
+    let out = stepwise(t, &["validate", "bomb.yaml"]);
+    assert_code(&out, 1);
+    assert_eq!(
+        text(&out.stderr),
+        "bomb.yaml:12:10: error: the document expands to more than 1000000 values (aliases that repeat aliases?)\n12 |   g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n   |          ^\nbomb.yaml: invalid: 1 error, 0 warnings\n"
+    );
+
+    let mut deep = format!("{head}x-deep:\n");
+    for level in 1..=3000 {
+        deep.push_str(&format!("{}k:\n", "  ".repeat(level)));
+    }
+    fs::write(t.join("deep.yaml"), format!("{deep}{steps}")).unwrap();
+    let out = stepwise(t, &["validate", "deep.yaml"]);
+    assert_code(&out, 1);
+    assert!(
+        text(&out.stderr).starts_with(
+            "deep.yaml:133:258: error: lists and maps nest deeper than 128 levels here\n"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let flow = format!(
+        "{head}x-deep: {}{}\n{steps}",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    fs::write(t.join("flow.yaml"), flow).unwrap();
+    let out = stepwise(t, &["validate", "flow.yaml"]);
+    assert_code(&out, 1);
+    assert!(
+        text(&out.stderr).starts_with(
+            "flow.yaml:5:264: error: YAML syntax: lists and maps nest too deep here\n"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let when = format!(
+        "{head}parameters:\n  - {{ name: a, type: bool, prompt: A }}\n{steps}        when: {}a{}\n",
+        "(".repeat(7500),
+        ")".repeat(7500)
+    );
+    fs::write(t.join("when.yaml"), when).unwrap();
+    let out = stepwise(t, &["validate", "when.yaml"]);
+    assert_code(&out, 1);
+    let paren = "(".repeat(120);
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "when.yaml:13:79: error: the condition nests deeper than 64 levels here\n13 | …{paren}…\n   | {}^\nwhen.yaml: invalid: 1 error, 0 warnings\n",
+            " ".repeat(61)
+        )
+    );
+}
