@@ -179,7 +179,7 @@ fn walk(
     interrupt::install(Box::new(move || {
         // Called from the signal thread; the main thread never holds this lock for long.
         if let Ok(mut rec) = hook_recorder.lock() {
-            let _ = rec.record(NewEvent::new(EventKind::Interrupted));
+            let _ = rec.record(interrupted_event());
         }
     }));
     let backup_dir = recorder
@@ -212,11 +212,20 @@ fn walk(
     Ok(record_ending(&walk, ending))
 }
 
+/// The `interrupted` event, with the signal as its note when it was not Ctrl-C.
+fn interrupted_event() -> NewEvent {
+    let event = NewEvent::new(EventKind::Interrupted);
+    match interrupt::cause() {
+        Some(cause) => event.note(cause),
+        None => event,
+    }
+}
+
 /// Journals how a walk stopped, where the walk itself did not.
 fn record_ending(walk: &Walk, ending: Ending) -> Ending {
     let event = match &ending {
         Ending::Missing(m) => Some(NewEvent::new(EventKind::Paused).note(format!("stopped: {m}"))),
-        Ending::Interrupted => Some(NewEvent::new(EventKind::Interrupted)),
+        Ending::Interrupted => Some(interrupted_event()),
         _ => None,
     };
     if let Some(e) = event {
@@ -238,7 +247,8 @@ fn finish(ending: Ending, run_dir: &Path, prompter: &mut dyn Prompter) -> ExitCo
             "stepwise: stopped: {m}\nProgress is saved; `stepwise resume {shown}` goes on from here."
         ),
         Ending::Interrupted => eprintln!(
-            "\nInterrupted: progress is saved; `stepwise resume {shown}` goes on from here."
+            "\n{}: progress is saved; `stepwise resume {shown}` goes on from here.",
+            interrupt::headline()
         ),
         Ending::Aborted => eprintln!(
             "stepwise: the run stopped. Progress is saved in {shown}; `stepwise resume` takes it up again."
@@ -299,7 +309,7 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
             Err(s) => {
                 let ending = match s {
                     Stop::Interrupted => {
-                        let _ = recorder.record(NewEvent::new(EventKind::Interrupted));
+                        let _ = recorder.record(interrupted_event());
                         Ending::Interrupted
                     }
                     _ => Ending::Missing(format!("the secret `{}` must be given again", p.name)),
@@ -344,7 +354,7 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
                 let ending = match s {
                     Stop::Interrupted => {
                         let mut rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
-                        let _ = rec.record(NewEvent::new(EventKind::Interrupted));
+                        let _ = rec.record(interrupted_event());
                         Ending::Interrupted
                     }
                     Stop::Missing(m) | Stop::Io(m) => Ending::Missing(m),

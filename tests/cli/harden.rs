@@ -421,3 +421,87 @@ fn alias_bombs_and_deep_nesting_are_located_errors() {
         )
     );
 }
+
+/// SIGTERM is handled like Ctrl-C: the running command and what it started are stopped, the
+/// journal says `interrupted` (and why), and stepwise exits 143.
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_command_journals_and_exits_143() {
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    runbook(
+        t,
+        "",
+        "{ type: command, program: sh, args: [-c, 'sleep 60 & echo $! > grandchild; echo $$ > child; wait'] }",
+    );
+    fs::write(t.join("a.yaml"), "confirm: true\ndefault: done\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
+        .args([
+            "run",
+            "rb.yaml",
+            "--answers",
+            "a.yaml",
+            "--state-dir",
+            "runs",
+        ])
+        .current_dir(t)
+        .env("USER", "alice")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(t.join("child").exists() && t.join("grandchild").exists()) {
+        assert!(Instant::now() < deadline, "the command did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let pid = |name: &str| fs::read_to_string(t.join(name)).unwrap().trim().to_string();
+    let (shell, sleeper) = (pid("child"), pid("grandchild"));
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "stepwise did not end"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert!(
+        stderr.contains("Terminated (SIGTERM): progress is saved; `stepwise resume"),
+        "{stderr}"
+    );
+    // Neither the command nor what it started is left running.
+    std::thread::sleep(Duration::from_millis(200));
+    for p in [&shell, &sleeper] {
+        let alive = Path::new(&format!("/proc/{p}")).exists()
+            && !fs::read_to_string(format!("/proc/{p}/stat"))
+                .unwrap_or_default()
+                .contains(") Z ");
+        assert!(!alive, "process {p} still runs");
+    }
+    let run = only_run(&t.join("runs"));
+    let journal = fs::read_to_string(run.join("journal.jsonl")).unwrap();
+    let last = journal.lines().last().unwrap();
+    assert!(
+        last.contains(r#""kind":"interrupted""#)
+            && last.contains(r#""note":"terminated (SIGTERM)""#),
+        "{journal}"
+    );
+    let status = stepwise(t, &["status", &run.display().to_string()]);
+    assert_code(&status, 0);
+}
