@@ -198,6 +198,64 @@ fn default_permissions(file: &fs::File) -> io::Result<fs::Permissions> {
     Ok(file.metadata()?.permissions())
 }
 
+/// Why a text file (a runbook, an answers file, an inventory) could not be read.
+#[derive(Debug)]
+pub enum TextError {
+    Io(io::Error),
+    /// Not UTF-8: the 1-based line and column (in characters) of the first bad byte.
+    NotUtf8 {
+        line: usize,
+        col: usize,
+        byte: u8,
+        utf16: bool,
+    },
+}
+
+impl TextError {
+    /// The message, for `what` (`runbook x.yaml`) at `path`: an I/O error after the name, a
+    /// bad byte as `PATH:LINE:COL: …`.
+    pub fn describe(&self, what: &str, path: &str) -> String {
+        match self {
+            TextError::Io(e) => format!("cannot read {what}: {}", crate::error::describe_io(e)),
+            TextError::NotUtf8 { utf16: true, .. } => format!(
+                "{path}:1:1: {what} is UTF-16 text; save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)"
+            ),
+            TextError::NotUtf8 {
+                line, col, byte, ..
+            } => format!(
+                "{path}:{line}:{col}: {what} is not UTF-8 text: byte 0x{byte:02x} here cannot start a character (save it as UTF-8)"
+            ),
+        }
+    }
+}
+
+/// Reads a text file written by a person: UTF-8, a leading byte-order mark (what Notepad
+/// writes) left out. Text that is not UTF-8 is an error that says where.
+pub fn read_text(path: &Path) -> Result<String, TextError> {
+    let bytes = fs::read(path).map_err(TextError::Io)?;
+    decode_text(bytes)
+}
+
+/// [`read_text`] on bytes already read.
+pub fn decode_text(mut bytes: Vec<u8>) -> Result<String, TextError> {
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        bytes.drain(..3);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let before = String::from_utf8_lossy(&bytes[..at]);
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        TextError::NotUtf8 {
+            line,
+            col,
+            byte: bytes[at],
+            utf16: bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]),
+        }
+    })
+}
+
 /// Renames the finished temporary file `tmp` over `target`. On Windows a file that is replaced
 /// keeps its security descriptor (its ACL) and attributes: `ReplaceFileW` gives them to the new
 /// content, where a plain rename would leave the temporary file's, inherited from the folder.
@@ -259,6 +317,21 @@ pub fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_loses_its_byte_order_mark_and_bad_bytes_are_located() {
+        assert_eq!(
+            decode_text(b"\xEF\xBB\xBFid: x\n".to_vec()).unwrap(),
+            "id: x\n"
+        );
+        let err = decode_text(b"id: x\ntitle: caf\xE9 \xFF\n".to_vec()).unwrap_err();
+        assert_eq!(
+            err.describe("runbook a.yaml", "a.yaml"),
+            "a.yaml:2:11: runbook a.yaml is not UTF-8 text: byte 0xe9 here cannot start a character (save it as UTF-8)"
+        );
+        let err = decode_text(b"\xFF\xFEi\x00d\x00".to_vec()).unwrap_err();
+        assert!(err.describe("x", "p").contains("UTF-16"));
+    }
 
     #[test]
     fn a_fixed_temporary_file_left_by_a_crash_is_replaced() {

@@ -73,6 +73,52 @@ impl Node {
     }
 }
 
+/// One step of a path into a document: a map key or a list index.
+#[derive(Debug, Clone, Copy)]
+pub enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl Node {
+    /// The node at `path`, if the path leads anywhere.
+    pub fn get(&self, path: &[Seg]) -> Option<&Node> {
+        let mut node = self;
+        for seg in path {
+            node = match (seg, &node.kind) {
+                (Seg::Key(k), NodeKind::Map(entries)) => {
+                    &entries.iter().find(|(key, _)| key.text == *k)?.1
+                }
+                (Seg::Index(i), NodeKind::Seq(items)) => items.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// Where the node at `path` is: for a map key, the key itself (what a reader looks for when
+    /// told a key is wrong); otherwise the node. `None` when the path does not lead anywhere.
+    pub fn locate(&self, path: &[Seg]) -> Option<Pos> {
+        let mut node = self;
+        let mut pos = self.pos;
+        for seg in path {
+            match (seg, &node.kind) {
+                (Seg::Key(k), NodeKind::Map(entries)) => {
+                    let (key, value) = entries.iter().find(|(key, _)| key.text == *k)?;
+                    pos = key.pos;
+                    node = value;
+                }
+                (Seg::Index(i), NodeKind::Seq(items)) => {
+                    node = items.get(*i)?;
+                    pos = node.pos;
+                }
+                _ => return None,
+            }
+        }
+        Some(pos)
+    }
+}
+
 /// A syntax error, with its position.
 #[derive(Debug, Clone)]
 pub struct SyntaxError {

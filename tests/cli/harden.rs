@@ -505,3 +505,162 @@ fn sigterm_stops_the_command_journals_and_exits_143() {
     let status = stepwise(t, &["status", &run.display().to_string()]);
     assert_code(&status, 0);
 }
+
+const HOSTS_RUNBOOK: &str = "id: t\ntitle: T\narticle: KB0\nproduct: p\nroles:\n  - { id: web, title: Web servers, hosts: [WEB01, WEB02] }\nphases:\n  - id: main\n    title: Main\n    steps:\n      - id: one\n        title: One\n        on: web\n        known_issues: [error-1053]\nknown_issues:\n  - id: error-1053\n    title: Error 1053\n    symptom: it fails\n    cause: it is slow\n    workaround: wait\n";
+
+/// Every problem of an answers file is reported at once, each with its line and column, with
+/// a "did you mean" where one fits: an unknown decision, a failure choice naming a known issue
+/// the runbook does not have, a host listed twice.
+#[test]
+fn answers_file_problems_are_located_and_reported_in_one_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    fs::write(t.join("rb.yaml"), HOSTS_RUNBOOK).unwrap();
+    fs::write(
+        t.join("a.yaml"),
+        "confirm: true\nhosts:\n  web: [WEB01, web01]\nsteps:\n  one@WEB01: dne\n  one@WEB02: { decison: done }\non_failure: workaround:error-1035\n",
+    )
+    .unwrap();
+    let out = stepwise(
+        t,
+        &[
+            "run",
+            "rb.yaml",
+            "--answers",
+            "a.yaml",
+            "--state-dir",
+            "runs",
+        ],
+    );
+    assert_code(&out, 2);
+    assert_eq!(
+        text(&out.stderr),
+        "stepwise: a.yaml: the answers file does not fit (2 problems):\n\
+         a.yaml:5:14: steps: `one@WEB01`: unknown decision `dne`, expected one of `done`, `skip`, `fail`, `pause`, `automate`; did you mean `done`?\n\
+         a.yaml:6:14: steps: `one@WEB02`: unknown field `decison`, expected one of `decision`, `note`, `confirm`, `items_not_done`, `on_failure`, `in_doubt`; did you mean `decision`?\n"
+    );
+    // Once the file reads, what it says is checked against the runbook, all at once too.
+    fs::write(
+        t.join("a.yaml"),
+        "confirm: true\nhosts:\n  web: [WEB01, web01]\nsteps:\n  one@WEB01: done\non_failure: [retry, workaround:error-1035]\n",
+    )
+    .unwrap();
+    let out = stepwise(
+        t,
+        &[
+            "run",
+            "rb.yaml",
+            "--answers",
+            "a.yaml",
+            "--state-dir",
+            "runs",
+        ],
+    );
+    assert_code(&out, 2);
+    assert_eq!(
+        text(&out.stderr),
+        "stepwise: a.yaml: the answers file does not fit (2 problems):\n\
+         a.yaml:3:16: hosts: role `web`: host `web01` is listed twice (as `WEB01`; host names ignore case)\n\
+         a.yaml:6:21: on_failure: `workaround:error-1035`: runbook `t` has no known issue `error-1035`; did you mean `error-1053`?\n"
+    );
+    assert!(!t.join("runs").exists());
+}
+
+/// Host names that would make two instances with one key, or a key that cannot be read back,
+/// are refused wherever they come from: the runbook, --inventory, --set.
+#[test]
+fn ambiguous_host_names_are_refused_with_their_position() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    fs::write(
+        t.join("rb.yaml"),
+        HOSTS_RUNBOOK.replace("[WEB01, WEB02]", "[WEB01, 'WEB#2', WEB01]"),
+    )
+    .unwrap();
+    let out = stepwise(t, &["validate", "rb.yaml"]);
+    assert_code(&out, 1);
+    assert!(
+        text(&out.stderr).starts_with("rb.yaml:6:51: error: host name `WEB#2` cannot hold `#`, which separates the parts of a step instance key (step@HOST#item)\n"),
+        "{}",
+        text(&out.stderr)
+    );
+    fs::write(t.join("rb.yaml"), HOSTS_RUNBOOK).unwrap();
+    fs::write(t.join("inv.yaml"), "web:\n  - WEB01\n  - ''\n").unwrap();
+    let out = stepwise(t, &["check", "rb.yaml", "--inventory", "inv.yaml"]);
+    assert_code(&out, 2);
+    assert_eq!(
+        text(&out.stderr),
+        "stepwise: inv.yaml:3:5: role `web`: a host name is empty\n"
+    );
+    let with_param = HOSTS_RUNBOOK.replace(
+        "roles:",
+        "parameters:\n  - { name: extra, type: hosts, prompt: Extra hosts }\nroles:",
+    );
+    fs::write(t.join("rb.yaml"), with_param).unwrap();
+    let out = stepwise(t, &["check", "rb.yaml", "--set", "extra=A, B, A"]);
+    assert_code(&out, 2);
+    assert_eq!(
+        text(&out.stderr),
+        "stepwise: --set extra=A, B, A: parameter `extra`: host `A` is listed twice\n"
+    );
+}
+
+/// What Notepad writes, a byte-order mark, is not part of the text: runbooks, answers files and
+/// inventories with one read as without. Text that is not UTF-8 is refused with the position
+/// of the first bad byte.
+#[test]
+fn a_byte_order_mark_is_accepted_and_bad_bytes_are_located() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let bom = "\u{feff}";
+    fs::write(t.join("rb.yaml"), format!("{bom}{HOSTS_RUNBOOK}")).unwrap();
+    fs::write(t.join("inv.yaml"), format!("{bom}web: [WEB01]\n")).unwrap();
+    fs::write(
+        t.join("a.yaml"),
+        format!("{bom}confirm: true\ndefault: done\n"),
+    )
+    .unwrap();
+    let out = stepwise(t, &["validate", "rb.yaml"]);
+    assert_code(&out, 0);
+    let out = stepwise(
+        t,
+        &[
+            "run",
+            "rb.yaml",
+            "--answers",
+            "a.yaml",
+            "--inventory",
+            "inv.yaml",
+            "--state-dir",
+            "runs",
+        ],
+    );
+    assert_code(&out, 0);
+    let mut latin1 = HOSTS_RUNBOOK.as_bytes().to_vec();
+    let at = HOSTS_RUNBOOK.find("Web servers").unwrap() + 3;
+    latin1[at] = 0xe9;
+    fs::write(t.join("latin1.yaml"), latin1).unwrap();
+    let out = stepwise(t, &["validate", "latin1.yaml"]);
+    assert_code(&out, 1);
+    assert_eq!(
+        text(&out.stderr),
+        "stepwise: latin1.yaml:6:26: runbook latin1.yaml is not UTF-8 text: byte 0xe9 here cannot start a character (save it as UTF-8)\n"
+    );
+    fs::write(t.join("a.yaml"), b"confirm: true\ndefault: d\xf6ne\n").unwrap();
+    let out = stepwise(
+        t,
+        &[
+            "run",
+            "rb.yaml",
+            "--answers",
+            "a.yaml",
+            "--state-dir",
+            "runs",
+        ],
+    );
+    assert_code(&out, 2);
+    assert_eq!(
+        text(&out.stderr),
+        "stepwise: a.yaml:2:11: answers file a.yaml is not UTF-8 text: byte 0xf6 here cannot start a character (save it as UTF-8)\n"
+    );
+}
