@@ -1063,7 +1063,16 @@ impl<'s> Decoder<'s> {
         let args = self.templates(f, "args");
         let cwd = self.opt_template(f, "cwd");
         let timeout_secs = match f.get("timeout") {
-            Some(n) => self.integer::<u64>(n, "timeout").unwrap_or(600),
+            Some(n) => match self.integer::<u64>(n, "timeout") {
+                Some(0) => {
+                    self.error(
+                        n.pos,
+                        "`timeout` must be at least 1 second (a command with no time stops at once)",
+                    );
+                    600
+                }
+                t => t.unwrap_or(600),
+            },
             None => 600,
         };
         let success_codes = match f.get("success_codes") {
@@ -1092,6 +1101,22 @@ impl<'s> Decoder<'s> {
 
     fn file_name(&mut self, node: &Node, field: &str, folder: &str) -> Option<String> {
         let name = self.string(node, field)?;
+        if name.trim().is_empty() {
+            self.error(
+                node.pos,
+                format!("`{field}` must name a file, not be empty"),
+            );
+            return None;
+        }
+        if name.contains("{{") || name.contains("}}") {
+            self.error(
+                node.pos,
+                format!(
+                    "`{name}`: a file name in `{field}` is taken as written, so `{{{{ }}}}` cannot be used in it; put the parameter in `{folder}`"
+                ),
+            );
+            return None;
+        }
         if is_absolute(&name) {
             self.error(
                 node.pos,

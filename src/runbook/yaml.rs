@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// A position in the source: 1-based line and column (in characters).
@@ -268,6 +268,32 @@ impl Builder {
         true
     }
 
+    /// Whether a node's tag is one this tree understands: none, or YAML's own (`!!str`, `!!map`,
+    /// ...), which change nothing here. Any other (`!foo`) would be silently ignored, so it is an
+    /// error.
+    fn known_tag(&mut self, pos: Pos, tag: Option<&Tag>) -> bool {
+        let Some(tag) = tag else {
+            return true;
+        };
+        const CORE: [&str; 7] = ["str", "int", "float", "bool", "null", "seq", "map"];
+        let core = tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!";
+        if core && CORE.contains(&tag.suffix.as_str()) {
+            return true;
+        }
+        let shown = match tag.handle.as_str() {
+            "!" => format!("!{}", tag.suffix),
+            "tag:yaml.org,2002:" | "!!" => format!("!!{}", tag.suffix),
+            handle => format!("{handle}{}", tag.suffix),
+        };
+        self.fail(
+            pos,
+            format!(
+                "unknown YAML tag `{shown}`: stepwise reads plain YAML values and would ignore it"
+            ),
+        );
+        false
+    }
+
     fn open(&mut self, pos: Pos, frame: Frame) {
         if self.stack.len() >= MAX_DEPTH {
             self.fail(
@@ -342,7 +368,10 @@ impl MarkedEventReceiver for Builder {
                     self.second_document = Some(pos);
                 }
             }
-            Event::Scalar(text, style, anchor, _tag) => {
+            Event::Scalar(text, style, anchor, tag) => {
+                if !self.known_tag(pos, tag.as_ref()) {
+                    return;
+                }
                 let plain = style == TScalarStyle::Plain;
                 let weight = Weight {
                     values: 1,
@@ -371,9 +400,15 @@ impl MarkedEventReceiver for Builder {
                 }
                 None => self.fail(pos, "alias to an unknown anchor"),
             },
-            Event::SequenceStart(anchor, _) => self.open(pos, Frame::Seq(pos, anchor, Vec::new())),
-            Event::MappingStart(anchor, _) => {
-                self.open(pos, Frame::Map(pos, anchor, Vec::new(), None))
+            Event::SequenceStart(anchor, tag) => {
+                if self.known_tag(pos, tag.as_ref()) {
+                    self.open(pos, Frame::Seq(pos, anchor, Vec::new()))
+                }
+            }
+            Event::MappingStart(anchor, tag) => {
+                if self.known_tag(pos, tag.as_ref()) {
+                    self.open(pos, Frame::Map(pos, anchor, Vec::new(), None))
+                }
             }
             Event::SequenceEnd => {
                 if !self.weigh(pos, Weight { values: 1, text: 0 }) {
