@@ -252,6 +252,23 @@ pub fn file_system_id(path: &Path) -> Option<u64> {
     sys::file_system_id(&nearest_existing(path)?)
 }
 
+/// What a file-system entry is, in words, for a message: `a file`, `a folder`, `a named pipe
+/// (FIFO)`. Anything but a regular file or a folder is named for what it is, never taken for
+/// one of them.
+pub fn kind(meta: &Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_file() {
+        return "a file";
+    }
+    if t.is_dir() {
+        return "a folder";
+    }
+    if t.is_symlink() {
+        return "a link";
+    }
+    sys::special_kind(&t)
+}
+
 /// Whether a regular file may be started as a program (on Unix: an execute bit is set).
 pub fn is_executable(meta: &Metadata) -> bool {
     meta.is_file() && sys::is_executable(meta)
@@ -303,6 +320,19 @@ mod sys {
     pub fn is_executable(meta: &Metadata) -> bool {
         meta.permissions().mode() & 0o111 != 0
     }
+
+    pub fn special_kind(t: &std::fs::FileType) -> &'static str {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            "a named pipe (FIFO)"
+        } else if t.is_socket() {
+            "a socket"
+        } else if t.is_block_device() || t.is_char_device() {
+            "a device"
+        } else {
+            "a special file"
+        }
+    }
 }
 
 #[cfg(not(unix))]
@@ -334,6 +364,10 @@ mod sys {
 
     pub fn is_executable(_meta: &Metadata) -> bool {
         true
+    }
+
+    pub fn special_kind(_t: &std::fs::FileType) -> &'static str {
+        "a special file"
     }
 }
 

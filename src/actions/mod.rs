@@ -643,7 +643,7 @@ pub(crate) fn check_folder(
             vec![Finding::blocking(
                 instance,
                 checked,
-                "is a file, not a folder",
+                format!("is {}, not a folder", fsops::kind(&meta)),
                 or_hint(
                     "Move the file out of the way".to_string(),
                     redirect_hint(plan, t, "the right folder"),

@@ -664,3 +664,41 @@ fn a_byte_order_mark_is_accepted_and_bad_bytes_are_located() {
         "stepwise: a.yaml:2:11: answers file a.yaml is not UTF-8 text: byte 0xf6 here cannot start a character (save it as UTF-8)\n"
     );
 }
+
+/// A named pipe where a package file should be is called what it is, not "a folder", and
+/// nothing waits on it.
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_the_package_is_reported_as_a_named_pipe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    for d in ["pkg", "share"] {
+        fs::create_dir(t.join(d)).unwrap();
+    }
+    assert!(
+        Command::new("mkfifo")
+            .arg(t.join("pkg/A.msi"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    copy_runbook(t);
+    let out = stepwise(
+        t,
+        &[
+            "check",
+            "rb.yaml",
+            "--set",
+            &format!("from={}", t.join("pkg").display()),
+            "--set",
+            &format!("to={}", t.join("share").display()),
+        ],
+    );
+    assert_code(&out, 1);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("A.msi is a named pipe (FIFO), not a file"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("folder, not a file"), "{stdout}");
+}
