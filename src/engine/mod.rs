@@ -52,7 +52,7 @@ impl Ending {
         match self {
             Ending::Finished => ExitCode::Success,
             Ending::Paused | Ending::Missing(_) => ExitCode::Paused,
-            Ending::Interrupted => ExitCode::Interrupted,
+            Ending::Interrupted => interrupt::exit_code(),
             Ending::Aborted => ExitCode::Failure,
         }
     }
