@@ -12,6 +12,7 @@ mod check;
 mod checklist;
 mod content;
 mod creation;
+mod evidence;
 mod journal;
 mod kill;
 mod operator;
