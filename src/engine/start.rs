@@ -69,7 +69,7 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
     let (source, rb) = input::load_runbook(opts.runbook)?;
     let mut prompter = prompter(opts.answers, &rb)?;
     // From the first prompt on, Ctrl-C is handled (nothing to save until the run exists).
-    interrupt::install(Box::new(|| {}));
+    interrupt::install_before_start();
     let mut bindings = input::bindings(&rb, opts.plan)?;
     let operator = match super::operator::resolve(opts.operator, prompter.as_mut())? {
         Ok(name) => name,
@@ -131,6 +131,8 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
     // A rehearsal keeps everything it touches in its sandbox, backups included.
     new_run.backup_dir = sandbox.as_ref().map(|s| s.root.join("backup"));
     let recorder = Recorder::create(&state_dir, new_run).map_err(journal_error)?;
+    // The run exists from here on: Ctrl-C leaves it to `resume`.
+    interrupt::install(Box::new(|| {}));
     let run_dir = recorder.run().dir().to_path_buf();
     // The run refers to the sandbox from now on: it stays, whatever happens next.
     let sandbox_root = sandbox.map(|s| {

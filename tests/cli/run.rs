@@ -902,6 +902,7 @@ phases:
             "runs",
         ])
         .current_dir(t)
+        .env("STEPWISE_OPERATOR", "alice")
         .env("STEPWISE_SECRET_SA_PASSWORD", "hunter2-SECRET")
         .stdin(Stdio::null())
         .output()
@@ -971,6 +972,7 @@ fn resume_says_when_a_command_of_a_killed_run_is_still_running() {
             "runs",
         ])
         .current_dir(t)
+        .env("STEPWISE_OPERATOR", "alice")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
