@@ -647,3 +647,93 @@ fn a_copy_killed_as_it_starts_is_described_as_the_disk_shows_it() {
     t.send(&["C-c"]);
     assert_eq!(t.exit_code(), 130);
 }
+
+#[test]
+fn a_command_still_running_after_a_kill_is_waited_for_never_run_again() {
+    let Some(mut t) = terminal("still-running") else {
+        return;
+    };
+    let book = t.path("slow.yaml");
+    fs::write(
+        &book,
+        "id: slow\ntitle: Slow\narticle: KB0\nproduct: stepwise tests\nphases:\n  - id: main\n    title: Main\n    steps:\n      - id: slow\n        title: A slow command\n        action: { type: command, program: sleep, args: ['60'] }\n",
+    )
+    .unwrap();
+    let state = t.state_dir().display().to_string();
+    let book = book.display().to_string();
+    t.run(&["run", &book, "--state-dir", &state]);
+    t.prompt("Run step 1.1 now?");
+    t.answer(&["y"]);
+    // The command's process, once journaled; then stepwise itself is killed outright (its pid
+    // is in the run's lock.json), leaving the command running.
+    let start = Instant::now();
+    let (run, command) = loop {
+        let found = journal::list_runs(&t.state_dir())
+            .ok()
+            .and_then(|runs| runs.into_iter().next())
+            .and_then(|r| r.run.ok())
+            .and_then(|run| {
+                let pid = run
+                    .read_journal()
+                    .ok()?
+                    .events
+                    .iter()
+                    .find_map(|e| match &e.kind {
+                        EventKind::CommandStarted { pid, .. } => Some(*pid),
+                        _ => None,
+                    })?;
+                Some((run, pid))
+            });
+        if let Some(found) = found {
+            break found;
+        }
+        assert!(start.elapsed() < WAIT, "the command never started");
+        std::thread::sleep(POLL);
+    };
+    let holder: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(run.dir().join("lock.json")).unwrap()).unwrap();
+    let stepwise = holder["pid"].as_u64().unwrap().to_string();
+    let kill = |sig: &str, pid: &str| {
+        std::process::Command::new("kill")
+            .args([sig, pid])
+            .status()
+            .unwrap()
+    };
+    assert!(kill("-9", &stepwise).success());
+    t.exit_code();
+
+    t.run(&["resume", "--state-dir", &state]);
+    let h = t.prompt("Step slow (A slow command) was started and never finished. Did it complete?");
+    let command = command.to_string();
+    assert!(
+        h.contains(&format!(
+            "   The command is still running as process {command} on this machine: it is not run again while it runs.\n"
+        )),
+        "{h}"
+    );
+    assert_eq!(highlighted(&h), "Wait for it to end, then look again");
+    assert!(!since_command(&h).contains("It did not complete"), "{h}");
+    // It ends (here, stopped by the test); waiting sees it end and asks again from the evidence.
+    assert!(kill("-TERM", &command).success());
+    t.answer(&["Enter"]);
+    let h = t.prompt("Step slow (A slow command) was started and never finished. Did it complete?");
+    assert!(
+        h.contains(&format!("   Process {command} has ended.\n")),
+        "{h}"
+    );
+    assert!(
+        h.contains(&format!(
+            "   The journal has no result of the command, and its process {command} has ended: nothing here tells whether it succeeded.\n"
+        )),
+        "{h}"
+    );
+    assert_eq!(
+        highlighted(&h),
+        "It did not complete: show the step again (you are asked before it runs)"
+    );
+    t.choose("Pause: save and exit");
+    assert_eq!(t.exit_code(), 3);
+    let (_, _, progress) = the_run(&t.state_dir());
+    assert_eq!(progress.state("slow"), &InstanceState::Started);
+    assert_eq!(progress.instance("slow").unwrap().attempts, 1);
+}
