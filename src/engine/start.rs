@@ -69,6 +69,7 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
     // From the first prompt on, Ctrl-C is handled (nothing to save until the run exists).
     interrupt::install(Box::new(|| {}));
     let mut bindings = input::bindings(&rb, opts.plan)?;
+    input::warn_secrets_on_command_line(&rb, opts.plan);
     let state_dir = journal::state_dir(opts.state_dir);
 
     let mut sandbox = None;
