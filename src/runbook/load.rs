@@ -44,6 +44,7 @@ const STEP_FIELDS: &[&str] = &[
     "instructions",
     "on",
     "when",
+    "article_step",
     "items",
     "notes",
     "references",
@@ -52,6 +53,13 @@ const STEP_FIELDS: &[&str] = &[
     "automation",
 ];
 const ITEM_FIELDS: &[&str] = &["id", "text", "note"];
+/// Fields written where they do not belong, with what to say instead of a "did you mean":
+/// `(where, field, message)`.
+const MISPLACED_FIELDS: &[(&str, &str, &str)] = &[(
+    "a phase",
+    "on",
+    "`on:` belongs to a step, not to a phase: put `on:` on each step of the phase that runs on the role's hosts",
+)];
 const ACTION_TYPES: &[&str] = &["manual", "command", "copy", "write_file", "check"];
 const MANUAL_FIELDS: &[&str] = &["type"];
 const COMMAND_FIELDS: &[&str] = &[
@@ -228,6 +236,13 @@ impl<'s> Decoder<'s> {
         };
         for (key, _) in entries {
             if !known.contains(&key.text.as_str()) {
+                let misplaced = MISPLACED_FIELDS
+                    .iter()
+                    .find(|(w, field, _)| *w == what && *field == key.text);
+                if let Some((_, _, message)) = misplaced {
+                    self.error(key.pos, *message);
+                    continue;
+                }
                 let message = match suggest(&key.text, known.iter().copied()) {
                     Some(s) => format!(
                         "unknown field `{}` in {what}; did you mean `{s}`?",
@@ -890,6 +905,7 @@ impl<'s> Decoder<'s> {
             })
         });
         let when = self.condition(&f);
+        let article_step = self.opt_string(&f, "article_step");
         let items = self.items(&f);
         let notes = self.templates(&f, "notes");
         let references = self.references(&f);
@@ -928,6 +944,7 @@ impl<'s> Decoder<'s> {
             instructions,
             on,
             when,
+            article_step,
             items,
             notes,
             references,

@@ -85,10 +85,11 @@ pub fn parse(source: &str) -> Result<Option<Node>, SyntaxError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(source);
     if let Err(e) = parser.load(&mut builder, true) {
-        return Err(SyntaxError {
+        let err = SyntaxError {
             pos: Pos::from_marker(e.marker()),
             message: clean_scan_message(e.info()),
-        });
+        };
+        return Err(super::indent::explain(source, e.info(), err));
     }
     if let Some(err) = builder.error {
         return Err(err);
