@@ -282,7 +282,7 @@ fn hmc45_shows_the_plan_and_its_findings() {
         "          verify   sizes of manifest `files`",
     ]);
     out.has_lines(&[
-        "    4.5   restart-iis@PROV01  Restart IIS  [manual, optional command]",
+        "    4.6   restart-iis@PROV01  Restart IIS  [manual, optional command]",
         "          command  iisreset.exe",
         "          success  exit code 0; timeout 600 s",
     ]);

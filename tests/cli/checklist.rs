@@ -36,7 +36,6 @@ const VARIANTS: &[(&str, &str, &[&str])] = &[
         "package-dir",
         &[r"package_dir=D:\staging"],
     ),
-    ("ocs2007r2-avmcu-kb2028578", "uac", &["uac_enabled=true"]),
     (
         "exchange2007-ur1",
         "interim-seen-before",

@@ -907,7 +907,7 @@ fn a_rehearsal_of_hmc45_ur6_by_keystrokes() {
         .instances()
         .filter(|(_, i)| matches!(i.state, InstanceState::Done(_)))
         .count();
-    assert_eq!(done, 29, "every step instance of the rollup is done");
+    assert_eq!(done, 30, "every step instance of the rollup is done");
     let sandbox = h
         .lines()
         .find_map(|l| l.strip_prefix("Sandbox: "))
