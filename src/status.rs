@@ -232,8 +232,10 @@ fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]], right: &[bool
 
 fn counts_text(c: &Counts) -> String {
     format!(
-        "{} done, {} skipped, {} failed, {} in doubt, {} pending: {} left of {}",
+        "{} done ({} by hand), {} partly done, {} skipped, {} failed, {} in doubt, {} pending: {} left of {}",
         c.done,
+        c.by_hand,
+        c.partly_done,
         c.skipped,
         c.failed,
         c.in_doubt,
@@ -247,6 +249,8 @@ fn counts_json(c: &Counts) -> serde_json::Value {
     json!({
         "total": c.total,
         "done": c.done,
+        "by_hand": c.by_hand,
+        "partly_done": c.partly_done,
         "skipped": c.skipped,
         "failed": c.failed,
         "in_doubt": c.in_doubt,
@@ -298,11 +302,12 @@ fn stamp_text(stamp: &Stamp) -> String {
 }
 
 /// The word for an instance's state; a started instance is in progress while the run is held.
-fn state_word(state: &InstanceState, held: bool) -> &'static str {
+fn state_word(state: &InstanceState, held: bool) -> String {
     match state {
-        InstanceState::Started if held => "in progress",
-        InstanceState::Started => "IN DOUBT",
-        other => other.word(),
+        InstanceState::Started if held => "in progress".into(),
+        InstanceState::Started => "IN DOUBT".into(),
+        InstanceState::Done(how) => format!("done {}", how.word()),
+        other => other.word().into(),
     }
 }
 
@@ -403,7 +408,7 @@ fn detail_text(ex: &Examined) -> String {
         rows.push([
             planned.number.clone(),
             instance.key.clone(),
-            state_word(state, held).to_string(),
+            state_word(state, held),
             by,
             at,
         ]);
@@ -475,15 +480,26 @@ fn detail_text(ex: &Examined) -> String {
     out
 }
 
+/// On what the word *done* rests, for the detail view.
+fn done_how(how: Completion) -> &'static str {
+    match how {
+        Completion::Automated => "done by its automation (its outcome is journaled)",
+        Completion::Confirmed => "done by hand: the operator confirmed the step",
+        Completion::ByHand => "done by hand, on the operator's word (see the notes)",
+        Completion::Workaround => "done after a known issue's workaround was applied",
+        Completion::Rehearsed => "rehearsed: the command was shown, not run",
+    }
+}
+
 /// The lines under an instance in the detail view: why, notes, outputs, known issues.
 fn instance_lines(r: &InstanceProgress, held: bool) -> Vec<String> {
     let mut lines = Vec::new();
     match &r.state {
         InstanceState::Skipped { reason } => lines.push(format!("reason: {reason}")),
         InstanceState::Failed { error } => lines.push(format!("error: {error}")),
-        InstanceState::Done(Completion::Automated) => lines.push("done by its automation".into()),
-        InstanceState::Done(Completion::ByHand) => {
-            lines.push("done by hand after its automation failed".into())
+        InstanceState::Done(how) => lines.push(done_how(*how).into()),
+        InstanceState::PartlyDone { left } => {
+            lines.push(format!("partly done: items left: {}", left.join(", ")))
         }
         InstanceState::Started if !held => {
             lines.push("started and never finished: did it complete?".into())
@@ -492,6 +508,9 @@ fn instance_lines(r: &InstanceProgress, held: bool) -> Vec<String> {
     }
     if r.attempts > 1 {
         lines.push(format!("started {} times", r.attempts));
+    }
+    if r.reopened > 0 {
+        lines.push(format!("reopened {} time(s)", r.reopened));
     }
     for note in &r.notes {
         lines.push(format!("note: {} ({})", note.text, stamp_text(&note.stamp)));
@@ -533,6 +552,7 @@ fn detail_json(ex: &Examined) -> String {
             "state": match state {
                 InstanceState::Started if held => "in_progress",
                 InstanceState::Started => "in_doubt",
+                InstanceState::PartlyDone { .. } => "partly_done",
                 other => other.word(),
             },
             "in_doubt": *state == InstanceState::Started && !held,
@@ -541,7 +561,11 @@ fn detail_json(ex: &Examined) -> String {
         match state {
             InstanceState::Skipped { reason } => v["reason"] = json!(reason),
             InstanceState::Failed { error } => v["error"] = json!(error),
-            InstanceState::Done(how) => v["how"] = json!(how),
+            InstanceState::Done(how) => {
+                v["how"] = json!(how);
+                v["done_by"] = json!(how.kind());
+            }
+            InstanceState::PartlyDone { left } => v["items_left"] = json!(left),
             _ => {}
         }
         if let Some(r) = r {
@@ -671,6 +695,9 @@ fn timeline(ex: &Examined) -> String {
         h.run_id, h.runbook_id, h.runbook_title
     );
     let mut started: HashMap<&str, journal::Timestamp> = HashMap::new();
+    // Items skipped per instance since it was last reopened: a journal written before items
+    // were honest says `done` for an instance with such items, which is partly done.
+    let mut items_skipped: HashMap<&str, Vec<&str>> = HashMap::new();
     let mut attempts: HashMap<&str, u32> = HashMap::new();
     let run_start = ex.read.events.first().map(|e| e.time);
     for e in &ex.read.events {
@@ -719,13 +746,24 @@ fn timeline(ex: &Examined) -> String {
                     format!("{}: started", label(key))
                 }
             }
-            EventKind::InstanceDone { key, how } => {
-                let how = match how {
-                    Completion::Confirmed => "done",
-                    Completion::Automated => "done (automated)",
-                    Completion::ByHand => "done by hand",
-                };
-                format!("{}: {how}{}", label(key), took(key))
+            EventKind::InstanceDone { key, how } => match items_skipped.get(key.as_str()) {
+                Some(left) if !left.is_empty() => format!(
+                    "{}: partly done{} (recorded as done): items left: {}",
+                    label(key),
+                    took(key),
+                    left.join(", ")
+                ),
+                _ => format!("{}: done {}{}", label(key), how.word(), took(key)),
+            },
+            EventKind::InstancePartlyDone { key, left } => format!(
+                "{}: partly done{}: items left: {}",
+                label(key),
+                took(key),
+                left.join(", ")
+            ),
+            EventKind::InstanceReopened { key } => {
+                items_skipped.remove(key.as_str());
+                format!("{}: reopened: to do again", label(key))
             }
             EventKind::InstanceSkipped { key, reason } => {
                 format!("{}: skipped{}: {reason}", label(key), took(key))
@@ -735,6 +773,7 @@ fn timeline(ex: &Examined) -> String {
             }
             EventKind::ItemDone { key, item } => format!("{}: item {item} done", label(key)),
             EventKind::ItemSkipped { key, item, reason } => {
+                items_skipped.entry(key).or_default().push(item);
                 format!("{}: item {item} skipped: {reason}", label(key))
             }
             EventKind::NoteAdded { key } => {
@@ -790,10 +829,18 @@ fn timeline(ex: &Examined) -> String {
                     .unwrap_or_default();
                 format!("run finished: {outcome}{after}")
             }
-            EventKind::InDoubtResolved { key, resolution } => {
-                let as_what = match resolution {
-                    Resolution::Done => "it had completed",
-                    Resolution::NotDone => "it had not completed; pending again",
+            EventKind::InDoubtResolved {
+                key,
+                resolution,
+                how,
+            } => {
+                let as_what = match (resolution, how) {
+                    (Resolution::Done, Some(Completion::Automated | Completion::Rehearsed)) => {
+                        "it had completed (the evidence shows it)"
+                    }
+                    (Resolution::Done, Some(_)) => "it had completed (on the operator's word)",
+                    (Resolution::Done, None) => "it had completed",
+                    (Resolution::NotDone, _) => "it had not completed; pending again",
                 };
                 format!("{}: in doubt, resolved: {as_what}", label(key))
             }

@@ -137,8 +137,35 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
         s.keep();
     }
     let recorder = Arc::new(Mutex::new(recorder));
-    let ending = walk(&plan, &bindings, recorder, prompter.as_mut(), opts.rehearse)?;
+    let ending = walk(
+        &plan,
+        &bindings,
+        recorder.clone(),
+        prompter.as_mut(),
+        opts.rehearse,
+    )?;
+    show_summary(&ending, &plan, &recorder, &run_dir, prompter.as_mut());
     Ok(finish(ending, &run_dir, prompter.as_mut()))
+}
+
+/// The end-of-run summary (when the walk finished, paused or aborted): how each instance came
+/// out, per host, the time, the run folder.
+fn show_summary(
+    ending: &Ending,
+    plan: &Plan,
+    recorder: &Arc<Mutex<Recorder>>,
+    run_dir: &Path,
+    prompter: &mut dyn Prompter,
+) {
+    if !matches!(ending, Ending::Finished | Ending::Paused | Ending::Aborted) {
+        return;
+    }
+    let text = {
+        let rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
+        super::summary::end_of_run(plan, rec.progress(), run_dir, journal::Timestamp::now())
+    };
+    prompter.restore();
+    prompter.show(&text);
 }
 
 /// Roles that a step of the plan (for the values known) runs on.
@@ -343,7 +370,7 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
         let counts = rec.progress().counts(&plan);
         let in_doubt = rec.progress().in_doubt();
         let mut text = format!(
-            "Resuming run {} of {} ({})\n  started by {} on {} at {}{}\n  {} done, {} skipped, {} failed, {} left of {}",
+            "Resuming run {} of {} ({})\n  started by {} on {} at {}{}\n  {} done, {}{} skipped, {} failed, {} left of {}",
             header.run_id,
             rb.id,
             rb.article,
@@ -356,6 +383,11 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
                 ""
             },
             counts.done,
+            if counts.partly_done > 0 {
+                format!("{} partly done, ", counts.partly_done)
+            } else {
+                String::new()
+            },
             counts.skipped,
             counts.failed,
             counts.left(),
@@ -372,10 +404,11 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
     let ending = walk(
         &plan,
         &bindings,
-        recorder,
+        recorder.clone(),
         prompter.as_mut(),
         header.rehearsal,
     )?;
+    show_summary(&ending, &plan, &recorder, &run_dir, prompter.as_mut());
     Ok(finish(ending, &run_dir, prompter.as_mut()))
 }
 

@@ -15,7 +15,8 @@ use dialoguer::{Confirm, Input, MultiSelect, Password, Select};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{
-    Decision, FailureChoice, FailureView, InDoubtChoice, ItemAnswer, Prompter, StepView, Stop,
+    Decision, Declined, Evidence, FailureChoice, FailureView, InDoubtChoice, ItemAnswer, Prompter,
+    StepView, Stop, Supports,
 };
 use crate::runbook::{ParamType, Parameter, Role, Value};
 
@@ -255,6 +256,35 @@ impl TerminalPrompter {
     }
 }
 
+impl TerminalPrompter {
+    /// Asks for a reason. An empty one is refused with a message saying a reason is required,
+    /// and the operator may then go back instead (`None`): a skip can be cancelled.
+    fn reason(&self, prompt: &str) -> Result<Option<String>, Stop> {
+        loop {
+            let text = self.text(prompt, None, false)?;
+            if !text.trim().is_empty() {
+                return Ok(Some(text.trim().to_string()));
+            }
+            self.line(&format!("  {}", style("A reason is required.").red()));
+            let again = [
+                "Give a reason".to_string(),
+                "Go back: do not skip".to_string(),
+            ];
+            if self.select("No reason given. What now?", &again, 0)? == 1 {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Which settled instance to reopen, or `None` to go back.
+    fn pick_revisit(&self, candidates: &[(String, String)]) -> Result<Option<String>, Stop> {
+        let mut labels: Vec<String> = candidates.iter().map(|(_, l)| l.clone()).collect();
+        labels.push("Go back".to_string());
+        let i = self.select("Reopen which step instance?", &labels, labels.len() - 1)?;
+        Ok(candidates.get(i).map(|(k, _)| k.clone()))
+    }
+}
+
 impl Prompter for TerminalPrompter {
     fn interactive(&self) -> bool {
         true
@@ -368,33 +398,59 @@ impl Prompter for TerminalPrompter {
         })
     }
 
-    fn in_doubt(&mut self, view: &StepView) -> Result<InDoubtChoice, Stop> {
-        let again = if view.automated {
-            "It did not: run it again"
-        } else {
-            "It was not done: show the step again"
-        };
-        let items = [
-            "It completed: mark it done".to_string(),
-            again.to_string(),
-            "Skip it".to_string(),
-        ];
+    fn in_doubt(&mut self, view: &StepView, evidence: &Evidence) -> Result<InDoubtChoice, Stop> {
         let prompt = format!(
             "Step {} ({}) was started and never finished. Did it complete?",
             view.key, view.title
         );
-        match self.select(&prompt, &items, 0)? {
-            0 => Ok(InDoubtChoice::Done(self.text(
-                "How do you know? (note)",
-                None,
-                true,
-            )?)),
-            1 => Ok(InDoubtChoice::Rerun),
-            _ => Ok(InDoubtChoice::Skip(self.text(
-                "Why skip it?",
-                None,
-                true,
-            )?)),
+        if evidence.still_running {
+            let items = [
+                "Wait for it to end, then look again".to_string(),
+                "Pause: save and exit".to_string(),
+                "It completed: mark it done (a note is required)".to_string(),
+                "Skip it (a reason is required)".to_string(),
+            ];
+            return Ok(match self.select(&prompt, &items, 0)? {
+                0 => InDoubtChoice::Wait,
+                1 => InDoubtChoice::Pause,
+                2 => InDoubtChoice::Done(Some(self.text("How do you know? (note)", None, true)?)),
+                _ => match self.reason("Why skip it?")? {
+                    Some(r) => InDoubtChoice::Skip(r),
+                    None => InDoubtChoice::Wait,
+                },
+            });
+        }
+        let completed = match evidence.supports {
+            Supports::Completed => "It completed: mark it done (the evidence shows it)",
+            Supports::NotCompleted => {
+                "It completed: mark it done (a note is required: the evidence says it did not)"
+            }
+            Supports::Unknown => "It completed: mark it done (a note is required)",
+        };
+        let items = [
+            completed.to_string(),
+            evidence.rerun.clone(),
+            "Skip it (a reason is required)".to_string(),
+            "Pause: save and exit".to_string(),
+        ];
+        let default = match evidence.supports {
+            Supports::Completed => 0,
+            Supports::NotCompleted | Supports::Unknown => 1,
+        };
+        loop {
+            return Ok(match self.select(&prompt, &items, default)? {
+                0 if evidence.supports == Supports::Completed => {
+                    let note = self.text("Note (optional)", None, false)?;
+                    InDoubtChoice::Done((!note.trim().is_empty()).then_some(note))
+                }
+                0 => InDoubtChoice::Done(Some(self.text("How do you know? (note)", None, true)?)),
+                1 => InDoubtChoice::Rerun,
+                2 => match self.reason("Why skip it?")? {
+                    Some(r) => InDoubtChoice::Skip(r),
+                    None => continue,
+                },
+                _ => InDoubtChoice::Pause,
+            });
         }
     }
 
@@ -405,34 +461,99 @@ impl Prompter for TerminalPrompter {
             "Problem: show known issues and choose what to do".to_string(),
             "Add a note".to_string(),
             "Show details".to_string(),
+            "Show the plan: what is done and what is left".to_string(),
         ];
         let automatable = !view.automation.is_empty() && !view.automated;
         if automatable {
             items.push("Run the automation instead".to_string());
+        }
+        if !view.revisitable.is_empty() {
+            items.push(format!(
+                "Revisit an earlier step ({} skipped, partly done or done by hand)",
+                view.revisitable.len()
+            ));
         }
         items.push("Pause: save and exit".to_string());
         let prompt = match step_label(view) {
             Some(step) => format!("Step {step}: what now?"),
             None => "What now?".to_string(),
         };
-        let choice = self.select(&prompt, &items, 0)?;
-        let pause = items.len() - 1;
-        Ok(match choice {
-            0 => Decision::Done { note: None },
-            1 => Decision::Skip {
-                reason: self.text("Why skip it?", None, true)?,
-            },
-            2 => {
-                let note = self.text("What went wrong? (optional)", None, false)?;
-                Decision::Problem {
-                    note: (!note.trim().is_empty()).then_some(note),
+        loop {
+            let choice = self.select(&prompt, &items, 0)?;
+            let label = items[choice].as_str();
+            return Ok(match choice {
+                0 => Decision::Done { note: None },
+                1 => match self.reason("Why skip it?")? {
+                    Some(reason) => Decision::Skip { reason },
+                    None => continue,
+                },
+                2 => {
+                    let note = self.text("What went wrong? (optional)", None, false)?;
+                    Decision::Problem {
+                        note: (!note.trim().is_empty()).then_some(note),
+                    }
                 }
-            }
-            3 => Decision::Note(self.text("Note", None, true)?),
-            4 => Decision::Details,
-            c if c == pause => Decision::Pause,
-            _ => Decision::Automate,
-        })
+                3 => Decision::Note(self.text("Note", None, true)?),
+                4 => Decision::Details,
+                5 => Decision::ShowPlan,
+                _ if label.starts_with("Run the automation") => Decision::Automate,
+                _ if label.starts_with("Revisit") => match self.pick_revisit(&view.revisitable)? {
+                    Some(key) => Decision::Revisit(key),
+                    None => continue,
+                },
+                _ => Decision::Pause,
+            });
+        }
+    }
+
+    fn declined(&mut self, view: &StepView) -> Result<Declined, Stop> {
+        let items = [
+            "Run it now".to_string(),
+            "I did it by hand: mark it done by hand (a note is required)".to_string(),
+            "Skip (a reason is required)".to_string(),
+            "Add a note".to_string(),
+            "Show the plan: what is done and what is left".to_string(),
+            "Pause: save and exit".to_string(),
+        ];
+        let prompt = match step_label(view) {
+            Some(step) => format!("Step {step} was not run. What now?"),
+            None => "It was not run. What now?".to_string(),
+        };
+        // The default runs nothing and marks nothing: pause.
+        let pause = items.len() - 1;
+        loop {
+            return Ok(match self.select(&prompt, &items, pause)? {
+                0 => Declined::RunNow,
+                1 => Declined::ByHand(self.text("What did you do by hand?", None, true)?),
+                2 => match self.reason("Why skip it?")? {
+                    Some(r) => Declined::Skip(r),
+                    None => continue,
+                },
+                3 => Declined::Note(self.text("Note", None, true)?),
+                4 => Declined::ShowPlan,
+                _ => Declined::Pause,
+            });
+        }
+    }
+
+    fn revisit(
+        &mut self,
+        candidates: &[(String, String)],
+        at_end: bool,
+    ) -> Result<Option<String>, Stop> {
+        if !at_end {
+            return self.pick_revisit(candidates);
+        }
+        let mut labels = vec!["Finish the run".to_string()];
+        labels.extend(candidates.iter().map(|(_, l)| format!("Reopen {l}")));
+        let prompt = format!(
+            "Every step instance is settled; {} can be reopened. Finish the run?",
+            candidates.len()
+        );
+        let i = self.select(&prompt, &labels, 0)?;
+        Ok(i.checked_sub(1)
+            .and_then(|i| candidates.get(i))
+            .map(|(k, _)| k.clone()))
     }
 
     fn items(&mut self, view: &StepView) -> Result<Vec<ItemAnswer>, Stop> {
@@ -489,30 +610,41 @@ impl Prompter for TerminalPrompter {
                 workarounds.push(k.id.clone());
             }
         }
-        labels.push("I did it by hand: mark it done (note required)".into());
+        labels.push("I did it by hand: mark it done by hand (a note is required)".into());
         if failure.has_host {
-            labels.push("Skip this host".into());
+            labels.push("Skip this host (a reason is required)".into());
         }
-        labels.push("Skip the step for all hosts".into());
+        labels.push("Skip the step for all hosts (a reason is required)".into());
+        labels.push("Pause: save and exit (resume takes it up again)".into());
         labels.push("Abort (progress is saved)".into());
         let prompt = format!("{} failed. What now?", view.key);
-        let choice = self.select(&prompt, &labels, 0)?;
-        if choice == 0 {
-            return Ok(FailureChoice::Retry);
+        loop {
+            let choice = self.select(&prompt, &labels, 0)?;
+            if choice == 0 {
+                return Ok(FailureChoice::Retry);
+            }
+            if choice <= workarounds.len() {
+                return Ok(FailureChoice::Workaround(workarounds[choice - 1].clone()));
+            }
+            let rest = labels[choice].as_str();
+            return Ok(if rest.starts_with("I did it") {
+                FailureChoice::DoneByHand(self.text("What did you do?", None, true)?)
+            } else if rest.starts_with("Skip this host") {
+                match self.reason("Why skip this host?")? {
+                    Some(r) => FailureChoice::SkipHost(r),
+                    None => continue,
+                }
+            } else if rest.starts_with("Skip the step") {
+                match self.reason("Why skip the step?")? {
+                    Some(r) => FailureChoice::SkipStep(r),
+                    None => continue,
+                }
+            } else if rest.starts_with("Pause") {
+                FailureChoice::Pause
+            } else {
+                FailureChoice::Abort
+            });
         }
-        if choice <= workarounds.len() {
-            return Ok(FailureChoice::Workaround(workarounds[choice - 1].clone()));
-        }
-        let rest = &labels[choice];
-        Ok(if rest.starts_with("I did it") {
-            FailureChoice::DoneByHand(self.text("What did you do?", None, true)?)
-        } else if rest.starts_with("Skip this host") {
-            FailureChoice::SkipHost(self.text("Why skip this host?", None, true)?)
-        } else if rest.starts_with("Skip the step") {
-            FailureChoice::SkipStep(self.text("Why skip the step?", None, true)?)
-        } else {
-            FailureChoice::Abort
-        })
     }
 
     fn show(&mut self, text: &str) {

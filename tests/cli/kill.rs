@@ -444,7 +444,9 @@ fn tally(events: &[Event], context: &dyn Fn() -> String) -> BTreeMap<String, Tal
                     context()
                 );
             }
-            EventKind::InDoubtResolved { key, resolution } => {
+            EventKind::InDoubtResolved {
+                key, resolution, ..
+            } => {
                 let x = t.entry(key.clone()).or_default();
                 assert!(
                     x.awaiting_resolution,

@@ -10,6 +10,7 @@ mod common;
 mod check;
 mod checklist;
 mod content;
+mod evidence;
 mod journal;
 mod kill;
 mod run;
