@@ -875,7 +875,7 @@ fn hmc45_reinstall_restart_installutil_and_article_steps_follow_the_article() {
 
     let (code, shown, _dir) = run_with_answers(
         "hmc45-ur6",
-        "params: { ur5_installed: true, upgraded_from_hmc40: false }\ndefault: done\nconfirm: false\n",
+        "params: { ur5_installed: true, upgraded_from_hmc40: false }\ndefault: done\nconfirm: false\nsteps:\n  copy-msis: { decision: by-hand, note: copied by hand }\n",
     );
     assert_eq!(code, 0, "{shown}");
     assert!(
