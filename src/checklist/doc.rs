@@ -421,6 +421,11 @@ impl Walk<'_, '_> {
                     }),
                 ]
             }
+            Action::CreateFolder(f) => vec![
+                text("creates the empty folder "),
+                code(self.show(&f.path)),
+                text(", unless it is already there (only the last folder of the path)"),
+            ],
             Action::Check(c) => {
                 for a in &c.checks {
                     details.push(match a {

@@ -54,6 +54,11 @@ pub fn describe_action(plan: &Plan, action: &Action) -> Vec<String> {
                 out.extend(content.lines().map(|l| format!("  | {l}")));
             }
         }
+        ActionView::CreateFolder { path } => {
+            out.push(format!(
+                "create the empty folder {path}, unless it is already there"
+            ));
+        }
         ActionView::Check { checks } => out.extend(checks.iter().map(|c| format!("check: {c}"))),
     }
     out

@@ -60,7 +60,14 @@ const MISPLACED_FIELDS: &[(&str, &str, &str)] = &[(
     "on",
     "`on:` belongs to a step, not to a phase: put `on:` on each step of the phase that runs on the role's hosts",
 )];
-const ACTION_TYPES: &[&str] = &["manual", "command", "copy", "write_file", "check"];
+const ACTION_TYPES: &[&str] = &[
+    "manual",
+    "command",
+    "copy",
+    "write_file",
+    "create_folder",
+    "check",
+];
 const MANUAL_FIELDS: &[&str] = &["type"];
 const COMMAND_FIELDS: &[&str] = &[
     "type",
@@ -73,6 +80,7 @@ const COMMAND_FIELDS: &[&str] = &[
 ];
 const COPY_FIELDS: &[&str] = &["type", "from", "to", "files", "backup", "manifest"];
 const WRITE_FILE_FIELDS: &[&str] = &["type", "dir", "file", "content", "backup"];
+const CREATE_FOLDER_FIELDS: &[&str] = &["type", "path"];
 const CHECK_FIELDS: &[&str] = &["type", "checks"];
 const ASSERTION_FIELDS: &[&str] = &["exists", "size", "writable", "command"];
 const ASSERTION_COMMAND_FIELDS: &[&str] = &["program", "args"];
@@ -920,7 +928,7 @@ impl<'s> Decoder<'s> {
                 if matches!(a, Action::Manual) {
                     self.error(
                         n.pos,
-                        "an automation must be automated: command, copy, write_file or check",
+                        "an automation must be automated: command, copy, write_file, create_folder or check",
                     );
                     return None;
                 }
@@ -1025,6 +1033,7 @@ impl<'s> Decoder<'s> {
             "command" => COMMAND_FIELDS,
             "copy" => COPY_FIELDS,
             "write_file" => WRITE_FILE_FIELDS,
+            "create_folder" => CREATE_FOLDER_FIELDS,
             "check" => CHECK_FIELDS,
             _ => {
                 let message = match suggest(&kind, ACTION_TYPES.iter().copied()) {
@@ -1043,6 +1052,7 @@ impl<'s> Decoder<'s> {
             "command" => "a command action",
             "copy" => "a copy action",
             "write_file" => "a write_file action",
+            "create_folder" => "a create_folder action",
             _ => "a check action",
         };
         let f = self.map(node, what, known)?;
@@ -1051,6 +1061,10 @@ impl<'s> Decoder<'s> {
             "command" => self.command(&f).map(Action::Command),
             "copy" => self.copy(&f).map(Action::Copy),
             "write_file" => self.write_file(&f).map(Action::WriteFile),
+            "create_folder" => self
+                .required(&f, "path")
+                .and_then(|n| self.template(n, "path"))
+                .map(|path| Action::CreateFolder(CreateFolderAction { path })),
             _ => self.check(&f).map(Action::Check),
         }
     }

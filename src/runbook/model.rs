@@ -328,6 +328,7 @@ pub enum Action {
     Command(CommandAction),
     Copy(CopyAction),
     WriteFile(WriteFileAction),
+    CreateFolder(CreateFolderAction),
     Check(CheckAction),
 }
 
@@ -338,6 +339,7 @@ impl Action {
             Action::Command(_) => "command",
             Action::Copy(_) => "copy",
             Action::WriteFile(_) => "write_file",
+            Action::CreateFolder(_) => "create_folder",
             Action::Check(_) => "check",
         }
     }
@@ -360,6 +362,12 @@ pub struct CopyAction {
     pub files: Vec<Spanned<String>>,
     pub backup: bool,
     pub manifest: Option<Spanned<String>>,
+}
+
+/// Creates one empty folder (never its parents); a folder already there is left as it is.
+#[derive(Debug, Clone)]
+pub struct CreateFolderAction {
+    pub path: Template,
 }
 
 #[derive(Debug, Clone)]

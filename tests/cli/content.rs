@@ -758,13 +758,14 @@ fn exchange2007_ur1_says_the_latest_rollup_at_the_install_and_works_around_issue
             .contains("Perform this procedure before you install the update rollup.")
     );
     assert!(!first.contains("[set-services-startup-type-before-install]"));
-    // Creating c:\ExchangeSetupLogs stays by hand, and the step says why.
-    let restore = step_block(&seen, "restore-exchange-setup-logs");
+    // Creating c:\ExchangeSetupLogs is an action, after the restore the operator does by hand.
+    let create = step_block(&seen, "create-exchange-setup-logs");
     assert!(
-        restore.contains("Done by hand, not automated:")
-            && restore.contains("there is no mkdir program"),
-        "{restore}"
+        create.contains(r"Automated (create_folder): creates the empty folder c:\ExchangeSetupLogs, unless it is already there"),
+        "{create}"
     );
+    assert!(create.contains("The runbook's reading:"));
+    assert!(seen.find("[restore-exchange-setup-logs]") < seen.find("[create-exchange-setup-logs]"));
 
     let (code, shown, _dir) = run_with_answers(
         "exchange2007-ur1",
@@ -883,4 +884,41 @@ fn hmc45_reinstall_restart_installutil_and_article_steps_follow_the_article() {
         "{shown}"
     );
     assert!(shown.contains("key: restart-exchange-transport@EXHUB01"));
+}
+
+/// Known issue 2 at the install: its workaround creates the missing ExchangeSetupLogs folder on
+/// the host where the install failed, and leaves a restored one as it is.
+#[test]
+fn exchange2007_ur1_issue_2_workaround_creates_the_folder_on_the_failed_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("ExchangeSetupLogs");
+    let answers = format!(
+        "params: {{ interim_updates_installed: false, issue1_seen_before: false, setup_logs_dir: '{}' }}\ndefault: done\nconfirm: true\nsteps:\n  check-exchange-setup-logs@EXCH01: {{ note: seen missing, on_failure: [done] }}\n  install-update-rollup-1@EXCH01:\n    decision: fail\n    note: the Setup Wizard ended prematurely\n    on_failure: [workaround:exchange-setup-logs-missing, done]\n",
+        logs.display()
+    );
+    let (code, shown, _run) = run_with_answers("exchange2007-ur1", &answers);
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains("key: create-exchange-setup-logs@EXCH01"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("created the empty folder {}", logs.display())),
+        "{shown}"
+    );
+    assert!(logs.is_dir());
+    assert_eq!(std::fs::read_dir(&logs).unwrap().count(), 0);
+
+    // Restored by the operator: the same run leaves it and what is in it.
+    std::fs::write(logs.join("ExchangeSetup.log"), "kept").unwrap();
+    let (code, shown, _run) = run_with_answers("exchange2007-ur1", &answers);
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains(&format!("{} already exists; left as it is", logs.display())),
+        "{shown}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(logs.join("ExchangeSetup.log")).unwrap(),
+        "kept"
+    );
 }
