@@ -737,3 +737,64 @@ fn a_command_still_running_after_a_kill_is_waited_for_never_run_again() {
     assert_eq!(progress.state("slow"), &InstanceState::Started);
     assert_eq!(progress.instance("slow").unwrap().attempts, 1);
 }
+
+#[test]
+fn an_earlier_step_is_reopened_from_a_step_menu_and_the_walk_comes_back() {
+    let Some(mut t) = terminal("revisit-menu") else {
+        return;
+    };
+    let book = t.path("items.yaml");
+    fs::write(
+        &book,
+        "id: items\ntitle: Items\narticle: KB0\nproduct: stepwise tests\nphases:\n  - id: main\n    title: Main\n    steps:\n      - id: first\n        title: First step\n      - id: second\n        title: Second step\n",
+    )
+    .unwrap();
+    let state = t.state_dir().display().to_string();
+    let book = book.display().to_string();
+    t.run(&["run", &book, "--state-dir", &state]);
+    t.prompt("Step 1.1: what now?");
+    t.choose("Skip (a reason is required)");
+    t.prompt("Why skip it?");
+    t.type_answer("the console was busy");
+    let h = t.prompt("Step 1.2: what now?");
+    assert!(
+        h.contains("  Revisit an earlier step (1 skipped, partly done or done by hand)"),
+        "{h}"
+    );
+    t.choose("Revisit an earlier step");
+    let h = t.prompt("Reopen which step instance?");
+    assert_eq!(highlighted(&h), "Go back");
+    t.choose("1.1 first: skipped: the console was busy");
+    let h = t.prompt("Step 1.1: what now?");
+    assert!(h.contains("   Reopened first: it is to do again.\n"), "{h}");
+    t.choose("Done");
+    let h = t.prompt("Step 1.2: what now?");
+    assert!(h.contains("   Back to where the walk was.\n"), "{h}");
+    t.choose("Done");
+    // Nothing is left to reopen: the run finishes without asking.
+    assert_eq!(t.exit_code(), 0);
+    let (_, events, progress) = the_run(&t.state_dir());
+    assert_finished(&progress);
+    let reopened = events
+        .iter()
+        .find(|e| e.kind.name() == "instance_reopened")
+        .unwrap();
+    assert_eq!(
+        reopened.note.as_deref(),
+        Some("reopened; it was skipped: the console was busy")
+    );
+    assert_eq!(
+        progress.state("first"),
+        &InstanceState::Done(Completion::Confirmed)
+    );
+    // The skip, the reopening and the done are all on the record, in order.
+    let first: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind.key() == Some("first"))
+        .map(|e| e.kind.name())
+        .collect();
+    assert_eq!(
+        first,
+        ["instance_skipped", "instance_reopened", "instance_done"]
+    );
+}
