@@ -101,7 +101,7 @@ impl Setup {
         )
         .unwrap();
         let mut pausing = fs::read_to_string(t.join("rehearsal.yaml")).unwrap();
-        pausing.push_str("  restart-iis@PROV01: pause\n");
+        pausing.push_str("  initialize-nodes: pause\n");
         fs::write(t.join("pausing.yaml"), pausing).unwrap();
         Setup { dir }
     }
