@@ -16,11 +16,8 @@ pub fn load_runbook(arg: &str) -> Result<(Source, Runbook), Error> {
     let source = bundled::resolve(arg).map_err(Error::Usage)?;
     let loaded = runbook::load(&source);
     if loaded.errors() > 0 {
-        eprint!(
-            "{}",
-            runbook::render_diagnostics(&source, &loaded.diagnostics)
-        );
-        eprintln!(
+        crate::stdio::err(&runbook::render_diagnostics(&source, &loaded.diagnostics));
+        crate::errln!(
             "stepwise: {} is invalid ({} error{}); `stepwise validate` shows the same",
             source.name,
             loaded.errors(),
@@ -71,7 +68,7 @@ pub fn warn_secrets_on_command_line(rb: &Runbook, args: &PlanArgs) {
             .parameter(name)
             .is_some_and(|p| p.kind == ParamType::Secret)
         {
-            eprintln!(
+            crate::errln!(
                 "stepwise: warning: --set {name}=…: a secret given on the command line is visible to other users in the process list and stays in the shell history; give it at the prompt or in the environment variable STEPWISE_SECRET_{} instead",
                 name.to_uppercase()
             );

@@ -45,9 +45,19 @@ pub fn interrupted() -> bool {
     cancel_flag().load(Ordering::SeqCst)
 }
 
+/// Whether a run exists yet: before, Ctrl-C has nothing to save and says so.
+static STARTED: AtomicBool = AtomicBool::new(true);
+
+/// Installs the handler before a new run exists: Ctrl-C exits 130 saying nothing was started.
+pub fn install_before_start() {
+    install(Box::new(|| {}));
+    STARTED.store(false, Ordering::SeqCst);
+}
+
 /// Installs the handler once; `hook` is what saving means for the current run.
 pub fn install(hook: Hook) {
     *HOOK.lock().unwrap_or_else(|e| e.into_inner()) = Some(hook);
+    STARTED.store(true, Ordering::SeqCst);
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         let _ = ctrlc::set_handler(move || {
@@ -182,12 +192,21 @@ pub fn exit_now() -> ! {
     if let Some(hook) = HOOK.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
         hook();
     }
-    let term = console::Term::stderr();
-    let _ = term.show_cursor();
-    eprintln!(
-        "\n{}: progress is saved; `stepwise resume` goes on from here.",
-        headline()
-    );
+    // A terminal that cannot move its cursor never had it hidden, and gets no escape sequence.
+    if !console::is_dumb() {
+        let _ = console::Term::stderr().show_cursor();
+    }
+    if STARTED.load(Ordering::SeqCst) {
+        crate::errln!(
+            "\n{}: progress is saved; `stepwise resume` goes on from here.",
+            headline()
+        );
+    } else {
+        crate::errln!(
+            "\n{} before the run started; nothing was started.",
+            headline()
+        );
+    }
     std::process::exit(exit_code().code());
 }
 

@@ -536,7 +536,7 @@ fn answers_file_problems_are_located_and_reported_in_one_pass() {
     assert_eq!(
         text(&out.stderr),
         "stepwise: a.yaml: the answers file does not fit (2 problems):\n\
-         a.yaml:5:14: steps: `one@WEB01`: unknown decision `dne`, expected one of `done`, `skip`, `fail`, `pause`, `automate`; did you mean `done`?\n\
+         a.yaml:5:14: steps: `one@WEB01`: unknown decision `dne`, expected one of `done`, `by-hand`, `by_hand`, `skip`, `fail`, `pause`, `automate`; did you mean `done`?\n\
          a.yaml:6:14: steps: `one@WEB02`: unknown field `decison`, expected one of `decision`, `note`, `confirm`, `items_not_done`, `on_failure`, `in_doubt`; did you mean `decision`?\n"
     );
     // Once the file reads, what it says is checked against the runbook, all at once too.
