@@ -28,7 +28,7 @@
 //! it is read as before and reported as not verifiable ([`Chain::Unlinked`]). One that stops
 //! carrying links part-way is broken.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -388,7 +388,7 @@ impl JournalWriter {
     pub fn reopen(path: &Path, read: &JournalRead, operator: &str) -> Result<JournalWriter, Error> {
         use std::io::{Read, Seek, SeekFrom};
         let cannot_read = |e| Error::io(format!("cannot read {}", path.display()), e);
-        let mut file = OpenOptions::new()
+        let mut file = crate::fsutil::private_file_options()
             .read(true)
             .append(true)
             .open(path)

@@ -926,3 +926,35 @@ fn the_journal_is_a_hash_chain_that_every_reader_verifies() {
             .contains(":1: the journal's chain is broken here: run.json says run format 2")
     );
 }
+
+/// A journal or lock replaced by a link is never written through: resume refuses to open it.
+#[cfg(unix)]
+#[test]
+fn resume_never_appends_through_a_link_at_the_journal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    fs::write(
+        t.join("rb.yaml"),
+        "id: t\ntitle: T\narticle: KB0\nproduct: p\nphases:\n  - id: main\n    title: Main\n    steps:\n      - { id: one, title: One }\n      - { id: two, title: Two }\n",
+    )
+    .unwrap();
+    let out = run_with(t, "default: done\nsteps:\n  two: pause\n");
+    assert_code(&out, 3);
+    let run = only_run(&t.join("runs"));
+    let elsewhere = t.join("elsewhere.jsonl");
+    fs::rename(run.join("journal.jsonl"), &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, run.join("journal.jsonl")).unwrap();
+    let before = fs::read(&elsewhere).unwrap();
+    fs::write(t.join("a.yaml"), "default: done\n").unwrap();
+    let out = stepwise(
+        t,
+        &["resume", &run.display().to_string(), "--answers", "a.yaml"],
+    );
+    assert_code(&out, 1);
+    assert!(
+        text(&out.stderr).contains("for appending"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(fs::read(&elsewhere).unwrap(), before);
+}
