@@ -44,6 +44,7 @@ const STEP_FIELDS: &[&str] = &[
     "instructions",
     "on",
     "when",
+    "article_step",
     "items",
     "notes",
     "references",
@@ -52,7 +53,21 @@ const STEP_FIELDS: &[&str] = &[
     "automation",
 ];
 const ITEM_FIELDS: &[&str] = &["id", "text", "note"];
-const ACTION_TYPES: &[&str] = &["manual", "command", "copy", "write_file", "check"];
+/// Fields written where they do not belong, with what to say instead of a "did you mean":
+/// `(where, field, message)`.
+const MISPLACED_FIELDS: &[(&str, &str, &str)] = &[(
+    "a phase",
+    "on",
+    "`on:` belongs to a step, not to a phase: put `on:` on each step of the phase that runs on the role's hosts",
+)];
+const ACTION_TYPES: &[&str] = &[
+    "manual",
+    "command",
+    "copy",
+    "write_file",
+    "create_folder",
+    "check",
+];
 const MANUAL_FIELDS: &[&str] = &["type"];
 const COMMAND_FIELDS: &[&str] = &[
     "type",
@@ -65,6 +80,7 @@ const COMMAND_FIELDS: &[&str] = &[
 ];
 const COPY_FIELDS: &[&str] = &["type", "from", "to", "files", "backup", "manifest"];
 const WRITE_FILE_FIELDS: &[&str] = &["type", "dir", "file", "content", "backup"];
+const CREATE_FOLDER_FIELDS: &[&str] = &["type", "path"];
 const CHECK_FIELDS: &[&str] = &["type", "checks"];
 const ASSERTION_FIELDS: &[&str] = &["exists", "size", "writable", "command"];
 const ASSERTION_COMMAND_FIELDS: &[&str] = &["program", "args"];
@@ -228,6 +244,13 @@ impl<'s> Decoder<'s> {
         };
         for (key, _) in entries {
             if !known.contains(&key.text.as_str()) {
+                let misplaced = MISPLACED_FIELDS
+                    .iter()
+                    .find(|(w, field, _)| *w == what && *field == key.text);
+                if let Some((_, _, message)) = misplaced {
+                    self.error(key.pos, *message);
+                    continue;
+                }
                 let message = match suggest(&key.text, known.iter().copied()) {
                     Some(s) => format!(
                         "unknown field `{}` in {what}; did you mean `{s}`?",
@@ -908,6 +931,7 @@ impl<'s> Decoder<'s> {
             })
         });
         let when = self.condition(&f);
+        let article_step = self.opt_string(&f, "article_step");
         let items = self.items(&f);
         let notes = self.templates(&f, "notes");
         let references = self.references(&f);
@@ -922,7 +946,7 @@ impl<'s> Decoder<'s> {
                 if matches!(a, Action::Manual) {
                     self.error(
                         n.pos,
-                        "an automation must be automated: command, copy, write_file or check",
+                        "an automation must be automated: command, copy, write_file, create_folder or check",
                     );
                     return None;
                 }
@@ -946,6 +970,7 @@ impl<'s> Decoder<'s> {
             instructions,
             on,
             when,
+            article_step,
             items,
             notes,
             references,
@@ -1026,6 +1051,7 @@ impl<'s> Decoder<'s> {
             "command" => COMMAND_FIELDS,
             "copy" => COPY_FIELDS,
             "write_file" => WRITE_FILE_FIELDS,
+            "create_folder" => CREATE_FOLDER_FIELDS,
             "check" => CHECK_FIELDS,
             _ => {
                 let message = match suggest(&kind, ACTION_TYPES.iter().copied()) {
@@ -1044,6 +1070,7 @@ impl<'s> Decoder<'s> {
             "command" => "a command action",
             "copy" => "a copy action",
             "write_file" => "a write_file action",
+            "create_folder" => "a create_folder action",
             _ => "a check action",
         };
         let f = self.map(node, what, known)?;
@@ -1052,6 +1079,10 @@ impl<'s> Decoder<'s> {
             "command" => self.command(&f).map(Action::Command),
             "copy" => self.copy(&f).map(Action::Copy),
             "write_file" => self.write_file(&f).map(Action::WriteFile),
+            "create_folder" => self
+                .required(&f, "path")
+                .and_then(|n| self.template(n, "path"))
+                .map(|path| Action::CreateFolder(CreateFolderAction { path })),
             _ => self.check(&f).map(Action::Check),
         }
     }
