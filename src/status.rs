@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -92,20 +92,29 @@ impl Examined {
     }
 }
 
+/// Says which run folders a process began to build and never finished; the next `run` or
+/// `resume` removes them (this command only looks).
+fn warn_abandoned(state_dir: &Path) -> Vec<String> {
+    let found = journal::abandoned_creations(state_dir);
+    for dir in &found {
+        crate::errln!(
+            "stepwise: warning: {}: a run folder left half-built by a process that stopped while \
+             creating it; nothing in it ran, and the next `stepwise run` or `stepwise resume` \
+             removes it",
+            dir.display()
+        );
+    }
+    found.iter().map(|d| d.display().to_string()).collect()
+}
+
 fn warn(warnings: &[String]) {
     for w in warnings {
-        eprintln!("stepwise: warning: {w}");
+        crate::errln!("stepwise: warning: {w}");
     }
 }
 
 fn print(text: &str) -> Result<(), Error> {
-    let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            Err(Error::io("cannot write to standard output", &e))
-        }
-        _ => Ok(()),
-    }
+    crate::stdio::out(text)
 }
 
 /// `stepwise status [RUN_DIR] [--state-dir DIR] [--json]`.
@@ -113,7 +122,11 @@ pub fn status(run: Option<&str>, state_dir: Option<&Path>, json: bool) -> Result
     let state_dir = journal::state_dir(state_dir);
     match run {
         Some(arg) => {
-            let examined = Examined::read(Run::find(&state_dir, arg)?)?;
+            let run = Run::find(&state_dir, arg)?;
+            if let Some(parent) = run.dir().parent() {
+                warn_abandoned(parent);
+            }
+            let examined = Examined::read(run)?;
             warn(&examined.warnings);
             let text = if json {
                 detail_json(&examined)
@@ -129,6 +142,7 @@ pub fn status(run: Option<&str>, state_dir: Option<&Path>, json: bool) -> Result
 
 fn list(state_dir: &Path, json: bool) -> Result<ExitCode, Error> {
     let runs = journal::list_runs(state_dir)?;
+    let abandoned = warn_abandoned(state_dir);
     let mut failed = false;
     let mut rows: Vec<[String; 6]> = Vec::new();
     let mut items = Vec::new();
@@ -162,7 +176,7 @@ fn list(state_dir: &Path, json: bool) -> Result<ExitCode, Error> {
             }
             Err(e) => {
                 failed = true;
-                eprintln!("stepwise: {e}");
+                crate::errln!("stepwise: {e}");
                 items.push(json!({
                     "run_id": name,
                     "dir": dir.display().to_string(),
@@ -181,7 +195,11 @@ fn list(state_dir: &Path, json: bool) -> Result<ExitCode, Error> {
         }
     }
     let text = if json {
-        let doc = json!({ "state_dir": state_dir.display().to_string(), "runs": items });
+        let doc = json!({
+            "state_dir": state_dir.display().to_string(),
+            "runs": items,
+            "abandoned_creations": abandoned,
+        });
         format!("{:#}\n", doc)
     } else if rows.is_empty() {
         format!("no runs under {}\n", state_dir.display())

@@ -217,7 +217,7 @@ fn check_sources(plan: &Plan, instance: &Instance, a: &CopyAction, s: &Survey) -
             Lookup::Found(e) if !e.is_file() => out.push(Finding::blocking(
                 instance,
                 format!("file {} in {from}", f.name),
-                format!("{} is a folder, not a file", e.name),
+                format!("{} is {}, not a file", e.name, fsops::kind(&e.meta)),
                 format!("Extract the package into {from} again"),
             )),
             Lookup::Found(e) => {
@@ -357,8 +357,12 @@ fn check_destination(instance: &Instance, a: &CopyAction, s: &Survey) -> Vec<Fin
             Lookup::Found(d) if !d.is_file() => out.push(Finding::blocking(
                 instance,
                 format!("{} in {to}", f.name),
-                format!("{} is a folder; a file cannot replace it", d.name),
-                format!("Move the folder {} out of {to}", d.name),
+                format!(
+                    "{} is {}; a file cannot replace it",
+                    d.name,
+                    fsops::kind(&d.meta)
+                ),
+                format!("Move {} out of {to}", d.name),
             )),
             Lookup::Found(d) if f.in_place => in_place.push(d.name.clone()),
             Lookup::Found(d) => {

@@ -5,8 +5,10 @@
 //! without a terminal never hangs and never guesses. The engine talks only to [`Prompter`]; the
 //! prompter never touches the journal.
 
+pub mod lines;
 pub mod scripted;
 pub mod terminal;
+pub mod wrap;
 
 use crate::runbook::{Parameter, Role, Value};
 
@@ -167,8 +169,13 @@ pub struct FailureView {
 pub trait Prompter {
     /// Whether a person is answering (prompts are drawn; output is for a terminal).
     fn interactive(&self) -> bool;
+    /// The operator's name when this prompter knows it without asking (an answers file's).
     fn operator(&self) -> Option<String> {
         None
+    }
+    /// Asks who the operator is (once, at the start, when nothing else names them).
+    fn operator_name(&mut self) -> Result<String, Stop> {
+        Err(Stop::Missing("the operator's name".into()))
     }
     fn param(&mut self, p: &Parameter) -> Result<Value, Stop>;
     /// Host lists known without asking (an answers file's `hosts`).

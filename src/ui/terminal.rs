@@ -1,5 +1,12 @@
 //! Asking a person at a terminal: dialoguer prompts and an indicatif progress bar.
 //!
+//! Three faces, chosen once from the terminal ([`Face`]): menus in colour; menus without colour
+//! (`NO_COLOR`, `CLICOLOR=0`), where a textual `>` marks the menu's cursor and `[x]` a ticked
+//! item, since a highlight alone would be invisible; and, on a terminal that cannot move its
+//! cursor (`TERM=dumb`), line-by-line questions ([`super::lines`]) and progress as plain lines,
+//! with no escape sequence at all. Everything shown is folded to the terminal's width at word
+//! boundaries ([`super::wrap`]).
+//!
 //! The progress bar is suspended while a prompt is drawn, so it never garbles one. Ctrl-C at a
 //! prompt (raw mode, where the terminal sends no signal) comes back as [`Stop::Interrupted`].
 //! The terminal library also raises SIGINT when it reads that key, so [`prompt_state`] tells the
@@ -10,13 +17,13 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use console::{Term, measure_text_width, style, truncate_str};
-use dialoguer::theme::ColorfulTheme;
+use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use dialoguer::{Confirm, Input, MultiSelect, Password, Select};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{
     Decision, Declined, Evidence, FailureChoice, FailureView, InDoubtChoice, ItemAnswer, Prompter,
-    StepView, Stop, Supports,
+    StepView, Stop, Supports, lines,
 };
 use crate::runbook::{ParamType, Parameter, Role, Value};
 
@@ -65,8 +72,36 @@ fn step_label(view: &StepView) -> Option<String> {
 /// Columns a yes/no prompt needs after its text: " (y/n)" and the answer.
 const CONFIRM_ROOM: usize = 10;
 
+/// How the terminal is asked and shown things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Face {
+    /// dialoguer menus in colour, indicatif bars.
+    Colour,
+    /// dialoguer menus without colour: the cursor and ticks are marked with text.
+    Plain,
+    /// No cursor movement: questions answered line by line, progress as plain lines.
+    Lines,
+}
+
+impl Face {
+    /// The face for this process's terminal: `TERM=dumb` (or, on Unix, no `TERM`) asks line by
+    /// line; colour turned off (`NO_COLOR`, `CLICOLOR=0`, or by the program) draws plain menus.
+    pub fn detect() -> Face {
+        if console::is_dumb() {
+            Face::Lines
+        } else if !console::colors_enabled_stderr() {
+            Face::Plain
+        } else {
+            Face::Colour
+        }
+    }
+}
+
 pub struct TerminalPrompter {
-    theme: ColorfulTheme,
+    theme: Box<dyn Theme>,
+    face: Face,
+    /// The progress last printed as a line (the `Lines` face).
+    shown_progress: Option<(usize, usize)>,
     /// The overall bar and an action's bar, drawn together (hidden until the walk starts).
     bars: MultiProgress,
     bar: ProgressBar,
@@ -91,6 +126,11 @@ fn stop(e: dialoguer::Error) -> Stop {
 
 impl TerminalPrompter {
     pub fn new() -> TerminalPrompter {
+        let face = Face::detect();
+        let theme: Box<dyn Theme> = match face {
+            Face::Colour => Box::new(ColorfulTheme::default()),
+            Face::Plain | Face::Lines => Box::new(SimpleTheme),
+        };
         let bars = MultiProgress::with_draw_target(ProgressDrawTarget::hidden());
         let bar = bars.add(ProgressBar::new(0));
         bar.set_style(
@@ -102,7 +142,9 @@ impl TerminalPrompter {
         );
         bar.set_prefix("progress");
         TerminalPrompter {
-            theme: ColorfulTheme::default(),
+            theme,
+            face,
+            shown_progress: None,
             bars,
             bar,
             drawing: false,
@@ -111,7 +153,7 @@ impl TerminalPrompter {
     }
 
     fn start_drawing(&mut self) {
-        if !self.drawing {
+        if !self.drawing && self.face != Face::Lines {
             self.drawing = true;
             self.bars.set_draw_target(ProgressDrawTarget::stderr());
             self.bar.enable_steady_tick(Duration::from_millis(500));
@@ -160,9 +202,10 @@ impl TerminalPrompter {
         answer
     }
 
-    /// Prints lines above the prompts (not redrawn, so they may wrap).
+    /// Prints lines above the prompts, folded to the terminal's width.
     fn line(&self, text: &str) {
-        self.bar.suspend(|| eprintln!("{text}"));
+        let text = super::wrap::wrap(text, self.width());
+        self.bar.suspend(|| crate::errln!("{text}"));
     }
 
     fn width(&self) -> usize {
@@ -211,6 +254,9 @@ impl TerminalPrompter {
     }
 
     fn text(&self, prompt: &str, default: Option<String>, required: bool) -> Result<String, Stop> {
+        if self.face == Face::Lines {
+            return lines::text(prompt, default.as_deref(), required, self.width());
+        }
         let room = default.as_ref().map_or(0, |d| measure_text_width(d) + 3);
         let (prompt, show_default) = if self.fits(prompt, room) {
             (prompt.to_string(), true)
@@ -223,7 +269,7 @@ impl TerminalPrompter {
             (prompt, false)
         };
         self.ask_line(|| {
-            let mut input = Input::<String>::with_theme(&self.theme)
+            let mut input = Input::<String>::with_theme(self.theme.as_ref())
                 .with_prompt(prompt)
                 .show_default(show_default);
             if let Some(d) = default {
@@ -244,13 +290,62 @@ impl TerminalPrompter {
     }
 
     fn select(&self, prompt: &str, items: &[String], default: usize) -> Result<usize, Stop> {
+        if self.face == Face::Lines {
+            return lines::select(prompt, items, default, self.width());
+        }
         let prompt = self.fit(prompt, 0);
         let items = self.fit_items(items);
         self.ask(|| {
-            Select::with_theme(&self.theme)
+            Select::with_theme(self.theme.as_ref())
                 .with_prompt(prompt)
                 .items(&items)
                 .default(default)
+                .interact_on(&self.term)
+        })
+    }
+
+    /// A yes/no question on one line; without a default, the operator must answer.
+    fn confirm(&self, prompt: &str, default: Option<bool>) -> Result<bool, Stop> {
+        if self.face == Face::Lines {
+            return lines::confirm(prompt, default, self.width());
+        }
+        let prompt = self.fit(prompt, CONFIRM_ROOM);
+        self.ask_line(|| {
+            let c = Confirm::with_theme(self.theme.as_ref()).with_prompt(prompt);
+            let c = match default {
+                Some(d) => c.default(d),
+                None => c,
+            };
+            c.interact_on(&self.term)
+        })
+    }
+
+    /// A secret, never echoed.
+    fn secret(&self, prompt: &str) -> Result<String, Stop> {
+        if self.face == Face::Lines {
+            return lines::secret(prompt, self.width());
+        }
+        let prompt = self.fit(prompt, 0);
+        self.ask_line(|| {
+            Password::with_theme(self.theme.as_ref())
+                .with_prompt(prompt)
+                .interact_on(&self.term)
+        })
+    }
+
+    /// The entries ticked of a list, none ticked to start with.
+    fn ticks(&self, prompt: &str, labels: &[String]) -> Result<Vec<usize>, Stop> {
+        if self.face == Face::Lines {
+            return lines::ticks(prompt, labels, self.width());
+        }
+        let defaults = vec![false; labels.len()];
+        let shown = self.fit_items(labels);
+        let prompt = self.fit(prompt, 0);
+        self.ask(|| {
+            MultiSelect::with_theme(self.theme.as_ref())
+                .with_prompt(prompt)
+                .items(&shown)
+                .defaults(&defaults)
                 .interact_on(&self.term)
         })
     }
@@ -290,21 +385,18 @@ impl Prompter for TerminalPrompter {
         true
     }
 
+    fn operator_name(&mut self) -> Result<String, Stop> {
+        self.text("Your name, for the record (the operator)", None, true)
+    }
+
     fn param(&mut self, p: &Parameter) -> Result<Value, Stop> {
         if let Some(help) = &p.help {
             self.show(&format!("  {}", style(help).dim()));
         }
         match p.kind {
             ParamType::Bool => {
-                let default = matches!(p.default, Some(Value::Bool(true)));
-                let has_default = p.default.is_some();
-                let prompt = self.fit(&p.prompt, CONFIRM_ROOM);
-                self.ask_line(|| {
-                    let c = Confirm::with_theme(&self.theme).with_prompt(prompt);
-                    let c = if has_default { c.default(default) } else { c };
-                    c.interact_on(&self.term)
-                })
-                .map(Value::Bool)
+                let default = p.default.as_ref().map(|d| matches!(d, Value::Bool(true)));
+                self.confirm(&p.prompt, default).map(Value::Bool)
             }
             ParamType::Choice => {
                 let default = match &p.default {
@@ -314,15 +406,7 @@ impl Prompter for TerminalPrompter {
                 let i = self.select(&p.prompt, &p.choices, default)?;
                 Ok(Value::Text(p.choices[i].clone()))
             }
-            ParamType::Secret => {
-                let prompt = self.fit(&p.prompt, 0);
-                self.ask_line(|| {
-                    Password::with_theme(&self.theme)
-                        .with_prompt(prompt)
-                        .interact_on(&self.term)
-                })
-                .map(Value::Text)
-            }
+            ParamType::Secret => self.secret(&p.prompt).map(Value::Text),
             ParamType::String | ParamType::Path | ParamType::Hosts => loop {
                 let default = p.default.as_ref().map(Value::render);
                 let text = self.text(&p.prompt, default, true)?;
@@ -347,35 +431,24 @@ impl Prompter for TerminalPrompter {
                 .map(|h| h.trim().to_string())
                 .filter(|h| !h.is_empty())
                 .collect();
-            if !hosts.is_empty() {
-                return Ok(hosts);
+            match crate::runbook::host_list_problem(&hosts) {
+                Some((_, problem)) => self.show(&format!("  {}", style(problem).red())),
+                None if !hosts.is_empty() => return Ok(hosts),
+                None => {}
             }
         }
     }
 
     fn confirm_prerequisites(&mut self, prerequisites: &[String]) -> Result<bool, Stop> {
-        self.ask(|| {
-            Confirm::with_theme(&self.theme)
-                .with_prompt(format!(
-                    "Are all {} prerequisites met?",
-                    prerequisites.len()
-                ))
-                .default(false)
-                .interact_on(&self.term)
-        })
+        let prompt = format!("Are all {} prerequisites met?", prerequisites.len());
+        self.confirm(&prompt, Some(false))
     }
 
     fn override_blocking(&mut self, blocking: usize) -> Result<Option<String>, Stop> {
-        let prompt = self.fit(
+        let go = self.confirm(
             &format!("{blocking} blocking finding(s). Go on anyway (you will be asked why)?"),
-            CONFIRM_ROOM,
-        );
-        let go = self.ask_line(|| {
-            Confirm::with_theme(&self.theme)
-                .with_prompt(prompt)
-                .default(false)
-                .interact_on(&self.term)
-        })?;
+            Some(false),
+        )?;
         if !go {
             return Ok(None);
         }
@@ -386,16 +459,10 @@ impl Prompter for TerminalPrompter {
         for c in changes {
             self.show(&format!("  {c}"));
         }
-        let prompt = self.fit(
+        self.confirm(
             "The runbook changed since this run started. Go on with the new version?",
-            CONFIRM_ROOM,
-        );
-        self.ask_line(|| {
-            Confirm::with_theme(&self.theme)
-                .with_prompt(prompt)
-                .default(false)
-                .interact_on(&self.term)
-        })
+            Some(false),
+        )
     }
 
     fn in_doubt(&mut self, view: &StepView, evidence: &Evidence) -> Result<InDoubtChoice, Stop> {
@@ -559,19 +626,13 @@ impl Prompter for TerminalPrompter {
     fn items(&mut self, view: &StepView) -> Result<Vec<ItemAnswer>, Stop> {
         let labels: Vec<String> = view.items.iter().map(|(_, t)| t.clone()).collect();
         // Nothing is ticked for the operator: each item is confirmed on its own.
-        let defaults = vec![false; labels.len()];
-        let shown = self.fit_items(&labels);
-        let prompt = self.fit(
-            "Tick every item done (space ticks, a ticks all, enter confirms)",
-            0,
-        );
-        let ticked = self.ask(|| {
-            MultiSelect::with_theme(&self.theme)
-                .with_prompt(prompt)
-                .items(&shown)
-                .defaults(&defaults)
-                .interact_on(&self.term)
-        })?;
+        let prompt = match self.face {
+            Face::Lines => "Tick every item done",
+            Face::Colour | Face::Plain => {
+                "Tick every item done (space ticks, a ticks all, enter confirms)"
+            }
+        };
+        let ticked = self.ticks(prompt, &labels)?;
         let mut out = Vec::new();
         for (i, label) in labels.iter().enumerate() {
             if ticked.contains(&i) {
@@ -589,13 +650,7 @@ impl Prompter for TerminalPrompter {
             Some(step) => format!("Run step {step} now?"),
             None => "Run it now?".to_string(),
         };
-        let prompt = self.fit(&prompt, CONFIRM_ROOM);
-        self.ask_line(|| {
-            Confirm::with_theme(&self.theme)
-                .with_prompt(prompt)
-                .default(false)
-                .interact_on(&self.term)
-        })
+        self.confirm(&prompt, Some(false))
     }
 
     fn failure(&mut self, view: &StepView, failure: &FailureView) -> Result<FailureChoice, Stop> {
@@ -648,10 +703,20 @@ impl Prompter for TerminalPrompter {
     }
 
     fn show(&mut self, text: &str) {
-        self.bar.suspend(|| eprintln!("{text}"));
+        self.line(text);
     }
 
     fn progress(&mut self, done: usize, total: usize, message: &str) {
+        if self.face == Face::Lines {
+            // A plain line each time the count moves, instead of a bar drawn in place.
+            if self.shown_progress != Some((done, total)) {
+                self.shown_progress = Some((done, total));
+                self.line(&format!(
+                    "progress: {done}/{total} step instances  {message}"
+                ));
+            }
+            return;
+        }
         self.start_drawing();
         self.bar.set_length(total as u64);
         self.bar.set_position(done as u64);
@@ -659,6 +724,9 @@ impl Prompter for TerminalPrompter {
     }
 
     fn action_bar(&mut self) -> ProgressBar {
+        if self.face == Face::Lines {
+            return ProgressBar::hidden();
+        }
         self.start_drawing();
         let bar = self
             .bars
@@ -668,6 +736,10 @@ impl Prompter for TerminalPrompter {
     }
 
     fn restore(&mut self) {
+        if self.face == Face::Lines {
+            // Nothing was drawn in place, and the cursor was never hidden.
+            return;
+        }
         self.bar.finish_and_clear();
         let _ = self.bars.clear();
         let _ = self.term.show_cursor();

@@ -361,7 +361,7 @@ fn status_as_json() {
     let out = empty.run(&["status", "--state-dir", "runs", "--json"]);
     assert_eq!(
         out.stdout,
-        "{\n  \"runs\": [],\n  \"state_dir\": \"runs\"\n}\n"
+        "{\n  \"abandoned_creations\": [],\n  \"runs\": [],\n  \"state_dir\": \"runs\"\n}\n"
     );
 }
 

@@ -194,6 +194,7 @@ impl Case {
             .arg(self.state())
             .current_dir(self.dir.path())
             .env_remove("STEPWISE_STATE_DIR")
+            .env("STEPWISE_OPERATOR", "kill-test")
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);

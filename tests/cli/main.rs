@@ -4,15 +4,20 @@
 //! bundled runbooks against their articles (`content`), checklists, the dry-run `check`, the
 //! journal with `status` and `log`, runs and resumes driven by answers files (`run`), the walk in
 //! a real terminal (`terminal`, tmux), and crash safety under SIGKILL (`kill`).
+#![allow(clippy::disallowed_macros)] // tests print what they saw
 
 mod common;
 
 mod check;
 mod checklist;
 mod content;
+mod creation;
 mod evidence;
+mod harden;
 mod journal;
 mod kill;
+mod operator;
+mod pipes;
 mod run;
 mod terminal;
 mod validate;

@@ -27,6 +27,8 @@ use stepwise::journal::{
     self, Completion, Event, EventKind, InstanceState, Lifecycle, Progress, Run, RunOutcome,
 };
 
+mod faces;
+
 /// The longest wait for anything to appear on the screen.
 const WAIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(20);
@@ -905,7 +907,13 @@ fn a_rehearsal_of_hmc45_ur6_by_keystrokes() {
         seen.len()
     );
     let h = t.history();
-    assert!(h.contains("· REHEARSAL (a sandbox stands in for every folder; commands are not run)"));
+    // The header is folded to the terminal's width at a word boundary.
+    let words = h.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("· REHEARSAL (a sandbox stands in for every folder; commands are not run)")
+    );
+    let header = h.lines().find(|l| l.contains("· REHEARSAL")).unwrap();
+    assert!(header.chars().count() <= 120, "{header}");
     assert!(h.contains("\nRun finished. The record is in "));
     assert!(t.cursor_visible());
     assert_no_leftover_bar(&h);
