@@ -202,7 +202,10 @@ pub fn exit_now() -> ! {
             headline()
         );
     } else {
-        crate::errln!("\n{} before the run started; nothing was started.", headline());
+        crate::errln!(
+            "\n{} before the run started; nothing was started.",
+            headline()
+        );
     }
     std::process::exit(exit_code().code());
 }
