@@ -61,6 +61,8 @@ fn run(command: Command) -> Result<ExitCode, Error> {
                 Format::Md => crate::checklist::markdown(&plan, as_run.as_ref()),
                 Format::Html => crate::checklist::html(&plan, as_run.as_ref()),
             };
+            // `-o -` is standard output, as with most tools that take an output file.
+            let output = output.filter(|p| p.as_os_str() != "-");
             emit(&text, output.as_deref())?;
             Ok(ExitCode::Success)
         }

@@ -55,7 +55,7 @@ pub enum Command {
         /// Tick what this run has done (the as-run record)
         #[arg(long, value_name = "RUN_DIR")]
         run: Option<PathBuf>,
-        /// Write to FILE instead of standard output
+        /// Write to FILE instead of standard output (`-` is standard output)
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
     },
