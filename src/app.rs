@@ -16,6 +16,7 @@ use crate::plan::{Bindings, Plan};
 use crate::runbook::{self, Runbook, Source, bundled};
 
 pub fn main() -> i32 {
+    crate::completion::answer_if_asked();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -99,6 +100,18 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             json,
         } => crate::status::status(run.as_deref(), state_dir.as_deref(), json),
         Command::Log { run, state_dir } => crate::status::log(run.as_deref(), state_dir.as_deref()),
+        Command::Completions { shell } => {
+            let script = crate::completion::script(shell)
+                .map_err(|e| Error::io("cannot write the completion script", &e))?;
+            emit(&String::from_utf8_lossy(&script), None)?;
+            Ok(ExitCode::Success)
+        }
+        Command::Man => {
+            let page = crate::completion::man_page()
+                .map_err(|e| Error::io("cannot write the man page", &e))?;
+            emit(&page, None)?;
+            Ok(ExitCode::Success)
+        }
         Command::HoldLock { run, state_dir } => {
             crate::status::hold_lock(&run, state_dir.as_deref())
         }

@@ -3,17 +3,43 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
+
+use crate::completion::{RunCompleter, RunbookCompleter};
+
+/// Examples and a pointer at the docs, after a subcommand's options in `--help`.
+macro_rules! examples {
+    ($($line:literal),+ ; $doc:literal) => {
+        concat!("Examples:\n", $("  ", $line, "\n",)+ "\nMore: ", $doc)
+    };
+}
 
 #[derive(Debug, Parser)]
 #[command(
     name = "stepwise",
     version,
     about = "Guided installation runbooks: step through a rollup, resume it, check it, print it.",
-    propagate_version = true
+    propagate_version = true,
+    after_help = examples!(
+        "stepwise list",
+        "stepwise check hmc45-ur6 --set ur5_installed=true",
+        "stepwise run hmc45-ur6";
+        "README.md and docs/ (operator-guide.md, runbook-format.md)"
+    )
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// A shell that `stepwise completions` writes a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -37,31 +63,55 @@ pub struct PlanArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the bundled runbooks: id, title, article
+    #[command(after_help = examples!(
+        "stepwise list",
+        "stepwise checklist hmc45-ur6";
+        "README.md (the bundled runbooks)"
+    ))]
     List,
     /// Check runbooks; print every problem as FILE:LINE:COL: message
+    #[command(after_help = examples!(
+        "stepwise validate my-rollup.yaml",
+        "stepwise validate runbooks/*.yaml",
+        "stepwise validate hmc45-ur6 exchange2007-ur1";
+        "docs/runbook-format.md"
+    ))]
     Validate {
         /// Bundled ids or paths
-        #[arg(required = true, value_name = "RUNBOOK")]
+        #[arg(required = true, value_name = "RUNBOOK", add = ArgValueCompleter::new(RunbookCompleter))]
         runbooks: Vec<String>,
     },
     /// Print the procedure as a checklist
+    #[command(after_help = examples!(
+        "stepwise checklist hmc45-ur6 --set ur5_installed=true",
+        "stepwise checklist hmc45-ur6 --format html -o ur6.html",
+        "stepwise checklist hmc45-ur6 --run stepwise-runs/RUN_ID --format html -o as-run.html";
+        "docs/operator-guide.md (checklists)"
+    ))]
     Checklist {
         /// A bundled id or a path
+        #[arg(add = ArgValueCompleter::new(RunbookCompleter))]
         runbook: String,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
         #[command(flatten)]
         plan: PlanArgs,
         /// Tick what this run has done (the as-run record)
-        #[arg(long, value_name = "RUN_DIR")]
+        #[arg(long, value_name = "RUN_DIR", add = ArgValueCompleter::new(RunCompleter))]
         run: Option<PathBuf>,
         /// Write to FILE instead of standard output (`-` is standard output)
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
     },
     /// Dry-run checks: show the plan and what would stop it; changes nothing
+    #[command(after_help = examples!(
+        "stepwise check hmc45-ur6 --set ur5_installed=true",
+        "stepwise check hmc45-ur6 --set package_dir='D:\\QFERollupPackage' --json";
+        "docs/operator-guide.md, docs/check-json.md"
+    ))]
     Check {
         /// A bundled id or a path
+        #[arg(add = ArgValueCompleter::new(RunbookCompleter))]
         runbook: String,
         #[command(flatten)]
         plan: PlanArgs,
@@ -70,8 +120,15 @@ pub enum Command {
         json: bool,
     },
     /// Walk through a runbook step by step, recording every answer
+    #[command(after_help = examples!(
+        "stepwise run hmc45-ur6",
+        "stepwise run hmc45-ur6 --rehearse --answers examples/hmc45-rehearsal.yaml",
+        "stepwise run my-rollup.yaml --inventory hosts.yaml --state-dir D:/runs";
+        "docs/operator-guide.md"
+    ))]
     Run {
         /// A bundled id or a path
+        #[arg(add = ArgValueCompleter::new(RunbookCompleter))]
         runbook: String,
         #[command(flatten)]
         plan: PlanArgs,
@@ -86,9 +143,15 @@ pub enum Command {
         rehearse: bool,
     },
     /// Go on with an interrupted or paused run (the newest unfinished one by default)
+    #[command(after_help = examples!(
+        "stepwise resume",
+        "stepwise resume RUN_ID",
+        "stepwise resume stepwise-runs/RUN_ID --answers answers.yaml";
+        "docs/operator-guide.md (pause and resume)"
+    ))]
     Resume {
         /// A run folder, or a run id under the state folder
-        #[arg(value_name = "RUN_DIR")]
+        #[arg(value_name = "RUN_DIR", add = ArgValueCompleter::new(RunCompleter))]
         run: Option<PathBuf>,
         /// Answer prompts from this YAML file instead of a terminal
         #[arg(long, value_name = "FILE")]
@@ -98,9 +161,15 @@ pub enum Command {
         state_dir: Option<PathBuf>,
     },
     /// Show where runs stand: every run, or one run in detail
+    #[command(after_help = examples!(
+        "stepwise status",
+        "stepwise status RUN_ID",
+        "stepwise status RUN_ID --json";
+        "docs/operator-guide.md (status)"
+    ))]
     Status {
         /// A run folder, or a run id under the state folder
-        #[arg(value_name = "RUN_DIR")]
+        #[arg(value_name = "RUN_DIR", add = ArgValueCompleter::new(RunCompleter))]
         run: Option<String>,
         /// Where runs live [default: $STEPWISE_STATE_DIR, else ./stepwise-runs]
         #[arg(long, value_name = "DIR")]
@@ -110,14 +179,38 @@ pub enum Command {
         json: bool,
     },
     /// Show a run's journal as a readable timeline (the newest run by default)
+    #[command(after_help = examples!(
+        "stepwise log",
+        "stepwise log RUN_ID";
+        "docs/operator-guide.md (the journal)"
+    ))]
     Log {
         /// A run folder, or a run id under the state folder
-        #[arg(value_name = "RUN_DIR")]
+        #[arg(value_name = "RUN_DIR", add = ArgValueCompleter::new(RunCompleter))]
         run: Option<String>,
         /// Where runs live [default: $STEPWISE_STATE_DIR, else ./stepwise-runs]
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
     },
+    /// Print a completion script for a shell (source it from the shell's startup file)
+    #[command(after_help = examples!(
+        "stepwise completions bash > ~/.local/share/bash-completion/completions/stepwise",
+        "stepwise completions zsh > ~/.zfunc/_stepwise",
+        "stepwise completions fish > ~/.config/fish/completions/stepwise.fish";
+        "docs/operator-guide.md (shell completions)"
+    ))]
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page, stepwise(1), as roff
+    #[command(after_help = examples!(
+        "stepwise man > stepwise.1 && man -l stepwise.1",
+        "stepwise man | gzip > /usr/local/share/man/man1/stepwise.1.gz";
+        "docs/operator-guide.md"
+    ))]
+    Man,
     /// Hold a run's lock until standard input closes (for tests)
     #[command(name = "__hold-lock", hide = true)]
     HoldLock {

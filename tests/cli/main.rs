@@ -9,6 +9,7 @@ mod common;
 
 mod check;
 mod checklist;
+mod completion;
 mod content;
 mod journal;
 mod kill;
