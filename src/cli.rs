@@ -30,6 +30,16 @@ macro_rules! examples {
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour: blocking findings and errors in red, warnings in yellow [auto: only on a terminal,
+    /// without NO_COLOR, TERM=dumb or CLICOLOR=0]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto"
+    )]
+    pub color: crate::color::ColorChoice,
 }
 
 /// A shell that `stepwise completions` writes a script for.
@@ -65,21 +75,28 @@ pub enum Command {
     /// List the bundled runbooks: id, title, article
     #[command(after_help = examples!(
         "stepwise list",
-        "stepwise checklist hmc45-ur6";
+        "stepwise list --json";
         "README.md (the bundled runbooks)"
     ))]
-    List,
+    List {
+        /// Print JSON instead of text (see docs/json.md)
+        #[arg(long)]
+        json: bool,
+    },
     /// Check runbooks; print every problem as FILE:LINE:COL: message
     #[command(after_help = examples!(
         "stepwise validate my-rollup.yaml",
-        "stepwise validate runbooks/*.yaml",
-        "stepwise validate hmc45-ur6 exchange2007-ur1";
+        "stepwise validate runbooks/*.yaml --color always",
+        "stepwise validate my-rollup.yaml --json";
         "docs/runbook-format.md"
     ))]
     Validate {
         /// Bundled ids or paths
         #[arg(required = true, value_name = "RUNBOOK", add = ArgValueCompleter::new(RunbookCompleter))]
         runbooks: Vec<String>,
+        /// Print every diagnostic as JSON on standard output (see docs/json.md)
+        #[arg(long)]
+        json: bool,
     },
     /// Print the procedure as a checklist
     #[command(after_help = examples!(
@@ -174,14 +191,15 @@ pub enum Command {
         /// Where runs live [default: $STEPWISE_STATE_DIR, else ./stepwise-runs]
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
-        /// Print JSON instead of text
+        /// Print JSON instead of text (see docs/json.md)
         #[arg(long)]
         json: bool,
     },
     /// Show a run's journal as a readable timeline (the newest run by default)
     #[command(after_help = examples!(
         "stepwise log",
-        "stepwise log RUN_ID";
+        "stepwise log RUN_ID",
+        "stepwise log RUN_ID --json";
         "docs/operator-guide.md (the journal)"
     ))]
     Log {
@@ -191,6 +209,9 @@ pub enum Command {
         /// Where runs live [default: $STEPWISE_STATE_DIR, else ./stepwise-runs]
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
+        /// Print the journal as JSON instead of a timeline (see docs/json.md)
+        #[arg(long)]
+        json: bool,
     },
     /// Print a completion script for a shell (source it from the shell's startup file)
     #[command(after_help = examples!(

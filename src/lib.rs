@@ -8,6 +8,7 @@ pub mod actions;
 pub mod app;
 pub mod checklist;
 pub mod cli;
+pub mod color;
 pub mod completion;
 pub mod dryrun;
 pub mod engine;

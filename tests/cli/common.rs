@@ -43,6 +43,7 @@ pub struct Stepwise {
     args: Vec<OsString>,
     envs: Vec<(String, String)>,
     dir: tempfile::TempDir,
+    cwd: Option<PathBuf>,
 }
 
 impl Stepwise {
@@ -51,7 +52,14 @@ impl Stepwise {
             args: Vec::new(),
             envs: Vec::new(),
             dir: tempfile::tempdir().expect("a temporary folder"),
+            cwd: None,
         }
+    }
+
+    /// Runs the command in `dir` instead of its own temporary folder.
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Stepwise {
+        self.cwd = Some(dir.into());
+        self
     }
 
     pub fn arg(mut self, arg: impl Into<OsString>) -> Stepwise {
@@ -88,7 +96,7 @@ impl Stepwise {
     pub fn run(&self) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_stepwise"));
         cmd.args(&self.args)
-            .current_dir(self.dir.path())
+            .current_dir(self.cwd.as_deref().unwrap_or(self.dir.path()))
             .env_remove("STEPWISE_STATE_DIR")
             .stdin(Stdio::null());
         for (k, v) in &self.envs {

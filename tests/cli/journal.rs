@@ -359,7 +359,7 @@ fn status_as_json() {
     let out = empty.run(&["status", "--state-dir", "runs", "--json"]);
     assert_eq!(
         out.stdout,
-        "{\n  \"runs\": [],\n  \"state_dir\": \"runs\"\n}\n"
+        "{\n  \"format\": 1,\n  \"runs\": [],\n  \"state_dir\": \"runs\"\n}\n"
     );
 }
 

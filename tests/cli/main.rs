@@ -9,9 +9,11 @@ mod common;
 
 mod check;
 mod checklist;
+mod color;
 mod completion;
 mod content;
 mod journal;
+mod json;
 mod kill;
 mod run;
 mod terminal;
