@@ -107,6 +107,16 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             state_dir,
             json,
         } => crate::status::log(run.as_deref(), state_dir.as_deref(), json),
+        Command::Schema { of } => {
+            let schema = match of {
+                crate::cli::SchemaOf::Runbook => runbook::schema::runbook(),
+                crate::cli::SchemaOf::Answers => runbook::schema::answers(),
+                crate::cli::SchemaOf::Inventory => runbook::schema::inventory(),
+            };
+            emit(&json_text(&schema), None)?;
+            Ok(ExitCode::Success)
+        }
+        Command::New { file } => crate::scaffold::new(&file),
         Command::Completions { shell } => {
             let script = crate::completion::script(shell)
                 .map_err(|e| Error::io("cannot write the completion script", &e))?;

@@ -42,6 +42,14 @@ pub struct Cli {
     pub color: crate::color::ColorChoice,
 }
 
+/// The files `stepwise schema` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaOf {
+    Runbook,
+    Answers,
+    Inventory,
+}
+
 /// A shell that `stepwise completions` writes a script for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Shell {
@@ -212,6 +220,29 @@ pub enum Command {
         /// Print the journal as JSON instead of a timeline (see docs/json.md)
         #[arg(long)]
         json: bool,
+    },
+    /// Print a JSON Schema for editors: of the runbook format, an answers file or an inventory
+    #[command(after_help = examples!(
+        "stepwise schema > runbook.schema.json",
+        "stepwise schema answers > answers.schema.json",
+        "stepwise schema inventory > inventory.schema.json";
+        "docs/runbook-format.md (editor support)"
+    ))]
+    Schema {
+        /// Which file's schema
+        #[arg(value_enum, default_value = "runbook")]
+        of: SchemaOf,
+    },
+    /// Write a new runbook to start from: it validates as written (never overwrites a file)
+    #[command(after_help = examples!(
+        "stepwise new my-rollup.yaml",
+        "stepwise new runbooks/hmc45-ur7.yaml && stepwise validate runbooks/hmc45-ur7.yaml";
+        "docs/runbook-format.md"
+    ))]
+    New {
+        /// The file to create (its name, made into an id, becomes the runbook id)
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
     /// Print a completion script for a shell (source it from the shell's startup file)
     #[command(after_help = examples!(

@@ -19,6 +19,7 @@ pub mod input;
 pub mod journal;
 pub mod plan;
 pub mod runbook;
+pub mod scaffold;
 pub mod status;
 pub mod ui;
 

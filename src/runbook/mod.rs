@@ -8,6 +8,8 @@ pub mod diag;
 pub mod expr;
 pub mod load;
 pub mod model;
+pub mod schema;
+pub mod spec;
 pub mod template;
 pub mod yaml;
 

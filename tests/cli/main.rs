@@ -16,5 +16,6 @@ mod journal;
 mod json;
 mod kill;
 mod run;
+mod schema;
 mod terminal;
 mod validate;
