@@ -21,6 +21,7 @@ pub mod plan;
 pub mod runbook;
 pub mod scaffold;
 pub mod status;
+pub mod stdio;
 pub mod ui;
 
 /// Runs the command line and returns the process exit code.

@@ -68,11 +68,11 @@ pub fn new(file: &Path) -> Result<ExitCode, Error> {
     let text = text(file);
     match crate::fsutil::write_new_atomic(file, text.as_bytes()) {
         Ok(()) => {
-            println!(
-                "wrote {}: check it with `stepwise validate {}`",
+            crate::stdio::out(&format!(
+                "wrote {}: check it with `stepwise validate {}`\n",
                 file.display(),
                 file.display()
-            );
+            ))?;
             Ok(ExitCode::Success)
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::Usage(format!(

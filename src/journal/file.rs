@@ -224,7 +224,7 @@ pub struct JournalWriter {
 impl JournalWriter {
     /// Creates a new, empty journal (it must not exist).
     pub fn create(path: &Path, operator: &str) -> Result<JournalWriter, Error> {
-        let file = OpenOptions::new()
+        let file = crate::fsutil::private_file_options()
             .append(true)
             .create_new(true)
             .open(path)
