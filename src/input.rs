@@ -48,13 +48,6 @@ pub fn bindings(rb: &Runbook, args: &PlanArgs) -> Result<Bindings, Error> {
                 rb.id
             )));
         };
-        if param.kind == ParamType::Secret {
-            // Said once per secret, whatever the command: the value is already exposed.
-            crate::errln!(
-                "stepwise: warning: --set {name}=…: a secret given on the command line is visible to other users in the process list and stays in the shell history; give it at the prompt or in the environment variable STEPWISE_SECRET_{} instead",
-                name.to_uppercase()
-            );
-        }
         let value = param
             .parse_value(value)
             .map_err(|m| Error::Usage(format!("--set {set}: {m}")))?;
@@ -64,6 +57,23 @@ pub fn bindings(rb: &Runbook, args: &PlanArgs) -> Result<Bindings, Error> {
         b.hosts = read_inventory(rb, path)?;
     }
     Ok(b)
+}
+
+/// Warns about each secret given with `--set`: its value is in the process list, for other
+/// users to read, and in the shell history. Said by `run`, which uses the value.
+pub fn warn_secrets_on_command_line(rb: &Runbook, args: &PlanArgs) {
+    for set in &args.set {
+        let name = set.split_once('=').map_or(set.as_str(), |(n, _)| n).trim();
+        if rb
+            .parameter(name)
+            .is_some_and(|p| p.kind == ParamType::Secret)
+        {
+            crate::errln!(
+                "stepwise: warning: --set {name}=…: a secret given on the command line is visible to other users in the process list and stays in the shell history; give it at the prompt or in the environment variable STEPWISE_SECRET_{} instead",
+                name.to_uppercase()
+            );
+        }
+    }
 }
 
 /// Reads an inventory file: a YAML map of role id to a list of host names.

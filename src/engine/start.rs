@@ -75,6 +75,7 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
         Ok(name) => name,
         Err(s) => return not_started(s, prompter.as_mut()),
     };
+    input::warn_secrets_on_command_line(&rb, opts.plan);
     let state_dir = journal::state_dir(opts.state_dir);
 
     let mut sandbox = None;

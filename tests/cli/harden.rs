@@ -536,7 +536,7 @@ fn answers_file_problems_are_located_and_reported_in_one_pass() {
     assert_eq!(
         text(&out.stderr),
         "stepwise: a.yaml: the answers file does not fit (2 problems):\n\
-         a.yaml:5:14: steps: `one@WEB01`: unknown decision `dne`, expected one of `done`, `skip`, `fail`, `pause`, `automate`; did you mean `done`?\n\
+         a.yaml:5:14: steps: `one@WEB01`: unknown decision `dne`, expected one of `done`, `by-hand`, `by_hand`, `skip`, `fail`, `pause`, `automate`; did you mean `done`?\n\
          a.yaml:6:14: steps: `one@WEB02`: unknown field `decison`, expected one of `decision`, `note`, `confirm`, `items_not_done`, `on_failure`, `in_doubt`; did you mean `decision`?\n"
     );
     // Once the file reads, what it says is checked against the runbook, all at once too.
@@ -701,4 +701,56 @@ fn a_fifo_in_the_package_is_reported_as_a_named_pipe() {
         "{stdout}"
     );
     assert!(!stdout.contains("folder, not a file"), "{stdout}");
+}
+
+/// A whole, well-formed last line of a kind this stepwise does not know is an event of a newer
+/// version, not a torn write: refused, not dropped. A run.json that disagrees with the journal
+/// about the runbook is refused too.
+#[test]
+fn a_newer_event_kind_and_a_disagreeing_header_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    runbook(t, "", "{ type: manual }");
+    let out = run_with(t, "default: done\n");
+    assert_code(&out, 0);
+    let run = only_run(&t.join("runs"));
+    let run_arg = run.display().to_string();
+    let journal = run.join("journal.jsonl");
+    let original = fs::read_to_string(&journal).unwrap();
+    let lines = original.lines().count();
+    let mut newer = original.clone();
+    newer.push_str(&format!(
+        "{{\"seq\":{},\"time\":\"2026-11-30T10:00:00.000Z\",\"operator\":\"bob\",\"kind\":\"host_rebooted\",\"host\":\"WEB01\"}}\n",
+        lines + 1
+    ));
+    fs::write(&journal, newer).unwrap();
+    for command in ["status", "log"] {
+        let out = stepwise(t, &[command, &run_arg]);
+        assert_code(&out, 1);
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "stepwise: {}:{}: event kind `host_rebooted` is not known to this stepwise (0.1.0): the journal was written by a newer version; use that version to read or resume it\n",
+                journal.display(),
+                lines + 1
+            )
+        );
+    }
+    fs::write(&journal, &original).unwrap();
+    let header = run.join("run.json");
+    let text_header = fs::read_to_string(&header).unwrap();
+    fs::write(
+        &header,
+        text_header.replace("\"runbook_id\": \"t\"", "\"runbook_id\": \"hmc45-ur6\""),
+    )
+    .unwrap();
+    let out = stepwise(t, &["status", &run_arg]);
+    assert_code(&out, 1);
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "stepwise: {}:1: the journal's run follows runbook `t`, but run.json says `hmc45-ur6`; one of them was changed\n",
+            journal.display()
+        )
+    );
 }
