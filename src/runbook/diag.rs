@@ -36,6 +36,7 @@ pub struct Diagnostic {
 /// none is `invalid-value`.
 pub const CODES: &[(&str, &str)] = &[
     ("YAML syntax", "yaml-syntax"),
+    ("unknown YAML tag", "yaml-tag"),
     ("duplicate key", "duplicate-key"),
     ("expected one YAML document", "yaml-syntax"),
     ("the file is empty", "empty-file"),
@@ -62,8 +63,11 @@ pub const CODES: &[(&str, &str)] = &[
     ("compare it with", "bad-condition"),
     ("is not a choice of parameter", "bad-condition"),
     ("a condition cannot use it", "bad-condition"),
+    ("so `{{ }}` cannot be used in it", "placeholder-not-allowed"),
     ("`{{`", "bad-placeholder"),
     ("does not name a parameter", "bad-placeholder"),
+    ("must be at least", "out-of-range"),
+    ("not be empty", "empty-value"),
     ("needs at least one", "empty-list"),
     ("has no steps", "empty-list"),
     ("needs a non-empty", "empty-list"),
