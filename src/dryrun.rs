@@ -809,6 +809,7 @@ fn view_type(v: &ActionView) -> &'static str {
         ActionView::Command { .. } => "command",
         ActionView::Copy { .. } => "copy",
         ActionView::WriteFile { .. } => "write_file",
+        ActionView::CreateFolder { .. } => "create_folder",
         ActionView::Check { .. } => "check",
     }
 }
@@ -864,6 +865,7 @@ fn view_lines(v: &ActionView) -> Vec<(&'static str, String)> {
             ("write", path.clone()),
             ("backup", yes_no(*backup).to_string()),
         ],
+        ActionView::CreateFolder { path } => vec![("create", format!("{path} (empty)"))],
         ActionView::Check { checks } => checks.iter().map(|c| ("check", c.clone())).collect(),
     }
 }

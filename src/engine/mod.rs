@@ -1018,8 +1018,10 @@ impl<'p, 'r> Walk<'p, 'r> {
         }
     }
 
-    /// Runs the steps of a known issue's workaround for the instance's host. `None` means the
-    /// workaround was applied and the failed step should be retried.
+    /// Runs the steps of a known issue's workaround on the host where the issue was seen (the
+    /// failed instance's host, whatever role a workaround step names): the printed checklist
+    /// says the same. `None` means the workaround was applied and the failed step should be
+    /// retried.
     fn workaround(&mut self, instance: &Instance, issue_id: &str) -> Result<Option<Flow>, Error> {
         let Some(issue) = self.plan.runbook.known_issue(issue_id) else {
             self.prompter
@@ -1028,7 +1030,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         };
         self.record(NewEvent::known_issue_applied(Some(instance), issue_id))?;
         for step in &issue.steps {
-            let host = step.on.as_ref().and(instance.host.as_deref());
+            let host = instance.host.as_deref();
             let key = instance_key(&step.id, host);
             let pseudo = Instance {
                 key: key.clone(),

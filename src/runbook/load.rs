@@ -29,12 +29,20 @@ const MANUAL_FIELDS: &Spec = &spec::MANUAL_ACTION;
 const COMMAND_FIELDS: &Spec = &spec::COMMAND_ACTION;
 const COPY_FIELDS: &Spec = &spec::COPY_ACTION;
 const WRITE_FILE_FIELDS: &Spec = &spec::WRITE_FILE_ACTION;
+const CREATE_FOLDER_FIELDS: &Spec = &spec::CREATE_FOLDER_ACTION;
 const CHECK_FIELDS: &Spec = &spec::CHECK_ACTION;
 const ASSERTION_FIELDS: &Spec = &spec::CHECK_ENTRY;
 const ASSERTION_COMMAND_FIELDS: &Spec = &spec::CHECK_COMMAND;
 const KNOWN_ISSUE_FIELDS: &Spec = &spec::KNOWN_ISSUE;
 const MANIFEST_FIELDS: &Spec = &spec::MANIFEST;
 const MANIFEST_FILE_FIELDS: &Spec = &spec::MANIFEST_FILE;
+/// Fields written where they do not belong, with what to say instead of a "did you mean":
+/// `(where, field, message)`.
+const MISPLACED_FIELDS: &[(&str, &str, &str)] = &[(
+    "a phase",
+    "on",
+    "`on:` belongs to a step, not to a phase: put `on:` on each step of the phase that runs on the role's hosts",
+)];
 
 /// Decodes and validates a parsed document. Returns the runbook only when there is no error;
 /// the diagnostics (errors and warnings) come back either way, in source order.
@@ -175,6 +183,13 @@ impl<'s> Decoder<'s> {
         };
         for (key, _) in entries {
             if !known.has(&key.text) {
+                let misplaced = MISPLACED_FIELDS
+                    .iter()
+                    .find(|(w, field, _)| *w == what && *field == key.text);
+                if let Some((_, _, message)) = misplaced {
+                    self.error(key.pos, *message);
+                    continue;
+                }
                 let message = match suggest(&key.text, known.names()) {
                     Some(s) => format!(
                         "unknown field `{}` in {what}; did you mean `{s}`?",
@@ -855,6 +870,7 @@ impl<'s> Decoder<'s> {
             })
         });
         let when = self.condition(&f);
+        let article_step = self.opt_string(&f, "article_step");
         let items = self.items(&f);
         let notes = self.templates(&f, "notes");
         let references = self.references(&f);
@@ -869,7 +885,7 @@ impl<'s> Decoder<'s> {
                 if matches!(a, Action::Manual) {
                     self.error(
                         n.pos,
-                        "an automation must be automated: command, copy, write_file or check",
+                        "an automation must be automated: command, copy, write_file, create_folder or check",
                     );
                     return None;
                 }
@@ -893,6 +909,7 @@ impl<'s> Decoder<'s> {
             instructions,
             on,
             when,
+            article_step,
             items,
             notes,
             references,
@@ -973,6 +990,7 @@ impl<'s> Decoder<'s> {
             "command" => COMMAND_FIELDS,
             "copy" => COPY_FIELDS,
             "write_file" => WRITE_FILE_FIELDS,
+            "create_folder" => CREATE_FOLDER_FIELDS,
             "check" => CHECK_FIELDS,
             _ => {
                 let message = match suggest(&kind, ACTION_TYPES.iter().copied()) {
@@ -991,6 +1009,7 @@ impl<'s> Decoder<'s> {
             "command" => "a command action",
             "copy" => "a copy action",
             "write_file" => "a write_file action",
+            "create_folder" => "a create_folder action",
             _ => "a check action",
         };
         let f = self.map(node, what, known)?;
@@ -999,6 +1018,10 @@ impl<'s> Decoder<'s> {
             "command" => self.command(&f).map(Action::Command),
             "copy" => self.copy(&f).map(Action::Copy),
             "write_file" => self.write_file(&f).map(Action::WriteFile),
+            "create_folder" => self
+                .required(&f, "path")
+                .and_then(|n| self.template(n, "path"))
+                .map(|path| Action::CreateFolder(CreateFolderAction { path })),
             _ => self.check(&f).map(Action::Check),
         }
     }

@@ -72,6 +72,7 @@ fn field(f: &Field) -> Value {
 fn ty(t: &Ty) -> Value {
     match t {
         Ty::Text | Ty::Template => json!({ "type": "string" }),
+        Ty::Label => json!({ "type": ["string", "integer"] }),
         Ty::Id => json!({ "type": "string", "pattern": "^[a-z][a-z0-9_-]*$" }),
         Ty::Bool => json!({ "type": "boolean" }),
         Ty::Count => json!({ "type": "integer", "minimum": 0 }),

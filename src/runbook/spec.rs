@@ -13,6 +13,8 @@ pub enum Ty {
     Text,
     /// Text in which `{{ name }}` is replaced by a parameter's value.
     Template,
+    /// A number or a short text (`7`, `"1-3"`).
+    Label,
     /// An id: lower-case letters, digits, `-` and `_`, starting with a letter.
     Id,
     /// `true` or `false`.
@@ -94,7 +96,14 @@ const STEPS: Ty = Ty::List(&Ty::Map("step"));
 /// The parameter types.
 pub const PARAM_TYPES: &[&str] = &["bool", "string", "path", "choice", "hosts", "secret"];
 /// The action types.
-pub const ACTION_TYPES: &[&str] = &["manual", "command", "copy", "write_file", "check"];
+pub const ACTION_TYPES: &[&str] = &[
+    "manual",
+    "command",
+    "copy",
+    "write_file",
+    "create_folder",
+    "check",
+];
 
 pub const RUNBOOK: Node = Node {
     name: "runbook",
@@ -294,6 +303,11 @@ pub const STEP: Node = Node {
             "a condition over parameters (see [Conditions](#conditions))",
         ),
         opt(
+            "article_step",
+            Ty::Label,
+            "the article's own number for the step (`7`, `\"1-3\"`), printed as \"article step 7\" beside the runbook's number in the walk and in every checklist format, so a printout can be held against the article",
+        ),
+        opt(
             "items",
             Ty::List(&Ty::TextOrMap("item")),
             "a list of things confirmed one by one (components to uninstall, nodes to initialize)",
@@ -419,6 +433,20 @@ pub const WRITE_FILE_ACTION: Node = Node {
             "the text to write; `{{ }}` allowed",
         ),
         opt("backup", Ty::Bool, "`true` (default)"),
+    ],
+};
+
+pub const CREATE_FOLDER_ACTION: Node = Node {
+    name: "create_folder_action",
+    what: "a create_folder action",
+    doc: "Creates one empty folder (its parent must exist).",
+    fields: &[
+        req("type", Ty::OneOf(&["create_folder"]), "`create_folder`"),
+        req(
+            "path",
+            Ty::Template,
+            "the folder to create; `{{ }}` allowed",
+        ),
     ],
 };
 
@@ -553,6 +581,7 @@ pub const NODES: &[&Node] = &[
     &COMMAND_ACTION,
     &COPY_ACTION,
     &WRITE_FILE_ACTION,
+    &CREATE_FOLDER_ACTION,
     &CHECK_ACTION,
     &CHECK_ENTRY,
     &CHECK_COMMAND,
@@ -568,6 +597,7 @@ pub fn action(kind: &str) -> Option<&'static Node> {
         "command" => Some(&COMMAND_ACTION),
         "copy" => Some(&COPY_ACTION),
         "write_file" => Some(&WRITE_FILE_ACTION),
+        "create_folder" => Some(&CREATE_FOLDER_ACTION),
         "check" => Some(&CHECK_ACTION),
         _ => None,
     }
