@@ -145,6 +145,8 @@ pub struct Identity {
 
 impl Identity {
     /// The operator from `USER` or `USERNAME`, the machine's host name, this process's id.
+    /// `run` and `resume` replace the operator with the name `engine::operator` resolves, so
+    /// "unknown" is never what they record.
     pub fn current() -> Identity {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let operator = env("USER")
