@@ -209,7 +209,7 @@ fn as_run(
     if run.header().rehearsal {
         label.push_str(" (rehearsal)");
     }
-    let mut record = crate::checklist::as_run(&label, &progress);
+    let mut record = crate::checklist::as_run(&label, &read);
     let plan = Plan::new(rb, bindings);
     record.summary = run_summary(&run, &read.events, &progress.counts(&plan), source);
     Ok(record)

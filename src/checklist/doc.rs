@@ -148,11 +148,11 @@ pub struct StepDoc {
 pub const WRITE_IN_BOXES: usize = 3;
 
 impl StepDoc {
-    /// `  (article step 7)` when the runbook gives the article's number, else nothing.
+    /// ` (article step 7)` when the runbook gives the article's number, else nothing.
     pub fn article_suffix(&self) -> String {
         self.article_step
             .as_ref()
-            .map(|n| format!("  (article step {n})"))
+            .map(|n| format!(" (article step {n})"))
             .unwrap_or_default()
     }
 
@@ -628,6 +628,9 @@ impl Doc {
         }
         if !rb.references.is_empty() {
             facts.push(("References", Walk::references(&rb.references)));
+        }
+        if let Some(journal) = as_run.and_then(|r| r.journal.clone()) {
+            facts.push(("Journal", vec![journal]));
         }
         // How the article was read where it is ambiguous: part of the record, so printed, but in
         // an appendix (see `appendix` below), out of the operator's way.

@@ -108,6 +108,10 @@ pub struct AsRun {
     /// The run's summary (label, value): start, end, operators, machine, counts, hash,
     /// rehearsal or not.
     pub summary: Vec<(&'static str, String)>,
+    /// What stands for the journal the record was made from: the SHA-256 of its last event,
+    /// which links to every event before it (see `journal::Chain`), so a printed record can be
+    /// matched to its journal.
+    pub journal: Option<String>,
 }
 
 /// The change-record facts given on the command line; each one not given is printed as a blank
@@ -159,7 +163,26 @@ pub fn html(plan: &Plan, as_run: Option<&AsRun>, record: &Record) -> String {
 }
 
 /// The as-run record of a journal: a tick per step instance and item the run finished.
-pub fn as_run(run: &str, progress: &crate::journal::Progress) -> AsRun {
+pub fn as_run(run: &str, read: &crate::journal::JournalRead) -> AsRun {
+    let progress = crate::journal::Progress::replay(&read.events);
+    let journal = Some(match &read.chain {
+        crate::journal::Chain::Linked { last, .. } => format!(
+            "sha256 {last} (the last of its {} events; the chain was verified)",
+            read.events.len()
+        ),
+        crate::journal::Chain::Unlinked => format!(
+            "{} events, not chained (recorded by a stepwise before run format 2): cannot be verified",
+            read.events.len()
+        ),
+    });
+    AsRun {
+        journal,
+        ..as_run_of(run, &progress)
+    }
+}
+
+/// The as-run record of a run's progress alone (no journal to name).
+pub fn as_run_of(run: &str, progress: &crate::journal::Progress) -> AsRun {
     use crate::journal::{InstanceState, ItemState, Stamp};
     let when = |s: &Stamp| s.time.to_rfc3339_seconds();
     let mut ticks = BTreeMap::new();
@@ -226,6 +249,7 @@ pub fn as_run(run: &str, progress: &crate::journal::Progress) -> AsRun {
             notes: Vec::new(),
         }),
         summary: Vec::new(),
+        journal: None,
     }
 }
 
@@ -288,6 +312,7 @@ phases:
             ticks,
             prerequisites: Some(tick(Outcome::Done, None)),
             summary: Vec::new(),
+            journal: Some("sha256 0123 (the last of its 9 events; the chain was verified)".into()),
         }
     }
 
@@ -299,6 +324,10 @@ phases:
 
         let text = text(&plan, Some(&run), &Record::default());
         assert!(text.contains("As-run record of run run-1"), "{text}");
+        assert!(
+            text.contains("sha256 0123 (the last of its 9 events"),
+            "{text}"
+        );
         assert!(text.contains("  [x] Be ready. (done by jdoe at 2011-01-20 23:14)\n"));
         assert!(text.contains("    [x] Stop (done by jdoe at 2011-01-20 23:14)\n"));
         assert!(

@@ -383,7 +383,7 @@ pub const COMMAND_ACTION: Node = Node {
         opt(
             "timeout",
             Ty::Count,
-            "seconds before the command is stopped (default 600)",
+            "seconds before the command is stopped (default 600; at least 1)",
         ),
         opt(
             "success_codes",
@@ -409,7 +409,7 @@ pub const COPY_ACTION: Node = Node {
         req(
             "files",
             TEXTS,
-            "list of file names (not paths: a name must not be absolute or contain `..`); names match case-insensitively",
+            "list of file names (not paths: a name must not be empty, absolute or contain `..`; it is taken as written, so no `{{ }}`); names match case-insensitively",
         ),
         opt(
             "backup",
