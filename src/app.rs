@@ -159,6 +159,9 @@ fn as_run(
     for (k, v) in recorded.hosts {
         bindings.hosts.entry(k).or_insert(v);
     }
+    if bindings.inventory.is_empty() {
+        bindings.inventory = recorded.inventory;
+    }
     let mut label = run.id().to_string();
     if run.header().rehearsal {
         label.push_str(" (rehearsal)");

@@ -15,6 +15,7 @@ use crate::actions::{self, ActionView, CheckEnv, Finding, Severity};
 use crate::plan::{Applies, Bindings, Plan};
 use crate::runbook::expr::Expr;
 use crate::runbook::{Action, ParamType};
+use crate::target::{Reach, TargetKind};
 
 /// How the check is run.
 #[derive(Debug, Clone, Default)]
@@ -89,6 +90,8 @@ pub struct PlanEntry {
     pub phase: String,
     pub step: String,
     pub host: Option<String>,
+    /// Where its actions run: `local`, `ssh ADDRESS:PORT`; `None` when its host has no target.
+    pub target: Option<String>,
     pub title: String,
     /// The step's condition while it is still open.
     pub only_if: Option<String>,
@@ -474,6 +477,8 @@ pub fn check_plan(plan: &Plan, bindings: &Bindings, opts: &CheckOptions) -> Repo
                     Action::Manual => step.step.automation.as_ref(),
                     _ => None,
                 };
+                let reach = plan.reach(instance);
+                let scoped = plan.for_instance(instance);
                 entries.push(PlanEntry {
                     ordinal: instance.ordinal,
                     number: step.number.clone(),
@@ -481,18 +486,19 @@ pub fn check_plan(plan: &Plan, bindings: &Bindings, opts: &CheckOptions) -> Repo
                     phase: planned.phase.id.clone(),
                     step: step.step.id.clone(),
                     host: instance.host.clone(),
-                    title: plan.resolved.show(&step.step.title),
+                    target: reach.short(),
+                    title: scoped.resolved.show(&step.step.title),
                     only_if: only_if(&step.applies),
                     items: step.step.items.len(),
-                    action: actions::describe(plan, action),
-                    automation: automation.map(|a| actions::describe(plan, a)),
+                    action: actions::describe(&scoped, action),
+                    automation: automation.map(|a| actions::describe(&scoped, a)),
                 });
                 let phase_id = Some(planned.phase.id.as_str());
-                for f in actions::check(plan, instance, action, &opts.env) {
+                for f in instance_findings(&scoped, instance, &reach, action, &opts.env) {
                     push(phase_id, f);
                 }
                 if let Some(auto) = automation {
-                    for f in actions::check(plan, instance, auto, &opts.env) {
+                    for f in instance_findings(&scoped, instance, &reach, auto, &opts.env) {
                         push(phase_id, optional(f));
                     }
                 }
@@ -520,6 +526,38 @@ pub fn check_plan(plan: &Plan, bindings: &Bindings, opts: &CheckOptions) -> Repo
         plan: entries,
         findings,
         summary,
+    }
+}
+
+/// The findings of one action of one instance, checked on the instance's target. An automated
+/// action whose host cannot be reached is blocking, and nothing is looked at in its place.
+fn instance_findings(
+    plan: &Plan,
+    instance: &crate::plan::Instance,
+    reach: &Reach,
+    action: &Action,
+    env: &CheckEnv,
+) -> Vec<Finding> {
+    match (reach, action) {
+        (Reach::Unreachable { host }, a) if !matches!(a, Action::Manual) => {
+            vec![Finding::blocking(
+                instance,
+                format!("host {host}"),
+                Reach::unreachable_sentence(host),
+                format!(
+                    "Describe {host} under `hosts:` in the inventory (`target: ssh` with its address, or `target: local` when it is this machine), and pass it with --inventory FILE"
+                ),
+            )]
+        }
+        (Reach::Host(t), a) if t.kind == TargetKind::Ssh && !matches!(a, Action::Manual) => {
+            vec![Finding::blocking(
+                instance,
+                format!("host {}", t.host),
+                format!("{} is reached over SSH, which this build cannot do", t.host),
+                "Do the step by hand",
+            )]
+        }
+        _ => actions::check(plan, instance, action, env),
     }
 }
 

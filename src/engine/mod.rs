@@ -28,6 +28,7 @@ use crate::journal::{
 };
 use crate::plan::{Instance, Plan, instance_key};
 use crate::runbook::{Action, Step};
+use crate::target::Reach;
 use crate::ui::{
     Decision, FailureChoice, FailureView, InDoubtChoice, ItemAnswer, Prompter, StepView, Stop,
 };
@@ -269,9 +270,12 @@ impl<'p, 'r> Walk<'p, 'r> {
         let view = view::step_view(self.plan, instance);
         self.prompter.show(&view::render(&view, false));
         let step = self.plan.step_of(instance).step;
-        if let Some(action @ Action::Copy(_)) = step.automated() {
+        if let Some(action @ Action::Copy(_)) = step.automated()
+            && view.reachable
+        {
             let env = CheckEnv::default();
-            let findings = actions::check(self.plan, instance, action, &env);
+            let scoped = self.plan.for_instance(instance);
+            let findings = actions::check(&scoped, instance, action, &env);
             let mut text = String::from("   It was interrupted. What the files look like now:\n");
             for f in &findings {
                 text.push_str(&format!("     {:<8} {}\n", f.severity.name(), f.sentence()));
@@ -357,6 +361,15 @@ impl<'p, 'r> Walk<'p, 'r> {
         match &step.action {
             Action::Manual => self.manual(instance, step, &view),
             action => {
+                if !view.reachable {
+                    // Never run on this machine on behalf of another host.
+                    let host = instance.host.clone().unwrap_or_default();
+                    self.prompter.show(&format!(
+                        "   Not run: {}.",
+                        Reach::unreachable_sentence(&host)
+                    ));
+                    return self.manual(instance, step, &view);
+                }
                 if !ask!(self.prompter.confirm_action(&view)) {
                     self.prompter
                         .show("   Not run: do it by hand, then say how it went.");
@@ -413,6 +426,13 @@ impl<'p, 'r> Walk<'p, 'r> {
                     self.prompter.show("   Note saved.");
                 }
                 Decision::Details => self.prompter.show(&view::render(view, true)),
+                Decision::Automate if !view.reachable => {
+                    let host = instance.host.clone().unwrap_or_default();
+                    self.prompter.show(&format!(
+                        "   The automation cannot run: {}.",
+                        Reach::unreachable_sentence(&host)
+                    ));
+                }
                 Decision::Automate => match &step.automation {
                     Some(action) => return self.automated(instance, step, action, view),
                     None => self
@@ -477,6 +497,20 @@ impl<'p, 'r> Walk<'p, 'r> {
             ))?;
             return Ok(Ok(()));
         }
+        let refused = match self.plan.reach(instance) {
+            Reach::Unreachable { host } => Some(Reach::unreachable_sentence(&host)),
+            Reach::Host(t) if t.kind == crate::target::TargetKind::Ssh => Some(format!(
+                "{} is reached over SSH, which this build cannot do",
+                t.host
+            )),
+            _ => None,
+        };
+        if let Some(why) = refused {
+            let step = self.plan.step_of(instance).step;
+            let failure = Failure::new(actions::FailureKind::NotReady, why);
+            return Ok(Err(self.failure_view(instance, step, &failure)));
+        }
+        let scoped = self.plan.for_instance(instance);
         let (backup_dir, output_dir) = {
             let rec = self.recorder();
             (rec.run().backup_dir(), rec.run().output_dir())
@@ -518,7 +552,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         };
         let result = {
             let _guard = interrupt::ActionGuard::enter();
-            actions::execute(self.plan, instance, action, &mut ctx)
+            actions::execute(&scoped, instance, action, &mut ctx)
         };
         bar.finish_and_clear();
         if let Some(e) = journal_failure {
@@ -682,13 +716,16 @@ impl<'p, 'r> Walk<'p, 'r> {
                 phase: instance.phase,
                 step: instance.step,
             };
-            let view = view::view_of(self.plan, step, host, &key);
+            let scoped = self.plan.for_instance(&pseudo);
+            let mut view = view::view_of(&scoped, step, host, &key);
+            view::set_target(&mut view, self.plan, &pseudo);
             self.prompter
                 .show(&format!("\n   Workaround of \"{}\":", issue.title));
             self.prompter.show(&view::render(&view, false));
             self.record(NewEvent::instance_started(&pseudo))?;
+            let by_hand = matches!(step.action, Action::Manual) || !view.reachable;
             match &step.action {
-                Action::Manual => match self.prompter.decision(&view) {
+                _ if by_hand => match self.prompter.decision(&view) {
                     Ok(Decision::Pause) => {
                         self.record(NewEvent::new(EventKind::Paused))?;
                         return Ok(Some(Flow::Stop(Ending::Paused)));

@@ -74,6 +74,8 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
     let mut sandbox = None;
     if opts.rehearse {
         let s = super::rehearsal::Sandbox::build(&rb, &bindings)?;
+        // The sandbox stands in for every host's folders too, and no command runs.
+        bindings.inventory.rehearse_locally();
         for (name, path) in &s.paths {
             bindings.values.insert(
                 name.clone(),

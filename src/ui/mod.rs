@@ -40,6 +40,11 @@ pub struct StepView {
     pub automation: Vec<String>,
     /// True when the step's action is automated (not merely optional).
     pub automated: bool,
+    /// Where the automation runs, for an instance on a host: `WEB01 over ssh …`,
+    /// `WEB01 (this machine)`, or `WEB01 (no target)`.
+    pub target: Option<String>,
+    /// False when the instance's host has no target: its automation cannot run.
+    pub reachable: bool,
     pub references: Vec<String>,
 }
 

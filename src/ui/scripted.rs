@@ -429,6 +429,14 @@ impl Prompter for Answers {
             },
             Kind::Fail => Decision::Problem { note },
             Kind::Pause => Decision::Pause,
+            Kind::Automate if !view.reachable => {
+                let host = view.host.clone().unwrap_or_default();
+                return Err(self.missing(format!(
+                    "`{}` is answered `automate`, but its automation cannot run: {}",
+                    view.key,
+                    crate::target::Reach::unreachable_sentence(&host)
+                )));
+            }
             Kind::Automate => Decision::Automate,
         })
     }

@@ -406,7 +406,7 @@ impl Prompter for TerminalPrompter {
             "Add a note".to_string(),
             "Show details".to_string(),
         ];
-        let automatable = !view.automation.is_empty() && !view.automated;
+        let automatable = !view.automation.is_empty() && !view.automated && view.reachable;
         if automatable {
             items.push("Run the automation instead".to_string());
         }

@@ -186,7 +186,9 @@ impl Case {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_stepwise"));
         cmd.arg(command);
         if command == "run" {
-            cmd.arg(runbook_path());
+            cmd.arg(runbook_path())
+                .arg("--inventory")
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/web-local.yaml"));
         }
         cmd.arg("--answers")
             .arg(self.answers())

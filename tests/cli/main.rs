@@ -13,5 +13,6 @@ mod content;
 mod journal;
 mod kill;
 mod run;
+mod target;
 mod terminal;
 mod validate;
