@@ -16,11 +16,8 @@ pub fn load_runbook(arg: &str) -> Result<(Source, Runbook), Error> {
     let source = bundled::resolve(arg).map_err(Error::Usage)?;
     let loaded = runbook::load(&source);
     if loaded.errors() > 0 {
-        eprint!(
-            "{}",
-            runbook::render_diagnostics(&source, &loaded.diagnostics)
-        );
-        eprintln!(
+        crate::stdio::err(&runbook::render_diagnostics(&source, &loaded.diagnostics));
+        crate::errln!(
             "stepwise: {} is invalid ({} error{}); `stepwise validate` shows the same",
             source.name,
             loaded.errors(),

@@ -87,6 +87,7 @@
 mod assert;
 mod command;
 mod copy;
+pub mod evidence;
 pub mod fsops;
 mod write_file;
 

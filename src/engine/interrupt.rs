@@ -67,9 +67,11 @@ pub fn exit_now() -> ! {
     if let Some(hook) = HOOK.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
         hook();
     }
-    let term = console::Term::stderr();
-    let _ = term.show_cursor();
-    eprintln!("\nInterrupted: progress is saved; `stepwise resume` goes on from here.");
+    // A terminal that cannot move its cursor never had it hidden, and gets no escape sequence.
+    if !console::is_dumb() {
+        let _ = console::Term::stderr().show_cursor();
+    }
+    crate::errln!("\nInterrupted: progress is saved; `stepwise resume` goes on from here.");
     std::process::exit(130);
 }
 

@@ -47,7 +47,7 @@ fn not_started(s: Stop, prompter: &mut dyn Prompter) -> Result<ExitCode, Error> 
         Stop::Missing(m) => Err(Error::Usage(format!("{m}; nothing was started"))),
         Stop::Interrupted => {
             prompter.restore();
-            eprintln!("\nInterrupted before the run started; nothing was started.");
+            crate::errln!("\nInterrupted before the run started; nothing was started.");
             Ok(ExitCode::Interrupted)
         }
         Stop::Io(m) => Err(Error::Failed(format!("the terminal failed: {m}"))),
@@ -61,6 +61,8 @@ pub struct RunOptions<'a> {
     pub answers: Option<&'a Path>,
     pub state_dir: Option<&'a Path>,
     pub rehearse: bool,
+    /// `--operator`; see [`super::operator`].
+    pub operator: Option<&'a str>,
 }
 
 pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
@@ -69,6 +71,10 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
     // From the first prompt on, Ctrl-C is handled (nothing to save until the run exists).
     interrupt::install(Box::new(|| {}));
     let mut bindings = input::bindings(&rb, opts.plan)?;
+    let operator = match super::operator::resolve(opts.operator, prompter.as_mut())? {
+        Ok(name) => name,
+        Err(s) => return not_started(s, prompter.as_mut()),
+    };
     let state_dir = journal::state_dir(opts.state_dir);
 
     let mut sandbox = None;
@@ -120,27 +126,56 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
     }
     let plan = Plan::new(&rb, &bindings);
     let mut new_run = NewRun::new(&source, &plan, opts.rehearse);
-    if let Some(operator) = prompter.operator() {
-        new_run.identity.operator = operator;
-    }
+    new_run.identity.operator = operator;
     // A rehearsal keeps everything it touches in its sandbox, backups included.
     new_run.backup_dir = sandbox.as_ref().map(|s| s.root.join("backup"));
     let recorder = Recorder::create(&state_dir, new_run).map_err(journal_error)?;
     let run_dir = recorder.run().dir().to_path_buf();
+    // The run refers to the sandbox from now on: it stays, whatever happens next.
+    let sandbox_root = sandbox.map(|s| {
+        let root = s.root.clone();
+        s.keep();
+        root
+    });
     prompter.show(&format!(
         "Run {}  ·  state in {}\n{} step instances",
         recorder.run().id(),
         run_dir.display(),
         plan.instances.len()
     ));
-    if let Some(s) = sandbox {
-        // The run refers to the sandbox from now on: it stays, whatever happens next.
-        prompter.show(&format!("Sandbox: {}", s.root.display()));
-        s.keep();
+    if let Some(root) = sandbox_root {
+        prompter.show(&format!("Sandbox: {}", root.display()));
     }
     let recorder = Arc::new(Mutex::new(recorder));
-    let ending = walk(&plan, &bindings, recorder, prompter.as_mut(), opts.rehearse)?;
+    let ending = walk(
+        &plan,
+        &bindings,
+        recorder.clone(),
+        prompter.as_mut(),
+        opts.rehearse,
+    )?;
+    show_summary(&ending, &plan, &recorder, &run_dir, prompter.as_mut());
     Ok(finish(ending, &run_dir, prompter.as_mut()))
+}
+
+/// The end-of-run summary (when the walk finished, paused or aborted): how each instance came
+/// out, per host, the time, the run folder.
+fn show_summary(
+    ending: &Ending,
+    plan: &Plan,
+    recorder: &Arc<Mutex<Recorder>>,
+    run_dir: &Path,
+    prompter: &mut dyn Prompter,
+) {
+    if !matches!(ending, Ending::Finished | Ending::Paused | Ending::Aborted) {
+        return;
+    }
+    let text = {
+        let rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
+        super::summary::end_of_run(plan, rec.progress(), run_dir, journal::Timestamp::now())
+    };
+    prompter.restore();
+    prompter.show(&text);
 }
 
 /// Roles that a step of the plan (for the values known) runs on.
@@ -223,13 +258,13 @@ fn finish(ending: Ending, run_dir: &Path, prompter: &mut dyn Prompter) -> ExitCo
         Ending::Paused => prompter.show(&format!(
             "Paused. Progress is saved; `stepwise resume {shown}` goes on from here."
         )),
-        Ending::Missing(m) => eprintln!(
+        Ending::Missing(m) => crate::errln!(
             "stepwise: stopped: {m}\nProgress is saved; `stepwise resume {shown}` goes on from here."
         ),
-        Ending::Interrupted => eprintln!(
+        Ending::Interrupted => crate::errln!(
             "\nInterrupted: progress is saved; `stepwise resume {shown}` goes on from here."
         ),
-        Ending::Aborted => eprintln!(
+        Ending::Aborted => crate::errln!(
             "stepwise: the run stopped. Progress is saved in {shown}; `stepwise resume` takes it up again."
         ),
     }
@@ -241,6 +276,8 @@ pub struct ResumeOptions<'a> {
     pub run_dir: Option<&'a Path>,
     pub answers: Option<&'a Path>,
     pub state_dir: Option<&'a Path>,
+    /// `--operator`; see [`super::operator`].
+    pub operator: Option<&'a str>,
 }
 
 pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
@@ -249,6 +286,10 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
         Some(dir) => Run::find(&state_dir, &dir.display().to_string()).map_err(journal_error)?,
         None => newest_unfinished(&state_dir)?,
     };
+    // The folder the run lives in: a run folder a killed `stepwise run` left half-built goes.
+    if let Some(parent) = run.dir().parent() {
+        journal::sweep_abandoned_creations(parent);
+    }
     let header = run.header().clone();
     let recorded = run.runbook_source().map_err(journal_error)?;
     let current = current_source(&header.runbook_source);
@@ -262,18 +303,16 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
     };
     let loaded = runbook::load(&source);
     let Some(rb) = loaded.runbook else {
-        eprint!(
-            "{}",
-            runbook::render_diagnostics(&source, &loaded.diagnostics)
-        );
+        crate::stdio::err(&runbook::render_diagnostics(&source, &loaded.diagnostics));
         return Err(Error::InvalidRunbook);
     };
     let mut prompter = prompter(opts.answers, &rb)?;
     interrupt::install(Box::new(|| {}));
     let mut identity = Identity::current();
-    if let Some(operator) = prompter.operator() {
-        identity.operator = operator;
-    }
+    identity.operator = match super::operator::resolve(opts.operator, prompter.as_mut())? {
+        Ok(name) => name,
+        Err(s) => return not_started(s, prompter.as_mut()),
+    };
     let mut recorder = Recorder::resume(run, identity).map_err(journal_error)?;
     let run_dir = recorder.run().dir().to_path_buf();
     for w in recorder.warnings() {
@@ -321,7 +360,7 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
                         .note("not resumed: the runbook changed and the change was not accepted"),
                 );
                 drop(rec);
-                eprintln!(
+                crate::errln!(
                     "stepwise: not resumed: the runbook changed and the change was not accepted"
                 );
                 return Ok(ExitCode::Paused);
@@ -345,7 +384,7 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
         let counts = rec.progress().counts(&plan);
         let in_doubt = rec.progress().in_doubt();
         let mut text = format!(
-            "Resuming run {} of {} ({})\n  started by {} on {} at {}{}\n  {} done, {} skipped, {} failed, {} left of {}",
+            "Resuming run {} of {} ({})\n  started by {} on {} at {}{}\n  {} done, {}{} skipped, {} failed, {} left of {}",
             header.run_id,
             rb.id,
             rb.article,
@@ -358,6 +397,11 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
                 ""
             },
             counts.done,
+            if counts.partly_done > 0 {
+                format!("{} partly done, ", counts.partly_done)
+            } else {
+                String::new()
+            },
             counts.skipped,
             counts.failed,
             counts.left(),
@@ -374,10 +418,11 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
     let ending = walk(
         &plan,
         &bindings,
-        recorder,
+        recorder.clone(),
         prompter.as_mut(),
         header.rehearsal,
     )?;
+    show_summary(&ending, &plan, &recorder, &run_dir, prompter.as_mut());
     Ok(finish(ending, &run_dir, prompter.as_mut()))
 }
 

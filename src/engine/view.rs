@@ -138,6 +138,7 @@ pub fn view_of(plan: &Plan, step: &Step, host: Option<&str>, key: &str) -> StepV
         target: None,
         reachable: true,
         references: step.references.iter().map(|x| x.render()).collect(),
+        revisitable: Vec::new(),
     }
 }
 

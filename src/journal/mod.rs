@@ -18,7 +18,10 @@
 //! | `lock`, `lock.json` | the run's lock and who holds it | by [`RunLock`] |
 //!
 //! A run folder is built under a hidden temporary name and renamed into place complete, so a run
-//! folder without its header or first event never exists.
+//! folder without its header or first event never exists. A process killed in between leaves
+//! the hidden `.RUN_ID.XXXXXX.new` folder; the state folder's creation lock (`.create.lock`)
+//! tells such a folder from one being built now, and the next `run` or `resume` removes it
+//! (`staging.rs`).
 //!
 //! # For the engine
 //!
@@ -91,6 +94,7 @@ mod lock;
 mod progress;
 mod recorder;
 mod run;
+mod staging;
 mod time;
 
 use std::fmt;
@@ -106,6 +110,9 @@ pub use progress::{
 };
 pub use recorder::Recorder;
 pub use run::{FORMAT_VERSION, Header, ListedRun, NewRun, Run, list_runs};
+pub use staging::{
+    CREATION_LOCK, abandoned as abandoned_creations, sweep_if_idle as sweep_abandoned_creations,
+};
 pub use time::{Timestamp, format_duration};
 
 /// The environment variable that names the state folder.

@@ -9,6 +9,7 @@ use super::progress::Progress;
 use super::run::{
     BACKUP_DIR, HEADER_FILE, JOURNAL_FILE, NewRun, OUTPUT_DIR, RUNBOOK_FILE, Run, new_run_id,
 };
+use super::staging::CreationLock;
 use super::{Error, Identity};
 use crate::fsutil::{sync_dir, write_atomic};
 
@@ -33,7 +34,8 @@ impl Recorder {
                 e,
             )
         })?;
-        sweep_staging(state_dir);
+        // Held until the run folder is in place, so no other process takes it for abandoned.
+        let creation = CreationLock::acquire(state_dir)?;
         let mut attempts = 0;
         let (dir, header) = loop {
             attempts += 1;
@@ -78,6 +80,7 @@ impl Recorder {
             }
         };
         sync_dir(state_dir);
+        drop(creation);
         let run = Run::from_parts(dir, header);
         Recorder::take(run, new.identity, false)
     }
@@ -232,63 +235,4 @@ fn build(
     // Check what was written reads back, before the run exists.
     file::read(&dir.join(JOURNAL_FILE))?;
     Ok(staging)
-}
-
-/// How old a run folder still being built must be before it counts as abandoned.
-const STAGING_ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
-
-/// Removes run folders that a process began to build and never finished (`.RUN_ID.*.new`,
-/// left by a crash while a run was being created). A recent one may belong to a process that is
-/// creating a run right now, so only old ones go. Failing to remove one is not an error.
-fn sweep_staging(state_dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(state_dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if !(name.starts_with('.') && name.ends_with(".new")) {
-            continue;
-        }
-        let abandoned = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > STAGING_ABANDONED_AFTER);
-        if abandoned && entry.path().is_dir() {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-#[cfg(test)]
-mod sweep_tests {
-    use super::*;
-    use std::time::{Duration, SystemTime};
-
-    #[test]
-    fn only_old_staging_folders_are_swept() {
-        let state = tempfile::tempdir().unwrap();
-        let old = state.path().join(".20260101-000000-x-abcd.Qw3rty.new");
-        let fresh = state.path().join(".20260101-000000-y-abcd.As5dfg.new");
-        let run = state.path().join("20260101-000000-z-abcd");
-        for d in [&old, &fresh, &run] {
-            std::fs::create_dir(d).unwrap();
-            std::fs::write(d.join("run.json"), "{}").unwrap();
-        }
-        let long_ago = SystemTime::now() - Duration::from_secs(3600);
-        std::fs::File::open(&old)
-            .unwrap()
-            .set_modified(long_ago)
-            .unwrap();
-        std::fs::File::open(&run)
-            .unwrap()
-            .set_modified(long_ago)
-            .unwrap();
-        sweep_staging(state.path());
-        assert!(!old.exists(), "an abandoned staging folder is removed");
-        assert!(fresh.exists(), "a recent one may be in use");
-        assert!(run.exists(), "a run folder is never touched");
-    }
 }

@@ -11,7 +11,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::{
-    Decision, FailureChoice, FailureView, InDoubtChoice, ItemAnswer, Prompter, StepView, Stop,
+    Decision, Declined, Evidence, FailureChoice, FailureView, InDoubtChoice, ItemAnswer, Prompter,
+    StepView, Stop, Supports,
 };
 use crate::error::{Error, describe_io};
 use crate::runbook::load::suggest;
@@ -43,12 +44,47 @@ struct File {
     /// Whether the prerequisites are met; `default: done` says yes too.
     #[serde(default)]
     prerequisites: Option<bool>,
+    /// Instances to reopen once every instance is settled, in order, each with its new answer.
+    #[serde(default)]
+    revisit: Vec<Revisit>,
+}
+
+/// One instance to reopen at the end of the walk, and how to answer it the second time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Revisit {
+    key: String,
+    #[serde(default)]
+    decision: Option<Kind>,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    confirm: Option<bool>,
+    #[serde(default)]
+    items_not_done: BTreeMap<String, String>,
+}
+
+impl Revisit {
+    fn answer(&self) -> StepAnswer {
+        StepAnswer {
+            decision: self.decision,
+            note: self.note.clone(),
+            confirm: self.confirm,
+            items_not_done: self.items_not_done.clone(),
+            on_failure: None,
+            in_doubt: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum Kind {
     Done,
+    /// Done by hand: for a manual step the same as `done`; for an automated step whose action
+    /// was not run (`confirm: false`), the only way to done. Needs a `note`.
+    #[serde(rename = "by-hand", alias = "by_hand")]
+    ByHand,
     Skip,
     Fail,
     Pause,
@@ -61,6 +97,13 @@ enum InDoubtKind {
     Rerun,
     Done,
     Skip,
+    /// Whatever the evidence supports: done when it shows the action completed, otherwise
+    /// taken up again.
+    Evidence,
+    /// Whatever the evidence supports once nothing runs any more (a command whose earlier
+    /// process still runs is always waited for first).
+    Wait,
+    Pause,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,6 +155,7 @@ fn parse_failure(text: &str, note: &str) -> Option<FailureChoice> {
         "done" => FailureChoice::DoneByHand(note.to_string()),
         "skip-host" => FailureChoice::SkipHost(note.to_string()),
         "skip-step" => FailureChoice::SkipStep(note.to_string()),
+        "pause" => FailureChoice::Pause,
         "abort" => FailureChoice::Abort,
         _ => FailureChoice::Workaround(text.strip_prefix("workaround:")?.to_string()),
     })
@@ -125,6 +169,9 @@ pub struct Answers {
     failures: BTreeMap<String, VecDeque<FailureChoice>>,
     /// How many failure choices each step instance has used.
     used: BTreeMap<String, usize>,
+    /// Entries of `revisit` already used, and the key reopened now (answered from its entry).
+    revisited: usize,
+    reopened: Option<String>,
 }
 
 impl Answers {
@@ -203,15 +250,44 @@ impl Answers {
                         "steps: `{key}`: a skip needs a `note` saying why"
                     )));
                 }
+                if a.decision == Some(Kind::ByHand) && a.note.is_none() {
+                    return Err(bad(format!(
+                        "steps: `{key}`: `by-hand` needs a `note` saying what was done"
+                    )));
+                }
                 if let Some(list) = &a.on_failure {
                     let note = a.note.clone().unwrap_or_else(|| "by answers file".into());
                     let parsed = parse_failures(&list.list(), &note)
                         .map_err(|m| bad(format!("steps: `{key}`: {m}")))?;
                     failures.insert(key.clone(), parsed);
                 }
-            } else if let StepEntry::Kind(Kind::Skip) = entry {
+            } else if let StepEntry::Kind(k @ (Kind::Skip | Kind::ByHand)) = entry {
+                let (what, word, why) = match k {
+                    Kind::Skip => ("a skip needs a note", "skip", "why"),
+                    _ => (
+                        "`by-hand` needs a note saying what was done",
+                        "by-hand",
+                        "what was done",
+                    ),
+                };
                 return Err(bad(format!(
-                    "steps: `{key}`: a skip needs a note: write `{key}: {{ decision: skip, note: \"why\" }}`"
+                    "steps: `{key}`: {what}: write `{key}: {{ decision: {word}, note: \"{why}\" }}`"
+                )));
+            }
+        }
+        for r in &file.revisit {
+            let step_id = r.key.split(['@', '#']).next().unwrap_or(&r.key);
+            if !step_ids.iter().any(|s| s == step_id) {
+                let hint = hint(step_id, step_ids.iter().map(String::as_str));
+                return Err(bad(format!(
+                    "revisit: `{}`: runbook `{}` has no step `{step_id}`{hint}",
+                    r.key, rb.id
+                )));
+            }
+            if matches!(r.decision, Some(Kind::Skip | Kind::ByHand)) && r.note.is_none() {
+                return Err(bad(format!(
+                    "revisit: `{}`: this decision needs a `note`",
+                    r.key
                 )));
             }
         }
@@ -224,6 +300,8 @@ impl Answers {
             file,
             failures,
             used: BTreeMap::new(),
+            revisited: 0,
+            reopened: None,
         })
     }
 
@@ -234,6 +312,8 @@ impl Answers {
             file: File::default(),
             failures: BTreeMap::new(),
             used: BTreeMap::new(),
+            revisited: 0,
+            reopened: None,
         }
     }
 
@@ -246,6 +326,11 @@ impl Answers {
     }
 
     fn answer(&self, key: &str) -> Option<StepAnswer> {
+        if self.reopened.as_deref() == Some(key)
+            && let Some(r) = self.revisit_entry()
+        {
+            return Some(r.answer());
+        }
         match self.entry(key)? {
             StepEntry::Kind(k) => Some(StepAnswer {
                 decision: Some(*k),
@@ -257,6 +342,11 @@ impl Answers {
             }),
             StepEntry::Full(a) => Some(a.clone()),
         }
+    }
+
+    /// The `revisit` entry in use (the one taken last).
+    fn revisit_entry(&self) -> Option<&Revisit> {
+        self.file.revisit.get(self.revisited.checked_sub(1)?)
     }
 
     fn missing(&self, what: String) -> Stop {
@@ -273,7 +363,7 @@ fn parse_failures(list: &[String], note: &str) -> Result<VecDeque<FailureChoice>
     list.iter()
         .map(|t| {
             parse_failure(t, note).ok_or_else(|| {
-                format!("`{t}` is not a failure choice: expected retry, workaround:ID, done, skip-host, skip-step or abort")
+                format!("`{t}` is not a failure choice: expected retry, workaround:ID, done, skip-host, skip-step, pause or abort")
             })
         })
         .collect()
@@ -387,16 +477,42 @@ impl Prompter for Answers {
         }
     }
 
-    fn in_doubt(&mut self, view: &StepView) -> Result<InDoubtChoice, Stop> {
-        let kind = self
-            .answer(&view.key)
+    fn in_doubt(&mut self, view: &StepView, evidence: &Evidence) -> Result<InDoubtChoice, Stop> {
+        let answer = self.answer(&view.key);
+        let kind = answer
+            .as_ref()
             .and_then(|a| a.in_doubt)
             .or(self.file.in_doubt);
-        let note = "by answers file: it was in doubt after an interruption".to_string();
+        // A command whose earlier process still runs is never run again, nor called done: the
+        // walk waits for it (at most its timeout), then asks again.
+        if evidence.still_running {
+            return Ok(InDoubtChoice::Wait);
+        }
+        let note = answer.and_then(|a| a.note);
+        let done = |note: Option<String>| match evidence.supports {
+            // Against the evidence, only the file's own note will do.
+            Supports::NotCompleted => InDoubtChoice::Done(note),
+            Supports::Completed => InDoubtChoice::Done(note),
+            Supports::Unknown => InDoubtChoice::Done(Some(note.unwrap_or_else(|| {
+                "by answers file: it was in doubt after an interruption".to_string()
+            }))),
+        };
         match kind {
             Some(InDoubtKind::Rerun) => Ok(InDoubtChoice::Rerun),
-            Some(InDoubtKind::Done) => Ok(InDoubtChoice::Done(note)),
-            Some(InDoubtKind::Skip) => Ok(InDoubtChoice::Skip(note)),
+            Some(InDoubtKind::Done) => Ok(done(note)),
+            Some(InDoubtKind::Skip) => Ok(InDoubtChoice::Skip(note.unwrap_or_else(|| {
+                "by answers file: it was in doubt after an interruption".to_string()
+            }))),
+            Some(InDoubtKind::Evidence) => Ok(match evidence.supports {
+                Supports::Completed => InDoubtChoice::Done(note),
+                _ => InDoubtChoice::Rerun,
+            }),
+            Some(InDoubtKind::Pause) => Ok(InDoubtChoice::Pause),
+            // Nothing runs any more: look at the evidence.
+            Some(InDoubtKind::Wait) => Ok(match evidence.supports {
+                Supports::Completed => InDoubtChoice::Done(note),
+                _ => InDoubtChoice::Rerun,
+            }),
             None => Err(self.missing(format!(
                 "step instance `{}` was started and never finished, and there is no `in_doubt` answer",
                 view.key
@@ -423,7 +539,7 @@ impl Prompter for Answers {
             },
         };
         Ok(match kind {
-            Kind::Done => Decision::Done { note },
+            Kind::Done | Kind::ByHand => Decision::Done { note },
             Kind::Skip => Decision::Skip {
                 reason: note.unwrap_or_else(|| "skipped by answers file".into()),
             },
@@ -439,6 +555,53 @@ impl Prompter for Answers {
             }
             Kind::Automate => Decision::Automate,
         })
+    }
+
+    fn declined(&mut self, view: &StepView) -> Result<Declined, Stop> {
+        let answer = self.answer(&view.key);
+        let (kind, note) = match &answer {
+            Some(StepAnswer {
+                decision: Some(k),
+                note,
+                ..
+            }) => (Some(*k), note.clone()),
+            _ => (self.file.default, None),
+        };
+        match (kind, note) {
+            (Some(Kind::ByHand), Some(note)) => Ok(Declined::ByHand(note)),
+            (Some(Kind::Skip), note) => Ok(Declined::Skip(
+                note.unwrap_or_else(|| "skipped by answers file".into()),
+            )),
+            (Some(Kind::Pause), _) => Ok(Declined::Pause),
+            (Some(Kind::Automate), _) => Ok(Declined::RunNow),
+            _ => Err(self.missing(format!(
+                "the automated action of `{}` was not run (`confirm: false`), and only evidence makes it done: answer `{}: {{ decision: by-hand, note: \"what was done\" }}`, or skip or pause",
+                view.key, view.key
+            ))),
+        }
+    }
+
+    fn revisit(
+        &mut self,
+        candidates: &[(String, String)],
+        at_end: bool,
+    ) -> Result<Option<String>, Stop> {
+        if !at_end {
+            return Ok(None);
+        }
+        let Some(next) = self.file.revisit.get(self.revisited) else {
+            self.reopened = None;
+            return Ok(None);
+        };
+        let key = next.key.clone();
+        self.revisited += 1;
+        if !candidates.iter().any(|(k, _)| *k == key) {
+            return Err(self.missing(format!(
+                "revisit: `{key}` cannot be reopened: only an instance that was skipped, partly done or done by hand can"
+            )));
+        }
+        self.reopened = Some(key.clone());
+        Ok(Some(key))
     }
 
     fn items(&mut self, view: &StepView) -> Result<Vec<ItemAnswer>, Stop> {
@@ -500,6 +663,6 @@ impl Prompter for Answers {
     }
 
     fn show(&mut self, text: &str) {
-        println!("{text}");
+        crate::stdio::show(text);
     }
 }

@@ -4,14 +4,19 @@
 //! bundled runbooks against their articles (`content`), checklists, the dry-run `check`, the
 //! journal with `status` and `log`, runs and resumes driven by answers files (`run`), the walk in
 //! a real terminal (`terminal`, tmux), and crash safety under SIGKILL (`kill`).
+#![allow(clippy::disallowed_macros)] // tests print what they saw
 
 mod common;
 
 mod check;
 mod checklist;
 mod content;
+mod creation;
+mod evidence;
 mod journal;
 mod kill;
+mod operator;
+mod pipes;
 mod run;
 mod target;
 mod terminal;

@@ -133,6 +133,8 @@ fn host_and_per_host_values_fill_each_instance_on_its_target() {
     let t = t.args([
         "run",
         "marks.yaml",
+        "--operator",
+        "alice",
         "--inventory",
         "inventory.yaml",
         "--answers",
