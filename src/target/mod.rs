@@ -8,6 +8,7 @@
 //! Nothing here ever runs an action on this machine on behalf of another host.
 
 pub mod inventory;
+pub mod shell;
 
 pub use inventory::{AuthKind, HostEntry, HostTarget, Inventory, Shell, TargetKind};
 
