@@ -15,16 +15,20 @@ use crate::actions::{self, ActionView, CheckEnv, Finding, Severity};
 use crate::plan::{Applies, Bindings, Plan};
 use crate::runbook::expr::Expr;
 use crate::runbook::{Action, ParamType};
-use crate::target::{Reach, TargetKind};
+use crate::target::{Hosts, Reach, TargetKind};
 
 /// How the check is run.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct CheckOptions {
     /// Whether missing values will still be asked (the start of an interactive run). When
     /// `false` (`stepwise check`, a run with an answers file), a parameter that a step needs and
     /// that has no value is blocking.
     pub interactive: bool,
     pub env: CheckEnv,
+    /// The connections to the plan's SSH hosts ([`Hosts::connect_all`] before the check): an
+    /// action on such a host is checked on it, and a host that could not be reached is
+    /// blocking.
+    pub hosts: Option<std::sync::Arc<Hosts>>,
 }
 
 /// Everything a dry-run check found, ready to render.
@@ -494,11 +498,11 @@ pub fn check_plan(plan: &Plan, bindings: &Bindings, opts: &CheckOptions) -> Repo
                     automation: automation.map(|a| actions::describe(&scoped, a)),
                 });
                 let phase_id = Some(planned.phase.id.as_str());
-                for f in instance_findings(&scoped, instance, &reach, action, &opts.env) {
+                for f in instance_findings(&scoped, instance, &reach, action, opts) {
                     push(phase_id, f);
                 }
                 if let Some(auto) = automation {
-                    for f in instance_findings(&scoped, instance, &reach, auto, &opts.env) {
+                    for f in instance_findings(&scoped, instance, &reach, auto, opts) {
                         push(phase_id, optional(f));
                     }
                 }
@@ -536,7 +540,7 @@ fn instance_findings(
     instance: &crate::plan::Instance,
     reach: &Reach,
     action: &Action,
-    env: &CheckEnv,
+    opts: &CheckOptions,
 ) -> Vec<Finding> {
     match (reach, action) {
         (Reach::Unreachable { host }, a) if !matches!(a, Action::Manual) => {
@@ -550,14 +554,29 @@ fn instance_findings(
             )]
         }
         (Reach::Host(t), a) if t.kind == TargetKind::Ssh && !matches!(a, Action::Manual) => {
-            vec![Finding::blocking(
-                instance,
-                format!("host {}", t.host),
-                format!("{} is reached over SSH, which this build cannot do", t.host),
-                "Do the step by hand",
-            )]
+            let result = opts.hosts.as_ref().and_then(|h| h.result(&t.host));
+            match result {
+                Some(Ok(session)) => {
+                    actions::check_on(plan, instance, action, &opts.env, Some(&session))
+                }
+                Some(Err(e)) => vec![Finding::blocking(
+                    instance,
+                    format!("host {} over SSH", t.host),
+                    e.to_string(),
+                    format!(
+                        "Make {} reachable from this machine with the inventory's address, user and key, or do the step by hand",
+                        t.host
+                    ),
+                )],
+                None => vec![Finding::warning(
+                    instance,
+                    format!("host {} over SSH", t.host),
+                    "not connected to: not checked",
+                    "Run `stepwise check` with the inventory to reach it",
+                )],
+            }
         }
-        _ => actions::check(plan, instance, action, env),
+        _ => actions::check(plan, instance, action, &opts.env),
     }
 }
 

@@ -66,6 +66,8 @@ pub struct Walk<'p, 'r> {
     pub prompter: &'p mut dyn Prompter,
     /// Commands are shown and journaled as rehearsed instead of run.
     pub rehearsal: bool,
+    /// The connections to the run's SSH hosts, one per host, reused.
+    pub hosts: Arc<crate::target::Hosts>,
 }
 
 enum Flow {
@@ -851,12 +853,16 @@ impl<'p, 'r> Walk<'p, 'r> {
             ))?;
             return Ok(Ok(()));
         }
+        let mut session = None;
         let refused = match self.plan.reach(instance) {
             Reach::Unreachable { host } => Some(Reach::unreachable_sentence(&host)),
-            Reach::Host(t) if t.kind == TargetKind::Ssh => Some(format!(
-                "{} is reached over SSH, which this build cannot do",
-                t.host
-            )),
+            Reach::Host(t) if t.kind == TargetKind::Ssh => match self.hosts.session(&t) {
+                Ok(s) => {
+                    session = Some(s);
+                    None
+                }
+                Err(e) => Some(e.to_string()),
+            },
             _ => None,
         };
         if let Some(why) = refused {
@@ -903,6 +909,7 @@ impl<'p, 'r> Walk<'p, 'r> {
             output_dir: &output_dir,
             progress: &mut on_progress,
             cancel: interrupt::cancel_flag(),
+            remote: session.as_deref(),
         };
         let result = {
             let _guard = interrupt::ActionGuard::enter();

@@ -186,6 +186,17 @@ pub trait Prompter {
         std::collections::BTreeMap::new()
     }
     fn hosts(&mut self, role: &Role, default: &[String]) -> Result<Vec<String>, Stop>;
+    /// Whether to trust and pin a host key that is not pinned yet, shown by its fingerprint.
+    /// Only an explicit yes pins it.
+    fn accept_host_key(
+        &mut self,
+        host: &str,
+        algorithm: &str,
+        fingerprint: &str,
+    ) -> Result<bool, Stop> {
+        let _ = (host, algorithm, fingerprint);
+        Ok(false)
+    }
     /// Whether every prerequisite is met (they were shown); `false` stops before the first step.
     fn confirm_prerequisites(&mut self, prerequisites: &[String]) -> Result<bool, Stop>;
     /// Whether to go on despite blocking findings; the reason is journaled.

@@ -47,6 +47,9 @@ struct File {
     /// Instances to reopen once every instance is settled, in order, each with its new answer.
     #[serde(default)]
     revisit: Vec<Revisit>,
+    /// Host keys to pin when a host offers one that is not pinned yet: host to `SHA256:…`.
+    #[serde(default)]
+    host_keys: BTreeMap<String, String>,
 }
 
 /// One instance to reopen at the end of the walk, and how to answer it the second time.
@@ -421,6 +424,19 @@ impl Prompter for Answers {
 
     fn given_hosts(&self) -> BTreeMap<String, Vec<String>> {
         self.file.hosts.clone()
+    }
+
+    fn accept_host_key(
+        &mut self,
+        host: &str,
+        _algorithm: &str,
+        fingerprint: &str,
+    ) -> Result<bool, Stop> {
+        Ok(self
+            .file
+            .host_keys
+            .iter()
+            .any(|(h, f)| h.eq_ignore_ascii_case(host) && f.trim() == fingerprint))
     }
 
     fn param(&mut self, p: &Parameter) -> Result<Value, Stop> {

@@ -643,6 +643,21 @@ impl Prompter for TerminalPrompter {
         Ok(out)
     }
 
+    fn accept_host_key(
+        &mut self,
+        host: &str,
+        algorithm: &str,
+        fingerprint: &str,
+    ) -> Result<bool, Stop> {
+        self.show(&format!(
+            "{host} offers a host key that is not pinned: {algorithm} {fingerprint}"
+        ));
+        self.confirm(
+            &format!("Is this {host}'s key? Trust and pin it"),
+            Some(false),
+        )
+    }
+
     fn confirm_action(&mut self, view: &StepView) -> Result<bool, Stop> {
         let prompt = match step_label(view) {
             Some(step) => format!("Run step {step} now?"),

@@ -18,6 +18,7 @@ mod kill;
 mod operator;
 mod pipes;
 mod run;
+mod ssh;
 mod target;
 mod terminal;
 mod validate;
