@@ -219,7 +219,12 @@ fn package_findings(plan: &Plan) -> Vec<Finding> {
                         names.join(", ")
                     ));
                 }
-                _ => missing.push(f.name.clone()),
+                Lookup::Found(entry) => wrong.push(format!(
+                    "{} is {}, not a file",
+                    entry.name,
+                    crate::actions::fsops::kind(&entry.meta)
+                )),
+                Lookup::Missing => missing.push(f.name.clone()),
             }
         }
         let extra: Vec<&String> = listing
@@ -860,6 +865,7 @@ fn view_type(v: &ActionView) -> &'static str {
         ActionView::Command { .. } => "command",
         ActionView::Copy { .. } => "copy",
         ActionView::WriteFile { .. } => "write_file",
+        ActionView::CreateFolder { .. } => "create_folder",
         ActionView::Check { .. } => "check",
     }
 }
@@ -915,6 +921,7 @@ fn view_lines(v: &ActionView) -> Vec<(&'static str, String)> {
             ("write", path.clone()),
             ("backup", yes_no(*backup).to_string()),
         ],
+        ActionView::CreateFolder { path } => vec![("create", format!("{path} (empty)"))],
         ActionView::Check { checks } => checks.iter().map(|c| ("check", c.clone())).collect(),
     }
 }

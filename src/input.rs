@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::cli::PlanArgs;
-use crate::error::{Error, describe_io};
+use crate::error::Error;
 use crate::plan::Bindings;
-use crate::runbook::{self, Runbook, Source, bundled};
+use crate::runbook::yaml::Seg;
+use crate::runbook::{self, ParamType, Runbook, Source, bundled};
 use crate::target::Inventory;
 
 /// Resolves and loads a runbook, printing its diagnostics; an invalid one stops the command.
@@ -61,17 +62,30 @@ pub fn bindings(rb: &Runbook, args: &PlanArgs) -> Result<Bindings, Error> {
     Ok(b)
 }
 
+/// Warns about each secret given with `--set`: its value is in the process list, for other
+/// users to read, and in the shell history. Said by `run`, which uses the value.
+pub fn warn_secrets_on_command_line(rb: &Runbook, args: &PlanArgs) {
+    for set in &args.set {
+        let name = set.split_once('=').map_or(set.as_str(), |(n, _)| n).trim();
+        if rb
+            .parameter(name)
+            .is_some_and(|p| p.kind == ParamType::Secret)
+        {
+            crate::errln!(
+                "stepwise: warning: --set {name}=…: a secret given on the command line is visible to other users in the process list and stays in the shell history; give it at the prompt or in the environment variable STEPWISE_SECRET_{} instead",
+                name.to_uppercase()
+            );
+        }
+    }
+}
+
 /// Reads an inventory file (see [`crate::target::inventory`] for its two shapes) and checks it
 /// against the runbook: every role exists and has hosts, every host value names a parameter
 /// and fits its type. Relative paths in it are made relative to its folder.
 pub fn read_inventory(rb: &Runbook, path: &Path) -> Result<Inventory, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read inventory {}: {}",
-            path.display(),
-            describe_io(&e)
-        ))
-    })?;
+    let shown = path.display().to_string();
+    let text = crate::fsutil::read_text(path)
+        .map_err(|e| Error::Usage(e.describe(&format!("inventory {shown}"), &shown)))?;
     let at = |e: &serde_yaml::Error| {
         e.location()
             .map(|l| format!("{}:{}:{}", path.display(), l.line(), l.column()))
@@ -84,7 +98,8 @@ pub fn read_inventory(rb: &Runbook, path: &Path) -> Result<Inventory, Error> {
             strip_location(&e.to_string())
         ))
     })?;
-    let mut inventory = if describes_hosts(&tree) {
+    let described = describes_hosts(&tree);
+    let mut inventory = if described {
         serde_yaml::from_str::<Inventory>(&text).map_err(|e| {
             Error::Usage(format!(
                 "{}: an inventory has `roles` (role to host names), `defaults`, `hosts` (host to how it is reached) and `known_hosts`: {}",
@@ -123,6 +138,16 @@ pub fn read_inventory(rb: &Runbook, path: &Path) -> Result<Inventory, Error> {
                 "{}: role `{role}` has an empty host list",
                 path.display()
             )));
+        }
+        if let Some((i, problem)) = runbook::host_list_problem(list) {
+            let mut segs = Vec::new();
+            if described {
+                segs.push(Seg::Key("roles"));
+            }
+            segs.push(Seg::Key(role));
+            segs.push(Seg::Index(i));
+            let at = locate(&shown, &text, &segs);
+            return Err(Error::Usage(format!("{at}: role `{role}`: {problem}")));
         }
     }
     let entries = inventory
@@ -189,7 +214,7 @@ fn check_host_value(rb: &Runbook, name: &str, value: &str) -> Result<(), String>
             rb.id
         ));
     };
-    if param.kind == crate::runbook::ParamType::Secret {
+    if param.kind == ParamType::Secret {
         return Err(format!(
             "`{name}` is a secret and is never written in a file; it is asked at the start of the run"
         ));
@@ -198,6 +223,18 @@ fn check_host_value(rb: &Runbook, name: &str, value: &str) -> Result<(), String>
         .parse_value(value)
         .map(|_| ())
         .map_err(|m| format!("{name}={value}: {m}"))
+}
+
+/// `FILE:LINE:COL` of the node at `path` in a YAML text, or `FILE` when it cannot be found.
+pub fn locate(file: &str, text: &str, path: &[Seg]) -> String {
+    match runbook::yaml::parse(text)
+        .ok()
+        .flatten()
+        .and_then(|root| root.locate(path))
+    {
+        Some(pos) => format!("{file}:{}:{}", pos.line, pos.col),
+        None => file.to_string(),
+    }
 }
 
 /// serde_yaml appends " at line L column C" to its messages; the position is printed first.

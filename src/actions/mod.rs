@@ -88,9 +88,11 @@
 mod assert;
 mod command;
 mod copy;
+mod create_folder;
 pub mod evidence;
 pub mod fsops;
 mod remote;
+pub mod shell;
 mod write_file;
 
 use std::path::{Path, PathBuf};
@@ -228,6 +230,7 @@ pub fn check(plan: &Plan, instance: &Instance, action: &Action, env: &CheckEnv) 
         Action::Command(a) => command::check(plan, instance, a),
         Action::Copy(a) => copy::check(plan, instance, a, env.backup_dir.as_deref()),
         Action::WriteFile(a) => write_file::check(plan, instance, a),
+        Action::CreateFolder(a) => create_folder::check(plan, instance, a),
         Action::Check(a) => assert::check(plan, instance, a),
     }
 }
@@ -283,6 +286,8 @@ pub enum Done {
     },
     /// An assertion of a `check` action held.
     Held { check: String },
+    /// The folder at `path` is there: created now, or found `existed` and left as it is.
+    FolderCreated { path: PathBuf, existed: bool },
 }
 
 /// What running a command gave.
@@ -396,6 +401,7 @@ pub fn execute(
         Action::Command(a) => command::execute(plan, instance, a, ctx),
         Action::Copy(a) => copy::execute(plan, instance, a, ctx),
         Action::WriteFile(a) => write_file::execute(plan, instance, a, ctx),
+        Action::CreateFolder(a) => create_folder::execute(plan, instance, a, ctx),
         Action::Check(a) => assert::execute(plan, instance, a, ctx),
     }
 }
@@ -430,6 +436,9 @@ pub enum ActionView {
         file: String,
         backup: bool,
     },
+    CreateFolder {
+        path: String,
+    },
     Check {
         /// Each assertion in words: `exists C:\x (1024 bytes)`.
         checks: Vec<String>,
@@ -444,8 +453,12 @@ pub fn describe(plan: &Plan, action: &Action) -> ActionView {
         Action::Command(a) => {
             let program = show(&a.program);
             let args: Vec<String> = a.args.iter().map(show).collect();
+            let line = match a.shell {
+                true => shell::line(plan, shell::Shell::local(), &a.program, &a.args, true).ok(),
+                false => None,
+            };
             ActionView::Command {
-                command_line: command_line(&program, &args),
+                command_line: line.unwrap_or_else(|| command_line(&program, &args)),
                 program,
                 args,
                 cwd: a.cwd.as_ref().map(show),
@@ -470,6 +483,9 @@ pub fn describe(plan: &Plan, action: &Action) -> ActionView {
                 backup: a.backup,
             }
         }
+        Action::CreateFolder(a) => ActionView::CreateFolder {
+            path: show(&a.path),
+        },
         Action::Check(a) => ActionView::Check {
             checks: a
                 .checks
@@ -661,7 +677,7 @@ pub(crate) fn check_folder(
             vec![Finding::blocking(
                 instance,
                 checked,
-                "is a file, not a folder",
+                format!("is {}, not a folder", fsops::kind(&meta)),
                 or_hint(
                     "Move the file out of the way".to_string(),
                     redirect_hint(plan, t, "the right folder"),
@@ -699,10 +715,12 @@ pub(crate) fn back_up(
 ) -> Result<PathBuf, Failure> {
     let dir = instance_dir(ctx.backup_dir, instance);
     let backup = dir.join(&file.name);
-    if backup.exists() {
+    // A backup made by an earlier attempt is kept; anything else at its name (a link) is not
+    // trusted, and the copy below replaces it without following it.
+    if std::fs::symlink_metadata(&backup).is_ok_and(|m| m.is_file()) {
         return Ok(backup);
     }
-    std::fs::create_dir_all(&dir).map_err(|e| {
+    crate::fsutil::create_private_dir_all(&dir).map_err(|e| {
         Failure::new(
             FailureKind::Io,
             format!(
@@ -750,6 +768,7 @@ pub fn templates(action: &Action) -> Vec<&Template> {
             .collect(),
         Action::Copy(a) => vec![&a.from, &a.to],
         Action::WriteFile(a) => vec![&a.dir, &a.content],
+        Action::CreateFolder(a) => vec![&a.path],
         Action::Check(a) => a
             .checks
             .iter()

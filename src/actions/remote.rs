@@ -176,7 +176,30 @@ fn command(
     }
     let program = plan.resolved.fill(&a.program);
     let args: Vec<String> = a.args.iter().map(|t| plan.resolved.fill(t)).collect();
-    let mut line = shell::command_line(s.target.shell, &program, &args, a.shell);
+    let mut line = if a.shell {
+        // The runbook's text is the shell's syntax on purpose; every value is quoted for it.
+        let quoting = match s.target.shell {
+            Shell::Sh => super::shell::Shell::Sh,
+            Shell::Cmd => super::shell::Shell::Cmd,
+            Shell::Powershell => super::shell::Shell::PowerShell,
+        };
+        let joined =
+            super::shell::line(plan, quoting, &a.program, &a.args, false).map_err(|u| {
+                Failure::new(
+                    FailureKind::CannotStart,
+                    format!("cannot start {shown}: {u}"),
+                )
+            })?;
+        match s.target.shell {
+            Shell::Powershell => format!(
+                "powershell -NoProfile -NonInteractive -EncodedCommand {}",
+                shell::encode_powershell(&joined)
+            ),
+            _ => joined,
+        }
+    } else {
+        shell::command_line(s.target.shell, &program, &args)
+    };
     if let Some(cwd) = &a.cwd {
         let dir = plan.resolved.fill(cwd);
         line = match s.target.shell {

@@ -84,8 +84,12 @@ fn check_survey(plan: &Plan, instance: &Instance, a: &WriteFileAction, s: &Surve
         Lookup::Found(e) if !e.is_file() => out.push(Finding::blocking(
             instance,
             checked,
-            format!("{} is a folder; a file cannot replace it", e.name),
-            format!("Move the folder {} out of the way", e.name),
+            format!(
+                "{} is {}; a file cannot replace it",
+                e.name,
+                fsops::kind(&e.meta)
+            ),
+            format!("Move {} out of the way", e.name),
         )),
         Lookup::Found(e) if already_written(e, content(plan, a).as_deref()) => {
             out.push(Finding::ok(

@@ -190,7 +190,12 @@ fn action(a: &ActionDoc, blocks: &mut Vec<String>) {
 }
 
 fn step(s: &StepDoc, level: &str, blocks: &mut Vec<String>) {
-    blocks.push(format!("{level} {} {}", s.number, esc(&s.title)));
+    blocks.push(format!(
+        "{level} {} {}{}",
+        s.number,
+        esc(&s.title),
+        esc(&s.article_suffix())
+    ));
     let mut about = format!("Step {}", code(&s.id));
     if let Some(role) = &s.on {
         about.push_str(&format!(
@@ -223,7 +228,11 @@ fn step(s: &StepDoc, level: &str, blocks: &mut Vec<String>) {
         ));
     }
     if let Some(none) = s.no_hosts() {
-        blocks.push(format!("*{}: nothing to tick.*", esc(&none)));
+        blocks.push(format!(
+            "*{}: write in each host you do it on.*",
+            esc(&none)
+        ));
+        blocks.push(["- [ ] ____________________"; super::doc::WRITE_IN_BOXES].join("\n"));
     } else if !s.groups.is_empty() {
         blocks.push(groups(&s.groups));
     }
@@ -277,6 +286,7 @@ fn issue(k: &IssueDoc, blocks: &mut Vec<String>) {
     }
     if !k.steps.is_empty() {
         blocks.push("**Workaround steps (only if the issue occurs):**".to_string());
+        blocks.push(format!("*Run them {}:*", esc(&k.runs_on)));
         for s in &k.steps {
             step(s, "####", blocks);
         }

@@ -53,7 +53,7 @@ impl Ending {
         match self {
             Ending::Finished => ExitCode::Success,
             Ending::Paused | Ending::Missing(_) => ExitCode::Paused,
-            Ending::Interrupted => ExitCode::Interrupted,
+            Ending::Interrupted => interrupt::exit_code(),
             Ending::Aborted => ExitCode::Failure,
         }
     }
@@ -335,14 +335,11 @@ impl<'p, 'r> Walk<'p, 'r> {
             ));
             return Ok(Flow::Next);
         }
-        self.record(NewEvent::instance_reopened(instance))?;
+        let was = summary::state_words(&self.state(key));
+        self.record(NewEvent::instance_reopened(instance).note(format!("reopened; it was {was}")))?;
         self.prompter
             .show(&format!("\n   Reopened {key}: it is to do again."));
-        let flow = self.instance(instance)?;
-        if let Flow::Next = flow {
-            self.prompter.show("\n   Back to where the walk was.");
-        }
-        Ok(flow)
+        self.instance(instance)
     }
 
     /// What an interrupted action left, shown to the operator, and the answer it supports.
@@ -407,8 +404,12 @@ impl<'p, 'r> Walk<'p, 'r> {
                     p.and_then(|p| p.command.clone()),
                 )
             };
+            let mut ended = None;
             if let Some((pid, machine)) = &started {
                 let here = *machine == journal::machine_name();
+                if here && !still_running(*pid) {
+                    ended = Some(*pid);
+                }
                 if here && still_running(*pid) {
                     evidence.still_running = true;
                     self.prompter.show(&format!(
@@ -430,10 +431,18 @@ impl<'p, 'r> Walk<'p, 'r> {
                 Some((path, None)) => (format!(
                     "   The command was stopped before it exited: it did not complete. What it printed is in {path}."
                 ), Supports::NotCompleted),
-                None => ("   The journal has no result of the command: it may have run, or may still be running.".into(), Supports::Unknown),
+                None if evidence.still_running => (String::new(), Supports::Unknown),
+                None => match ended {
+                    Some(pid) => (format!(
+                        "   The journal has no result of the command, and its process {pid} has ended: nothing here tells whether it succeeded."
+                    ), Supports::Unknown),
+                    None => ("   The journal has no result of the command: it may have run, or may still be running.".into(), Supports::Unknown),
+                },
             };
             evidence.supports = supports;
-            self.prompter.show(&text);
+            if !text.is_empty() {
+                self.prompter.show(&text);
+            }
         }
         evidence
     }
@@ -790,6 +799,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                     if let Flow::Stop(ending) = self.revisit(&key)? {
                         return Ok(Flow::Stop(ending));
                     }
+                    self.prompter.show("\n   Back to where the walk was.");
                     view = self.view(instance);
                     self.prompter.show(&view::render(&view, false));
                 }
@@ -1063,8 +1073,10 @@ impl<'p, 'r> Walk<'p, 'r> {
         }
     }
 
-    /// Runs the steps of a known issue's workaround for the instance's host. `None` means the
-    /// workaround was applied and the failed step should be retried.
+    /// Runs the steps of a known issue's workaround on the host where the issue was seen (the
+    /// failed instance's host, whatever role a workaround step names): the printed checklist
+    /// says the same. `None` means the workaround was applied and the failed step should be
+    /// retried.
     fn workaround(&mut self, instance: &Instance, issue_id: &str) -> Result<Option<Flow>, Error> {
         let Some(issue) = self.plan.runbook.known_issue(issue_id) else {
             self.prompter
@@ -1073,7 +1085,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         };
         self.record(NewEvent::known_issue_applied(Some(instance), issue_id))?;
         for step in &issue.steps {
-            let host = step.on.as_ref().and(instance.host.as_deref());
+            let host = instance.host.as_deref();
             let key = instance_key(&step.id, host);
             let pseudo = Instance {
                 key: key.clone(),

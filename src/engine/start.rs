@@ -71,12 +71,13 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
     let (source, rb) = input::load_runbook(opts.runbook)?;
     let mut prompter = prompter(opts.answers, &rb)?;
     // From the first prompt on, Ctrl-C is handled (nothing to save until the run exists).
-    interrupt::install(Box::new(|| {}));
+    interrupt::install_before_start();
     let mut bindings = input::bindings(&rb, opts.plan)?;
     let operator = match super::operator::resolve(opts.operator, prompter.as_mut())? {
         Ok(name) => name,
         Err(s) => return not_started(s, prompter.as_mut()),
     };
+    input::warn_secrets_on_command_line(&rb, opts.plan);
     let state_dir = journal::state_dir(opts.state_dir);
 
     let mut sandbox = None;
@@ -126,12 +127,17 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
             Err(s) => return not_started(s, prompter.as_mut()),
         };
     }
+    if opts.rehearse {
+        mask_secrets(&rb, &mut bindings);
+    }
     let plan = Plan::new(&rb, &bindings);
     let mut new_run = NewRun::new(&source, &plan, opts.rehearse);
     new_run.identity.operator = operator;
     // A rehearsal keeps everything it touches in its sandbox, backups included.
     new_run.backup_dir = sandbox.as_ref().map(|s| s.root.join("backup"));
     let recorder = Recorder::create(&state_dir, new_run).map_err(journal_error)?;
+    // The run exists from here on: Ctrl-C leaves it to `resume`.
+    interrupt::install(Box::new(|| {}));
     let run_dir = recorder.run().dir().to_path_buf();
     // The run refers to the sandbox from now on: it stays, whatever happens next.
     let sandbox_root = sandbox.map(|s| {
@@ -180,6 +186,16 @@ fn show_summary(
     prompter.show(&text);
 }
 
+/// A rehearsal works with `********` in place of every secret's value, so that nothing secret
+/// reaches its sandbox (a `write_file` that holds a password, say), which stays after the run.
+fn mask_secrets(rb: &Runbook, bindings: &mut Bindings) {
+    for p in rb.parameters.iter().filter(|p| p.kind == ParamType::Secret) {
+        if let Some(v) = bindings.values.get_mut(&p.name) {
+            *v = runbook::Value::Text("********".into());
+        }
+    }
+}
+
 /// Roles that a step of the plan (for the values known) runs on.
 fn used_roles(rb: &Runbook, bindings: &Bindings) -> Vec<String> {
     let plan = Plan::new(rb, bindings);
@@ -205,7 +221,7 @@ fn walk(
     interrupt::install(Box::new(move || {
         // Called from the signal thread; the main thread never holds this lock for long.
         if let Ok(mut rec) = hook_recorder.lock() {
-            let _ = rec.record(NewEvent::new(EventKind::Interrupted));
+            let _ = rec.record(interrupted_event());
         }
     }));
     let backup_dir = recorder
@@ -303,11 +319,20 @@ fn reach_hosts(
     Ok(hosts)
 }
 
+/// The `interrupted` event, with the signal as its note when it was not Ctrl-C.
+fn interrupted_event() -> NewEvent {
+    let event = NewEvent::new(EventKind::Interrupted);
+    match interrupt::cause() {
+        Some(cause) => event.note(cause),
+        None => event,
+    }
+}
+
 /// Journals how a walk stopped, where the walk itself did not.
 fn record_ending(walk: &Walk, ending: Ending) -> Ending {
     let event = match &ending {
         Ending::Missing(m) => Some(NewEvent::new(EventKind::Paused).note(format!("stopped: {m}"))),
-        Ending::Interrupted => Some(NewEvent::new(EventKind::Interrupted)),
+        Ending::Interrupted => Some(interrupted_event()),
         _ => None,
     };
     if let Some(e) = event {
@@ -329,7 +354,8 @@ fn finish(ending: Ending, run_dir: &Path, prompter: &mut dyn Prompter) -> ExitCo
             "stepwise: stopped: {m}\nProgress is saved; `stepwise resume {shown}` goes on from here."
         ),
         Ending::Interrupted => crate::errln!(
-            "\nInterrupted: progress is saved; `stepwise resume {shown}` goes on from here."
+            "\n{}: progress is saved; `stepwise resume {shown}` goes on from here.",
+            interrupt::headline()
         ),
         Ending::Aborted => crate::errln!(
             "stepwise: the run stopped. Progress is saved in {shown}; `stepwise resume` takes it up again."
@@ -394,7 +420,7 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
             Err(s) => {
                 let ending = match s {
                     Stop::Interrupted => {
-                        let _ = recorder.record(NewEvent::new(EventKind::Interrupted));
+                        let _ = recorder.record(interrupted_event());
                         Ending::Interrupted
                     }
                     _ => Ending::Missing(format!("the secret `{}` must be given again", p.name)),
@@ -402,6 +428,9 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
                 return Ok(finish(ending, &run_dir, prompter.as_mut()));
             }
         }
+    }
+    if recorder.run().header().rehearsal {
+        mask_secrets(&rb, &mut bindings);
     }
     let recorder = Arc::new(Mutex::new(recorder));
     if let Some(changes) = changes {
@@ -436,7 +465,7 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
                 let ending = match s {
                     Stop::Interrupted => {
                         let mut rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
-                        let _ = rec.record(NewEvent::new(EventKind::Interrupted));
+                        let _ = rec.record(interrupted_event());
                         Ending::Interrupted
                     }
                     Stop::Missing(m) | Stop::Io(m) => Ending::Missing(m),

@@ -67,11 +67,13 @@
 //! | `checks_overridden` | when the operator goes on despite blocking dry-run findings |
 //! | `instance_started` | before an automated instance's action runs (each attempt); a manual instance is recorded when the operator decides |
 //! | `item_done`, `item_skipped` | per item, as the operator confirms it (a skip needs a reason) |
-//! | `instance_done`, `instance_skipped`, `instance_failed` | when the instance ends (retry: `instance_started` again) |
+//! | `instance_done`, `instance_skipped`, `instance_failed` | when the instance ends (retry: `instance_started` again); `instance_done` says `how` (automated, confirmed, by_hand, workaround, rehearsed) |
+//! | `instance_partly_done` | a step with items confirmed with some items not done (the ids left) |
+//! | `instance_reopened` | the operator reopens a settled instance; it is pending again |
 //! | `command_started` | when a command's process has started (its pid and machine), so resume can tell whether it still runs |
 //! | `action_output` | after a command ends: the saved output file and the exit code |
 //! | `note_added`, `known_issue_applied` | on the operator's word, for an instance or the run |
-//! | `in_doubt_resolved` | on resume, per [`Progress::in_doubt`] instance (`not_done` makes it pending again) |
+//! | `in_doubt_resolved` | on resume, per [`Progress::in_doubt`] instance (`not_done` makes it pending again; `done` says `how`: automated on the evidence, by_hand on the operator's word) |
 //! | `runbook_changed_accepted` | on resume, when the runbook's hash differs and the operator goes on |
 //! | `paused`, `interrupted` | on pause (exit 3) and on Ctrl-C (exit 130); a note may say why |
 //! | `resumed` | never: [`Recorder::resume`] does |

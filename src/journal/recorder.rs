@@ -11,7 +11,7 @@ use super::run::{
 };
 use super::staging::CreationLock;
 use super::{Error, Identity};
-use crate::fsutil::{sync_dir, write_atomic};
+use crate::fsutil::{sync_dir, write_private};
 
 /// A run being driven by this process. Dropping it releases the run's lock.
 #[derive(Debug)]
@@ -28,7 +28,7 @@ impl Recorder {
     /// header, runbook copy, `output/` and `backup/`, and a journal holding `run_started`,
     /// `params_set` and `hosts_set`. The folder appears complete, and the lock is held.
     pub fn create(state_dir: &Path, new: NewRun) -> Result<Recorder, Error> {
-        std::fs::create_dir_all(state_dir).map_err(|e| {
+        crate::fsutil::create_private_dir_all(state_dir).map_err(|e| {
             Error::io(
                 format!("cannot create the state folder {}", state_dir.display()),
                 e,
@@ -180,7 +180,7 @@ fn build(
     new: &NewRun,
     header: &super::Header,
 ) -> Result<tempfile::TempDir, Error> {
-    let staging = tempfile::Builder::new()
+    let staging = crate::fsutil::private_tempdir_builder()
         .prefix(&format!(".{run_id}."))
         .suffix(".new")
         .tempdir_in(state_dir)
@@ -193,7 +193,7 @@ fn build(
     let dir = staging.path();
     let write = |name: &str, bytes: &[u8]| {
         let path = dir.join(name);
-        write_atomic(&path, bytes)
+        write_private(&path, bytes)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
     };
     write(RUNBOOK_FILE, new.source.text.as_bytes())?;
@@ -202,7 +202,7 @@ fn build(
     write(HEADER_FILE, json.as_bytes())?;
     for sub in [OUTPUT_DIR, BACKUP_DIR] {
         let path = dir.join(sub);
-        std::fs::create_dir(&path)
+        crate::fsutil::create_private_dir(&path)
             .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
     }
     let mut writer = JournalWriter::create(&dir.join(JOURNAL_FILE), &new.identity.operator)?;

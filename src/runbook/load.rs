@@ -44,6 +44,7 @@ const STEP_FIELDS: &[&str] = &[
     "instructions",
     "on",
     "when",
+    "article_step",
     "items",
     "notes",
     "references",
@@ -52,7 +53,21 @@ const STEP_FIELDS: &[&str] = &[
     "automation",
 ];
 const ITEM_FIELDS: &[&str] = &["id", "text", "note"];
-const ACTION_TYPES: &[&str] = &["manual", "command", "copy", "write_file", "check"];
+/// Fields written where they do not belong, with what to say instead of a "did you mean":
+/// `(where, field, message)`.
+const MISPLACED_FIELDS: &[(&str, &str, &str)] = &[(
+    "a phase",
+    "on",
+    "`on:` belongs to a step, not to a phase: put `on:` on each step of the phase that runs on the role's hosts",
+)];
+const ACTION_TYPES: &[&str] = &[
+    "manual",
+    "command",
+    "copy",
+    "write_file",
+    "create_folder",
+    "check",
+];
 const MANUAL_FIELDS: &[&str] = &["type"];
 const COMMAND_FIELDS: &[&str] = &[
     "type",
@@ -65,6 +80,7 @@ const COMMAND_FIELDS: &[&str] = &[
 ];
 const COPY_FIELDS: &[&str] = &["type", "from", "to", "files", "backup", "manifest"];
 const WRITE_FILE_FIELDS: &[&str] = &["type", "dir", "file", "content", "backup"];
+const CREATE_FOLDER_FIELDS: &[&str] = &["type", "path"];
 const CHECK_FIELDS: &[&str] = &["type", "checks"];
 const ASSERTION_FIELDS: &[&str] = &["exists", "size", "writable", "command"];
 const ASSERTION_COMMAND_FIELDS: &[&str] = &["program", "args"];
@@ -232,6 +248,13 @@ impl<'s> Decoder<'s> {
         };
         for (key, _) in entries {
             if !known.contains(&key.text.as_str()) {
+                let misplaced = MISPLACED_FIELDS
+                    .iter()
+                    .find(|(w, field, _)| *w == what && *field == key.text);
+                if let Some((_, _, message)) = misplaced {
+                    self.error(key.pos, *message);
+                    continue;
+                }
                 let message = match suggest(&key.text, known.iter().copied()) {
                     Some(s) => format!(
                         "unknown field `{}` in {what}; did you mean `{s}`?",
@@ -364,6 +387,20 @@ impl<'s> Decoder<'s> {
     fn strings(&mut self, f: &Fields, field: &str) -> Vec<String> {
         let items = self.opt_list(f, field);
         items.iter().filter_map(|n| self.string(n, field)).collect()
+    }
+
+    /// A list of host names, each checked ([`host_list_problem`]).
+    fn host_names(&mut self, f: &Fields, field: &str) -> Vec<String> {
+        let hosts = self.spanned_strings(f, field);
+        self.check_hosts(&hosts);
+        hosts.into_iter().map(|h| h.value).collect()
+    }
+
+    fn check_hosts(&mut self, hosts: &[Spanned<String>]) {
+        let names: Vec<String> = hosts.iter().map(|h| h.value.clone()).collect();
+        if let Some((i, problem)) = super::model::host_list_problem(&names) {
+            self.error(hosts[i].pos, problem);
+        }
     }
 
     fn spanned_strings(&mut self, f: &Fields, field: &str) -> Vec<Spanned<String>> {
@@ -738,12 +775,16 @@ impl<'s> Decoder<'s> {
         match kind {
             ParamType::Bool => self.bool(node, "default").map(Value::Bool),
             ParamType::Hosts => {
-                let hosts: Vec<String> = self
-                    .list(node, "default")
+                let items = self.list(node, "default");
+                let hosts: Vec<Spanned<String>> = items
                     .iter()
-                    .filter_map(|n| self.string(n, "default"))
+                    .filter_map(|n| {
+                        self.string(n, "default")
+                            .map(|value| Spanned { value, pos: n.pos })
+                    })
                     .collect();
-                Some(Value::Hosts(hosts))
+                self.check_hosts(&hosts);
+                Some(Value::Hosts(hosts.into_iter().map(|h| h.value).collect()))
             }
             ParamType::Secret => {
                 self.error(
@@ -779,7 +820,7 @@ impl<'s> Decoder<'s> {
             let id = self.id(&r, "id");
             let title = self.req_string(&r, "title");
             let description = self.opt_string(&r, "description");
-            let hosts = self.strings(&r, "hosts");
+            let hosts = self.host_names(&r, "hosts");
             let (Some(id), Some(title)) = (id, title) else {
                 continue;
             };
@@ -919,6 +960,7 @@ impl<'s> Decoder<'s> {
             })
         });
         let when = self.condition(&f);
+        let article_step = self.opt_string(&f, "article_step");
         let items = self.items(&f);
         let notes = self.templates(&f, "notes");
         let references = self.references(&f);
@@ -933,7 +975,7 @@ impl<'s> Decoder<'s> {
                 if matches!(a, Action::Manual) {
                     self.error(
                         n.pos,
-                        "an automation must be automated: command, copy, write_file or check",
+                        "an automation must be automated: command, copy, write_file, create_folder or check",
                     );
                     return None;
                 }
@@ -957,6 +999,7 @@ impl<'s> Decoder<'s> {
             instructions,
             on,
             when,
+            article_step,
             items,
             notes,
             references,
@@ -1037,6 +1080,7 @@ impl<'s> Decoder<'s> {
             "command" => COMMAND_FIELDS,
             "copy" => COPY_FIELDS,
             "write_file" => WRITE_FILE_FIELDS,
+            "create_folder" => CREATE_FOLDER_FIELDS,
             "check" => CHECK_FIELDS,
             _ => {
                 let message = match suggest(&kind, ACTION_TYPES.iter().copied()) {
@@ -1055,6 +1099,7 @@ impl<'s> Decoder<'s> {
             "command" => "a command action",
             "copy" => "a copy action",
             "write_file" => "a write_file action",
+            "create_folder" => "a create_folder action",
             _ => "a check action",
         };
         let f = self.map(node, what, known)?;
@@ -1063,6 +1108,10 @@ impl<'s> Decoder<'s> {
             "command" => self.command(&f).map(Action::Command),
             "copy" => self.copy(&f).map(Action::Copy),
             "write_file" => self.write_file(&f).map(Action::WriteFile),
+            "create_folder" => self
+                .required(&f, "path")
+                .and_then(|n| self.template(n, "path"))
+                .map(|path| Action::CreateFolder(CreateFolderAction { path })),
             _ => self.check(&f).map(Action::Check),
         }
     }
@@ -1074,7 +1123,16 @@ impl<'s> Decoder<'s> {
         let args = self.templates(f, "args");
         let cwd = self.opt_template(f, "cwd");
         let timeout_secs = match f.get("timeout") {
-            Some(n) => self.integer::<u64>(n, "timeout").unwrap_or(600),
+            Some(n) => match self.integer::<u64>(n, "timeout") {
+                Some(0) => {
+                    self.error(
+                        n.pos,
+                        "`timeout` must be at least 1 second (a command with no time stops at once)",
+                    );
+                    600
+                }
+                t => t.unwrap_or(600),
+            },
             None => 600,
         };
         let success_codes = match f.get("success_codes") {
@@ -1103,6 +1161,22 @@ impl<'s> Decoder<'s> {
 
     fn file_name(&mut self, node: &Node, field: &str, folder: &str) -> Option<String> {
         let name = self.string(node, field)?;
+        if name.trim().is_empty() {
+            self.error(
+                node.pos,
+                format!("`{field}` must name a file, not be empty"),
+            );
+            return None;
+        }
+        if name.contains("{{") || name.contains("}}") {
+            self.error(
+                node.pos,
+                format!(
+                    "`{name}`: a file name in `{field}` is taken as written, so `{{{{ }}}}` cannot be used in it; put the parameter in `{folder}`"
+                ),
+            );
+            return None;
+        }
         if is_absolute(&name) {
             self.error(
                 node.pos,

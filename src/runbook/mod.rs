@@ -6,6 +6,7 @@
 pub mod bundled;
 pub mod diag;
 pub mod expr;
+mod indent;
 pub mod load;
 pub mod model;
 pub mod template;

@@ -12,27 +12,21 @@
 
 use super::Shell;
 
-/// The string sent over SSH to run `program` with `args` on a target with `shell`. With
-/// `through_shell` (a runbook step that asks for a shell), the words are joined as they are and
-/// the target's shell reads them as its own syntax.
-pub fn command_line(shell: Shell, program: &str, args: &[String], through_shell: bool) -> String {
+/// The string sent over SSH to run `program` with `args` (an argument vector: no word is shell
+/// syntax) on a target with `shell`. A runbook step that asks for a shell (`shell: true`) is
+/// quoted by [`crate::actions::shell`] instead, which quotes only the parameter values.
+pub fn command_line(shell: Shell, program: &str, args: &[String]) -> String {
     let words = || std::iter::once(program).chain(args.iter().map(String::as_str));
     match shell {
         Shell::Powershell => {
-            let script = if through_shell {
-                words().collect::<Vec<_>>().join(" ")
-            } else {
-                let quoted: Vec<String> = words().map(powershell_literal).collect();
-                format!("& {}; exit $LASTEXITCODE", quoted.join(" "))
-            };
+            let quoted: Vec<String> = words().map(powershell_literal).collect();
+            let script = format!("& {}; exit $LASTEXITCODE", quoted.join(" "));
             format!(
                 "powershell -NoProfile -NonInteractive -EncodedCommand {}",
                 encode_powershell(&script)
             )
         }
-        Shell::Cmd if through_shell => words().collect::<Vec<_>>().join(" "),
         Shell::Cmd => words().map(cmd_word).collect::<Vec<_>>().join(" "),
-        Shell::Sh if through_shell => words().collect::<Vec<_>>().join(" "),
         Shell::Sh => words().map(sh_word).collect::<Vec<_>>().join(" "),
     }
 }
@@ -117,7 +111,6 @@ mod tests {
             Shell::Powershell,
             r"C:\Windows\System32\iisreset.exe",
             &["/noforce".into(), "it's $env:X".into()],
-            false,
         );
         let script =
             r"& 'C:\Windows\System32\iisreset.exe' '/noforce' 'it''s $env:X'; exit $LASTEXITCODE";
@@ -147,8 +140,7 @@ mod tests {
             command_line(
                 Shell::Cmd,
                 "msiexec",
-                &["/i".into(), r"D:\pkg\A b.msi".into()],
-                false
+                &["/i".into(), r"D:\pkg\A b.msi".into()]
             ),
             r#""msiexec" "/i" "D:\pkg\A b.msi""#
         );
@@ -158,12 +150,8 @@ mod tests {
     fn sh_words_are_single_quoted() {
         assert_eq!(sh_word("it's"), r"'it'\''s'");
         assert_eq!(
-            command_line(Shell::Sh, "echo", &["$HOME; rm -rf /".into()], false),
+            command_line(Shell::Sh, "echo", &["$HOME; rm -rf /".into()]),
             "'echo' '$HOME; rm -rf /'"
-        );
-        assert_eq!(
-            command_line(Shell::Sh, "echo", &["$HOME".into()], true),
-            "echo $HOME"
         );
     }
 }

@@ -14,9 +14,10 @@ use super::{
     Decision, Declined, Evidence, FailureChoice, FailureView, InDoubtChoice, ItemAnswer, Prompter,
     StepView, Stop, Supports,
 };
-use crate::error::{Error, describe_io};
+use crate::error::Error;
 use crate::runbook::load::suggest;
-use crate::runbook::{ParamType, Parameter, Role, Runbook, Value};
+use crate::runbook::yaml::{self, Seg};
+use crate::runbook::{ParamType, Parameter, Role, Runbook, Value, host_list_problem};
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -181,131 +182,52 @@ impl Answers {
     /// Reads and checks an answers file against a runbook.
     pub fn read(path: &Path, rb: &Runbook) -> Result<Answers, Error> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Usage(format!(
-                "cannot read answers file {shown}: {}",
-                describe_io(&e)
-            ))
-        })?;
+        let text = crate::fsutil::read_text(path)
+            .map_err(|e| Error::Usage(e.describe(&format!("answers file {shown}"), &shown)))?;
         Answers::parse(&shown, &text, rb)
     }
 
+    /// Reads an answers file's text and checks it against a runbook. Every problem is
+    /// reported, in one pass, with its line and column and a "did you mean" where one fits.
     pub fn parse(path: &str, text: &str, rb: &Runbook) -> Result<Answers, Error> {
-        let file: File = if text.trim().is_empty() {
-            File::default()
-        } else {
-            serde_yaml::from_str(text).map_err(|e| {
-                let at = e
-                    .location()
-                    .map(|l| format!("{path}:{}:{}", l.line(), l.column()))
-                    .unwrap_or_else(|| path.to_string());
-                Error::Usage(format!(
-                    "{at}: the answers file does not fit: {}",
-                    crate::input::strip_location(&e.to_string())
-                ))
-            })?
+        let tree = match yaml::parse(text) {
+            Ok(Some(tree)) => tree,
+            Ok(None) => return Ok(Answers::from_file(path, File::default(), BTreeMap::new())),
+            Err(e) => {
+                return Err(Error::Usage(format!(
+                    "{path}:{}:{}: the answers file does not fit: {}",
+                    e.pos.line, e.pos.col, e.message
+                )));
+            }
         };
-        let bad = |what: String| Error::Usage(format!("{path}: {what}"));
-        for (name, value) in &file.params {
-            let Some(p) = rb.parameter(name) else {
-                let hint = hint(name, rb.parameters.iter().map(|p| p.name.as_str()));
-                return Err(bad(format!(
-                    "params: runbook `{}` has no parameter `{name}`{hint}",
-                    rb.id
-                )));
-            };
-            value_of(p, value).map_err(|m| bad(format!("params: {m}")))?;
+        let mut problems = Problems {
+            path,
+            tree: &tree,
+            found: Vec::new(),
+        };
+        let Some(file) = decode(text, &mut problems) else {
+            return Err(problems.into_error());
+        };
+        let failures = check(&file, rb, &mut problems);
+        if !problems.found.is_empty() {
+            return Err(problems.into_error());
         }
-        for (role, hosts) in &file.hosts {
-            if rb.role(role).is_none() {
-                let hint = hint(role, rb.roles.iter().map(|r| r.id.as_str()));
-                return Err(bad(format!(
-                    "hosts: runbook `{}` has no role `{role}`{hint}",
-                    rb.id
-                )));
-            }
-            if hosts.is_empty() {
-                return Err(bad(format!("hosts: role `{role}` has an empty host list")));
-            }
-        }
-        let step_ids: Vec<String> = rb
-            .steps()
-            .map(|(_, s)| s.id.clone())
-            .chain(
-                rb.known_issues
-                    .iter()
-                    .flat_map(|k| k.steps.iter().map(|s| s.id.clone())),
-            )
-            .collect();
-        let mut failures = BTreeMap::new();
-        for (key, entry) in &file.steps {
-            let step_id = key.split(['@', '#']).next().unwrap_or(key);
-            if !step_ids.iter().any(|s| s == step_id) {
-                let hint = hint(step_id, step_ids.iter().map(String::as_str));
-                return Err(bad(format!(
-                    "steps: `{key}`: runbook `{}` has no step `{step_id}`{hint}",
-                    rb.id
-                )));
-            }
-            if let StepEntry::Full(a) = entry {
-                if a.decision == Some(Kind::Skip) && a.note.is_none() {
-                    return Err(bad(format!(
-                        "steps: `{key}`: a skip needs a `note` saying why"
-                    )));
-                }
-                if a.decision == Some(Kind::ByHand) && a.note.is_none() {
-                    return Err(bad(format!(
-                        "steps: `{key}`: `by-hand` needs a `note` saying what was done"
-                    )));
-                }
-                if let Some(list) = &a.on_failure {
-                    let note = a.note.clone().unwrap_or_else(|| "by answers file".into());
-                    let parsed = parse_failures(&list.list(), &note)
-                        .map_err(|m| bad(format!("steps: `{key}`: {m}")))?;
-                    failures.insert(key.clone(), parsed);
-                }
-            } else if let StepEntry::Kind(k @ (Kind::Skip | Kind::ByHand)) = entry {
-                let (what, word, why) = match k {
-                    Kind::Skip => ("a skip needs a note", "skip", "why"),
-                    _ => (
-                        "`by-hand` needs a note saying what was done",
-                        "by-hand",
-                        "what was done",
-                    ),
-                };
-                return Err(bad(format!(
-                    "steps: `{key}`: {what}: write `{key}: {{ decision: {word}, note: \"{why}\" }}`"
-                )));
-            }
-        }
-        for r in &file.revisit {
-            let step_id = r.key.split(['@', '#']).next().unwrap_or(&r.key);
-            if !step_ids.iter().any(|s| s == step_id) {
-                let hint = hint(step_id, step_ids.iter().map(String::as_str));
-                return Err(bad(format!(
-                    "revisit: `{}`: runbook `{}` has no step `{step_id}`{hint}",
-                    r.key, rb.id
-                )));
-            }
-            if matches!(r.decision, Some(Kind::Skip | Kind::ByHand)) && r.note.is_none() {
-                return Err(bad(format!(
-                    "revisit: `{}`: this decision needs a `note`",
-                    r.key
-                )));
-            }
-        }
-        if let Some(list) = &file.on_failure {
-            parse_failures(&list.list(), "by answers file")
-                .map_err(|m| bad(format!("on_failure: {m}")))?;
-        }
-        Ok(Answers {
+        Ok(Answers::from_file(path, file, failures))
+    }
+
+    fn from_file(
+        path: &str,
+        file: File,
+        failures: BTreeMap<String, VecDeque<FailureChoice>>,
+    ) -> Answers {
+        Answers {
             path: Some(path.to_string()),
             file,
             failures,
             used: BTreeMap::new(),
             revisited: 0,
             reopened: None,
-        })
+        }
     }
 
     /// No answers at all: for a process with neither a terminal nor an answers file.
@@ -362,14 +284,317 @@ impl Answers {
     }
 }
 
-fn parse_failures(list: &[String], note: &str) -> Result<VecDeque<FailureChoice>, String> {
-    list.iter()
-        .map(|t| {
-            parse_failure(t, note).ok_or_else(|| {
-                format!("`{t}` is not a failure choice: expected retry, workaround:ID, done, skip-host, skip-step, pause or abort")
-            })
-        })
-        .collect()
+/// The problems found in an answers file, each with its position.
+struct Problems<'a> {
+    path: &'a str,
+    tree: &'a yaml::Node,
+    found: Vec<(yaml::Pos, String)>,
+}
+
+impl Problems<'_> {
+    /// A problem with the key at `path` (or, with `value`, with its value).
+    fn at(&mut self, path: &[Seg], value: bool, message: String) {
+        let pos = match value {
+            true => self.tree.get(path).map(|n| n.pos),
+            false => self.tree.locate(path),
+        };
+        self.found.push((pos.unwrap_or(self.tree.pos), message));
+    }
+
+    fn into_error(mut self) -> Error {
+        self.found.sort_by_key(|(pos, _)| *pos);
+        let path = self.path;
+        let lines: Vec<String> = self
+            .found
+            .iter()
+            .map(|(pos, m)| format!("{path}:{}:{}: {m}", pos.line, pos.col))
+            .collect();
+        match lines.as_slice() {
+            [one] => Error::Usage(one.clone()),
+            many => Error::Usage(format!(
+                "{path}: the answers file does not fit ({} problems):\n{}",
+                many.len(),
+                many.join("\n")
+            )),
+        }
+    }
+}
+
+/// Decodes the file field by field (and `steps` entry by entry), so that every field that does
+/// not fit is reported, not just the first.
+fn decode(text: &str, problems: &mut Problems) -> Option<File> {
+    use serde_yaml::{Mapping, Value as Y};
+    let value: Y = match serde_yaml::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            let pos = e.location().map_or(problems.tree.pos, |l| yaml::Pos {
+                line: l.line(),
+                col: l.column(),
+            });
+            let message = format!(
+                "the answers file does not fit: {}",
+                crate::input::strip_location(&e.to_string())
+            );
+            problems.found.push((pos, message));
+            return None;
+        }
+    };
+    let Y::Mapping(map) = &value else {
+        problems.at(
+            &[],
+            true,
+            format!(
+                "the answers file does not fit: it must be a map (params, hosts, confirm, default, steps, ...), found {}",
+                problems.tree.describe()
+            ),
+        );
+        return None;
+    };
+    let single = |key: &Y, value: &Y| {
+        let mut m = Mapping::new();
+        m.insert(key.clone(), value.clone());
+        serde_yaml::from_value::<File>(Y::Mapping(m))
+    };
+    for (key, field) in map {
+        let Some(name) = key.as_str() else {
+            problems.at(&[], true, "a key of the answers file must be a name".into());
+            continue;
+        };
+        if let (Y::Mapping(steps), "steps") = (field, name) {
+            for (step_key, entry) in steps {
+                let shown = step_key.as_str().unwrap_or("?");
+                let mut one = Mapping::new();
+                one.insert(step_key.clone(), entry.clone());
+                if single(key, &Y::Mapping(one)).is_err() {
+                    let why = step_entry_error(entry);
+                    let at = [Seg::Key("steps"), Seg::Key(shown)];
+                    problems.at(&at, true, format!("steps: `{shown}`: {why}"));
+                }
+            }
+            continue;
+        }
+        if let Err(e) = single(key, field) {
+            let message = with_suggestion(&e.to_string());
+            match message.starts_with("unknown field") {
+                true => problems.at(&[Seg::Key(name)], false, message),
+                false => problems.at(&[Seg::Key(name)], true, format!("{name}: {message}")),
+            }
+        }
+    }
+    if !problems.found.is_empty() {
+        return None;
+    }
+    match serde_yaml::from_value(value) {
+        Ok(file) => Some(file),
+        Err(e) => {
+            problems.at(&[], true, with_suggestion(&e.to_string()));
+            None
+        }
+    }
+}
+
+/// Why a `steps` entry does not fit: a decision, or a map of answers.
+fn step_entry_error(entry: &serde_yaml::Value) -> String {
+    use serde_yaml::Value as Y;
+    let why = match entry {
+        Y::Mapping(_) => serde_yaml::from_value::<StepAnswer>(entry.clone()).err(),
+        _ => serde_yaml::from_value::<Kind>(entry.clone()).err(),
+    };
+    match why {
+        Some(e) => {
+            let message = with_suggestion(&e.to_string());
+            match message.strip_prefix("unknown variant") {
+                Some(rest) => format!("unknown decision{rest}"),
+                None => message,
+            }
+        }
+        None => "expected a decision (done, skip, ...) or a map of answers".into(),
+    }
+}
+
+/// A serde message with a "did you mean" when it names an unknown field or value and lists the
+/// expected ones: "unknown variant `dne`, expected one of `done`, `skip`".
+fn with_suggestion(message: &str) -> String {
+    let message = crate::input::strip_location(message);
+    let word = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))
+        .and_then(|rest| rest.split('`').next());
+    let Some(word) = word else {
+        return message;
+    };
+    let expected: Vec<&str> = match message.find("expected") {
+        Some(i) => message[i..].split('`').skip(1).step_by(2).collect(),
+        None => Vec::new(),
+    };
+    match suggest(word, expected) {
+        Some(s) => format!("{message}; did you mean `{s}`?"),
+        None => message,
+    }
+}
+
+/// Checks the file against the runbook: names of parameters, roles and steps, values, host
+/// names, notes for skips, failure choices and the known issues they name.
+fn check(
+    file: &File,
+    rb: &Runbook,
+    problems: &mut Problems,
+) -> BTreeMap<String, VecDeque<FailureChoice>> {
+    for (name, value) in &file.params {
+        let at = [Seg::Key("params"), Seg::Key(name)];
+        let Some(p) = rb.parameter(name) else {
+            let hint = hint(name, rb.parameters.iter().map(|p| p.name.as_str()));
+            let message = format!(
+                "params: runbook `{}` has no parameter `{name}`{hint}",
+                rb.id
+            );
+            problems.at(&at, false, message);
+            continue;
+        };
+        if let Err(m) = value_of(p, value) {
+            problems.at(&at, true, format!("params: {m}"));
+        }
+    }
+    for (role, hosts) in &file.hosts {
+        let at = [Seg::Key("hosts"), Seg::Key(role)];
+        if rb.role(role).is_none() {
+            let hint = hint(role, rb.roles.iter().map(|r| r.id.as_str()));
+            let message = format!("hosts: runbook `{}` has no role `{role}`{hint}", rb.id);
+            problems.at(&at, false, message);
+        } else if hosts.is_empty() {
+            problems.at(
+                &at,
+                true,
+                format!("hosts: role `{role}` has an empty host list"),
+            );
+        } else if let Some((i, problem)) = host_list_problem(hosts) {
+            let at = [Seg::Key("hosts"), Seg::Key(role), Seg::Index(i)];
+            problems.at(&at, true, format!("hosts: role `{role}`: {problem}"));
+        }
+    }
+    let step_ids: Vec<String> = rb
+        .steps()
+        .map(|(_, s)| s.id.clone())
+        .chain(
+            rb.known_issues
+                .iter()
+                .flat_map(|k| k.steps.iter().map(|s| s.id.clone())),
+        )
+        .collect();
+    let mut failures = BTreeMap::new();
+    for (key, entry) in &file.steps {
+        let at = [Seg::Key("steps"), Seg::Key(key)];
+        let step_id = key.split(['@', '#']).next().unwrap_or(key);
+        if !step_ids.iter().any(|s| s == step_id) {
+            let hint = hint(step_id, step_ids.iter().map(String::as_str));
+            let message = format!(
+                "steps: `{key}`: runbook `{}` has no step `{step_id}`{hint}",
+                rb.id
+            );
+            problems.at(&at, false, message);
+            continue;
+        }
+        match entry {
+            StepEntry::Full(a) => {
+                if a.decision == Some(Kind::Skip) && a.note.is_none() {
+                    let message = format!("steps: `{key}`: a skip needs a `note` saying why");
+                    problems.at(&at, false, message);
+                }
+                if a.decision == Some(Kind::ByHand) && a.note.is_none() {
+                    let message =
+                        format!("steps: `{key}`: `by-hand` needs a `note` saying what was done");
+                    problems.at(&at, false, message);
+                }
+                if let Some(list) = &a.on_failure {
+                    let note = a.note.clone().unwrap_or_else(|| "by answers file".into());
+                    let at = [Seg::Key("steps"), Seg::Key(key), Seg::Key("on_failure")];
+                    let parsed = parse_failures(&list.list(), &note, rb, &at, problems);
+                    failures.insert(key.clone(), parsed);
+                }
+            }
+            StepEntry::Kind(Kind::Skip) => {
+                let message = format!(
+                    "steps: `{key}`: a skip needs a note: write `{key}: {{ decision: skip, note: \"why\" }}`"
+                );
+                problems.at(&at, false, message);
+            }
+            StepEntry::Kind(Kind::ByHand) => {
+                let message = format!(
+                    "steps: `{key}`: `by-hand` needs a note saying what was done: write `{key}: {{ decision: by-hand, note: \"what was done\" }}`"
+                );
+                problems.at(&at, false, message);
+            }
+            StepEntry::Kind(_) => {}
+        }
+    }
+    for (i, r) in file.revisit.iter().enumerate() {
+        let at = [Seg::Key("revisit"), Seg::Index(i)];
+        let step_id = r.key.split(['@', '#']).next().unwrap_or(&r.key);
+        if !step_ids.iter().any(|s| s == step_id) {
+            let hint = hint(step_id, step_ids.iter().map(String::as_str));
+            let message = format!(
+                "revisit: `{}`: runbook `{}` has no step `{step_id}`{hint}",
+                r.key, rb.id
+            );
+            problems.at(&at, true, message);
+        } else if matches!(r.decision, Some(Kind::Skip | Kind::ByHand)) && r.note.is_none() {
+            let message = format!("revisit: `{}`: this decision needs a `note`", r.key);
+            problems.at(&at, true, message);
+        }
+    }
+    if let Some(list) = &file.on_failure {
+        let at = [Seg::Key("on_failure")];
+        parse_failures(&list.list(), "by answers file", rb, &at, problems);
+    }
+    failures
+}
+
+/// The failure choices of an `on_failure` at `at`; each one that is not a choice, or names a
+/// known issue the runbook does not have, is a problem.
+fn parse_failures(
+    list: &[String],
+    note: &str,
+    rb: &Runbook,
+    at: &[Seg],
+    problems: &mut Problems,
+) -> VecDeque<FailureChoice> {
+    let mut out = VecDeque::new();
+    let section = match at {
+        [Seg::Key("steps"), Seg::Key(key), ..] => format!("steps: `{key}`: on_failure"),
+        _ => "on_failure".to_string(),
+    };
+    for (i, t) in list.iter().enumerate() {
+        let mut here = at.to_vec();
+        if problems
+            .tree
+            .get(at)
+            .is_some_and(|n| matches!(n.kind, yaml::NodeKind::Seq(_)))
+        {
+            here.push(Seg::Index(i));
+        }
+        match parse_failure(t, note) {
+            Some(FailureChoice::Workaround(id)) if rb.known_issue(&id).is_none() => {
+                let ids = rb.known_issues.iter().map(|k| k.id.as_str());
+                let hint = hint(&id, ids);
+                let message = format!(
+                    "{section}: `{t}`: runbook `{}` has no known issue `{id}`{hint}",
+                    rb.id
+                );
+                problems.at(&here, true, message);
+            }
+            Some(choice) => out.push_back(choice),
+            None => {
+                const CHOICES: [&str; 6] =
+                    ["retry", "done", "skip-host", "skip-step", "pause", "abort"];
+                let message = format!(
+                    "{section}: `{t}` is not a failure choice: expected retry, workaround:ID, done, skip-host, skip-step, pause or abort{}",
+                    hint(t, CHOICES)
+                );
+                problems.at(&here, true, message);
+            }
+        }
+    }
+    out
 }
 
 fn hint<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
@@ -389,7 +614,10 @@ fn value_of(p: &Parameter, value: &serde_yaml::Value) -> Result<Value, String> {
                 .map(|i| i.as_str().map(str::to_string))
                 .collect();
             return match hosts {
-                Some(h) if !h.is_empty() => Ok(Value::Hosts(h)),
+                Some(h) if !h.is_empty() => match host_list_problem(&h) {
+                    Some((_, problem)) => Err(format!("`{}`: {problem}", p.name)),
+                    None => Ok(Value::Hosts(h)),
+                },
                 _ => Err(format!("`{}` must be a list of host names", p.name)),
             };
         }
@@ -663,7 +891,14 @@ impl Prompter for Answers {
             .cloned()
             .or_else(|| {
                 let list = self.file.on_failure.as_ref()?;
-                parse_failures(&list.list(), "by answers file").ok()
+                // Checked when the file was read.
+                let choices = list.list();
+                Some(
+                    choices
+                        .iter()
+                        .filter_map(|t| parse_failure(t, "by answers file"))
+                        .collect::<VecDeque<_>>(),
+                )
             });
         if let Some(list) = list {
             let used = self.used.entry(view.key.clone()).or_insert(0);

@@ -431,8 +431,10 @@ impl Prompter for TerminalPrompter {
                 .map(|h| h.trim().to_string())
                 .filter(|h| !h.is_empty())
                 .collect();
-            if !hosts.is_empty() {
-                return Ok(hosts);
+            match crate::runbook::host_list_problem(&hosts) {
+                Some((_, problem)) => self.show(&format!("  {}", style(problem).red())),
+                None if !hosts.is_empty() => return Ok(hosts),
+                None => {}
             }
         }
     }

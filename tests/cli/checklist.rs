@@ -36,7 +36,6 @@ const VARIANTS: &[(&str, &str, &[&str])] = &[
         "package-dir",
         &[r"package_dir=D:\staging"],
     ),
-    ("ocs2007r2-avmcu-kb2028578", "uac", &["uac_enabled=true"]),
     (
         "exchange2007-ur1",
         "interim-seen-before",
@@ -123,7 +122,9 @@ impl Case {
 
     /// What the boxes must be: every step instance key and item key of the plan, and the number
     /// of prerequisites.
-    fn expected_boxes(&self) -> (BTreeSet<String>, usize) {
+    /// The plan's keys, then the boxes without a key: one per prerequisite, and the write-in
+    /// boxes of the steps whose role has no hosts.
+    fn expected_boxes(&self) -> (BTreeSet<String>, usize, usize) {
         let rb = self.runbook();
         let plan = Plan::new(&rb, &self.bindings(&rb));
         let mut keys = BTreeSet::new();
@@ -133,7 +134,15 @@ impl Case {
                 keys.insert(instance.item_key(&item.id));
             }
         }
-        (keys, rb.prerequisites.len())
+        // A step whose role has no hosts gets write-in boxes instead of one per host.
+        let write_in = plan
+            .phases
+            .iter()
+            .flat_map(|p| &p.steps)
+            .filter(|s| s.step.on.is_some() && s.instances.is_empty())
+            .count()
+            * 3;
+        (keys, rb.prerequisites.len(), write_in)
     }
 }
 
@@ -310,22 +319,23 @@ fn open_conditions_show_as_only_if() {
     assert!(not_ur5.contains("*Do this phase only if upgraded_from_hmc40.*"));
 }
 
+/// A step whose role has no hosts (the final IIS restart of hmc40-rollup-2011) still has boxes:
+/// three to write a host in, in every format.
 #[test]
-fn a_role_without_hosts_says_so() {
+fn a_role_without_hosts_gets_boxes_to_write_hosts_in() {
     let case = Case::bundled("hmc40-rollup-2011");
-    assert!(
-        case.output("text")
-            .contains("(no hosts given for role web_services: nothing to tick)")
-    );
-    assert!(
-        case.output("md")
-            .contains("\n*no hosts given for role web_services: nothing to tick.*\n")
-    );
-    assert!(
-        case.output("html").contains(
-            "<p class=\"none\">no hosts given for role web_services: nothing to tick.</p>"
-        )
-    );
+    let blank = "[ ] ____________________\n";
+    assert!(case.output("text").contains(&format!(
+        "(no hosts given for role web_services: write in each host you do it on)\n       {blank}       {blank}       {blank}"
+    )));
+    assert!(case.output("md").contains(&format!(
+        "\n*no hosts given for role web_services: write in each host you do it on.*\n\n- {blank}- {blank}- {blank}"
+    )));
+    let html = case.output("html");
+    let at = html
+        .find("<p class=\"none\">no hosts given for role web_services: write in each host you do it on.</p>")
+        .expect("the no-hosts line");
+    assert_eq!(html[at..].matches("<tr class=\"write-in\">").count(), 3);
 }
 
 #[test]
@@ -384,7 +394,8 @@ fn text_fits_in_100_columns() {
 #[test]
 fn text_has_a_box_per_instance_and_item() {
     for case in cases() {
-        let (keys, prerequisites) = case.expected_boxes();
+        let (keys, prerequisites, write_in) = case.expected_boxes();
+        let prerequisites = prerequisites + write_in;
         let out = case.output("text");
         let boxes = out
             .lines()
@@ -401,7 +412,8 @@ fn markdown_parses_as_github_markdown() {
         Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS | Options::ENABLE_STRIKETHROUGH;
     let mut problems = Vec::new();
     for case in cases() {
-        let (keys, prerequisites) = case.expected_boxes();
+        let (keys, prerequisites, write_in) = case.expected_boxes();
+        let prerequisites = prerequisites + write_in;
         let rb = case.runbook();
         let md = case.output("md");
         let mut tasks = 0;
@@ -523,7 +535,8 @@ fn html_is_one_self_contained_printable_page() {
     for case in cases() {
         let html = case.output("html");
         let name = &case.name;
-        let (keys, prerequisites) = case.expected_boxes();
+        let (keys, prerequisites, write_in) = case.expected_boxes();
+        let prerequisites = prerequisites + write_in;
         for needle in [
             "<!DOCTYPE html>",
             "<meta charset=\"utf-8\">",
@@ -658,7 +671,7 @@ fn html_renders_every_box_in_chromium() {
                 }
                 Ok((true, dom, _)) => dom,
             };
-            let (keys, prerequisites) = case.expected_boxes();
+            let (keys, prerequisites, _) = case.expected_boxes();
             let found = attribute_values(&dom, "data-key");
             let found_set: BTreeSet<String> = found.iter().cloned().collect();
             if found_set != keys || found.len() != keys.len() {

@@ -240,3 +240,56 @@ fn a_run_folder_being_built_now_is_neither_reported_nor_removed() {
         text(&out.stderr)
     );
 }
+
+/// `stepwise run` killed (SIGKILL) at moments spread over its start: whatever each one left,
+/// `status` reports every half-built folder, and the next `run` leaves none and no stray lock.
+#[cfg(unix)]
+#[test]
+fn runs_killed_while_they_start_leave_nothing_the_next_run_does_not_sweep() {
+    let env = Env::new();
+    // A first run creates the state folder, so the kills land in what follows.
+    env.paused_run();
+    let mut killed = 0;
+    for i in 0..40u64 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
+            .args(["run", "demo.yaml", "--answers", "pause.yaml"])
+            .current_dir(env.tmp.path())
+            .env_remove("STEPWISE_STATE_DIR")
+            .env("STEPWISE_OPERATOR", "alice")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(250 * i));
+        if child.kill().is_ok() {
+            killed += 1;
+        }
+        let _ = child.wait();
+    }
+    assert!(killed > 0);
+    let staging: Vec<String> = fs::read_dir(env.state())
+        .unwrap()
+        .map(|e| name(&e.unwrap().path()))
+        .filter(|n| n.starts_with('.') && n.ends_with(".new"))
+        .collect();
+    let out = env.stepwise(&["status"]);
+    for n in &staging {
+        assert!(
+            text(&out.stderr).contains(n.as_str()),
+            "{n} is reported: {}",
+            text(&out.stderr)
+        );
+    }
+    eprintln!(
+        "{killed} runs killed while starting, {} left a half-built folder",
+        staging.len()
+    );
+    env.paused_run();
+    let left: Vec<String> = fs::read_dir(env.state())
+        .unwrap()
+        .map(|e| name(&e.unwrap().path()))
+        .filter(|n| n.ends_with(".new"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -318,6 +318,6 @@ fn declined_automation_is_never_done_without_evidence() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr),
-        "stepwise: b.yaml: steps: `automated`: `by-hand` needs a note saying what was done: write `automated: { decision: by-hand, note: \"what was done\" }`\n"
+        "stepwise: b.yaml:3:3: steps: `automated`: `by-hand` needs a note saying what was done: write `automated: { decision: by-hand, note: \"what was done\" }`\n"
     );
 }

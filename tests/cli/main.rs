@@ -13,6 +13,7 @@ mod checklist;
 mod content;
 mod creation;
 mod evidence;
+mod harden;
 mod journal;
 mod kill;
 mod operator;

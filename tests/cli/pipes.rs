@@ -100,8 +100,14 @@ impl Setup {
             t.join("rehearsal.yaml"),
         )
         .unwrap();
-        let mut pausing = fs::read_to_string(t.join("rehearsal.yaml")).unwrap();
-        pausing.push_str("  restart-iis@PROV01: pause\n");
+        // The same answers, but the run pauses at the IIS restart on PROV01.
+        let pausing: String = fs::read_to_string(t.join("rehearsal.yaml"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("restart-iis@PROV01:"))
+            .map(|l| format!("{l}\n"))
+            .chain(["  restart-iis@PROV01: pause\n".to_string()])
+            .collect();
         fs::write(t.join("pausing.yaml"), pausing).unwrap();
         Setup { dir }
     }

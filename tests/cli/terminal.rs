@@ -828,7 +828,12 @@ fn a_failing_command_offers_the_known_issue_workaround_then_retries() {
     t.choose("Apply the workaround");
     let h = t.prompt("Run it now?");
     assert!(h.contains("   Workaround of \"Error 1053 when the service starts\":"));
-    assert_eq!(current_step(&h), "── Workaround step  Write the fix", "{h}");
+    // The workaround runs where the issue was seen: on the failed instance's host.
+    assert_eq!(
+        current_step(&h),
+        "── Workaround step  Write the fix  on WEB01",
+        "{h}"
+    );
     assert!(h.contains(&format!("     write {}", work.join("fixed").display())));
     t.answer(&["y"]);
 
@@ -945,7 +950,7 @@ fn a_rehearsal_of_hmc45_ur6_by_keystrokes() {
         .instances()
         .filter(|(_, i)| matches!(i.state, InstanceState::Done(_)))
         .count();
-    assert_eq!(done, 29, "every step instance of the rollup is done");
+    assert_eq!(done, 30, "every step instance of the rollup is done");
     let sandbox = h
         .lines()
         .find_map(|l| l.strip_prefix("Sandbox: "))

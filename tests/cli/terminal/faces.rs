@@ -281,7 +281,83 @@ fn the_operator_is_asked_once_when_nothing_names_them() {
     t.choose("Pause: save and exit");
     assert_eq!(t.exit_code(), 3);
     let h = t.history();
-    assert_eq!(h.matches("Your name, for the record").count(), 1, "{h}");
+    let asked = h
+        .lines()
+        .filter(|l| l.starts_with("✔ Your name, for the record"))
+        .count();
+    assert_eq!(asked, 1, "{h}");
+    let (_, events, _) = the_run(&t.state_dir());
+    assert!(events.iter().all(|e| e.operator == "Grace Hopper"));
+}
+
+#[test]
+fn on_a_dumb_terminal_the_operator_is_asked_on_a_line_and_ctrl_c_there_starts_nothing() {
+    let Some(mut t) = terminal("dumb-operator") else {
+        return;
+    };
+    fs::write(t.path("ticks.yaml"), ITEMS_RUNBOOK).unwrap();
+    let state = t.state_dir().display().to_string();
+    let runbook = t.path("ticks.yaml").display().to_string();
+    run_with(
+        &mut t,
+        &[
+            "-u",
+            "USER",
+            "-u",
+            "USERNAME",
+            "-u",
+            "STEPWISE_OPERATOR",
+            "TERM=dumb",
+        ],
+        &["run", &runbook, "--state-dir", &state],
+    );
+    t.wait_until("the operator's name asked on a line", |h| {
+        last_line(h) == "Your name, for the record (the operator):"
+    });
+    t.send(&["C-c"]);
+    assert_eq!(t.exit_code(), 130);
+    let h = t.history();
+    assert!(
+        output_lines(&h)
+            .contains(&"Interrupted before the run started; nothing was started.".to_string()),
+        "{h}"
+    );
+    assert!(
+        !t.state_dir().exists() || fs::read_dir(t.state_dir()).unwrap().next().is_none(),
+        "no run was created"
+    );
+
+    // Answered, the name is what the journal records.
+    run_with(
+        &mut t,
+        &[
+            "-u",
+            "USER",
+            "-u",
+            "USERNAME",
+            "-u",
+            "STEPWISE_OPERATOR",
+            "TERM=dumb",
+        ],
+        &["run", &runbook, "--state-dir", &state],
+    );
+    t.wait_until("the operator's name asked again", |h| {
+        last_line(h) == "Your name, for the record (the operator):"
+    });
+    t.type_text("Grace Hopper");
+    t.send(&["Enter"]);
+    let h = t.wait_until("the first menu", |h| {
+        last_line(h).starts_with("Number (Enter for 1):")
+    });
+    let pause = output_lines(&h)
+        .into_iter()
+        .rev()
+        .find(|l| l.contains(". Pause"))
+        .and_then(|l| l[1..].trim_start().split('.').next().map(str::to_string))
+        .unwrap();
+    t.type_text(&pause);
+    t.send(&["Enter"]);
+    assert_eq!(t.exit_code(), 3);
     let (_, events, _) = the_run(&t.state_dir());
     assert!(events.iter().all(|e| e.operator == "Grace Hopper"));
 }

@@ -143,6 +143,7 @@ fn copy_in_doubt(t: &Terminal, f: &Folders, in_place: &[&str], partial: Option<&
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_stepwise"))
         .args(&args)
         .current_dir(t.dir.path())
+        .env("USER", OPERATOR)
         .output()
         .unwrap();
     assert_eq!(
