@@ -819,7 +819,12 @@ impl<'p, 'r> Walk<'p, 'r> {
         view: &StepView,
     ) -> Result<Flow, Error> {
         loop {
-            self.record(NewEvent::instance_started(instance))?;
+            // Journaled with where it goes before anything is sent there.
+            let target = instance
+                .host
+                .as_ref()
+                .and_then(|_| self.plan.reach(instance).short());
+            self.record(NewEvent::instance_dispatched(instance, target))?;
             match self.execute(instance, action)? {
                 Ok(()) => {
                     let how = self.automated_how(instance, action);

@@ -409,7 +409,7 @@ fn tally(events: &[Event], context: &dyn Fn() -> String) -> BTreeMap<String, Tal
                     x.awaiting_resolution = true;
                 }
             }
-            EventKind::InstanceStarted { key } => {
+            EventKind::InstanceStarted { key, .. } => {
                 let x = t.entry(key.clone()).or_default();
                 assert!(
                     !x.awaiting_resolution,

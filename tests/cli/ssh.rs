@@ -557,3 +557,53 @@ fn an_unknown_host_key_is_pinned_only_by_an_explicit_answer_and_journaled() {
         "{journal}"
     );
 }
+
+#[test]
+fn the_journal_and_log_name_the_target_an_instance_was_dispatched_to() {
+    let fleet = Fleet::start(&["WEB01"]);
+    let t = Stepwise::new();
+    t.file(
+        "book.yaml",
+        "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - { id: web, title: Web, hosts: [WEB01] }\nphases:\n  - id: a\n    title: A\n    steps:\n      - { id: hello, title: Hello, on: web, action: { type: command, program: echo, args: [hello] } }\n",
+    );
+    t.file("inventory.yaml", &fleet.inventory(""));
+    t.file("a.yaml", "confirm: true\ndefault: done\n");
+    let t = t.args([
+        "run",
+        "book.yaml",
+        "--operator",
+        "alice",
+        "--inventory",
+        "inventory.yaml",
+        "--answers",
+        "a.yaml",
+        "--state-dir",
+        "runs",
+    ]);
+    let out = t.run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let log = std::process::Command::new(env!("CARGO_BIN_EXE_stepwise"))
+        .args(["log", "--state-dir", "runs"])
+        .current_dir(t.dir())
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(
+        log.contains(&format!(
+            "hello@WEB01: started on ssh 127.0.0.2:{}",
+            fleet.port
+        )),
+        "{log}"
+    );
+    let output = fs::read_dir(t.dir().join("runs"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().is_dir())
+        .unwrap()
+        .path()
+        .join("output/hello@WEB01.log");
+    assert_eq!(
+        fs::read_to_string(output).unwrap(),
+        "$ echo hello (on WEB01)\nhello\n"
+    );
+}
