@@ -211,6 +211,16 @@ pub struct Session {
     handle: client::Handle<Checker>,
     /// Set when this connection pinned a key the operator accepted: `(algorithm, fingerprint)`.
     pub newly_pinned: Option<(String, String)>,
+    /// The SFTP channel, opened when a file is first looked at.
+    sftp: Mutex<Option<Arc<russh_sftp::client::SftpSession>>>,
+}
+
+/// What is at a path on a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stat {
+    Missing,
+    File { size: u64 },
+    Folder,
 }
 
 /// How a remote command ended.
@@ -321,6 +331,7 @@ impl Session {
             rt,
             handle,
             newly_pinned,
+            sftp: Mutex::new(None),
         })
     }
 
@@ -375,6 +386,78 @@ impl Session {
             code.unwrap_or_else(|| {
                 RemoteEnd::Lost("the connection ended before the command's exit was known".into())
             })
+        })
+    }
+
+    fn sftp(&self) -> Result<Arc<russh_sftp::client::SftpSession>, String> {
+        let mut slot = self.sftp.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = slot.as_ref() {
+            return Ok(s.clone());
+        }
+        let session = self.rt.block_on(async {
+            let channel = self
+                .handle
+                .channel_open_session()
+                .await
+                .map_err(|e| format!("cannot open a channel: {e}"))?;
+            channel
+                .request_subsystem(true, "sftp")
+                .await
+                .map_err(|e| format!("the server offers no SFTP: {e}"))?;
+            russh_sftp::client::SftpSession::new(channel.into_stream())
+                .await
+                .map_err(|e| format!("SFTP failed: {e}"))
+        })?;
+        let session = Arc::new(session);
+        *slot = Some(session.clone());
+        Ok(session)
+    }
+
+    /// What is at a path (read-only).
+    pub fn stat(&self, path: &str) -> Result<Stat, String> {
+        let sftp = self.sftp()?;
+        self.rt.block_on(async {
+            match sftp.metadata(path).await {
+                Ok(m) if m.is_dir() => Ok(Stat::Folder),
+                Ok(m) => Ok(Stat::File { size: m.len() }),
+                Err(russh_sftp::client::error::Error::Status(st))
+                    if st.status_code == russh_sftp::protocol::StatusCode::NoSuchFile =>
+                {
+                    Ok(Stat::Missing)
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+
+    /// A whole file's bytes (read-only).
+    pub fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        let sftp = self.sftp()?;
+        self.rt
+            .block_on(async { sftp.read(path).await.map_err(|e| e.to_string()) })
+    }
+
+    /// Writes a whole file (creating or truncating it) and syncs it where the server can. With
+    /// `like`, the file gets that file's permissions, so a replacement never widens them.
+    pub fn write(&self, path: &str, bytes: &[u8], like: Option<&str>) -> Result<(), String> {
+        use tokio::io::AsyncWriteExt;
+        let sftp = self.sftp()?;
+        self.rt.block_on(async {
+            let mut file = sftp.create(path).await.map_err(|e| e.to_string())?;
+            file.write_all(bytes).await.map_err(|e| e.to_string())?;
+            let _ = file.sync_all().await;
+            file.shutdown().await.map_err(|e| e.to_string())?;
+            if let Some(like) = like
+                && let Ok(meta) = sftp.metadata(like).await
+                && let Some(mode) = meta.permissions
+            {
+                let mut attrs = russh_sftp::protocol::FileAttributes::empty();
+                attrs.permissions = Some(mode);
+                sftp.set_metadata(path, attrs)
+                    .await
+                    .map_err(|e| format!("cannot keep the permissions of {like}: {e}"))?;
+            }
+            Ok(())
         })
     }
 

@@ -117,8 +117,11 @@ impl Fleet {
             ),
         )
         .unwrap();
+        // The host's tree over the common path, and in it a folder on a read-only mount (which
+        // even root cannot write to).
+        fs::create_dir_all(h.tree.join("readonly")).unwrap();
         let script = format!(
-            "mount --bind '{}' '{HOST_ROOT}' && exec /usr/sbin/sshd -D -e -f '{}'",
+            "mount --bind '{}' '{HOST_ROOT}' && mount --bind '{HOST_ROOT}/readonly' '{HOST_ROOT}/readonly' && mount -o remount,bind,ro '{HOST_ROOT}/readonly' && exec /usr/sbin/sshd -D -e -f '{}'",
             h.tree.display(),
             config.display()
         );
@@ -213,6 +216,9 @@ impl Fleet {
             while let Some(dir) = stack.pop() {
                 for e in fs::read_dir(&dir).unwrap().flatten() {
                     let p = e.path();
+                    if p == h.tree.join("readonly") {
+                        continue;
+                    }
                     if p.is_dir() {
                         stack.push(p.clone());
                     }
@@ -605,5 +611,116 @@ fn the_journal_and_log_name_the_target_an_instance_was_dispatched_to() {
     assert_eq!(
         fs::read_to_string(output).unwrap(),
         "$ echo hello (on WEB01)\nhello\n"
+    );
+}
+
+#[test]
+fn check_findings_on_a_host_are_exact_and_leave_its_tree_as_it_was() {
+    let fleet = Fleet::start(&["WEB01"]);
+    let tree = &fleet.host("WEB01").tree;
+    fs::write(tree.join("sized"), "abc").unwrap();
+    let t = Stepwise::new();
+    t.file(
+        "book.yaml",
+        &format!(
+            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - id: verify\n        title: Verify\n        on: web\n        action:\n          type: check\n          checks:\n            - exists: '{HOST_ROOT}/missing.msi'\n            - exists: '{HOST_ROOT}/sized'\n              size: 5\n            - writable: '{HOST_ROOT}/readonly'\n            - writable: '{HOST_ROOT}'\n"
+        ),
+    );
+    t.file("inventory.yaml", &fleet.inventory(""));
+    let out = t
+        .args(["check", "book.yaml", "--inventory", "inventory.yaml"])
+        .run();
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let lines: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Findings"))
+        .filter(|l| l.contains("verify@WEB01") || l.trim_start().starts_with("to do"))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "    warning   verify@WEB01: {HOST_ROOT}/missing.msi exists on WEB01: does not exist"
+            ),
+            format!("              to do: Create or restore {HOST_ROOT}/missing.msi on WEB01"),
+            format!(
+                "    warning   verify@WEB01: {HOST_ROOT}/sized exists on WEB01 with 5 bytes: has 3 bytes"
+            ),
+            format!("              to do: Put the right file at {HOST_ROOT}/sized on WEB01"),
+            format!(
+                "    blocking  verify@WEB01: folder {HOST_ROOT}/readonly on WEB01: is not writable: permission denied"
+            ),
+            format!("              to do: Give root write access to {HOST_ROOT}/readonly on WEB01"),
+            format!(
+                "    ok        verify@WEB01: folder {HOST_ROOT} on WEB01: exists and is writable"
+            ),
+        ]
+    );
+    assert_eq!(fleet.trees(), ["WEB01: sized"]);
+}
+
+#[test]
+fn write_file_on_a_host_goes_through_a_temporary_name_and_backs_up_what_it_replaces() {
+    let fleet = Fleet::start(&["WEB01", "WEB02"]);
+    for h in ["WEB01", "WEB02"] {
+        fs::create_dir(fleet.host(h).tree.join("conf")).unwrap();
+    }
+    fs::write(fleet.host("WEB02").tree.join("conf/App.config"), "old\n").unwrap();
+    let t = Stepwise::new();
+    t.file(
+        "book.yaml",
+        &format!(
+            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01, WEB02] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - id: config\n        title: Config\n        on: web\n        action: {{ type: write_file, dir: '{HOST_ROOT}/conf', file: App.config, content: \"<site host='{{{{ host }}}}'/>\\n\" }}\n"
+        ),
+    );
+    t.file("inventory.yaml", &fleet.inventory(""));
+    t.file("a.yaml", "confirm: true\ndefault: done\n");
+    let t = t.args([
+        "run",
+        "book.yaml",
+        "--operator",
+        "alice",
+        "--inventory",
+        "inventory.yaml",
+        "--answers",
+        "a.yaml",
+        "--state-dir",
+        "runs",
+    ]);
+    let out = t.run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    for h in ["WEB01", "WEB02"] {
+        assert_eq!(
+            fs::read_to_string(fleet.host(h).tree.join("conf/App.config")).unwrap(),
+            format!("<site host='{h}'/>\n")
+        );
+    }
+    assert_eq!(
+        fleet.trees(),
+        [
+            "WEB01: conf",
+            "WEB01: conf/App.config",
+            "WEB02: conf",
+            "WEB02: conf/App.config"
+        ],
+        "no temporary file is left"
+    );
+    let run = fs::read_dir(t.dir().join("runs"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().is_dir())
+        .unwrap()
+        .path();
+    assert_eq!(
+        fs::read_to_string(run.join("backup/config@WEB02/App.config")).unwrap(),
+        "old\n"
+    );
+    assert!(!run.join("backup/config@WEB01").exists());
+    assert!(
+        out.stdout
+            .contains(&format!("✓ wrote {HOST_ROOT}/conf/App.config on WEB01")),
+        "{}",
+        out.stdout
     );
 }
