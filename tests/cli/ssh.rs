@@ -724,3 +724,42 @@ fn write_file_on_a_host_goes_through_a_temporary_name_and_backs_up_what_it_repla
         out.stdout
     );
 }
+
+#[test]
+fn a_command_past_its_timeout_on_a_host_fails_with_what_it_printed() {
+    let fleet = Fleet::start(&["WEB01"]);
+    let t = Stepwise::new();
+    t.file(
+        "book.yaml",
+        "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - { id: web, title: Web, hosts: [WEB01] }\nphases:\n  - id: a\n    title: A\n    steps:\n      - { id: slow, title: Slow, on: web, action: { type: command, program: sh, args: [-c, 'echo waiting; sleep 30'], timeout: 1 } }\n",
+    );
+    t.file("inventory.yaml", &fleet.inventory(""));
+    t.file(
+        "a.yaml",
+        "confirm: true\ndefault: done\nsteps:\n  slow@WEB01: { on_failure: skip-host, note: too slow }\n",
+    );
+    let t = t.args([
+        "run",
+        "book.yaml",
+        "--operator",
+        "alice",
+        "--inventory",
+        "inventory.yaml",
+        "--answers",
+        "a.yaml",
+        "--state-dir",
+        "runs",
+    ]);
+    let started = Instant::now();
+    let out = t.run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(
+        out.stdout.contains(
+            "✗ slow@WEB01 failed: sh -c \"echo waiting; sleep 30\" (on WEB01) did not finish within 1 seconds; its channel was closed"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("     | waiting"), "{}", out.stdout);
+}
