@@ -58,17 +58,22 @@ impl Case {
                 _ => {}
             }
         }
+        // Every server of the case is this machine, its folders temporary ones; a role the
+        // runbook names no host for gets one.
         let empty: Vec<String> = rb
             .roles
             .iter()
             .filter(|r| r.hosts.is_empty())
-            .map(|r| format!("{}: [{}01]\n", r.id, r.id.to_uppercase()))
+            .map(|r| format!("  {}: [{}01]\n", r.id, r.id.to_uppercase()))
             .collect();
-        let inventory = (!empty.is_empty()).then(|| {
-            let file = dir.path().join("inventory.yaml");
-            fs::write(&file, empty.concat()).unwrap();
-            file
-        });
+        let mut text = String::from("defaults: { target: local }\n");
+        if !empty.is_empty() {
+            text.push_str("roles:\n");
+            text.push_str(&empty.concat());
+        }
+        let file = dir.path().join("inventory.yaml");
+        fs::write(&file, text).unwrap();
+        let inventory = Some(file);
         Case {
             dir,
             runbook: rb,

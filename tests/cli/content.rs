@@ -632,10 +632,25 @@ fn step_block<'a>(checklist: &'a str, id: &str) -> &'a str {
 fn run_with_answers(id: &str, answers: &str) -> (i32, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.yaml"), answers).unwrap();
+    // Every server of the article is this machine here, its folders temporary ones.
+    std::fs::write(
+        dir.path().join("inventory.yaml"),
+        "defaults: { target: local }\n",
+    )
+    .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_stepwise"))
         .current_dir(dir.path())
         .env("STEPWISE_OPERATOR", "tester")
-        .args(["run", id, "--answers", "a.yaml", "--state-dir", "runs"])
+        .args([
+            "run",
+            id,
+            "--inventory",
+            "inventory.yaml",
+            "--answers",
+            "a.yaml",
+            "--state-dir",
+            "runs",
+        ])
         .output()
         .unwrap();
     let shown = format!(

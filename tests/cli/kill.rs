@@ -186,7 +186,9 @@ impl Case {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_stepwise"));
         cmd.arg(command);
         if command == "run" {
-            cmd.arg(runbook_path());
+            cmd.arg(runbook_path())
+                .arg("--inventory")
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/web-local.yaml"));
         }
         cmd.arg("--answers")
             .arg(self.answers())
@@ -407,7 +409,7 @@ fn tally(events: &[Event], context: &dyn Fn() -> String) -> BTreeMap<String, Tal
                     x.awaiting_resolution = true;
                 }
             }
-            EventKind::InstanceStarted { key } => {
+            EventKind::InstanceStarted { key, .. } => {
                 let x = t.entry(key.clone()).or_default();
                 assert!(
                     !x.awaiting_resolution,

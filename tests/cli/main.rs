@@ -24,5 +24,7 @@ mod pipes;
 mod record;
 mod run;
 mod schema;
+mod ssh;
+mod target;
 mod terminal;
 mod validate;

@@ -198,6 +198,11 @@ impl Fixture {
             t.join("failing.yaml"),
         )
         .unwrap();
+        fs::copy(
+            common::root().join("tests/fixtures/web-local.yaml"),
+            t.join("web-local.yaml"),
+        )
+        .unwrap();
         Fixture { dir }
     }
 
@@ -229,6 +234,8 @@ impl Fixture {
         self.run(&[
             "run",
             "automated.yaml",
+            "--inventory",
+            "web-local.yaml",
             "--answers",
             answers,
             "--state-dir",
@@ -339,6 +346,8 @@ fn failing_run(on_failure: &str) -> (i32, PathBuf, Vec<EventKind>, Fixture) {
     let out = f.run(&[
         "run",
         "failing.yaml",
+        "--inventory",
+        "web-local.yaml",
         "--answers",
         "a.yaml",
         "--state-dir",
@@ -565,6 +574,8 @@ fn without_a_terminal_or_answers_a_run_stops_and_names_what_is_missing() {
     let out = f.run(&[
         "run",
         "automated.yaml",
+        "--inventory",
+        "web-local.yaml",
         "--state-dir",
         "runs",
         "--set",
