@@ -69,25 +69,6 @@ enum Flow {
     Stop(Ending),
 }
 
-/// Whether a process of this machine is still alive (where that can be asked).
-fn still_running(pid: u32) -> bool {
-    #[cfg(unix)]
-    {
-        let Ok(pid) = i32::try_from(pid) else {
-            return false;
-        };
-        match rustix::process::Pid::from_raw(pid) {
-            Some(pid) => rustix::process::test_kill_process(pid).is_ok(),
-            None => false,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = pid;
-        false
-    }
-}
-
 enum Recovery {
     Retry,
     Flow(Flow),
@@ -292,7 +273,7 @@ impl<'p, 'r> Walk<'p, 'r> {
             };
             if let Some((pid, machine)) = &started {
                 let here = *machine == journal::machine_name();
-                if here && still_running(*pid) {
+                if here && actions::still_running(*pid) {
                     self.prompter.show(&format!(
                         "   The command is still running as process {pid} on this machine: wait for it to end before you answer."
                     ));

@@ -5,6 +5,16 @@
 //! journal with `status` and `log`, runs and resumes driven by answers files (`run`), the walk in
 //! a real terminal (`terminal`, tmux), and crash safety under SIGKILL (`kill`).
 
+/// This binary runs the Linux build (`tests/windows/main.rs` runs the same modules against the
+/// Windows one).
+const WINDOWS: bool = false;
+
+/// Tests that need Unix (signals, `setpriv`, mount namespaces, tmux): run here, ignored with
+/// their reason in the Windows suite.
+macro_rules! unix_only {
+    ($why:literal; $($item:item)*) => { $($item)* };
+}
+
 mod common;
 
 mod check;
