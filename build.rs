@@ -1,6 +1,8 @@
 //! Embeds every runbook under `runbooks/` into the binary, so `stepwise run hmc45-ur6` works on a
 //! machine that has only the executable; and compiles the Windows suite (`tests/windows/`) in when
 //! `STEPWISE_WINDOWS_BIN` names a Windows build to run.
+// Cargo reads a build script's instructions from its standard output.
+#![allow(clippy::disallowed_macros)]
 
 use std::fmt::Write as _;
 use std::path::Path;

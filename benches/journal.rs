@@ -4,6 +4,7 @@
 //! Run with `cargo bench --bench journal`. The runs are written under `target/bench-journal`
 //! (or `STEPWISE_BENCH_DIR`), i.e. on the project's disk, not in a memory file system; each
 //! figure is the median of several runs. `docs/performance.md` records the figures.
+#![allow(clippy::disallowed_macros)] // printing figures and progress is what this does
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};

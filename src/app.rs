@@ -3,7 +3,6 @@
 //! Each command loads what it needs through the stages (runbook -> plan -> consumer) and maps
 //! every error to the exit code of the contract. Nothing here knows how a stage works inside.
 
-use std::io::{self, Write};
 use std::path::Path;
 
 use clap::Parser;
@@ -32,7 +31,7 @@ pub fn main() -> i32 {
         Ok(code) => code.code(),
         Err(Error::InvalidRunbook) => ExitCode::Failure.code(),
         Err(e) => {
-            eprintln!("stepwise: {e}");
+            crate::errln!("stepwise: {e}");
             e.exit_code().code()
         }
     }
@@ -75,21 +74,25 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             answers,
             state_dir,
             rehearse,
+            operator,
         } => crate::engine::start::run(crate::engine::start::RunOptions {
             runbook: &runbook,
             plan: &plan,
             answers: answers.as_deref(),
             state_dir: state_dir.as_deref(),
             rehearse,
+            operator: operator.as_deref(),
         }),
         Command::Resume {
             run,
             answers,
             state_dir,
+            operator,
         } => crate::engine::start::resume(crate::engine::start::ResumeOptions {
             run_dir: run.as_deref(),
             answers: answers.as_deref(),
             state_dir: state_dir.as_deref(),
+            operator: operator.as_deref(),
         }),
         Command::Status {
             run,
@@ -172,15 +175,7 @@ fn emit(text: &str, output: Option<&Path>) -> Result<(), Error> {
     match output {
         Some(path) => crate::fsutil::write_atomic(path, text.as_bytes())
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), &e)),
-        None => {
-            let mut out = io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-                    Err(Error::io("cannot write to standard output", &e))
-                }
-                _ => Ok(()),
-            }
-        }
+        None => crate::stdio::out(text),
     }
 }
 
@@ -213,22 +208,21 @@ fn list() -> Result<ExitCode, Error> {
 
 fn validate(args: &[String]) -> Result<ExitCode, Error> {
     let mut failed = false;
-    let stderr = io::stderr();
     for arg in args {
         let source = match bundled::resolve(arg) {
             Ok(s) => s,
             Err(message) => {
-                eprintln!("stepwise: {message}");
+                crate::errln!("stepwise: {message}");
                 failed = true;
                 continue;
             }
         };
         let loaded = runbook::load(&source);
         let rendered = runbook::render_diagnostics(&source, &loaded.diagnostics);
-        let _ = stderr.lock().write_all(rendered.as_bytes());
+        crate::stdio::err(&rendered);
         if loaded.errors() > 0 {
             failed = true;
-            eprintln!(
+            crate::errln!(
                 "{}: invalid: {} error{}, {} warning{}",
                 source.name,
                 loaded.errors(),
@@ -237,12 +231,12 @@ fn validate(args: &[String]) -> Result<ExitCode, Error> {
                 plural(loaded.warnings())
             );
         } else {
-            println!(
-                "{}: ok ({} warning{})",
+            crate::stdio::out(&format!(
+                "{}: ok ({} warning{})\n",
                 source.name,
                 loaded.warnings(),
                 plural(loaded.warnings())
-            );
+            ))?;
         }
     }
     Ok(if failed {

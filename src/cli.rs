@@ -84,6 +84,10 @@ pub enum Command {
         /// Practise in a sandbox: temporary folders stand in for every path; commands are not run
         #[arg(long)]
         rehearse: bool,
+        /// Who drives the run, for the record [default: $STEPWISE_OPERATOR, else the answers
+        /// file's operator, else $USER or $USERNAME, else asked]
+        #[arg(long, value_name = "NAME")]
+        operator: Option<String>,
     },
     /// Go on with an interrupted or paused run (the newest unfinished one by default)
     Resume {
@@ -96,6 +100,10 @@ pub enum Command {
         /// Where runs live [default: $STEPWISE_STATE_DIR, else ./stepwise-runs]
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
+        /// Who drives the run from here on, for the record [default: $STEPWISE_OPERATOR, else
+        /// the answers file's operator, else $USER or $USERNAME, else asked]
+        #[arg(long, value_name = "NAME")]
+        operator: Option<String>,
     },
     /// Show where runs stand: every run, or one run in detail
     Status {

@@ -212,7 +212,12 @@ fn package_findings(plan: &Plan) -> Vec<Finding> {
                         names.join(", ")
                     ));
                 }
-                _ => missing.push(f.name.clone()),
+                Lookup::Found(entry) => wrong.push(format!(
+                    "{} is {}, not a file",
+                    entry.name,
+                    crate::actions::fsops::kind(&entry.meta)
+                )),
+                Lookup::Missing => missing.push(f.name.clone()),
             }
         }
         let extra: Vec<&String> = listing

@@ -10,8 +10,13 @@ pub enum ExitCode {
     Usage = 2,
     /// The run was paused (or stopped for a missing answer) and can be resumed.
     Paused = 3,
+    /// Ended by a hang-up (SIGHUP: the terminal closed); progress is saved.
+    HungUp = 129,
     /// Interrupted by Ctrl-C; progress is saved.
     Interrupted = 130,
+    /// Ended by SIGTERM (on Windows: the console closed, a logoff, a shutdown); progress is
+    /// saved.
+    Terminated = 143,
 }
 
 impl ExitCode {

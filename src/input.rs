@@ -6,20 +6,18 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::cli::PlanArgs;
-use crate::error::{Error, describe_io};
+use crate::error::Error;
 use crate::plan::Bindings;
-use crate::runbook::{self, Runbook, Source, bundled};
+use crate::runbook::yaml::Seg;
+use crate::runbook::{self, ParamType, Runbook, Source, bundled};
 
 /// Resolves and loads a runbook, printing its diagnostics; an invalid one stops the command.
 pub fn load_runbook(arg: &str) -> Result<(Source, Runbook), Error> {
     let source = bundled::resolve(arg).map_err(Error::Usage)?;
     let loaded = runbook::load(&source);
     if loaded.errors() > 0 {
-        eprint!(
-            "{}",
-            runbook::render_diagnostics(&source, &loaded.diagnostics)
-        );
-        eprintln!(
+        crate::stdio::err(&runbook::render_diagnostics(&source, &loaded.diagnostics));
+        crate::errln!(
             "stepwise: {} is invalid ({} error{}); `stepwise validate` shows the same",
             source.name,
             loaded.errors(),
@@ -61,15 +59,28 @@ pub fn bindings(rb: &Runbook, args: &PlanArgs) -> Result<Bindings, Error> {
     Ok(b)
 }
 
+/// Warns about each secret given with `--set`: its value is in the process list, for other
+/// users to read, and in the shell history. Said by `run`, which uses the value.
+pub fn warn_secrets_on_command_line(rb: &Runbook, args: &PlanArgs) {
+    for set in &args.set {
+        let name = set.split_once('=').map_or(set.as_str(), |(n, _)| n).trim();
+        if rb
+            .parameter(name)
+            .is_some_and(|p| p.kind == ParamType::Secret)
+        {
+            crate::errln!(
+                "stepwise: warning: --set {name}=…: a secret given on the command line is visible to other users in the process list and stays in the shell history; give it at the prompt or in the environment variable STEPWISE_SECRET_{} instead",
+                name.to_uppercase()
+            );
+        }
+    }
+}
+
 /// Reads an inventory file: a YAML map of role id to a list of host names.
 pub fn read_inventory(rb: &Runbook, path: &Path) -> Result<BTreeMap<String, Vec<String>>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read inventory {}: {}",
-            path.display(),
-            describe_io(&e)
-        ))
-    })?;
+    let shown = path.display().to_string();
+    let text = crate::fsutil::read_text(path)
+        .map_err(|e| Error::Usage(e.describe(&format!("inventory {shown}"), &shown)))?;
     let hosts: BTreeMap<String, Vec<String>> = serde_yaml::from_str(&text).map_err(|e| {
         let at = e
             .location()
@@ -99,8 +110,24 @@ pub fn read_inventory(rb: &Runbook, path: &Path) -> Result<BTreeMap<String, Vec<
                 path.display()
             )));
         }
+        if let Some((i, problem)) = runbook::host_list_problem(list) {
+            let at = locate(&shown, &text, &[Seg::Key(role), Seg::Index(i)]);
+            return Err(Error::Usage(format!("{at}: role `{role}`: {problem}")));
+        }
     }
     Ok(hosts)
+}
+
+/// `FILE:LINE:COL` of the node at `path` in a YAML text, or `FILE` when it cannot be found.
+pub fn locate(file: &str, text: &str, path: &[Seg]) -> String {
+    match runbook::yaml::parse(text)
+        .ok()
+        .flatten()
+        .and_then(|root| root.locate(path))
+    {
+        Some(pos) => format!("{file}:{}:{}", pos.line, pos.col),
+        None => file.to_string(),
+    }
 }
 
 /// serde_yaml appends " at line L column C" to its messages; the position is printed first.

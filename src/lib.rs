@@ -18,6 +18,7 @@ pub mod journal;
 pub mod plan;
 pub mod runbook;
 pub mod status;
+pub mod stdio;
 pub mod ui;
 
 /// Runs the command line and returns the process exit code.

@@ -59,6 +59,17 @@ impl Resolved {
         self.get(name)
     }
 
+    /// The values of the secret parameters that have one (not empty): what must never be shown
+    /// or saved, in a command's output for one.
+    pub fn secret_values(&self) -> Vec<String> {
+        self.secrets
+            .iter()
+            .filter_map(|s| self.values.get(s))
+            .map(Value::render)
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
     /// Fills a template for display (secrets masked).
     pub fn show(&self, t: &Template) -> String {
         t.render(&|n| self.get_shown(n))

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -92,20 +92,29 @@ impl Examined {
     }
 }
 
+/// Says which run folders a process began to build and never finished; the next `run` or
+/// `resume` removes them (this command only looks).
+fn warn_abandoned(state_dir: &Path) -> Vec<String> {
+    let found = journal::abandoned_creations(state_dir);
+    for dir in &found {
+        crate::errln!(
+            "stepwise: warning: {}: a run folder left half-built by a process that stopped while \
+             creating it; nothing in it ran, and the next `stepwise run` or `stepwise resume` \
+             removes it",
+            dir.display()
+        );
+    }
+    found.iter().map(|d| d.display().to_string()).collect()
+}
+
 fn warn(warnings: &[String]) {
     for w in warnings {
-        eprintln!("stepwise: warning: {w}");
+        crate::errln!("stepwise: warning: {w}");
     }
 }
 
 fn print(text: &str) -> Result<(), Error> {
-    let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            Err(Error::io("cannot write to standard output", &e))
-        }
-        _ => Ok(()),
-    }
+    crate::stdio::out(text)
 }
 
 /// `stepwise status [RUN_DIR] [--state-dir DIR] [--json]`.
@@ -113,7 +122,11 @@ pub fn status(run: Option<&str>, state_dir: Option<&Path>, json: bool) -> Result
     let state_dir = journal::state_dir(state_dir);
     match run {
         Some(arg) => {
-            let examined = Examined::read(Run::find(&state_dir, arg)?)?;
+            let run = Run::find(&state_dir, arg)?;
+            if let Some(parent) = run.dir().parent() {
+                warn_abandoned(parent);
+            }
+            let examined = Examined::read(run)?;
             warn(&examined.warnings);
             let text = if json {
                 detail_json(&examined)
@@ -129,6 +142,7 @@ pub fn status(run: Option<&str>, state_dir: Option<&Path>, json: bool) -> Result
 
 fn list(state_dir: &Path, json: bool) -> Result<ExitCode, Error> {
     let runs = journal::list_runs(state_dir)?;
+    let abandoned = warn_abandoned(state_dir);
     let mut failed = false;
     let mut rows: Vec<[String; 6]> = Vec::new();
     let mut items = Vec::new();
@@ -162,7 +176,7 @@ fn list(state_dir: &Path, json: bool) -> Result<ExitCode, Error> {
             }
             Err(e) => {
                 failed = true;
-                eprintln!("stepwise: {e}");
+                crate::errln!("stepwise: {e}");
                 items.push(json!({
                     "run_id": name,
                     "dir": dir.display().to_string(),
@@ -181,7 +195,11 @@ fn list(state_dir: &Path, json: bool) -> Result<ExitCode, Error> {
         }
     }
     let text = if json {
-        let doc = json!({ "state_dir": state_dir.display().to_string(), "runs": items });
+        let doc = json!({
+            "state_dir": state_dir.display().to_string(),
+            "runs": items,
+            "abandoned_creations": abandoned,
+        });
         format!("{:#}\n", doc)
     } else if rows.is_empty() {
         format!("no runs under {}\n", state_dir.display())
@@ -232,8 +250,10 @@ fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]], right: &[bool
 
 fn counts_text(c: &Counts) -> String {
     format!(
-        "{} done, {} skipped, {} failed, {} in doubt, {} pending: {} left of {}",
+        "{} done ({} by hand), {} partly done, {} skipped, {} failed, {} in doubt, {} pending: {} left of {}",
         c.done,
+        c.by_hand,
+        c.partly_done,
         c.skipped,
         c.failed,
         c.in_doubt,
@@ -247,6 +267,8 @@ fn counts_json(c: &Counts) -> serde_json::Value {
     json!({
         "total": c.total,
         "done": c.done,
+        "by_hand": c.by_hand,
+        "partly_done": c.partly_done,
         "skipped": c.skipped,
         "failed": c.failed,
         "in_doubt": c.in_doubt,
@@ -298,11 +320,12 @@ fn stamp_text(stamp: &Stamp) -> String {
 }
 
 /// The word for an instance's state; a started instance is in progress while the run is held.
-fn state_word(state: &InstanceState, held: bool) -> &'static str {
+fn state_word(state: &InstanceState, held: bool) -> String {
     match state {
-        InstanceState::Started if held => "in progress",
-        InstanceState::Started => "IN DOUBT",
-        other => other.word(),
+        InstanceState::Started if held => "in progress".into(),
+        InstanceState::Started => "IN DOUBT".into(),
+        InstanceState::Done(how) => format!("done {}", how.word()),
+        other => other.word().into(),
     }
 }
 
@@ -403,7 +426,7 @@ fn detail_text(ex: &Examined) -> String {
         rows.push([
             planned.number.clone(),
             instance.key.clone(),
-            state_word(state, held).to_string(),
+            state_word(state, held),
             by,
             at,
         ]);
@@ -475,15 +498,26 @@ fn detail_text(ex: &Examined) -> String {
     out
 }
 
+/// On what the word *done* rests, for the detail view.
+fn done_how(how: Completion) -> &'static str {
+    match how {
+        Completion::Automated => "done by its automation (its outcome is journaled)",
+        Completion::Confirmed => "done by hand: the operator confirmed the step",
+        Completion::ByHand => "done by hand, on the operator's word (see the notes)",
+        Completion::Workaround => "done after a known issue's workaround was applied",
+        Completion::Rehearsed => "rehearsed: the command was shown, not run",
+    }
+}
+
 /// The lines under an instance in the detail view: why, notes, outputs, known issues.
 fn instance_lines(r: &InstanceProgress, held: bool) -> Vec<String> {
     let mut lines = Vec::new();
     match &r.state {
         InstanceState::Skipped { reason } => lines.push(format!("reason: {reason}")),
         InstanceState::Failed { error } => lines.push(format!("error: {error}")),
-        InstanceState::Done(Completion::Automated) => lines.push("done by its automation".into()),
-        InstanceState::Done(Completion::ByHand) => {
-            lines.push("done by hand after its automation failed".into())
+        InstanceState::Done(how) => lines.push(done_how(*how).into()),
+        InstanceState::PartlyDone { left } => {
+            lines.push(format!("partly done: items left: {}", left.join(", ")))
         }
         InstanceState::Started if !held => {
             lines.push("started and never finished: did it complete?".into())
@@ -492,6 +526,9 @@ fn instance_lines(r: &InstanceProgress, held: bool) -> Vec<String> {
     }
     if r.attempts > 1 {
         lines.push(format!("started {} times", r.attempts));
+    }
+    if r.reopened > 0 {
+        lines.push(format!("reopened {} time(s)", r.reopened));
     }
     for note in &r.notes {
         lines.push(format!("note: {} ({})", note.text, stamp_text(&note.stamp)));
@@ -533,6 +570,7 @@ fn detail_json(ex: &Examined) -> String {
             "state": match state {
                 InstanceState::Started if held => "in_progress",
                 InstanceState::Started => "in_doubt",
+                InstanceState::PartlyDone { .. } => "partly_done",
                 other => other.word(),
             },
             "in_doubt": *state == InstanceState::Started && !held,
@@ -541,7 +579,11 @@ fn detail_json(ex: &Examined) -> String {
         match state {
             InstanceState::Skipped { reason } => v["reason"] = json!(reason),
             InstanceState::Failed { error } => v["error"] = json!(error),
-            InstanceState::Done(how) => v["how"] = json!(how),
+            InstanceState::Done(how) => {
+                v["how"] = json!(how);
+                v["done_by"] = json!(how.kind());
+            }
+            InstanceState::PartlyDone { left } => v["items_left"] = json!(left),
             _ => {}
         }
         if let Some(r) = r {
@@ -671,6 +713,9 @@ fn timeline(ex: &Examined) -> String {
         h.run_id, h.runbook_id, h.runbook_title
     );
     let mut started: HashMap<&str, journal::Timestamp> = HashMap::new();
+    // Items skipped per instance since it was last reopened: a journal written before items
+    // were honest says `done` for an instance with such items, which is partly done.
+    let mut items_skipped: HashMap<&str, Vec<&str>> = HashMap::new();
     let mut attempts: HashMap<&str, u32> = HashMap::new();
     let run_start = ex.read.events.first().map(|e| e.time);
     for e in &ex.read.events {
@@ -719,13 +764,24 @@ fn timeline(ex: &Examined) -> String {
                     format!("{}: started", label(key))
                 }
             }
-            EventKind::InstanceDone { key, how } => {
-                let how = match how {
-                    Completion::Confirmed => "done",
-                    Completion::Automated => "done (automated)",
-                    Completion::ByHand => "done by hand",
-                };
-                format!("{}: {how}{}", label(key), took(key))
+            EventKind::InstanceDone { key, how } => match items_skipped.get(key.as_str()) {
+                Some(left) if !left.is_empty() => format!(
+                    "{}: partly done{} (recorded as done): items left: {}",
+                    label(key),
+                    took(key),
+                    left.join(", ")
+                ),
+                _ => format!("{}: done {}{}", label(key), how.word(), took(key)),
+            },
+            EventKind::InstancePartlyDone { key, left } => format!(
+                "{}: partly done{}: items left: {}",
+                label(key),
+                took(key),
+                left.join(", ")
+            ),
+            EventKind::InstanceReopened { key } => {
+                items_skipped.remove(key.as_str());
+                format!("{}: reopened: to do again", label(key))
             }
             EventKind::InstanceSkipped { key, reason } => {
                 format!("{}: skipped{}: {reason}", label(key), took(key))
@@ -735,6 +791,7 @@ fn timeline(ex: &Examined) -> String {
             }
             EventKind::ItemDone { key, item } => format!("{}: item {item} done", label(key)),
             EventKind::ItemSkipped { key, item, reason } => {
+                items_skipped.entry(key).or_default().push(item);
                 format!("{}: item {item} skipped: {reason}", label(key))
             }
             EventKind::NoteAdded { key } => {
@@ -790,10 +847,18 @@ fn timeline(ex: &Examined) -> String {
                     .unwrap_or_default();
                 format!("run finished: {outcome}{after}")
             }
-            EventKind::InDoubtResolved { key, resolution } => {
-                let as_what = match resolution {
-                    Resolution::Done => "it had completed",
-                    Resolution::NotDone => "it had not completed; pending again",
+            EventKind::InDoubtResolved {
+                key,
+                resolution,
+                how,
+            } => {
+                let as_what = match (resolution, how) {
+                    (Resolution::Done, Some(Completion::Automated | Completion::Rehearsed)) => {
+                        "it had completed (the evidence shows it)"
+                    }
+                    (Resolution::Done, Some(_)) => "it had completed (on the operator's word)",
+                    (Resolution::Done, None) => "it had completed",
+                    (Resolution::NotDone, _) => "it had not completed; pending again",
                 };
                 format!("{}: in doubt, resolved: {as_what}", label(key))
             }

@@ -39,10 +39,10 @@ fn exists(plan: &Plan, instance: &Instance, path: &Template, size: Option<u64>) 
             to_do(format!("Create or restore {shown}")),
         ),
         Some(Ok((_, meta))) => match size {
-            Some(n) if meta.is_dir() => Finding::blocking(
+            Some(n) if !meta.is_file() => Finding::blocking(
                 instance,
                 checked,
-                format!("is a folder, expected a file of {n} bytes"),
+                format!("is {}, expected a file of {n} bytes", fsops::kind(&meta)),
                 to_do(format!("Put the right file at {shown}")),
             ),
             Some(n) if meta.len() != n => Finding::warning(
@@ -51,7 +51,9 @@ fn exists(plan: &Plan, instance: &Instance, path: &Template, size: Option<u64>) 
                 format!("has {} bytes", meta.len()),
                 to_do(format!("Put the right file at {shown}")),
             ),
-            _ if meta.is_dir() => Finding::ok(instance, checked, "yes (a folder)"),
+            _ if !meta.is_file() => {
+                Finding::ok(instance, checked, format!("yes ({})", fsops::kind(&meta)))
+            }
             _ => Finding::ok(instance, checked, format!("yes ({} bytes)", meta.len())),
         },
     }

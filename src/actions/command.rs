@@ -5,7 +5,7 @@
 //! the execution starts what it found.
 
 use std::collections::VecDeque;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -14,6 +14,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::fsops;
+use super::shell::{self, Shell};
 use super::{
     CommandRun, ExecContext, Failure, FailureKind, Finding, Outcome, Place, Progress, check_folder,
     missing_params, or_hint, redirect_hint, set_hints, windows_only,
@@ -171,6 +172,20 @@ pub(super) fn program_finding(
 
 pub(super) fn check(plan: &Plan, instance: &Instance, a: &CommandAction) -> Vec<Finding> {
     let mut out = vec![program_finding(plan, instance, &a.program, a.shell)];
+    if a.shell
+        && let Err(u) = shell::line(plan, Shell::local(), &a.program, &a.args, false)
+    {
+        out.push(Finding::blocking(
+            instance,
+            format!("parameter `{}`", u.param),
+            format!(
+                "its value cannot be passed to {} safely: {}",
+                u.shell.name(),
+                u.why
+            ),
+            format!("Give `{}` a value without it", u.param),
+        ));
+    }
     if let Some(cwd) = &a.cwd {
         out.extend(check_folder(plan, instance, cwd, "working folder", false).1);
     }
@@ -224,10 +239,13 @@ pub(super) struct Prepared {
     pub program: String,
     pub args: Vec<String>,
     pub cwd: Option<PathBuf>,
-    pub shell: bool,
+    /// For `shell: true`: the line handed to the shell, every parameter value quoted for it.
+    pub line: Option<String>,
     pub timeout: Duration,
-    /// The command line as shown (secrets masked).
+    /// The command line as shown (secrets masked): for a shell, the very line it runs.
     pub shown: String,
+    /// Masks the secret values in its output, shown and saved.
+    pub redactor: Redactor,
 }
 
 impl Prepared {
@@ -240,7 +258,10 @@ impl Prepared {
         timeout: Duration,
     ) -> Result<Prepared, Failure> {
         let shown_args: Vec<String> = args.iter().map(|a| plan.resolved.show(a)).collect();
-        let shown = command_line(&plan.resolved.show(program), &shown_args);
+        let mut shown = command_line(&plan.resolved.show(program), &shown_args);
+        if shell && let Ok(line) = shell::line(plan, Shell::local(), program, args, true) {
+            shown = line;
+        }
         let mut missing = missing_params(plan, program);
         for t in args.iter().chain(cwd) {
             missing.extend(missing_params(plan, t));
@@ -286,6 +307,17 @@ impl Prepared {
                 }
             },
         };
+        let line = match shell {
+            true => Some(
+                shell::line(plan, Shell::local(), program, args, false).map_err(|u| {
+                    Failure::new(
+                        FailureKind::CannotStart,
+                        format!("cannot start {shown}: {u}"),
+                    )
+                })?,
+            ),
+            false => None,
+        };
         let filled = plan.resolved.fill(program);
         let program = if shell {
             filled
@@ -308,33 +340,16 @@ impl Prepared {
             program,
             args: args.iter().map(|a| plan.resolved.fill(a)).collect(),
             cwd,
-            shell,
+            line,
             timeout,
             shown,
+            redactor: Redactor::new(plan.resolved.secret_values()),
         })
     }
 
     fn command(&self) -> Command {
-        let mut cmd = if self.shell {
-            let line = std::iter::once(self.program.as_str())
-                .chain(self.args.iter().map(String::as_str))
-                .collect::<Vec<_>>()
-                .join(" ");
-            #[cfg(windows)]
-            {
-                // cmd parses its own command line, not by the C runtime's quoting rules: the
-                // line goes as it is, after /C.
-                use std::os::windows::process::CommandExt;
-                let mut c = Command::new("cmd");
-                c.arg("/C").raw_arg(line);
-                c
-            }
-            #[cfg(not(windows))]
-            {
-                let mut c = Command::new("sh");
-                c.arg("-c").arg(line);
-                c
-            }
+        let mut cmd = if let Some(line) = &self.line {
+            shell_command(line)
         } else {
             let mut c = Command::new(&self.program);
             c.args(&self.args);
@@ -363,6 +378,25 @@ impl Prepared {
         }
         cmd
     }
+}
+
+/// The local shell running `line` as it is.
+#[cfg(windows)]
+fn shell_command(line: &str) -> Command {
+    use std::os::windows::process::CommandExt;
+    // Handed over verbatim: cmd does not follow the quoting rules of other programs, and with
+    // `/s` it takes whatever is between the outer quotes as the line. `/v:off`: `!` is text.
+    let mut c = Command::new("cmd");
+    c.raw_arg(format!("/d /v:off /s /c \"{line}\""));
+    c
+}
+
+/// The local shell running `line` as it is.
+#[cfg(not(windows))]
+fn shell_command(line: &str) -> Command {
+    let mut c = Command::new("sh");
+    c.arg("-c").arg(line);
+    c
 }
 
 pub(super) fn execute(
@@ -407,7 +441,7 @@ pub(super) fn run(
             1 => ctx.output_dir.join(format!("{base}.log")),
             n => ctx.output_dir.join(format!("{base}.{n}.log")),
         })
-        .find(|p| !p.exists())
+        .find(|p| fs::symlink_metadata(p).is_err())
         .unwrap_or_else(|| ctx.output_dir.join(format!("{base}.log")));
     let cannot_start = |why: String| {
         Failure::new(
@@ -442,7 +476,8 @@ pub(super) fn run(
     })?;
     (ctx.progress)(Progress::Started { pid: child.id() });
     let (tx, rx) = mpsc::channel::<String>();
-    let pump = std::thread::spawn(move || pump_lines(reader, log, tx));
+    let redactor = p.redactor.clone();
+    let pump = std::thread::spawn(move || pump_lines(reader, log, tx, &redactor));
     let mut tail: VecDeque<String> = VecDeque::new();
     let mut on_line = |line: String, progress: &mut dyn FnMut(Progress<'_>)| {
         progress(Progress::Line(&line));
@@ -549,13 +584,71 @@ enum Ending {
 }
 
 fn open_log(dir: &Path, file: &Path) -> io::Result<File> {
-    fs::create_dir_all(dir)?;
-    OpenOptions::new().create(true).append(true).open(file)
+    crate::fsutil::create_private_dir_all(dir)?;
+    crate::fsutil::create_fresh(file)
 }
 
-/// Copies the command's output to the log file and sends it on line by line (bytes that are
-/// not UTF-8 are shown as replacement characters; the log keeps them as they are).
-fn pump_lines(mut reader: io::PipeReader, mut log: File, tx: mpsc::Sender<String>) {
+/// Replaces every secret value in a command's output with `********`, before it is shown or
+/// saved. A secret that a command prints split over two lines, or encoded, is out of its reach.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    /// Longest first, so that a secret holding another is masked whole.
+    secrets: Vec<Vec<u8>>,
+}
+
+impl Redactor {
+    pub fn new(secrets: Vec<String>) -> Redactor {
+        let mut secrets: Vec<Vec<u8>> = secrets
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .map(String::into_bytes)
+            .collect();
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        Redactor { secrets }
+    }
+
+    /// The longest secret's length: output held back until a line ends keeps at least this much.
+    fn longest(&self) -> usize {
+        self.secrets.first().map_or(0, Vec::len)
+    }
+
+    pub fn redact(&self, bytes: &[u8]) -> Vec<u8> {
+        self.redact_prefix(bytes, bytes.len()).0
+    }
+
+    /// Masks what starts before `limit` (a secret that starts there is masked whole, even when
+    /// it ends after it); returns the text and how many bytes of `bytes` it stands for.
+    fn redact_prefix(&self, bytes: &[u8], limit: usize) -> (Vec<u8>, usize) {
+        let mut out = Vec::with_capacity(limit);
+        let mut i = 0;
+        'outer: while i < limit {
+            for s in &self.secrets {
+                if bytes[i..].starts_with(s) {
+                    out.extend_from_slice(b"********");
+                    i += s.len();
+                    continue 'outer;
+                }
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        (out, i)
+    }
+}
+
+/// Output held back waiting for the end of its line before it is written anyway.
+const LONG_LINE: usize = 64 * 1024;
+
+/// Copies the command's output to the log file and sends it on line by line, every secret value
+/// masked in both (bytes that are not UTF-8 are shown as replacement characters; the log keeps
+/// them as they are). Output is passed on a line at a time, so that a secret is masked even when
+/// it arrives in two reads; a line longer than [`LONG_LINE`] is passed on in parts.
+fn pump_lines(
+    mut reader: io::PipeReader,
+    mut log: File,
+    tx: mpsc::Sender<String>,
+    redactor: &Redactor,
+) {
     let mut buf = [0u8; 8192];
     let mut pending: Vec<u8> = Vec::new();
     loop {
@@ -565,16 +658,26 @@ fn pump_lines(mut reader: io::PipeReader, mut log: File, tx: mpsc::Sender<String
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
-        let _ = log.write_all(&buf[..n]);
         pending.extend_from_slice(&buf[..n]);
         while let Some(i) = pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=i).collect();
+            let line = redactor.redact(&pending[..=i]);
+            pending.drain(..=i);
+            let _ = log.write_all(&line);
             let text = String::from_utf8_lossy(&line[..line.len() - 1]);
             let _ = tx.send(text.trim_end_matches('\r').to_string());
         }
+        if pending.len() > LONG_LINE {
+            // Everything but what could be the start of a secret cut by the read.
+            let keep = redactor.longest().saturating_sub(1);
+            let (redacted, used) = redactor.redact_prefix(&pending, pending.len() - keep);
+            pending.drain(..used);
+            let _ = log.write_all(&redacted);
+        }
     }
     if !pending.is_empty() {
-        let _ = tx.send(String::from_utf8_lossy(&pending).into_owned());
+        let line = redactor.redact(&pending);
+        let _ = log.write_all(&line);
+        let _ = tx.send(String::from_utf8_lossy(&line).into_owned());
     }
     let _ = log.sync_all();
 }
@@ -610,7 +713,15 @@ mod tree {
         }
     }
 
+    /// A process that has ended but was not reaped yet (a zombie) has ended.
     pub fn still_running(pid: u32) -> bool {
+        #[cfg(target_os = "linux")]
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            // `PID (COMMAND) STATE …`: the command may hold spaces and parentheses.
+            return stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']));
+        }
         i32::try_from(pid)
             .ok()
             .and_then(Pid::from_raw)
@@ -773,4 +884,20 @@ fn signal_name(status: &ExitStatus) -> String {
         }
     }
     format!("{status}")
+}
+
+#[cfg(test)]
+mod redactor_tests {
+    use super::Redactor;
+
+    #[test]
+    fn masks_every_secret_longest_first() {
+        let r = Redactor::new(vec!["hunter2".into(), "hunter2-long".into(), String::new()]);
+        assert_eq!(
+            r.redact(b"pw=hunter2-long and hunter2, hunter"),
+            b"pw=******** and ********, hunter"
+        );
+        let (out, used) = r.redact_prefix(b"abchunter2xyz", 4);
+        assert_eq!((out.as_slice(), used), (&b"abc********"[..], 10));
+    }
 }

@@ -206,7 +206,7 @@ fn check_sources(plan: &Plan, instance: &Instance, a: &CopyAction, s: &Survey) -
             Lookup::Found(e) if !e.is_file() => out.push(Finding::blocking(
                 instance,
                 format!("file {} in {from}", f.name),
-                format!("{} is a folder, not a file", e.name),
+                format!("{} is {}, not a file", e.name, fsops::kind(&e.meta)),
                 format!("Extract the package into {from} again"),
             )),
             Lookup::Found(e) => {
@@ -307,8 +307,12 @@ fn check_destination(instance: &Instance, a: &CopyAction, s: &Survey) -> Vec<Fin
             Lookup::Found(d) if !d.is_file() => out.push(Finding::blocking(
                 instance,
                 format!("{} in {to}", f.name),
-                format!("{} is a folder; a file cannot replace it", d.name),
-                format!("Move the folder {} out of {to}", d.name),
+                format!(
+                    "{} is {}; a file cannot replace it",
+                    d.name,
+                    fsops::kind(&d.meta)
+                ),
+                format!("Move {} out of {to}", d.name),
             )),
             Lookup::Found(d) if f.in_place => in_place.push(d.name.clone()),
             Lookup::Found(d) => {
@@ -621,4 +625,47 @@ fn verify(
         }
     }
     Ok(())
+}
+
+/// File by file, what an interrupted copy left at the destination.
+pub(super) fn evidence(
+    plan: &Plan,
+    instance: &Instance,
+    a: &CopyAction,
+) -> super::evidence::Survey {
+    use super::evidence::{FileEvidence, FileState};
+    let s = survey(plan, instance, a);
+    let names: Vec<String> = s.files.iter().map(|f| f.name.clone()).collect();
+    let partials = super::evidence::partials(plan, instance, &a.to, &names);
+    let files = s
+        .files
+        .iter()
+        .zip(partials)
+        .map(|(f, partial)| {
+            let state = match (&f.dest, f.source_entry()) {
+                (Lookup::Found(_), _) if f.in_place => FileState::InPlace,
+                (Lookup::Found(_), Some(_)) => FileState::OldVersion,
+                (Lookup::Found(_), None) => {
+                    FileState::Unknown(format!("the source is not in {}", s.from_shown))
+                }
+                (Lookup::Missing, _) if s.to.is_some() => FileState::Missing,
+                (Lookup::Missing, _) => {
+                    FileState::Unknown(format!("{} cannot be read", s.to_shown))
+                }
+                (Lookup::Ambiguous(names), _) => {
+                    FileState::Unknown(format!("{} files match it ignoring case", names.len()))
+                }
+            };
+            FileEvidence {
+                name: f.name.clone(),
+                state,
+                partial: partial.and_then(|p| p.file_name().map(|n| n.to_string_lossy().into())),
+            }
+        })
+        .collect();
+    super::evidence::Survey {
+        dest: s.to_shown.clone(),
+        files,
+        copy: true,
+    }
 }

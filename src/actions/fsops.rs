@@ -254,6 +254,23 @@ pub fn file_system_id(path: &Path) -> Option<u64> {
     sys::file_system_id(&nearest_existing(path)?)
 }
 
+/// What a file-system entry is, in words, for a message: `a file`, `a folder`, `a named pipe
+/// (FIFO)`. Anything but a regular file or a folder is named for what it is, never taken for
+/// one of them.
+pub fn kind(meta: &Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_file() {
+        return "a file";
+    }
+    if t.is_dir() {
+        return "a folder";
+    }
+    if t.is_symlink() {
+        return "a link";
+    }
+    sys::special_kind(&t)
+}
+
 /// Whether a regular file may be started as a program (on Unix: an execute bit is set).
 pub fn is_executable(meta: &Metadata) -> bool {
     meta.is_file() && sys::is_executable(meta)
@@ -305,6 +322,19 @@ mod sys {
     pub fn is_executable(meta: &Metadata) -> bool {
         meta.permissions().mode() & 0o111 != 0
     }
+
+    pub fn special_kind(t: &std::fs::FileType) -> &'static str {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            "a named pipe (FIFO)"
+        } else if t.is_socket() {
+            "a socket"
+        } else if t.is_block_device() || t.is_char_device() {
+            "a device"
+        } else {
+            "a special file"
+        }
+    }
 }
 
 #[cfg(windows)]
@@ -345,7 +375,7 @@ mod sys {
     /// A path as a NUL-terminated UTF-16 string for the Win32 calls that take one, in its
     /// `\\?\` form (so past `MAX_PATH`) when it is absolute.
     pub fn wide(path: &Path) -> Vec<u16> {
-        super::verbatim(path)
+        crate::fsutil::verbatim(path)
             .as_os_str()
             .encode_wide()
             .chain(Some(0))
@@ -446,23 +476,9 @@ mod sys {
     pub fn is_executable(_meta: &Metadata) -> bool {
         true
     }
-}
 
-/// A path in the form Windows needs past `MAX_PATH` characters: `\\?\C:\…` or
-/// `\\?\UNC\server\share\…`, made absolute first. A relative path that cannot be made absolute,
-/// and a path already in that form, are left as they are.
-#[cfg(windows)]
-pub fn verbatim(path: &Path) -> PathBuf {
-    let Ok(absolute) = std::path::absolute(path) else {
-        return path.to_path_buf();
-    };
-    let text = absolute.as_os_str().to_string_lossy();
-    if text.starts_with(r"\\?\") || text.starts_with(r"\\.\") {
-        absolute
-    } else if let Some(share) = text.strip_prefix(r"\\") {
-        PathBuf::from(format!(r"\\?\UNC\{share}"))
-    } else {
-        PathBuf::from(format!(r"\\?\{text}"))
+    pub fn special_kind(_t: &std::fs::FileType) -> &'static str {
+        "a special file"
     }
 }
 
@@ -495,6 +511,10 @@ mod sys {
 
     pub fn is_executable(_meta: &Metadata) -> bool {
         true
+    }
+
+    pub fn special_kind(_t: &std::fs::FileType) -> &'static str {
+        "a special file"
     }
 }
 
@@ -610,6 +630,12 @@ pub fn temp_path(target: &Path) -> PathBuf {
 /// bytes written so far and checking `cancel` between chunks), synced, its size verified, then
 /// renamed over `to` and the folder synced. On any failure the temporary file is removed and
 /// `to` is untouched.
+///
+/// Whatever is at the temporary name (a file left by a crash, or a link someone planted) is
+/// removed, never written through: the file is created anew ([`crate::fsutil::create_fresh`]).
+/// The copy gets the permissions of the file it replaces, or, when new, the source's without
+/// write access for anyone but the owner ([`crate::fsutil::kept_permissions`]); a backup, which
+/// is new, therefore has the original's permissions.
 pub fn copy_atomic(
     from: &Path,
     to: &Path,
@@ -617,8 +643,8 @@ pub fn copy_atomic(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Copied, CopyError> {
     let tmp = temp_path(to);
-    let result = copy_into(from, &tmp, cancel, progress).and_then(|copied| {
-        fs::rename(&tmp, to).map_err(CopyError::Write)?;
+    let result = copy_into(from, to, &tmp, cancel, progress).and_then(|copied| {
+        crate::fsutil::replace(&tmp, to).map_err(CopyError::Write)?;
         if let Some(dir) = to.parent() {
             crate::fsutil::sync_dir(dir);
         }
@@ -632,13 +658,15 @@ pub fn copy_atomic(
 
 fn copy_into(
     from: &Path,
+    to: &Path,
     tmp: &Path,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Copied, CopyError> {
     let mut src = File::open(from).map_err(CopyError::Read)?;
-    let expected = src.metadata().map_err(CopyError::Read)?.len();
-    let mut dst = File::create(tmp).map_err(CopyError::Write)?;
+    let src_meta = src.metadata().map_err(CopyError::Read)?;
+    let expected = src_meta.len();
+    let mut dst = crate::fsutil::create_fresh(tmp).map_err(CopyError::Write)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; CHUNK];
     let mut written = 0u64;
@@ -655,6 +683,8 @@ fn copy_into(
         written += n as u64;
         progress(written);
     }
+    let permissions = crate::fsutil::kept_permissions(to, &src_meta);
+    dst.set_permissions(permissions).map_err(CopyError::Write)?;
     dst.sync_all().map_err(CopyError::Write)?;
     let on_disk = dst.metadata().map_err(CopyError::Write)?.len();
     if written != expected || on_disk != expected {

@@ -87,7 +87,9 @@
 mod assert;
 mod command;
 mod copy;
+pub mod evidence;
 pub mod fsops;
+pub mod shell;
 mod write_file;
 
 use std::path::{Path, PathBuf};
@@ -421,8 +423,12 @@ pub fn describe(plan: &Plan, action: &Action) -> ActionView {
         Action::Command(a) => {
             let program = show(&a.program);
             let args: Vec<String> = a.args.iter().map(show).collect();
+            let line = match a.shell {
+                true => shell::line(plan, shell::Shell::local(), &a.program, &a.args, true).ok(),
+                false => None,
+            };
             ActionView::Command {
-                command_line: command_line(&program, &args),
+                command_line: line.unwrap_or_else(|| command_line(&program, &args)),
                 program,
                 args,
                 cwd: a.cwd.as_ref().map(show),
@@ -638,7 +644,7 @@ pub(crate) fn check_folder(
             vec![Finding::blocking(
                 instance,
                 checked,
-                "is a file, not a folder",
+                format!("is {}, not a folder", fsops::kind(&meta)),
                 or_hint(
                     "Move the file out of the way".to_string(),
                     redirect_hint(plan, t, "the right folder"),
@@ -676,10 +682,12 @@ pub(crate) fn back_up(
 ) -> Result<PathBuf, Failure> {
     let dir = instance_dir(ctx.backup_dir, instance);
     let backup = dir.join(&file.name);
-    if backup.exists() {
+    // A backup made by an earlier attempt is kept; anything else at its name (a link) is not
+    // trusted, and the copy below replaces it without following it.
+    if std::fs::symlink_metadata(&backup).is_ok_and(|m| m.is_file()) {
         return Ok(backup);
     }
-    std::fs::create_dir_all(&dir).map_err(|e| {
+    crate::fsutil::create_private_dir_all(&dir).map_err(|e| {
         Failure::new(
             FailureKind::Io,
             format!(

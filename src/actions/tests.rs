@@ -380,13 +380,13 @@ fn command_success_captures_interleaved_output() {
     let outcome = result.unwrap();
     let run = outcome.command.unwrap();
     assert_eq!(run.exit_code, Some(2));
-    assert_eq!(lines, ["out", "err", "hunter2"]);
+    // The secret reached the program, which printed it: masked in what is shown and saved.
+    assert_eq!(lines, ["out", "err", "********"]);
     assert_eq!(run.tail, lines);
     let log = fs::read_to_string(run.output_file.unwrap()).unwrap();
-    // The header masks the secret; the program's own output is kept as it came.
     assert_eq!(
         log,
-        "$ sh -c \"echo out; echo err >&2; echo ********; exit 2\"\nout\nerr\nhunter2\n"
+        "$ sh -c \"echo out; echo err >&2; echo ********; exit 2\"\nout\nerr\n********\n"
     );
     assert!(fx.output_dir().join("ok-cmd.log").is_file());
 }

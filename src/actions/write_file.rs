@@ -84,8 +84,12 @@ fn check_survey(plan: &Plan, instance: &Instance, a: &WriteFileAction, s: &Surve
         Lookup::Found(e) if !e.is_file() => out.push(Finding::blocking(
             instance,
             checked,
-            format!("{} is a folder; a file cannot replace it", e.name),
-            format!("Move the folder {} out of the way", e.name),
+            format!(
+                "{} is {}; a file cannot replace it",
+                e.name,
+                fsops::kind(&e.meta)
+            ),
+            format!("Move {} out of the way", e.name),
         )),
         Lookup::Found(e) if already_written(e, content(plan, a).as_deref()) => {
             out.push(Finding::ok(
@@ -219,4 +223,37 @@ pub(super) fn execute(
         }],
         command: None,
     })
+}
+
+/// What an interrupted `write_file` left: the file in place, the old version, or nothing.
+pub(super) fn evidence(
+    plan: &Plan,
+    instance: &Instance,
+    a: &WriteFileAction,
+) -> super::evidence::Survey {
+    use super::evidence::{FileEvidence, FileState};
+    let s = survey(plan, instance, a);
+    let partial = super::evidence::partials(plan, instance, &a.dir, std::slice::from_ref(&a.file))
+        .pop()
+        .flatten();
+    let state = match &s.existing {
+        _ if s.dir.is_none() => {
+            FileState::Unknown(format!("the folder of {} cannot be read", s.shown))
+        }
+        Lookup::Found(e) if already_written(e, content(plan, a).as_deref()) => FileState::InPlace,
+        Lookup::Found(_) => FileState::OldVersion,
+        Lookup::Missing => FileState::Missing,
+        Lookup::Ambiguous(names) => {
+            FileState::Unknown(format!("{} files match it ignoring case", names.len()))
+        }
+    };
+    super::evidence::Survey {
+        dest: plan.resolved.show(&a.dir),
+        files: vec![FileEvidence {
+            name: a.file.clone(),
+            state,
+            partial: partial.and_then(|p| p.file_name().map(|n| n.to_string_lossy().into())),
+        }],
+        copy: false,
+    }
 }

@@ -100,6 +100,7 @@ fn mark(tick: Option<&Tick>) -> (&'static str, &'static str) {
     match tick.map(|t| t.outcome) {
         None => ("", ""),
         Some(Outcome::Done) => ("done", "\u{2713}"),
+        Some(Outcome::PartlyDone) => ("partly-done", "~"),
         Some(Outcome::Skipped) => ("skipped", "\u{2013}"),
         Some(Outcome::Failed) => ("failed", "\u{2717}"),
     }
@@ -123,7 +124,7 @@ fn row(out: &mut String, class: &str, attrs: &str, b: &Tickbox) {
     let mut classes = class.to_string();
     if let Some(t) = tick {
         classes.push(' ');
-        classes.push_str(t.outcome.word());
+        classes.push_str(t.outcome.class());
     }
     out.push_str(&format!("<tr class=\"{}\">", classes.trim()));
     out.push_str(&format!(
@@ -139,11 +140,21 @@ fn row(out: &mut String, class: &str, attrs: &str, b: &Tickbox) {
     }
     if let Some(t) = tick {
         let mut what = t.outcome.word().to_string();
+        if let Some(how) = t.how {
+            what.push(' ');
+            what.push_str(how);
+        }
         if let Some(note) = &t.note {
             what.push_str(": ");
             what.push_str(note);
         }
         out.push_str(&format!("<div class=\"note\">{}</div>", esc(&what)));
+        for n in &t.notes {
+            out.push_str(&format!(
+                "<div class=\"note run-note\">{}</div>",
+                esc(&n.describe())
+            ));
+        }
     }
     out.push_str("</td>");
     let (who, when) = tick

@@ -138,6 +138,7 @@ fn task(b: &Tickbox, indent: &str) -> String {
     let (mark, label) = match b.tick.as_ref().map(|t| t.outcome) {
         None => ("[ ]", esc(&b.label)),
         Some(Outcome::Done) => ("[x]", esc(&b.label)),
+        Some(Outcome::PartlyDone) => ("[ ]", esc(&b.label)),
         Some(Outcome::Skipped) => ("[x]", format!("~~{}~~", esc(&b.label))),
         Some(Outcome::Failed) => ("[ ]", esc(&b.label)),
     };
@@ -147,6 +148,14 @@ fn task(b: &Tickbox, indent: &str) -> String {
     }
     if let Some(note) = &b.note {
         s.push_str(&format!("\\\n{indent}  *Note:* {}", esc(note)));
+    }
+    for n in b.tick.iter().flat_map(|t| &t.notes) {
+        s.push_str(&format!(
+            "\\\n{indent}  *Note by {} at {}:* {}",
+            esc(&n.who),
+            esc(&n.when),
+            esc(&n.text)
+        ));
     }
     s
 }

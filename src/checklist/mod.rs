@@ -24,6 +24,8 @@ pub use doc::Doc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Done,
+    /// A step with items, some of which were not done.
+    PartlyDone,
     Skipped,
     Failed,
 }
@@ -32,27 +34,60 @@ impl Outcome {
     pub fn word(self) -> &'static str {
         match self {
             Outcome::Done => "done",
+            Outcome::PartlyDone => "partly done",
             Outcome::Skipped => "skipped",
             Outcome::Failed => "failed",
         }
     }
+
+    /// The word as a CSS class or data value: `done`, `partly-done`, `skipped`, `failed`.
+    pub fn class(self) -> &'static str {
+        match self {
+            Outcome::PartlyDone => "partly-done",
+            other => other.word(),
+        }
+    }
 }
 
-/// The mark a run left in one box: what happened, who did it, when, and any note.
+/// A note the run recorded on a box, with who wrote it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunNote {
+    pub text: String,
+    pub who: String,
+    pub when: String,
+}
+
+impl RunNote {
+    /// `note by jdoe at 2011-01-20 23:14: text`.
+    pub fn describe(&self) -> String {
+        format!("note by {} at {}: {}", self.who, self.when, self.text)
+    }
+}
+
+/// The mark a run left in one box: what happened, how (for done), who did it, when, why (a
+/// skip's reason, a failure's error, the items left), and every note in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tick {
     pub outcome: Outcome,
+    /// For done: `by automation`, `by hand`, `after a workaround`, `rehearsed, not run`.
+    pub how: Option<&'static str>,
     /// The operator, as the journal names them.
     pub who: String,
     /// When, as the journal records it; shown as given.
     pub when: String,
     pub note: Option<String>,
+    /// Every note recorded on the instance, in the order they were written.
+    pub notes: Vec<RunNote>,
 }
 
 impl Tick {
-    /// `done by jdoe at 2011-01-20 23:14` (and `: note`).
+    /// `done (by hand) by jdoe at 2011-01-20 23:14` (and `: reason`).
     pub fn describe(&self) -> String {
-        let mut s = format!("{} by {} at {}", self.outcome.word(), self.who, self.when);
+        let mut s = self.outcome.word().to_string();
+        if let Some(how) = self.how {
+            s.push_str(&format!(" ({how})"));
+        }
+        s.push_str(&format!(" by {} at {}", self.who, self.when));
         if let Some(note) = &self.note {
             s.push_str(": ");
             s.push_str(note);
@@ -94,20 +129,35 @@ pub fn as_run(run: &str, progress: &crate::journal::Progress) -> AsRun {
     let mut ticks = BTreeMap::new();
     for (key, p) in progress.instances() {
         let Some(stamp) = &p.stamp else { continue };
-        let note = p.notes.last().map(|n| n.text.clone());
-        let (outcome, note) = match &p.state {
-            InstanceState::Done(_) => (Outcome::Done, note),
-            InstanceState::Skipped { reason } => (Outcome::Skipped, Some(reason.clone())),
-            InstanceState::Failed { error } => (Outcome::Failed, Some(error.clone())),
+        let (outcome, how, note) = match &p.state {
+            InstanceState::Done(how) => (Outcome::Done, Some(how.word()), None),
+            InstanceState::PartlyDone { left } => (
+                Outcome::PartlyDone,
+                None,
+                Some(format!("items left: {}", left.join(", "))),
+            ),
+            InstanceState::Skipped { reason } => (Outcome::Skipped, None, Some(reason.clone())),
+            InstanceState::Failed { error } => (Outcome::Failed, None, Some(error.clone())),
             InstanceState::Pending | InstanceState::Started => continue,
         };
+        let notes = p
+            .notes
+            .iter()
+            .map(|n| RunNote {
+                text: n.text.clone(),
+                who: n.stamp.operator.clone(),
+                when: when(&n.stamp),
+            })
+            .collect();
         ticks.insert(
             key.to_string(),
             Tick {
                 outcome,
+                how,
                 who: stamp.operator.clone(),
                 when: when(stamp),
                 note,
+                notes,
             },
         );
         for (item, ip) in &p.items {
@@ -119,9 +169,11 @@ pub fn as_run(run: &str, progress: &crate::journal::Progress) -> AsRun {
                 format!("{key}#{item}"),
                 Tick {
                     outcome,
+                    how: None,
                     who: ip.stamp.operator.clone(),
                     when: when(&ip.stamp),
                     note,
+                    notes: Vec::new(),
                 },
             );
         }
@@ -131,9 +183,11 @@ pub fn as_run(run: &str, progress: &crate::journal::Progress) -> AsRun {
         ticks,
         prerequisites: progress.prerequisites.as_ref().map(|s| Tick {
             outcome: Outcome::Done,
+            how: None,
             who: s.operator.clone(),
             when: when(s),
             note: None,
+            notes: Vec::new(),
         }),
     }
 }
@@ -174,9 +228,11 @@ phases:
     fn tick(outcome: Outcome, note: Option<&str>) -> Tick {
         Tick {
             outcome,
+            how: None,
             who: "jdoe".into(),
             when: "2011-01-20 23:14".into(),
             note: note.map(String::from),
+            notes: Vec::new(),
         }
     }
 

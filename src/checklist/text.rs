@@ -145,6 +145,7 @@ fn mark(tick: Option<&Tick>) -> &'static str {
     match tick.map(|t| t.outcome) {
         None => "[ ]",
         Some(Outcome::Done) => "[x]",
+        Some(Outcome::PartlyDone) => "[~]",
         Some(Outcome::Skipped) => "[-]",
         Some(Outcome::Failed) => "[!]",
     }
@@ -159,6 +160,14 @@ fn tickbox(out: &mut String, indent: usize, b: &Tickbox) {
     fill(out, &first, indent + 4, &words(&[Span::Text(text)]));
     if let Some(note) = &b.note {
         labelled(out, indent + 4, "Note: ", note);
+    }
+    for n in b.tick.iter().flat_map(|t| &t.notes) {
+        labelled(
+            out,
+            indent + 4,
+            &format!("Note by {} at {}: ", n.who, n.when),
+            &n.text,
+        );
     }
 }
 

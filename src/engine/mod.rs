@@ -11,15 +11,17 @@
 //! [`Prompter`], and writes state only through the journal.
 
 pub mod interrupt;
+pub mod operator;
 pub mod rehearsal;
 pub mod start;
+pub mod summary;
 pub mod view;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use indicatif::ProgressStyle;
 
-use crate::actions::{self, CheckEnv, ExecContext, Failure, Outcome, Progress as ActionProgress};
+use crate::actions::{self, ExecContext, Failure, Outcome, Progress as ActionProgress};
 use crate::dryrun::Report;
 use crate::error::Error;
 use crate::exit_codes::ExitCode;
@@ -29,7 +31,8 @@ use crate::journal::{
 use crate::plan::{Instance, Plan, instance_key};
 use crate::runbook::{Action, Step};
 use crate::ui::{
-    Decision, FailureChoice, FailureView, InDoubtChoice, ItemAnswer, Prompter, StepView, Stop,
+    Decision, Declined, Evidence, FailureChoice, FailureView, InDoubtChoice, ItemAnswer, Prompter,
+    StepView, Stop, Supports,
 };
 
 /// How a walk ended.
@@ -49,7 +52,7 @@ impl Ending {
         match self {
             Ending::Finished => ExitCode::Success,
             Ending::Paused | Ending::Missing(_) => ExitCode::Paused,
-            Ending::Interrupted => ExitCode::Interrupted,
+            Ending::Interrupted => interrupt::exit_code(),
             Ending::Aborted => ExitCode::Failure,
         }
     }
@@ -95,14 +98,6 @@ fn journal_error(e: crate::journal::Error) -> Error {
     Error::Failed(e.to_string())
 }
 
-/// Whether an instance needs no more work in this run.
-fn finished(state: &InstanceState) -> bool {
-    matches!(
-        state,
-        InstanceState::Done(_) | InstanceState::Skipped { .. }
-    )
-}
-
 impl<'p, 'r> Walk<'p, 'r> {
     fn recorder(&self) -> MutexGuard<'_, Recorder> {
         self.recorder.lock().unwrap_or_else(|e| e.into_inner())
@@ -122,7 +117,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         self.plan
             .instances
             .iter()
-            .filter(|i| finished(rec.progress().state(&i.key)))
+            .filter(|i| rec.progress().state(&i.key).settled())
             .count()
     }
 
@@ -217,12 +212,13 @@ impl<'p, 'r> Walk<'p, 'r> {
         }
     }
 
-    /// Walks every instance that is not finished yet, in plan order.
+    /// Walks every instance that is not settled yet, in plan order; at the end, offers to
+    /// reopen what was skipped, partly done or done by hand before the run is finished.
     pub fn walk(&mut self) -> Result<Ending, Error> {
         let total = self.plan.instances.len();
         for instance in &self.plan.instances {
             let state = self.state(&instance.key);
-            if finished(&state) {
+            if state.settled() {
                 continue;
             }
             self.prompter
@@ -239,6 +235,40 @@ impl<'p, 'r> Walk<'p, 'r> {
                 return Ok(ending);
             }
         }
+        loop {
+            let candidates = {
+                let rec = self.recorder();
+                summary::revisitable(self.plan, rec.progress(), None)
+            };
+            if candidates.is_empty() {
+                break;
+            }
+            let key = match self.prompter.revisit(&candidates, true) {
+                Ok(Some(key)) => key,
+                Ok(None) => break,
+                Err(s) => {
+                    let Flow::Stop(ending) = stopped(s) else {
+                        break;
+                    };
+                    return Ok(ending);
+                }
+            };
+            if let Flow::Stop(ending) = self.revisit(&key)? {
+                return Ok(ending);
+            }
+        }
+        // A reopened instance may have been left unsettled (its menu was left another way).
+        if let Some(open) = self
+            .plan
+            .instances
+            .iter()
+            .find(|i| !self.state(&i.key).settled())
+        {
+            return Ok(Ending::Missing(format!(
+                "step instance `{}` is not settled yet",
+                open.key
+            )));
+        }
         self.prompter.progress(total, total, "finished");
         self.record(NewEvent::new(EventKind::RunFinished {
             outcome: RunOutcome::Completed,
@@ -246,23 +276,92 @@ impl<'p, 'r> Walk<'p, 'r> {
         Ok(Ending::Finished)
     }
 
-    fn in_doubt(&mut self, instance: &Instance) -> Result<Flow, Error> {
-        let view = view::step_view(self.plan, instance);
-        self.prompter.show(&view::render(&view, false));
-        let step = self.plan.step_of(instance).step;
-        if let Some(action @ Action::Copy(_)) = step.automated() {
-            let env = CheckEnv::default();
-            let findings = actions::check(self.plan, instance, action, &env);
-            let mut text = String::from("   It was interrupted. What the files look like now:\n");
-            for f in &findings {
-                text.push_str(&format!("     {:<8} {}\n", f.severity.name(), f.sentence()));
-            }
-            text.push_str(
-                "   Running it again copies only what is missing and keeps the backups it made.",
-            );
-            self.prompter.show(&text);
+    /// The view of an instance, with what can be reopened from its menu.
+    fn view(&self, instance: &Instance) -> StepView {
+        let mut view = view::step_view(self.plan, instance);
+        let rec = self.recorder();
+        view.revisitable = summary::revisitable(self.plan, rec.progress(), Some(&instance.key));
+        view
+    }
+
+    fn show_plan(&mut self, current: Option<&str>) {
+        let text = {
+            let rec = self.recorder();
+            summary::plan_view(self.plan, rec.progress(), current)
+        };
+        self.prompter.show(&text);
+    }
+
+    /// Reopens a settled instance (journaled as `instance_reopened`) and walks it at once.
+    fn revisit(&mut self, key: &str) -> Result<Flow, Error> {
+        let Some(instance) = self.plan.instance(key) else {
+            self.prompter
+                .show(&format!("   No step instance `{key}` in this run."));
+            return Ok(Flow::Next);
+        };
+        if !summary::reopenable(&self.state(key)) {
+            self.prompter.show(&format!(
+                "   {key} cannot be reopened: only what was skipped, partly done or done by hand can."
+            ));
+            return Ok(Flow::Next);
         }
-        if let Some(Action::Command(command)) = step.automated() {
+        let was = summary::state_words(&self.state(key));
+        self.record(NewEvent::instance_reopened(instance).note(format!("reopened; it was {was}")))?;
+        self.prompter
+            .show(&format!("\n   Reopened {key}: it is to do again."));
+        self.instance(instance)
+    }
+
+    /// What an interrupted action left, shown to the operator, and the answer it supports.
+    fn evidence(&mut self, instance: &Instance, step: &Step) -> Evidence {
+        let action = step.automated();
+        let mut evidence = Evidence {
+            supports: Supports::Unknown,
+            still_running: false,
+            rerun: if action.is_none() {
+                "It was not done: show the step again".into()
+            } else {
+                "It did not complete: show the step again (you are asked before it runs)".into()
+            },
+        };
+        if let Some(action @ (Action::Copy(_) | Action::WriteFile(_))) = action
+            && let Some(survey) = actions::evidence::survey(self.plan, instance, action)
+        {
+            let mut text = format!(
+                "   It was interrupted. What the files look like now: {}\n",
+                survey.headline()
+            );
+            let width = survey.files.iter().map(|f| f.name.len()).max().unwrap_or(0);
+            for f in &survey.files {
+                text.push_str(&format!(
+                    "     {:<width$}  {}\n",
+                    f.name,
+                    f.describe(survey.copy)
+                ));
+            }
+            let unknown = survey
+                .files
+                .iter()
+                .all(|f| matches!(f.state, actions::evidence::FileState::Unknown(_)));
+            evidence.supports = if survey.complete() {
+                text.push_str("   Every file is in place: the evidence says it completed.");
+                Supports::Completed
+            } else if unknown {
+                Supports::Unknown
+            } else {
+                text.push_str(
+                    "   Not every file is in place: the evidence says it did not complete.",
+                );
+                Supports::NotCompleted
+            };
+            evidence.rerun = if survey.copy {
+                "It did not complete: finish the copy (copies only what is not in place, keeps the backups)".into()
+            } else {
+                "It did not complete: write the file again".into()
+            };
+            self.prompter.show(text.trim_end());
+        }
+        if let Some(Action::Command(command)) = action {
             let (last, started) = {
                 let rec = self.recorder();
                 let p = rec.progress().instance(&instance.key);
@@ -271,11 +370,16 @@ impl<'p, 'r> Walk<'p, 'r> {
                     p.and_then(|p| p.command.clone()),
                 )
             };
+            let mut ended = None;
             if let Some((pid, machine)) = &started {
                 let here = *machine == journal::machine_name();
+                if here && !actions::still_running(*pid) {
+                    ended = Some(*pid);
+                }
                 if here && actions::still_running(*pid) {
+                    evidence.still_running = true;
                     self.prompter.show(&format!(
-                        "   The command is still running as process {pid} on this machine: wait for it to end before you answer."
+                        "   The command is still running as process {pid} on this machine: it is not run again while it runs."
                     ));
                 } else if !here {
                     self.prompter.show(&format!(
@@ -283,35 +387,157 @@ impl<'p, 'r> Walk<'p, 'r> {
                     ));
                 }
             }
-            let text = match last {
-                Some((path, Some(code))) if command.success_codes.contains(&code) => format!(
+            let (text, supports) = match last {
+                Some((path, Some(code))) if command.success_codes.contains(&code) => (format!(
                     "   The journal shows the command exited with {code} (success); its output is in {path}."
-                ),
-                Some((path, Some(code))) => format!(
+                ), Supports::Completed),
+                Some((path, Some(code))) => (format!(
                     "   The journal shows the command exited with {code} (a failure); its output is in {path}."
-                ),
-                Some((path, None)) => format!(
-                    "   The command was stopped before it exited; what it printed is in {path}."
-                ),
-                None => "   The journal has no result of the command: it may have run, or may still be running.".into(),
+                ), Supports::NotCompleted),
+                Some((path, None)) => (format!(
+                    "   The command was stopped before it exited: it did not complete. What it printed is in {path}."
+                ), Supports::NotCompleted),
+                None if evidence.still_running => (String::new(), Supports::Unknown),
+                None => match ended {
+                    Some(pid) => (format!(
+                        "   The journal has no result of the command, and its process {pid} has ended: nothing here tells whether it succeeded."
+                    ), Supports::Unknown),
+                    None => ("   The journal has no result of the command: it may have run, or may still be running.".into(), Supports::Unknown),
+                },
             };
-            self.prompter.show(&text);
+            evidence.supports = supports;
+            if !text.is_empty() {
+                self.prompter.show(&text);
+            }
         }
-        match ask!(self.prompter.in_doubt(&view)) {
-            InDoubtChoice::Rerun => {
-                self.record(
-                    NewEvent::in_doubt_resolved(instance, Resolution::NotDone).note("run it again"),
-                )?;
-                self.instance(instance)
+        evidence
+    }
+
+    /// Waits (at most the command's timeout) for the process of an in-doubt command to end.
+    fn wait_for_command(&mut self, instance: &Instance, step: &Step) -> bool {
+        let pid = {
+            let rec = self.recorder();
+            rec.progress()
+                .instance(&instance.key)
+                .and_then(|p| p.command.as_ref().map(|c| c.0))
+        };
+        let Some(pid) = pid else { return true };
+        let limit = match step.automated() {
+            Some(Action::Command(c)) => std::time::Duration::from_secs(c.timeout_secs.max(1)),
+            _ => std::time::Duration::from_secs(60),
+        };
+        self.prompter.show(&format!(
+            "   Waiting for process {pid} to end (at most {}; Ctrl-C saves and exits)…",
+            journal::format_duration(i64::try_from(limit.as_millis()).unwrap_or(i64::MAX))
+        ));
+        let start = std::time::Instant::now();
+        while actions::still_running(pid) {
+            if start.elapsed() > limit {
+                return false;
             }
-            InDoubtChoice::Done(note) => {
-                self.record(NewEvent::in_doubt_resolved(instance, Resolution::Done).note(note))?;
-                Ok(Flow::Next)
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        self.prompter.show(&format!("   Process {pid} has ended."));
+        true
+    }
+
+    fn in_doubt(&mut self, instance: &Instance) -> Result<Flow, Error> {
+        let view = self.view(instance);
+        self.prompter.show(&view::render(&view, false));
+        let step = self.plan.step_of(instance).step;
+        loop {
+            let evidence = self.evidence(instance, step);
+            match ask!(self.prompter.in_doubt(&view, &evidence)) {
+                InDoubtChoice::Wait => {
+                    if !evidence.still_running {
+                        continue;
+                    }
+                    if !self.wait_for_command(instance, step) && !self.prompter.interactive() {
+                        return Ok(Flow::Stop(Ending::Missing(format!(
+                            "the command of `{}` still runs; resume once it has ended",
+                            instance.key
+                        ))));
+                    }
+                }
+                InDoubtChoice::Rerun if evidence.still_running => {
+                    self.prompter.show(
+                        "   Not run again: its earlier process still runs. Wait for it, or pause.",
+                    );
+                }
+                InDoubtChoice::Rerun => {
+                    self.record(
+                        NewEvent::in_doubt_resolved(instance, Resolution::NotDone, None)
+                            .note("it did not complete: taken up again"),
+                    )?;
+                    return self.instance(instance);
+                }
+                InDoubtChoice::Done(note) => {
+                    let backed = evidence.supports == Supports::Completed;
+                    let Some(note) = note
+                        .or_else(|| backed.then(|| "the evidence shows it completed".to_string()))
+                    else {
+                        self.prompter.show(
+                            "   A note is required: the evidence does not show that it completed.",
+                        );
+                        if self.prompter.interactive() {
+                            continue;
+                        }
+                        return Ok(Flow::Stop(Ending::Missing(format!(
+                            "`{}`: `in_doubt: done` against the evidence needs a `note` saying how you know",
+                            instance.key
+                        ))));
+                    };
+                    let how = if backed {
+                        if self.rehearsal && matches!(step.automated(), Some(Action::Command(_))) {
+                            Completion::Rehearsed
+                        } else {
+                            Completion::Automated
+                        }
+                    } else {
+                        Completion::ByHand
+                    };
+                    self.record(
+                        NewEvent::in_doubt_resolved(instance, Resolution::Done, Some(how))
+                            .note(note),
+                    )?;
+                    self.settled(instance, step);
+                    return Ok(Flow::Next);
+                }
+                InDoubtChoice::Skip(reason) => {
+                    self.record(NewEvent::in_doubt_resolved(
+                        instance,
+                        Resolution::NotDone,
+                        None,
+                    ))?;
+                    self.record(NewEvent::instance_skipped(instance, reason))?;
+                    self.settled(instance, step);
+                    return Ok(Flow::Next);
+                }
+                InDoubtChoice::Pause => {
+                    self.record(NewEvent::new(EventKind::Paused))?;
+                    return Ok(Flow::Stop(Ending::Paused));
+                }
             }
-            InDoubtChoice::Skip(reason) => {
-                self.record(NewEvent::in_doubt_resolved(instance, Resolution::NotDone))?;
-                self.record(NewEvent::instance_skipped(instance, reason))?;
-                Ok(Flow::Next)
+        }
+    }
+
+    /// An instance was settled: partial temporary files an interrupted attempt left beside its
+    /// targets are removed (they are never part of the result).
+    fn settled(&mut self, instance: &Instance, step: &Step) {
+        let Some(action) = step.automated() else {
+            return;
+        };
+        for path in actions::evidence::leftovers(self.plan, instance, action) {
+            match std::fs::remove_file(&path) {
+                Ok(()) => self.prompter.show(&format!(
+                    "   Removed the partial temporary file {}.",
+                    path.display()
+                )),
+                Err(e) => self.prompter.show(&format!(
+                    "   warning: cannot remove the partial temporary file {}: {}",
+                    path.display(),
+                    crate::error::describe_io(&e)
+                )),
             }
         }
     }
@@ -329,43 +555,148 @@ impl<'p, 'r> Walk<'p, 'r> {
         self.record(e)
     }
 
+    /// How an automated action's success is recorded: after a workaround applied to this
+    /// instance since it was last reopened, by automation, or (a rehearsed command) rehearsed.
+    fn automated_how(&self, instance: &Instance, action: &Action) -> Completion {
+        if self.rehearsal && matches!(action, Action::Command(_)) {
+            return Completion::Rehearsed;
+        }
+        let rec = self.recorder();
+        let worked_around = rec
+            .progress()
+            .instance(&instance.key)
+            .is_some_and(|p| p.worked_around);
+        if worked_around {
+            Completion::Workaround
+        } else {
+            Completion::Automated
+        }
+    }
+
     fn instance(&mut self, instance: &Instance) -> Result<Flow, Error> {
         let step = self.plan.step_of(instance).step;
-        let view = view::step_view(self.plan, instance);
+        let view = self.view(instance);
         self.prompter.show(&view::render(&view, false));
         // A manual instance is journaled when the operator decides; an automated one as
         // started just before its action runs, so a crash inside the action leaves it in doubt.
         match &step.action {
             Action::Manual => self.manual(instance, step, &view),
             action => {
-                if !ask!(self.prompter.confirm_action(&view)) {
-                    self.prompter
-                        .show("   Not run: do it by hand, then say how it went.");
-                    return self.manual(instance, step, &view);
+                if ask!(self.prompter.confirm_action(&view)) {
+                    return self.automated(instance, step, action, &view);
                 }
-                self.automated(instance, step, action, &view)
+                self.declined(instance, step, action, &view)
             }
         }
     }
 
-    fn manual(&mut self, instance: &Instance, step: &Step, view: &StepView) -> Result<Flow, Error> {
+    /// The operator declined to run an automated action now. Nothing here marks it done without
+    /// evidence: run it now, done by hand with a note, skip with a reason, or pause.
+    fn declined(
+        &mut self,
+        instance: &Instance,
+        step: &Step,
+        action: &Action,
+        view: &StepView,
+    ) -> Result<Flow, Error> {
+        self.prompter.show(
+            "   Not run. It is not done until it runs, or you do it by hand and say what you did.",
+        );
         loop {
-            match ask!(self.prompter.decision(view)) {
-                Decision::Done { note } => {
-                    if !step.items.is_empty() {
-                        let answers = ask!(self.prompter.items(view));
-                        for ((id, _), answer) in view.items.iter().zip(answers) {
-                            match answer {
-                                ItemAnswer::Done => {
-                                    self.record(NewEvent::item_done(instance, id))?
-                                }
-                                ItemAnswer::NotDone(reason) => {
-                                    self.record(NewEvent::item_skipped(instance, id, reason))?
-                                }
-                            }
-                        }
+            match ask!(self.prompter.declined(view)) {
+                Declined::RunNow => return self.automated(instance, step, action, view),
+                Declined::ByHand(note) => {
+                    self.done(instance, Completion::ByHand, Some(note))?;
+                    self.settled(instance, step);
+                    return Ok(Flow::Next);
+                }
+                Declined::Skip(reason) => {
+                    self.record(NewEvent::instance_skipped(instance, reason))?;
+                    self.settled(instance, step);
+                    return Ok(Flow::Next);
+                }
+                Declined::Note(text) => {
+                    self.record(NewEvent::note_added(Some(instance), text))?;
+                    self.prompter.show("   Note saved.");
+                }
+                Declined::ShowPlan => self.show_plan(Some(&instance.key)),
+                Declined::Pause => {
+                    self.record(NewEvent::new(EventKind::Paused))?;
+                    return Ok(Flow::Stop(Ending::Paused));
+                }
+            }
+        }
+    }
+
+    /// Records a manual step confirmed done: done when every item is, otherwise partly done
+    /// (and the walk says which items are left).
+    fn confirm_manual(
+        &mut self,
+        instance: &Instance,
+        step: &Step,
+        view: &StepView,
+        note: Option<String>,
+    ) -> Result<Option<Flow>, Error> {
+        let mut left = Vec::new();
+        if !step.items.is_empty() {
+            let answers = match self.prompter.items(view) {
+                Ok(a) => a,
+                Err(s) => return Ok(Some(stopped(s))),
+            };
+            for ((id, text), answer) in view.items.iter().zip(answers) {
+                match answer {
+                    ItemAnswer::Done => self.record(NewEvent::item_done(instance, id))?,
+                    ItemAnswer::NotDone(reason) => {
+                        self.record(NewEvent::item_skipped(instance, id, reason))?;
+                        left.push((id.clone(), text.clone()));
                     }
-                    self.done(instance, Completion::Confirmed, note)?;
+                }
+            }
+        }
+        if left.is_empty() {
+            let worked_around = {
+                let rec = self.recorder();
+                rec.progress()
+                    .instance(&instance.key)
+                    .is_some_and(|p| p.worked_around)
+            };
+            let how = if worked_around {
+                Completion::Workaround
+            } else {
+                Completion::Confirmed
+            };
+            self.done(instance, how, note)?;
+            return Ok(None);
+        }
+        let mut e = NewEvent::instance_partly_done(
+            instance,
+            left.iter().map(|(id, _)| id.clone()).collect(),
+        );
+        if let Some(n) = note {
+            e = e.note(n);
+        }
+        self.record(e)?;
+        let mut text = format!(
+            "   Partly done: {} of {} items left:",
+            left.len(),
+            step.items.len()
+        );
+        for (_, t) in &left {
+            text.push_str(&format!("\n     - {t}"));
+        }
+        text.push_str("\n   It is not counted as done; reopen it when the items are done.");
+        self.prompter.show(&text);
+        Ok(None)
+    }
+
+    fn manual(&mut self, instance: &Instance, step: &Step, view: &StepView) -> Result<Flow, Error> {
+        let mut view = view.clone();
+        loop {
+            match ask!(self.prompter.decision(&view)) {
+                Decision::Done { note } => {
+                    if let Some(flow) = self.confirm_manual(instance, step, &view, note)? {
+                        return Ok(flow);
+                    }
                     return Ok(Flow::Next);
                 }
                 Decision::Skip { reason } => {
@@ -384,7 +715,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                         Some(instance),
                         format!("problem reported: {}", failure.what),
                     ))?;
-                    match self.failure(instance, step, view, &failure)? {
+                    match self.failure(instance, step, &view, &failure)? {
                         Recovery::Retry => continue,
                         Recovery::Flow(f) => return Ok(f),
                     }
@@ -393,13 +724,22 @@ impl<'p, 'r> Walk<'p, 'r> {
                     self.record(NewEvent::note_added(Some(instance), text))?;
                     self.prompter.show("   Note saved.");
                 }
-                Decision::Details => self.prompter.show(&view::render(view, true)),
+                Decision::Details => self.prompter.show(&view::render(&view, true)),
                 Decision::Automate => match &step.automation {
-                    Some(action) => return self.automated(instance, step, action, view),
+                    Some(action) => return self.automated(instance, step, action, &view),
                     None => self
                         .prompter
                         .show("   This step has no automation: do it by hand."),
                 },
+                Decision::ShowPlan => self.show_plan(Some(&instance.key)),
+                Decision::Revisit(key) => {
+                    if let Flow::Stop(ending) = self.revisit(&key)? {
+                        return Ok(Flow::Stop(ending));
+                    }
+                    self.prompter.show("\n   Back to where the walk was.");
+                    view = self.view(instance);
+                    self.prompter.show(&view::render(&view, false));
+                }
                 Decision::Pause => {
                     self.record(NewEvent::new(EventKind::Paused))?;
                     return Ok(Flow::Stop(Ending::Paused));
@@ -419,7 +759,9 @@ impl<'p, 'r> Walk<'p, 'r> {
             self.record(NewEvent::instance_started(instance))?;
             match self.execute(instance, action)? {
                 Ok(()) => {
-                    self.done(instance, Completion::Automated, None)?;
+                    let how = self.automated_how(instance, action);
+                    self.done(instance, how, None)?;
+                    self.settled(instance, step);
                     return Ok(Flow::Next);
                 }
                 Err(failure) => {
@@ -612,18 +954,24 @@ impl<'p, 'r> Walk<'p, 'r> {
             },
             FailureChoice::DoneByHand(note) => {
                 self.done(instance, Completion::ByHand, Some(note))?;
+                self.settled(instance, step);
                 Ok(Recovery::Flow(Flow::Next))
             }
             FailureChoice::SkipHost(reason) => {
                 self.record(NewEvent::instance_skipped(instance, reason))?;
+                self.settled(instance, step);
                 Ok(Recovery::Flow(Flow::Next))
+            }
+            FailureChoice::Pause => {
+                self.record(NewEvent::new(EventKind::Paused))?;
+                Ok(Recovery::Flow(Flow::Stop(Ending::Paused)))
             }
             FailureChoice::SkipStep(reason) => {
                 let rest: Vec<Instance> = self
                     .plan
                     .instances
                     .iter()
-                    .filter(|i| i.step_id == step.id && !finished(&self.state(&i.key)))
+                    .filter(|i| i.step_id == step.id && !self.state(&i.key).settled())
                     .cloned()
                     .collect();
                 for i in &rest {
@@ -677,7 +1025,15 @@ impl<'p, 'r> Walk<'p, 'r> {
                     Ok(Decision::Skip { reason }) => {
                         self.record(NewEvent::instance_skipped(&pseudo, reason))?;
                     }
-                    Ok(_) => self.done(&pseudo, Completion::Confirmed, None)?,
+                    Ok(Decision::Done { note }) => {
+                        self.done(&pseudo, Completion::Confirmed, note)?
+                    }
+                    Ok(_) => {
+                        self.record(NewEvent::instance_skipped(
+                            &pseudo,
+                            "not confirmed: the workaround step was left",
+                        ))?;
+                    }
                     Err(s) => return Ok(Some(stopped(s))),
                 },
                 action => {

@@ -32,7 +32,7 @@ fn sole_param(t: &Template) -> Option<String> {
 
 impl Sandbox {
     pub fn build(rb: &Runbook, _bindings: &Bindings) -> Result<Sandbox, Error> {
-        let dir = tempfile::Builder::new()
+        let dir = crate::fsutil::private_tempdir_builder()
             .prefix("stepwise-rehearsal-")
             .tempdir()
             .map_err(|e| Error::io("cannot create the rehearsal sandbox", &e))?;

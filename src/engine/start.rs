@@ -47,7 +47,7 @@ fn not_started(s: Stop, prompter: &mut dyn Prompter) -> Result<ExitCode, Error> 
         Stop::Missing(m) => Err(Error::Usage(format!("{m}; nothing was started"))),
         Stop::Interrupted => {
             prompter.restore();
-            eprintln!("\nInterrupted before the run started; nothing was started.");
+            crate::errln!("\nInterrupted before the run started; nothing was started.");
             Ok(ExitCode::Interrupted)
         }
         Stop::Io(m) => Err(Error::Failed(format!("the terminal failed: {m}"))),
@@ -61,14 +61,21 @@ pub struct RunOptions<'a> {
     pub answers: Option<&'a Path>,
     pub state_dir: Option<&'a Path>,
     pub rehearse: bool,
+    /// `--operator`; see [`super::operator`].
+    pub operator: Option<&'a str>,
 }
 
 pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
     let (source, rb) = input::load_runbook(opts.runbook)?;
     let mut prompter = prompter(opts.answers, &rb)?;
     // From the first prompt on, Ctrl-C is handled (nothing to save until the run exists).
-    interrupt::install(Box::new(|| {}));
+    interrupt::install_before_start();
     let mut bindings = input::bindings(&rb, opts.plan)?;
+    let operator = match super::operator::resolve(opts.operator, prompter.as_mut())? {
+        Ok(name) => name,
+        Err(s) => return not_started(s, prompter.as_mut()),
+    };
+    input::warn_secrets_on_command_line(&rb, opts.plan);
     let state_dir = journal::state_dir(opts.state_dir);
 
     let mut sandbox = None;
@@ -116,29 +123,73 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
             Err(s) => return not_started(s, prompter.as_mut()),
         };
     }
+    if opts.rehearse {
+        mask_secrets(&rb, &mut bindings);
+    }
     let plan = Plan::new(&rb, &bindings);
     let mut new_run = NewRun::new(&source, &plan, opts.rehearse);
-    if let Some(operator) = prompter.operator() {
-        new_run.identity.operator = operator;
-    }
+    new_run.identity.operator = operator;
     // A rehearsal keeps everything it touches in its sandbox, backups included.
     new_run.backup_dir = sandbox.as_ref().map(|s| s.root.join("backup"));
     let recorder = Recorder::create(&state_dir, new_run).map_err(journal_error)?;
+    // The run exists from here on: Ctrl-C leaves it to `resume`.
+    interrupt::install(Box::new(|| {}));
     let run_dir = recorder.run().dir().to_path_buf();
+    // The run refers to the sandbox from now on: it stays, whatever happens next.
+    let sandbox_root = sandbox.map(|s| {
+        let root = s.root.clone();
+        s.keep();
+        root
+    });
     prompter.show(&format!(
         "Run {}  ·  state in {}\n{} step instances",
         recorder.run().id(),
         run_dir.display(),
         plan.instances.len()
     ));
-    if let Some(s) = sandbox {
-        // The run refers to the sandbox from now on: it stays, whatever happens next.
-        prompter.show(&format!("Sandbox: {}", s.root.display()));
-        s.keep();
+    if let Some(root) = sandbox_root {
+        prompter.show(&format!("Sandbox: {}", root.display()));
     }
     let recorder = Arc::new(Mutex::new(recorder));
-    let ending = walk(&plan, &bindings, recorder, prompter.as_mut(), opts.rehearse)?;
+    let ending = walk(
+        &plan,
+        &bindings,
+        recorder.clone(),
+        prompter.as_mut(),
+        opts.rehearse,
+    )?;
+    show_summary(&ending, &plan, &recorder, &run_dir, prompter.as_mut());
     Ok(finish(ending, &run_dir, prompter.as_mut()))
+}
+
+/// The end-of-run summary (when the walk finished, paused or aborted): how each instance came
+/// out, per host, the time, the run folder.
+fn show_summary(
+    ending: &Ending,
+    plan: &Plan,
+    recorder: &Arc<Mutex<Recorder>>,
+    run_dir: &Path,
+    prompter: &mut dyn Prompter,
+) {
+    if !matches!(ending, Ending::Finished | Ending::Paused | Ending::Aborted) {
+        return;
+    }
+    let text = {
+        let rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
+        super::summary::end_of_run(plan, rec.progress(), run_dir, journal::Timestamp::now())
+    };
+    prompter.restore();
+    prompter.show(&text);
+}
+
+/// A rehearsal works with `********` in place of every secret's value, so that nothing secret
+/// reaches its sandbox (a `write_file` that holds a password, say), which stays after the run.
+fn mask_secrets(rb: &Runbook, bindings: &mut Bindings) {
+    for p in rb.parameters.iter().filter(|p| p.kind == ParamType::Secret) {
+        if let Some(v) = bindings.values.get_mut(&p.name) {
+            *v = runbook::Value::Text("********".into());
+        }
+    }
 }
 
 /// Roles that a step of the plan (for the values known) runs on.
@@ -166,7 +217,7 @@ fn walk(
     interrupt::install(Box::new(move || {
         // Called from the signal thread; the main thread never holds this lock for long.
         if let Ok(mut rec) = hook_recorder.lock() {
-            let _ = rec.record(NewEvent::new(EventKind::Interrupted));
+            let _ = rec.record(interrupted_event());
         }
     }));
     let backup_dir = recorder
@@ -199,11 +250,20 @@ fn walk(
     Ok(record_ending(&walk, ending))
 }
 
+/// The `interrupted` event, with the signal as its note when it was not Ctrl-C.
+fn interrupted_event() -> NewEvent {
+    let event = NewEvent::new(EventKind::Interrupted);
+    match interrupt::cause() {
+        Some(cause) => event.note(cause),
+        None => event,
+    }
+}
+
 /// Journals how a walk stopped, where the walk itself did not.
 fn record_ending(walk: &Walk, ending: Ending) -> Ending {
     let event = match &ending {
         Ending::Missing(m) => Some(NewEvent::new(EventKind::Paused).note(format!("stopped: {m}"))),
-        Ending::Interrupted => Some(NewEvent::new(EventKind::Interrupted)),
+        Ending::Interrupted => Some(interrupted_event()),
         _ => None,
     };
     if let Some(e) = event {
@@ -221,13 +281,14 @@ fn finish(ending: Ending, run_dir: &Path, prompter: &mut dyn Prompter) -> ExitCo
         Ending::Paused => prompter.show(&format!(
             "Paused. Progress is saved; `stepwise resume {shown}` goes on from here."
         )),
-        Ending::Missing(m) => eprintln!(
+        Ending::Missing(m) => crate::errln!(
             "stepwise: stopped: {m}\nProgress is saved; `stepwise resume {shown}` goes on from here."
         ),
-        Ending::Interrupted => eprintln!(
-            "\nInterrupted: progress is saved; `stepwise resume {shown}` goes on from here."
+        Ending::Interrupted => crate::errln!(
+            "\n{}: progress is saved; `stepwise resume {shown}` goes on from here.",
+            interrupt::headline()
         ),
-        Ending::Aborted => eprintln!(
+        Ending::Aborted => crate::errln!(
             "stepwise: the run stopped. Progress is saved in {shown}; `stepwise resume` takes it up again."
         ),
     }
@@ -239,6 +300,8 @@ pub struct ResumeOptions<'a> {
     pub run_dir: Option<&'a Path>,
     pub answers: Option<&'a Path>,
     pub state_dir: Option<&'a Path>,
+    /// `--operator`; see [`super::operator`].
+    pub operator: Option<&'a str>,
 }
 
 pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
@@ -247,6 +310,10 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
         Some(dir) => Run::find(&state_dir, &dir.display().to_string()).map_err(journal_error)?,
         None => newest_unfinished(&state_dir)?,
     };
+    // The folder the run lives in: a run folder a killed `stepwise run` left half-built goes.
+    if let Some(parent) = run.dir().parent() {
+        journal::sweep_abandoned_creations(parent);
+    }
     let header = run.header().clone();
     let recorded = run.runbook_source().map_err(journal_error)?;
     let current = current_source(&header.runbook_source);
@@ -260,18 +327,16 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
     };
     let loaded = runbook::load(&source);
     let Some(rb) = loaded.runbook else {
-        eprint!(
-            "{}",
-            runbook::render_diagnostics(&source, &loaded.diagnostics)
-        );
+        crate::stdio::err(&runbook::render_diagnostics(&source, &loaded.diagnostics));
         return Err(Error::InvalidRunbook);
     };
     let mut prompter = prompter(opts.answers, &rb)?;
     interrupt::install(Box::new(|| {}));
     let mut identity = Identity::current();
-    if let Some(operator) = prompter.operator() {
-        identity.operator = operator;
-    }
+    identity.operator = match super::operator::resolve(opts.operator, prompter.as_mut())? {
+        Ok(name) => name,
+        Err(s) => return not_started(s, prompter.as_mut()),
+    };
     let mut recorder = Recorder::resume(run, identity).map_err(journal_error)?;
     let run_dir = recorder.run().dir().to_path_buf();
     for w in recorder.warnings() {
@@ -286,7 +351,7 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
             Err(s) => {
                 let ending = match s {
                     Stop::Interrupted => {
-                        let _ = recorder.record(NewEvent::new(EventKind::Interrupted));
+                        let _ = recorder.record(interrupted_event());
                         Ending::Interrupted
                     }
                     _ => Ending::Missing(format!("the secret `{}` must be given again", p.name)),
@@ -294,6 +359,9 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
                 return Ok(finish(ending, &run_dir, prompter.as_mut()));
             }
         }
+    }
+    if recorder.run().header().rehearsal {
+        mask_secrets(&rb, &mut bindings);
     }
     let recorder = Arc::new(Mutex::new(recorder));
     if let Some(changes) = changes {
@@ -319,7 +387,7 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
                         .note("not resumed: the runbook changed and the change was not accepted"),
                 );
                 drop(rec);
-                eprintln!(
+                crate::errln!(
                     "stepwise: not resumed: the runbook changed and the change was not accepted"
                 );
                 return Ok(ExitCode::Paused);
@@ -328,7 +396,7 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
                 let ending = match s {
                     Stop::Interrupted => {
                         let mut rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
-                        let _ = rec.record(NewEvent::new(EventKind::Interrupted));
+                        let _ = rec.record(interrupted_event());
                         Ending::Interrupted
                     }
                     Stop::Missing(m) | Stop::Io(m) => Ending::Missing(m),
@@ -343,7 +411,7 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
         let counts = rec.progress().counts(&plan);
         let in_doubt = rec.progress().in_doubt();
         let mut text = format!(
-            "Resuming run {} of {} ({})\n  started by {} on {} at {}{}\n  {} done, {} skipped, {} failed, {} left of {}",
+            "Resuming run {} of {} ({})\n  started by {} on {} at {}{}\n  {} done, {}{} skipped, {} failed, {} left of {}",
             header.run_id,
             rb.id,
             rb.article,
@@ -356,6 +424,11 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
                 ""
             },
             counts.done,
+            if counts.partly_done > 0 {
+                format!("{} partly done, ", counts.partly_done)
+            } else {
+                String::new()
+            },
             counts.skipped,
             counts.failed,
             counts.left(),
@@ -372,10 +445,11 @@ pub fn resume(opts: ResumeOptions) -> Result<ExitCode, Error> {
     let ending = walk(
         &plan,
         &bindings,
-        recorder,
+        recorder.clone(),
         prompter.as_mut(),
         header.rehearsal,
     )?;
+    show_summary(&ending, &plan, &recorder, &run_dir, prompter.as_mut());
     Ok(finish(ending, &run_dir, prompter.as_mut()))
 }
 

@@ -119,6 +119,7 @@ pub fn view_of(plan: &Plan, step: &Step, host: Option<&str>, key: &str) -> StepV
             .unwrap_or_default(),
         automated: !matches!(step.action, Action::Manual),
         references: step.references.iter().map(|x| x.render()).collect(),
+        revisitable: Vec::new(),
     }
 }
 

@@ -79,6 +79,17 @@ pub enum EventKind {
         key: String,
         error: String,
     },
+    /// A step with items was confirmed with some items not done (`left`, in the step's order):
+    /// it is *partly done*, not done.
+    InstancePartlyDone {
+        key: String,
+        left: Vec<String>,
+    },
+    /// The operator reopened an instance settled earlier in the run (declined, skipped, done by
+    /// hand, partly done): it is pending again and is walked at once. Its items start over.
+    InstanceReopened {
+        key: String,
+    },
     ItemDone {
         key: String,
         item: String,
@@ -132,10 +143,13 @@ pub enum EventKind {
     RunFinished {
         outcome: RunOutcome,
     },
-    /// The operator said whether an instance that was in doubt had completed.
+    /// The operator said whether an instance that was in doubt had completed. `how` says on
+    /// what the word *done* rests (journals written before it was recorded have none).
     InDoubtResolved {
         key: String,
         resolution: Resolution,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        how: Option<Completion>,
     },
     /// The runbook changed since the run started, and the operator accepted the new one.
     RunbookChangedAccepted {
@@ -158,6 +172,8 @@ impl EventKind {
             EventKind::InstanceDone { .. } => "instance_done",
             EventKind::InstanceSkipped { .. } => "instance_skipped",
             EventKind::InstanceFailed { .. } => "instance_failed",
+            EventKind::InstancePartlyDone { .. } => "instance_partly_done",
+            EventKind::InstanceReopened { .. } => "instance_reopened",
             EventKind::ItemDone { .. } => "item_done",
             EventKind::ItemSkipped { .. } => "item_skipped",
             EventKind::NoteAdded { .. } => "note_added",
@@ -181,6 +197,8 @@ impl EventKind {
             | EventKind::InstanceDone { key, .. }
             | EventKind::InstanceSkipped { key, .. }
             | EventKind::InstanceFailed { key, .. }
+            | EventKind::InstancePartlyDone { key, .. }
+            | EventKind::InstanceReopened { key }
             | EventKind::ItemDone { key, .. }
             | EventKind::ItemSkipped { key, .. }
             | EventKind::ActionOutput { key, .. }
@@ -230,6 +248,7 @@ struct Wire {
     previous_sha256: Option<String>,
     sha256: Option<String>,
     changed_steps: Option<Vec<String>>,
+    left: Option<Vec<String>>,
 }
 
 /// The `kind` names, in the order of [`EventKind`].
@@ -244,6 +263,8 @@ enum Kind {
     InstanceDone,
     InstanceSkipped,
     InstanceFailed,
+    InstancePartlyDone,
+    InstanceReopened,
     ItemDone,
     ItemSkipped,
     NoteAdded,
@@ -296,6 +317,13 @@ impl Wire {
                 key: need(w.key, "key")?,
                 error: need(w.error, "error")?,
             },
+            Kind::InstancePartlyDone => EventKind::InstancePartlyDone {
+                key: need(w.key, "key")?,
+                left: need(w.left, "left")?,
+            },
+            Kind::InstanceReopened => EventKind::InstanceReopened {
+                key: need(w.key, "key")?,
+            },
             Kind::ItemDone => EventKind::ItemDone {
                 key: need(w.key, "key")?,
                 item: need(w.item, "item")?,
@@ -336,6 +364,7 @@ impl Wire {
             Kind::InDoubtResolved => EventKind::InDoubtResolved {
                 key: need(w.key, "key")?,
                 resolution: need(w.resolution, "resolution")?,
+                how: w.how,
             },
             Kind::RunbookChangedAccepted => EventKind::RunbookChangedAccepted {
                 previous_sha256: need(w.previous_sha256, "previous_sha256")?,
@@ -362,17 +391,47 @@ impl<'de> Deserialize<'de> for Event {
     }
 }
 
-/// How a step instance came to be done.
+/// How a step instance came to be done: the evidence the word *done* rests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Completion {
-    /// The operator confirmed a manual step (at the prompt or through an answers file).
+    /// The operator confirmed a manual step, which is done by hand by its nature (at the prompt
+    /// or through an answers file). Also what a journal without `how` means.
     #[default]
     Confirmed,
-    /// The step's automated action ran and succeeded.
+    /// The step's automated action ran and succeeded (its outcome is journaled).
     Automated,
-    /// The automation failed and the operator did the step by hand.
+    /// The operator says the step was done by hand instead of by its automation (declined, or
+    /// after a failure or a reported problem); a note says what was done.
     ByHand,
+    /// Done after a known issue's workaround was applied to it (`known_issue_applied` names it).
+    Workaround,
+    /// A rehearsal: the command was shown, not run.
+    Rehearsed,
+}
+
+impl Completion {
+    /// How, in the operator's words: `by automation`, `by hand`, `after a workaround`,
+    /// `rehearsed`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Completion::Automated => "by automation",
+            Completion::Confirmed | Completion::ByHand => "by hand",
+            Completion::Workaround => "after a workaround",
+            Completion::Rehearsed => "rehearsed, not run",
+        }
+    }
+
+    /// The short name used in tables and JSON: `automation`, `by_hand`, `workaround`,
+    /// `rehearsed`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Completion::Automated => "automation",
+            Completion::Confirmed | Completion::ByHand => "by_hand",
+            Completion::Workaround => "workaround",
+            Completion::Rehearsed => "rehearsed",
+        }
+    }
 }
 
 /// The answer to "did this in-doubt step instance complete?".
@@ -551,9 +610,31 @@ impl NewEvent {
         }
     }
 
-    pub fn in_doubt_resolved(instance: &Instance, resolution: Resolution) -> NewEvent {
+    /// `how` is what *done* rests on (`None` for `not_done`).
+    pub fn in_doubt_resolved(
+        instance: &Instance,
+        resolution: Resolution,
+        how: Option<Completion>,
+    ) -> NewEvent {
         let key = instance.key.clone();
-        NewEvent::on(instance, EventKind::InDoubtResolved { key, resolution })
+        NewEvent::on(
+            instance,
+            EventKind::InDoubtResolved {
+                key,
+                resolution,
+                how,
+            },
+        )
+    }
+
+    pub fn instance_partly_done(instance: &Instance, left: Vec<String>) -> NewEvent {
+        let key = instance.key.clone();
+        NewEvent::on(instance, EventKind::InstancePartlyDone { key, left })
+    }
+
+    pub fn instance_reopened(instance: &Instance) -> NewEvent {
+        let key = instance.key.clone();
+        NewEvent::on(instance, EventKind::InstanceReopened { key })
     }
 }
 
@@ -668,6 +749,25 @@ mod tests {
             EventKind::InDoubtResolved {
                 key: "k".into(),
                 resolution: Resolution::NotDone,
+                how: None,
+            },
+            EventKind::InDoubtResolved {
+                key: "k".into(),
+                resolution: Resolution::Done,
+                how: Some(Completion::ByHand),
+            },
+            EventKind::InstancePartlyDone {
+                key: "k".into(),
+                left: vec!["i".into()],
+            },
+            EventKind::InstanceReopened { key: "k".into() },
+            EventKind::InstanceDone {
+                key: "k".into(),
+                how: Completion::Rehearsed,
+            },
+            EventKind::InstanceDone {
+                key: "k".into(),
+                how: Completion::Workaround,
             },
             EventKind::RunbookChangedAccepted {
                 previous_sha256: "00".into(),

@@ -142,6 +142,15 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, Error> {
                     ),
                 ));
             }
+            Err(e) if let Some(kind) = newer_kind(&e, &bytes[lines[index].clone()]) => {
+                return Err(corrupt(
+                    number,
+                    format!(
+                        "event kind `{kind}` is not known to this stepwise ({}): the journal was written by a newer version; use that version to read or resume it",
+                        env!("CARGO_PKG_VERSION")
+                    ),
+                ));
+            }
             Err(e) => unparsed.push((
                 number,
                 format!(
@@ -191,6 +200,15 @@ fn parse_lines(
     })
 }
 
+/// Whether a line that is not an event is a whole, well-formed JSON object whose `kind` this
+/// stepwise does not know: an event of a newer version, not a torn write (which is never whole)
+/// nor corruption.
+fn newer_kind(e: &serde_json::Error, line: &[u8]) -> Option<String> {
+    e.to_string().strip_prefix("unknown variant `")?;
+    let value = serde_json::from_slice::<serde_json::Value>(line).ok()?;
+    value.get("kind")?.as_str().map(str::to_string)
+}
+
 /// A serde_json error about one line, without the "line 1" that is always true of it.
 /// An unknown `kind` is named without serde's list of every known one.
 fn describe_json_error(e: &serde_json::Error) -> String {
@@ -224,7 +242,7 @@ pub struct JournalWriter {
 impl JournalWriter {
     /// Creates a new, empty journal (it must not exist).
     pub fn create(path: &Path, operator: &str) -> Result<JournalWriter, Error> {
-        let file = OpenOptions::new()
+        let file = crate::fsutil::private_file_options()
             .append(true)
             .create_new(true)
             .open(path)
@@ -395,7 +413,7 @@ mod tests {
                 line(3, r#""paused""#)
             ))
             .unwrap_err(),
-            "j.jsonl:2: corrupt journal: not a valid event (unknown event kind `exploded` at column 75)"
+            "j.jsonl:2: event kind `exploded` is not known to this stepwise (0.1.0): the journal was written by a newer version; use that version to read or resume it"
         );
         // Bad lines followed by an ordinary event: the first of them is named.
         assert_eq!(

@@ -7,7 +7,7 @@
 //! is only ever believed while the lock is held: a stale one left by a killed process is
 //! harmless.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -51,7 +51,7 @@ impl RunLock {
     /// `stepwise status` that is probing the lock at the same moment.
     pub fn acquire(run_dir: &Path, run_id: &str, identity: &Identity) -> Result<RunLock, Error> {
         let path = run_dir.join(LOCK_FILE);
-        let file = OpenOptions::new()
+        let file = crate::fsutil::private_file_options()
             .read(true)
             .write(true)
             .create(true)
@@ -86,7 +86,7 @@ impl RunLock {
         let holder_path = run_dir.join(HOLDER_FILE);
         let mut text = serde_json::to_string_pretty(&holder).expect("a holder always encodes");
         text.push('\n');
-        crate::fsutil::write_atomic(&holder_path, text.as_bytes())
+        crate::fsutil::write_private(&holder_path, text.as_bytes())
             .map_err(|e| Error::io(format!("cannot write {}", holder_path.display()), e))?;
         Ok(RunLock {
             file,

@@ -18,7 +18,10 @@
 //! | `lock`, `lock.json` | the run's lock and who holds it | by [`RunLock`] |
 //!
 //! A run folder is built under a hidden temporary name and renamed into place complete, so a run
-//! folder without its header or first event never exists.
+//! folder without its header or first event never exists. A process killed in between leaves
+//! the hidden `.RUN_ID.XXXXXX.new` folder; the state folder's creation lock (`.create.lock`)
+//! tells such a folder from one being built now, and the next `run` or `resume` removes it
+//! (`staging.rs`).
 //!
 //! # For the engine
 //!
@@ -64,11 +67,13 @@
 //! | `checks_overridden` | when the operator goes on despite blocking dry-run findings |
 //! | `instance_started` | before an automated instance's action runs (each attempt); a manual instance is recorded when the operator decides |
 //! | `item_done`, `item_skipped` | per item, as the operator confirms it (a skip needs a reason) |
-//! | `instance_done`, `instance_skipped`, `instance_failed` | when the instance ends (retry: `instance_started` again) |
+//! | `instance_done`, `instance_skipped`, `instance_failed` | when the instance ends (retry: `instance_started` again); `instance_done` says `how` (automated, confirmed, by_hand, workaround, rehearsed) |
+//! | `instance_partly_done` | a step with items confirmed with some items not done (the ids left) |
+//! | `instance_reopened` | the operator reopens a settled instance; it is pending again |
 //! | `command_started` | when a command's process has started (its pid and machine), so resume can tell whether it still runs |
 //! | `action_output` | after a command ends: the saved output file and the exit code |
 //! | `note_added`, `known_issue_applied` | on the operator's word, for an instance or the run |
-//! | `in_doubt_resolved` | on resume, per [`Progress::in_doubt`] instance (`not_done` makes it pending again) |
+//! | `in_doubt_resolved` | on resume, per [`Progress::in_doubt`] instance (`not_done` makes it pending again; `done` says `how`: automated on the evidence, by_hand on the operator's word) |
 //! | `runbook_changed_accepted` | on resume, when the runbook's hash differs and the operator goes on |
 //! | `paused`, `interrupted` | on pause (exit 3) and on Ctrl-C (exit 130); a note may say why |
 //! | `resumed` | never: [`Recorder::resume`] does |
@@ -91,6 +96,7 @@ mod lock;
 mod progress;
 mod recorder;
 mod run;
+mod staging;
 mod time;
 
 use std::fmt;
@@ -106,6 +112,9 @@ pub use progress::{
 };
 pub use recorder::Recorder;
 pub use run::{FORMAT_VERSION, Header, ListedRun, NewRun, Run, list_runs};
+pub use staging::{
+    CREATION_LOCK, abandoned as abandoned_creations, sweep_if_idle as sweep_abandoned_creations,
+};
 pub use time::{Timestamp, format_duration};
 
 /// The environment variable that names the state folder.

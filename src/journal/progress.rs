@@ -22,6 +22,11 @@ pub enum InstanceState {
     /// instance being worked on; otherwise it is *in doubt*: nobody knows whether it completed.
     Started,
     Done(Completion),
+    /// A step with items, confirmed with some items not done: `left` are their ids, in the
+    /// step's order. It is not done; the walk goes on past it, and it can be reopened.
+    PartlyDone {
+        left: Vec<String>,
+    },
     Skipped {
         reason: String,
     },
@@ -36,9 +41,21 @@ impl InstanceState {
             InstanceState::Pending => "pending",
             InstanceState::Started => "in doubt",
             InstanceState::Done(_) => "done",
+            InstanceState::PartlyDone { .. } => "partly done",
             InstanceState::Skipped { .. } => "skipped",
             InstanceState::Failed { .. } => "failed",
         }
+    }
+
+    /// Whether the walk has nothing more to do with it in this run (done, partly done, or
+    /// skipped: each a decision on record; the last two can be reopened).
+    pub fn settled(&self) -> bool {
+        matches!(
+            self,
+            InstanceState::Done(_)
+                | InstanceState::PartlyDone { .. }
+                | InstanceState::Skipped { .. }
+        )
     }
 }
 
@@ -97,6 +114,10 @@ pub struct InstanceProgress {
     /// The process and machine of the last command started for it.
     pub command: Option<(u32, String)>,
     pub known_issues: Vec<String>,
+    /// How many times the operator reopened it.
+    pub reopened: u32,
+    /// Whether a known issue's workaround was applied to it since it was last reopened.
+    pub worked_around: bool,
 }
 
 impl InstanceProgress {
@@ -112,6 +133,8 @@ impl InstanceProgress {
             outputs: Vec::new(),
             command: None,
             known_issues: Vec::new(),
+            reopened: 0,
+            worked_around: false,
         }
     }
 }
@@ -162,10 +185,14 @@ impl RunState {
 }
 
 /// Instances of a plan by state. `pending + in_doubt + failed` is what is [`Counts::left`].
+/// `done` counts every instance done, whatever the evidence; `by_hand` is the part of it done by
+/// the operator's word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counts {
     pub total: usize,
     pub done: usize,
+    pub by_hand: usize,
+    pub partly_done: usize,
     pub skipped: usize,
     pub failed: usize,
     pub in_doubt: usize,
@@ -236,7 +263,36 @@ impl Progress {
                 i.attempts = i.attempts.saturating_add(1);
             }
             EventKind::InstanceDone { key, how } => {
-                self.settle(key, event, InstanceState::Done(*how));
+                // A journal written before items were honest says `done` for a step whose
+                // items were not all done: that is partly done.
+                let skipped: Vec<String> = self
+                    .instances
+                    .get(key.as_str())
+                    .map(|i| {
+                        i.items
+                            .iter()
+                            .filter(|(_, p)| matches!(p.state, ItemState::Skipped { .. }))
+                            .map(|(id, _)| id.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let state = if skipped.is_empty() {
+                    InstanceState::Done(*how)
+                } else {
+                    InstanceState::PartlyDone { left: skipped }
+                };
+                self.settle(key, event, state);
+            }
+            EventKind::InstancePartlyDone { key, left } => {
+                let left = left.clone();
+                self.settle(key, event, InstanceState::PartlyDone { left });
+            }
+            EventKind::InstanceReopened { key } => {
+                let i = self.entry(key, event);
+                i.items.clear();
+                i.reopened = i.reopened.saturating_add(1);
+                i.worked_around = false;
+                self.settle(key, event, InstanceState::Pending);
             }
             EventKind::InstanceSkipped { key, reason } => {
                 let reason = reason.clone();
@@ -246,9 +302,13 @@ impl Progress {
                 let error = error.clone();
                 self.settle(key, event, InstanceState::Failed { error });
             }
-            EventKind::InDoubtResolved { key, resolution } => {
+            EventKind::InDoubtResolved {
+                key,
+                resolution,
+                how,
+            } => {
                 let state = match resolution {
-                    Resolution::Done => InstanceState::Done(Completion::Confirmed),
+                    Resolution::Done => InstanceState::Done(how.unwrap_or(Completion::Confirmed)),
                     Resolution::NotDone => InstanceState::Pending,
                 };
                 self.settle(key, event, state);
@@ -296,7 +356,11 @@ impl Progress {
                 self.entry(key, event).command = Some((*pid, machine.clone()));
             }
             EventKind::KnownIssueApplied { key, issue } => match key {
-                Some(key) => self.entry(key, event).known_issues.push(issue.clone()),
+                Some(key) => {
+                    let i = self.entry(key, event);
+                    i.known_issues.push(issue.clone());
+                    i.worked_around = true;
+                }
                 None => self.known_issues.push(issue.clone()),
             },
             EventKind::Paused => self.lifecycle = Some(Lifecycle::Paused),
@@ -396,7 +460,13 @@ impl Progress {
             match self.state(&instance.key) {
                 InstanceState::Pending => c.pending += 1,
                 InstanceState::Started => c.in_doubt += 1,
-                InstanceState::Done(_) => c.done += 1,
+                InstanceState::Done(how) => {
+                    c.done += 1;
+                    if matches!(how, Completion::Confirmed | Completion::ByHand) {
+                        c.by_hand += 1;
+                    }
+                }
+                InstanceState::PartlyDone { .. } => c.partly_done += 1,
                 InstanceState::Skipped { .. } => c.skipped += 1,
                 InstanceState::Failed { .. } => c.failed += 1,
             }
@@ -404,15 +474,12 @@ impl Progress {
         c
     }
 
-    /// The first instance of the plan, in order, that is not done or skipped: where a resumed
+    /// The first instance of the plan, in order, that is not settled (done, partly done, skipped): where a resumed
     /// walk goes on.
     pub fn next<'p>(&self, plan: &'p Plan) -> Option<&'p crate::plan::Instance> {
-        plan.instances.iter().find(|i| {
-            !matches!(
-                self.state(&i.key),
-                InstanceState::Done(_) | InstanceState::Skipped { .. }
-            )
-        })
+        plan.instances
+            .iter()
+            .find(|i| !self.state(&i.key).settled())
     }
 
     /// Keys recorded in the journal that the plan does not have (the runbook or the host
@@ -520,6 +587,8 @@ phases:
             Counts {
                 total: 4,
                 done: 1,
+                by_hand: 1,
+                partly_done: 0,
                 skipped: 0,
                 failed: 0,
                 in_doubt: 1,
@@ -547,10 +616,12 @@ phases:
             .push(EventKind::InDoubtResolved {
                 key: "one".into(),
                 resolution: Resolution::Done,
+                how: None,
             })
             .push(EventKind::InDoubtResolved {
                 key: "iis@WEB01".into(),
                 resolution: Resolution::NotDone,
+                how: None,
             });
         let p = Progress::replay(&log.0);
         assert!(p.in_doubt().is_empty());

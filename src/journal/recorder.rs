@@ -9,8 +9,9 @@ use super::progress::Progress;
 use super::run::{
     BACKUP_DIR, HEADER_FILE, JOURNAL_FILE, NewRun, OUTPUT_DIR, RUNBOOK_FILE, Run, new_run_id,
 };
+use super::staging::CreationLock;
 use super::{Error, Identity};
-use crate::fsutil::{sync_dir, write_atomic};
+use crate::fsutil::{sync_dir, write_private};
 
 /// A run being driven by this process. Dropping it releases the run's lock.
 #[derive(Debug)]
@@ -27,13 +28,14 @@ impl Recorder {
     /// header, runbook copy, `output/` and `backup/`, and a journal holding `run_started`,
     /// `params_set` and `hosts_set`. The folder appears complete, and the lock is held.
     pub fn create(state_dir: &Path, new: NewRun) -> Result<Recorder, Error> {
-        std::fs::create_dir_all(state_dir).map_err(|e| {
+        crate::fsutil::create_private_dir_all(state_dir).map_err(|e| {
             Error::io(
                 format!("cannot create the state folder {}", state_dir.display()),
                 e,
             )
         })?;
-        sweep_staging(state_dir);
+        // Held until the run folder is in place, so no other process takes it for abandoned.
+        let creation = CreationLock::acquire(state_dir)?;
         let mut attempts = 0;
         let (dir, header) = loop {
             attempts += 1;
@@ -78,6 +80,7 @@ impl Recorder {
             }
         };
         sync_dir(state_dir);
+        drop(creation);
         let run = Run::from_parts(dir, header);
         Recorder::take(run, new.identity, false)
     }
@@ -177,7 +180,7 @@ fn build(
     new: &NewRun,
     header: &super::Header,
 ) -> Result<tempfile::TempDir, Error> {
-    let staging = tempfile::Builder::new()
+    let staging = crate::fsutil::private_tempdir_builder()
         .prefix(&format!(".{run_id}."))
         .suffix(".new")
         .tempdir_in(state_dir)
@@ -190,7 +193,7 @@ fn build(
     let dir = staging.path();
     let write = |name: &str, bytes: &[u8]| {
         let path = dir.join(name);
-        write_atomic(&path, bytes)
+        write_private(&path, bytes)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
     };
     write(RUNBOOK_FILE, new.source.text.as_bytes())?;
@@ -199,7 +202,7 @@ fn build(
     write(HEADER_FILE, json.as_bytes())?;
     for sub in [OUTPUT_DIR, BACKUP_DIR] {
         let path = dir.join(sub);
-        std::fs::create_dir(&path)
+        crate::fsutil::create_private_dir(&path)
             .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
     }
     let mut writer = JournalWriter::create(&dir.join(JOURNAL_FILE), &new.identity.operator)?;
@@ -232,63 +235,4 @@ fn build(
     // Check what was written reads back, before the run exists.
     file::read(&dir.join(JOURNAL_FILE))?;
     Ok(staging)
-}
-
-/// How old a run folder still being built must be before it counts as abandoned.
-const STAGING_ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
-
-/// Removes run folders that a process began to build and never finished (`.RUN_ID.*.new`,
-/// left by a crash while a run was being created). A recent one may belong to a process that is
-/// creating a run right now, so only old ones go. Failing to remove one is not an error.
-fn sweep_staging(state_dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(state_dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if !(name.starts_with('.') && name.ends_with(".new")) {
-            continue;
-        }
-        let abandoned = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > STAGING_ABANDONED_AFTER);
-        if abandoned && entry.path().is_dir() {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-#[cfg(test)]
-mod sweep_tests {
-    use super::*;
-    use std::time::{Duration, SystemTime};
-
-    #[test]
-    fn only_old_staging_folders_are_swept() {
-        let state = tempfile::tempdir().unwrap();
-        let old = state.path().join(".20260101-000000-x-abcd.Qw3rty.new");
-        let fresh = state.path().join(".20260101-000000-y-abcd.As5dfg.new");
-        let run = state.path().join("20260101-000000-z-abcd");
-        for d in [&old, &fresh, &run] {
-            std::fs::create_dir(d).unwrap();
-            std::fs::write(d.join("run.json"), "{}").unwrap();
-        }
-        let long_ago = SystemTime::now() - Duration::from_secs(3600);
-        std::fs::File::open(&old)
-            .unwrap()
-            .set_modified(long_ago)
-            .unwrap();
-        std::fs::File::open(&run)
-            .unwrap()
-            .set_modified(long_ago)
-            .unwrap();
-        sweep_staging(state.path());
-        assert!(!old.exists(), "an abandoned staging folder is removed");
-        assert!(fresh.exists(), "a recent one may be in use");
-        assert!(run.exists(), "a run folder is never touched");
-    }
 }

@@ -136,17 +136,39 @@ impl Run {
     pub fn read_journal(&self) -> Result<JournalRead, Error> {
         let path = self.journal_path();
         let read = file::read(&path)?;
-        if let Some(EventKind::RunStarted { run_id, .. }) = read.events.first().map(|e| &e.kind)
-            && *run_id != self.header.run_id
+        if let Some(EventKind::RunStarted {
+            run_id,
+            runbook_id,
+            runbook_sha256,
+            ..
+        }) = read.events.first().map(|e| &e.kind)
         {
-            return Err(Error::Corrupt {
-                path,
-                line: Some(1),
-                message: format!(
+            let h = &self.header;
+            let disagreement = if *run_id != h.run_id {
+                Some(format!(
                     "this journal belongs to run {run_id}, not to run {} (run.json)",
-                    self.header.run_id
-                ),
-            });
+                    h.run_id
+                ))
+            } else if *runbook_id != h.runbook_id {
+                Some(format!(
+                    "the journal's run follows runbook `{runbook_id}`, but run.json says `{}`; one of them was changed",
+                    h.runbook_id
+                ))
+            } else if *runbook_sha256 != h.runbook_sha256 {
+                Some(format!(
+                    "the journal's run follows the runbook with SHA-256 {runbook_sha256}, but run.json says {}; one of them was changed",
+                    h.runbook_sha256
+                ))
+            } else {
+                None
+            };
+            if let Some(message) = disagreement {
+                return Err(Error::Corrupt {
+                    path,
+                    line: Some(1),
+                    message,
+                });
+            }
         }
         Ok(read)
     }

@@ -25,12 +25,8 @@ pub fn resolve(arg: &str) -> Result<Source, String> {
     let looks_like_path =
         arg.contains('/') || arg.contains('\\') || arg.ends_with(".yaml") || arg.ends_with(".yml");
     if path.is_file() || looks_like_path {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            format!(
-                "cannot read runbook {arg}: {}",
-                crate::error::describe_io(&e)
-            )
-        })?;
+        let text = crate::fsutil::read_text(path)
+            .map_err(|e| e.describe(&format!("runbook {arg}"), arg))?;
         return Ok(Source {
             name: arg.to_string(),
             text,

@@ -50,9 +50,10 @@ impl Diagnostic {
         if let Some(line) = source.lines().nth(self.pos.line.saturating_sub(1)) {
             let line = line.trim_end_matches('\r');
             let gutter = self.pos.line.to_string();
+            let (line, col) = window(line, self.pos.col);
             let pad: String = line
                 .chars()
-                .take(self.pos.col.saturating_sub(1))
+                .take(col.saturating_sub(1))
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             let _ = writeln!(out, "{gutter} | {line}");
@@ -60,6 +61,31 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// Characters of a long source line shown on either side of the column.
+const CONTEXT: usize = 60;
+
+/// A source line cut to [`CONTEXT`] characters either side of `col` when it is long (a
+/// generated or hostile file can have a line of megabytes), with `…` where it was cut, and the
+/// column within what is shown.
+fn window(line: &str, col: usize) -> (String, usize) {
+    let count = line.chars().count();
+    if count <= 2 * CONTEXT + 20 {
+        return (line.to_string(), col);
+    }
+    let at = col.saturating_sub(1).min(count);
+    let from = at.saturating_sub(CONTEXT);
+    let to = (at + CONTEXT).min(count);
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    out.extend(line.chars().skip(from).take(to - from));
+    if to < count {
+        out.push('…');
+    }
+    (out, at - from + 1 + usize::from(from > 0))
 }
 
 /// Finds `needle` in `source` at or after `from`, and returns its position; used to point inside

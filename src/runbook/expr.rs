@@ -160,9 +160,18 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, ExprError> {
     Ok(toks)
 }
 
+/// How deep `(` and `not` may nest in a condition.
+pub const MAX_NESTING: usize = 64;
+
+/// How many words and symbols a condition may have: a real one has a few dozen, and the tree of
+/// a longer chain of `and`s and `or`s is as deep as it is long.
+pub const MAX_TOKENS: usize = 1000;
+
 struct ExprParser {
     toks: Vec<(Tok, usize)>,
     at: usize,
+    /// `(` and `not` open around the current token.
+    depth: usize,
 }
 
 impl ExprParser {
@@ -200,19 +209,44 @@ impl ExprParser {
         Ok(left)
     }
 
+    /// Goes one level deeper at `offset`, or says the condition nests too deep.
+    fn enter(&mut self, offset: usize) -> Result<(), ExprError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(ExprError {
+                offset,
+                message: format!("the condition nests deeper than {MAX_NESTING} levels here"),
+            });
+        }
+        Ok(())
+    }
+
     fn not(&mut self) -> Result<Expr, ExprError> {
         if *self.peek() == Tok::Not {
-            self.bump();
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            let (_, offset) = self.bump();
+            self.enter(offset)?;
+            let inner = self.not()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         self.atom()
     }
 
     fn atom(&mut self) -> Result<Expr, ExprError> {
+        if self.at >= MAX_TOKENS {
+            return Err(ExprError {
+                offset: self.offset(),
+                message: format!(
+                    "the condition is too long: more than {MAX_TOKENS} names, values and operators"
+                ),
+            });
+        }
         let (tok, offset) = self.bump();
         match tok {
             Tok::Open => {
+                self.enter(offset)?;
                 let inner = self.or()?;
+                self.depth -= 1;
                 let (close, at) = self.bump();
                 if close != Tok::Close {
                     return Err(ExprError {
@@ -268,7 +302,11 @@ impl ExprParser {
 /// Parses a condition.
 pub fn parse(text: &str) -> Result<Expr, ExprError> {
     let toks = lex(text)?;
-    let mut p = ExprParser { toks, at: 0 };
+    let mut p = ExprParser {
+        toks,
+        at: 0,
+        depth: 0,
+    };
     let expr = p.or()?;
     if *p.peek() != Tok::End {
         return Err(ExprError {
@@ -437,6 +475,28 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(parse(text).unwrap().eval(&values), want, "{text}");
         }
+    }
+
+    #[test]
+    fn nesting_and_length_are_bounded() {
+        let deep = format!("{}a{}", "(".repeat(7500), ")".repeat(7500));
+        let err = parse(&deep).unwrap_err();
+        assert_eq!(err.offset, 64);
+        assert_eq!(
+            err.message,
+            "the condition nests deeper than 64 levels here"
+        );
+        let nots = "not ".repeat(100) + "a";
+        assert_eq!(parse(&nots).unwrap_err().offset, 256);
+        let long = vec!["a"; 100_000].join(" or ");
+        let err = parse(&long).unwrap_err();
+        assert_eq!(err.offset, 500 * 5);
+        assert!(
+            err.message.starts_with("the condition is too long"),
+            "{err:?}"
+        );
+        let fine = format!("{}a{}", "(".repeat(64), ")".repeat(64));
+        assert!(parse(&fine).is_ok());
     }
 
     #[test]

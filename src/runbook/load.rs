@@ -362,6 +362,20 @@ impl<'s> Decoder<'s> {
         items.iter().filter_map(|n| self.string(n, field)).collect()
     }
 
+    /// A list of host names, each checked ([`host_list_problem`]).
+    fn host_names(&mut self, f: &Fields, field: &str) -> Vec<String> {
+        let hosts = self.spanned_strings(f, field);
+        self.check_hosts(&hosts);
+        hosts.into_iter().map(|h| h.value).collect()
+    }
+
+    fn check_hosts(&mut self, hosts: &[Spanned<String>]) {
+        let names: Vec<String> = hosts.iter().map(|h| h.value.clone()).collect();
+        if let Some((i, problem)) = super::model::host_list_problem(&names) {
+            self.error(hosts[i].pos, problem);
+        }
+    }
+
     fn spanned_strings(&mut self, f: &Fields, field: &str) -> Vec<Spanned<String>> {
         let items = self.opt_list(f, field);
         items
@@ -716,12 +730,16 @@ impl<'s> Decoder<'s> {
         match kind {
             ParamType::Bool => self.bool(node, "default").map(Value::Bool),
             ParamType::Hosts => {
-                let hosts: Vec<String> = self
-                    .list(node, "default")
+                let items = self.list(node, "default");
+                let hosts: Vec<Spanned<String>> = items
                     .iter()
-                    .filter_map(|n| self.string(n, "default"))
+                    .filter_map(|n| {
+                        self.string(n, "default")
+                            .map(|value| Spanned { value, pos: n.pos })
+                    })
                     .collect();
-                Some(Value::Hosts(hosts))
+                self.check_hosts(&hosts);
+                Some(Value::Hosts(hosts.into_iter().map(|h| h.value).collect()))
             }
             ParamType::Secret => {
                 self.error(
@@ -757,7 +775,7 @@ impl<'s> Decoder<'s> {
             let id = self.id(&r, "id");
             let title = self.req_string(&r, "title");
             let description = self.opt_string(&r, "description");
-            let hosts = self.strings(&r, "hosts");
+            let hosts = self.host_names(&r, "hosts");
             let (Some(id), Some(title)) = (id, title) else {
                 continue;
             };
@@ -1045,7 +1063,16 @@ impl<'s> Decoder<'s> {
         let args = self.templates(f, "args");
         let cwd = self.opt_template(f, "cwd");
         let timeout_secs = match f.get("timeout") {
-            Some(n) => self.integer::<u64>(n, "timeout").unwrap_or(600),
+            Some(n) => match self.integer::<u64>(n, "timeout") {
+                Some(0) => {
+                    self.error(
+                        n.pos,
+                        "`timeout` must be at least 1 second (a command with no time stops at once)",
+                    );
+                    600
+                }
+                t => t.unwrap_or(600),
+            },
             None => 600,
         };
         let success_codes = match f.get("success_codes") {
@@ -1074,6 +1101,22 @@ impl<'s> Decoder<'s> {
 
     fn file_name(&mut self, node: &Node, field: &str, folder: &str) -> Option<String> {
         let name = self.string(node, field)?;
+        if name.trim().is_empty() {
+            self.error(
+                node.pos,
+                format!("`{field}` must name a file, not be empty"),
+            );
+            return None;
+        }
+        if name.contains("{{") || name.contains("}}") {
+            self.error(
+                node.pos,
+                format!(
+                    "`{name}`: a file name in `{field}` is taken as written, so `{{{{ }}}}` cannot be used in it; put the parameter in `{folder}`"
+                ),
+            );
+            return None;
+        }
         if is_absolute(&name) {
             self.error(
                 node.pos,

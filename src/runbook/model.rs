@@ -167,16 +167,14 @@ impl Parameter {
                 }
             }
             ParamType::Hosts => {
-                let hosts: Vec<String> = text
-                    .split(',')
-                    .map(|h| h.trim().to_string())
-                    .filter(|h| !h.is_empty())
-                    .collect();
-                if hosts.is_empty() {
+                let hosts: Vec<String> = text.split(',').map(|h| h.trim().to_string()).collect();
+                if hosts.iter().all(String::is_empty) {
                     Err(format!(
                         "parameter `{}` is a host list: expected host names separated by commas",
                         self.name
                     ))
+                } else if let Some((_, problem)) = host_list_problem(&hosts) {
+                    Err(format!("parameter `{}`: {problem}", self.name))
                 } else {
                     Ok(Value::Hosts(hosts))
                 }
@@ -394,4 +392,38 @@ impl ManifestFile {
             file.eq_ignore_ascii_case(&self.name)
         }
     }
+}
+
+/// What is wrong with a host list, if anything: the index of the first bad name and why. A
+/// host name becomes part of step instance keys (`step@HOST#item`), so it must not be empty,
+/// hold `@`, `#`, a comma, white space or a control character, or appear twice (ignoring case,
+/// as Windows does: `MPS01` and `mps01` are one server).
+pub fn host_list_problem(hosts: &[String]) -> Option<(usize, String)> {
+    for (i, host) in hosts.iter().enumerate() {
+        if host.is_empty() {
+            return Some((i, "a host name is empty".into()));
+        }
+        if let Some(c) = host
+            .chars()
+            .find(|c| matches!(c, '@' | '#' | ',') || c.is_whitespace() || c.is_control())
+        {
+            let what = match c {
+                '@' | '#' => format!(
+                    "`{c}`, which separates the parts of a step instance key (step@HOST#item)"
+                ),
+                ',' => "a comma, which separates host names".into(),
+                _ => "white space or a control character".into(),
+            };
+            return Some((i, format!("host name `{host}` cannot hold {what}")));
+        }
+        if let Some(first) = hosts[..i].iter().position(|h| h.eq_ignore_ascii_case(host)) {
+            let same = if hosts[first] == *host {
+                String::new()
+            } else {
+                format!(" (as `{}`; host names ignore case)", hosts[first])
+            };
+            return Some((i, format!("host `{host}` is listed twice{same}")));
+        }
+    }
+    None
 }

@@ -85,12 +85,18 @@ impl Template {
 
     /// Fills in the parameters that have a value; the others stay as `{{ name }}`.
     pub fn render(&self, lookup: &dyn Fn(&str) -> Option<Value>) -> String {
+        self.render_text(&|name| lookup(name).map(|v| v.render()))
+    }
+
+    /// Like [`Template::render`], with the text each parameter becomes given whole (a value
+    /// quoted for a shell, say).
+    pub fn render_text(&self, text: &dyn Fn(&str) -> Option<String>) -> String {
         let mut out = String::with_capacity(self.source.len());
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Param { name, .. } => match lookup(name) {
-                    Some(v) => out.push_str(&v.render()),
+                Part::Param { name, .. } => match text(name) {
+                    Some(v) => out.push_str(&v),
                     None => {
                         out.push_str("{{ ");
                         out.push_str(name);

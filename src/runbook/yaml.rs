@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// A position in the source: 1-based line and column (in characters).
@@ -73,6 +73,52 @@ impl Node {
     }
 }
 
+/// One step of a path into a document: a map key or a list index.
+#[derive(Debug, Clone, Copy)]
+pub enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl Node {
+    /// The node at `path`, if the path leads anywhere.
+    pub fn get(&self, path: &[Seg]) -> Option<&Node> {
+        let mut node = self;
+        for seg in path {
+            node = match (seg, &node.kind) {
+                (Seg::Key(k), NodeKind::Map(entries)) => {
+                    &entries.iter().find(|(key, _)| key.text == *k)?.1
+                }
+                (Seg::Index(i), NodeKind::Seq(items)) => items.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// Where the node at `path` is: for a map key, the key itself (what a reader looks for when
+    /// told a key is wrong); otherwise the node. `None` when the path does not lead anywhere.
+    pub fn locate(&self, path: &[Seg]) -> Option<Pos> {
+        let mut node = self;
+        let mut pos = self.pos;
+        for seg in path {
+            match (seg, &node.kind) {
+                (Seg::Key(k), NodeKind::Map(entries)) => {
+                    let (key, value) = entries.iter().find(|(key, _)| key.text == *k)?;
+                    pos = key.pos;
+                    node = value;
+                }
+                (Seg::Index(i), NodeKind::Seq(items)) => {
+                    node = items.get(*i)?;
+                    pos = node.pos;
+                }
+                _ => return None,
+            }
+        }
+        Some(pos)
+    }
+}
+
 /// A syntax error, with its position.
 #[derive(Debug, Clone)]
 pub struct SyntaxError {
@@ -80,15 +126,43 @@ pub struct SyntaxError {
     pub message: String,
 }
 
-/// Parses one YAML document. An empty document yields `Ok(None)`.
+/// How deep lists and maps may nest. A runbook needs a dozen levels; far deeper nesting is an
+/// attack on the stack of every reader that walks the tree.
+pub const MAX_DEPTH: usize = 128;
+
+/// How many values (scalars, lists, maps) a document may have once its aliases are expanded.
+/// The bundled runbooks have a few thousand; a few hundred bytes of nested aliases (a "billion
+/// laughs") would otherwise expand to gigabytes.
+pub const MAX_VALUES: usize = 1_000_000;
+
+/// How many bytes of scalar text a document may have once its aliases are expanded.
+pub const MAX_TEXT: usize = 64 << 20;
+
+/// Parses one YAML document. An empty document yields `Ok(None)`. Nesting deeper than
+/// [`MAX_DEPTH`], or aliases that expand past [`MAX_VALUES`] values or [`MAX_TEXT`] bytes of
+/// text, are errors at the place that crosses the line, reported before anything is expanded
+/// further.
 pub fn parse(source: &str) -> Result<Option<Node>, SyntaxError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(source);
-    if let Err(e) = parser.load(&mut builder, true) {
-        return Err(SyntaxError {
-            pos: Pos::from_marker(e.marker()),
-            message: clean_scan_message(e.info()),
-        });
+    // Event by event rather than through `Parser::load`, which recurses once per level of
+    // nesting and so overflows the stack on a deep enough document before the tree can object.
+    loop {
+        match parser.next_token() {
+            Ok((event, mark)) => {
+                let end = event == Event::StreamEnd;
+                builder.on_event(event, mark);
+                if end || builder.error.is_some() {
+                    break;
+                }
+            }
+            Err(e) => {
+                return Err(SyntaxError {
+                    pos: Pos::from_marker(e.marker()),
+                    message: clean_scan_message(e.info()),
+                });
+            }
+        }
     }
     if let Some(err) = builder.error {
         return Err(err);
@@ -104,6 +178,9 @@ pub fn parse(source: &str) -> Result<Option<Node>, SyntaxError> {
 
 fn clean_scan_message(info: &str) -> String {
     let info = info.trim();
+    if info == "recursion limit exceeded" {
+        return "YAML syntax: lists and maps nest too deep here".into();
+    }
     match info.strip_prefix("while parsing ") {
         Some(rest) => format!("YAML syntax: while parsing {rest}"),
         None => format!("YAML syntax: {info}"),
@@ -115,10 +192,41 @@ enum Frame {
     Map(Pos, usize, Vec<(Key, Node)>, Option<Key>),
 }
 
+/// What a node weighs once expanded: values and bytes of text.
+#[derive(Debug, Clone, Copy, Default)]
+struct Weight {
+    values: usize,
+    text: usize,
+}
+
+impl Weight {
+    fn of(node: &Node) -> Weight {
+        let mut w = Weight::default();
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            w.values += 1;
+            match &n.kind {
+                NodeKind::Scalar { text, .. } => w.text += text.len(),
+                NodeKind::Seq(items) => stack.extend(items),
+                NodeKind::Map(entries) => {
+                    for (k, v) in entries {
+                        w.text += k.text.len();
+                        stack.push(v);
+                    }
+                }
+            }
+        }
+        w
+    }
+}
+
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Each anchor's node and what it weighs.
+    anchors: HashMap<usize, (Node, Weight)>,
+    /// The document so far, aliases expanded.
+    total: Weight,
     root: Option<Node>,
     error: Option<SyntaxError>,
     documents: usize,
@@ -135,9 +243,72 @@ impl Builder {
         }
     }
 
+    /// Adds what a value weighs to the document's total; false (and an error at `pos`) past
+    /// the limits.
+    fn weigh(&mut self, pos: Pos, w: Weight) -> bool {
+        self.total.values = self.total.values.saturating_add(w.values);
+        self.total.text = self.total.text.saturating_add(w.text);
+        if self.total.values > MAX_VALUES {
+            self.fail(
+                pos,
+                format!("the document expands to more than {MAX_VALUES} values (aliases that repeat aliases?)"),
+            );
+            return false;
+        }
+        if self.total.text > MAX_TEXT {
+            self.fail(
+                pos,
+                format!(
+                    "the document expands to more than {} MiB of text (aliases that repeat aliases?)",
+                    MAX_TEXT >> 20
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Whether a node's tag is one this tree understands: none, or YAML's own (`!!str`, `!!map`,
+    /// ...), which change nothing here. Any other (`!foo`) would be silently ignored, so it is an
+    /// error.
+    fn known_tag(&mut self, pos: Pos, tag: Option<&Tag>) -> bool {
+        let Some(tag) = tag else {
+            return true;
+        };
+        const CORE: [&str; 7] = ["str", "int", "float", "bool", "null", "seq", "map"];
+        let core = tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!";
+        if core && CORE.contains(&tag.suffix.as_str()) {
+            return true;
+        }
+        let shown = match tag.handle.as_str() {
+            "!" => format!("!{}", tag.suffix),
+            "tag:yaml.org,2002:" | "!!" => format!("!!{}", tag.suffix),
+            handle => format!("{handle}{}", tag.suffix),
+        };
+        self.fail(
+            pos,
+            format!(
+                "unknown YAML tag `{shown}`: stepwise reads plain YAML values and would ignore it"
+            ),
+        );
+        false
+    }
+
+    fn open(&mut self, pos: Pos, frame: Frame) {
+        if self.stack.len() >= MAX_DEPTH {
+            self.fail(
+                pos,
+                format!("lists and maps nest deeper than {MAX_DEPTH} levels here"),
+            );
+            return;
+        }
+        self.stack.push(frame);
+    }
+
     fn push_value(&mut self, node: Node, anchor: usize) {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            let weight = Weight::of(&node);
+            self.anchors.insert(anchor, (node.clone(), weight));
         }
         match self.stack.last_mut() {
             None => {
@@ -185,6 +356,10 @@ impl Builder {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            // The first error is the one reported; building on would only cost time and memory.
+            return;
+        }
         let pos = Pos::from_marker(&mark);
         match ev {
             Event::DocumentStart => {
@@ -193,8 +368,18 @@ impl MarkedEventReceiver for Builder {
                     self.second_document = Some(pos);
                 }
             }
-            Event::Scalar(text, style, anchor, _tag) => {
+            Event::Scalar(text, style, anchor, tag) => {
+                if !self.known_tag(pos, tag.as_ref()) {
+                    return;
+                }
                 let plain = style == TScalarStyle::Plain;
+                let weight = Weight {
+                    values: 1,
+                    text: text.len(),
+                };
+                if !self.weigh(pos, weight) {
+                    return;
+                }
                 self.push_value(
                     Node {
                         pos,
@@ -203,18 +388,32 @@ impl MarkedEventReceiver for Builder {
                     anchor,
                 );
             }
-            Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(mut node) => {
+            Event::Alias(id) => match self.anchors.get(&id).map(|(_, w)| *w) {
+                Some(weight) => {
+                    // Weighed before it is copied: a bomb is refused before it goes off.
+                    if !self.weigh(pos, weight) {
+                        return;
+                    }
+                    let mut node = self.anchors[&id].0.clone();
                     node.pos = pos;
                     self.push_value(node, 0);
                 }
                 None => self.fail(pos, "alias to an unknown anchor"),
             },
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(pos, anchor, Vec::new())),
-            Event::MappingStart(anchor, _) => {
-                self.stack.push(Frame::Map(pos, anchor, Vec::new(), None))
+            Event::SequenceStart(anchor, tag) => {
+                if self.known_tag(pos, tag.as_ref()) {
+                    self.open(pos, Frame::Seq(pos, anchor, Vec::new()))
+                }
+            }
+            Event::MappingStart(anchor, tag) => {
+                if self.known_tag(pos, tag.as_ref()) {
+                    self.open(pos, Frame::Map(pos, anchor, Vec::new(), None))
+                }
             }
             Event::SequenceEnd => {
+                if !self.weigh(pos, Weight { values: 1, text: 0 }) {
+                    return;
+                }
                 if let Some(Frame::Seq(start, anchor, items)) = self.stack.pop() {
                     self.push_value(
                         Node {
@@ -226,6 +425,9 @@ impl MarkedEventReceiver for Builder {
                 }
             }
             Event::MappingEnd => {
+                if !self.weigh(pos, Weight { values: 1, text: 0 }) {
+                    return;
+                }
                 if let Some(Frame::Map(start, anchor, entries, _)) = self.stack.pop() {
                     // A block map's start marker can fall after its first key; the first key is
                     // where a reader looks for the map.
@@ -271,6 +473,35 @@ mod tests {
         let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(err.pos, Pos { line: 3, col: 1 });
         assert_eq!(err.message, "duplicate key `a` (first at line 1)");
+    }
+
+    #[test]
+    fn alias_bombs_and_deep_nesting_are_refused_where_they_start() {
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (i, name) in ["b", "c", "d", "e", "f", "g", "h", "i"].iter().enumerate() {
+            let prev = ["a", "b", "c", "d", "e", "f", "g", "h"][i];
+            bomb.push_str(&format!("{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        let err = parse(&bomb).unwrap_err();
+        assert_eq!(err.pos.line, 6, "{err:?}");
+        assert_eq!(
+            err.message,
+            "the document expands to more than 1000000 values (aliases that repeat aliases?)"
+        );
+        let deep = format!("a: {}{}\n", "[".repeat(200), "]".repeat(200));
+        let err = parse(&deep).unwrap_err();
+        assert_eq!(
+            err.pos,
+            Pos {
+                line: 1,
+                col: 4 + 127
+            }
+        );
+        assert_eq!(
+            err.message,
+            "lists and maps nest deeper than 128 levels here"
+        );
+        assert!(parse(&format!("a: {}{}\n", "[".repeat(100), "]".repeat(100))).is_ok());
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! without a terminal never hangs and never guesses. The engine talks only to [`Prompter`]; the
 //! prompter never touches the journal.
 
+pub mod lines;
 pub mod scripted;
 pub mod terminal;
+pub mod wrap;
 
 use crate::runbook::{Parameter, Role, Value};
 
@@ -41,6 +43,8 @@ pub struct StepView {
     /// True when the step's action is automated (not merely optional).
     pub automated: bool,
     pub references: Vec<String>,
+    /// Instances settled earlier in the run that the operator may reopen: `(key, label)`.
+    pub revisitable: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -72,6 +76,24 @@ pub enum Decision {
     /// Run the step's optional automation instead of doing it by hand.
     Automate,
     Pause,
+    /// Reopen an instance settled earlier in the run (its key), then come back here.
+    Revisit(String),
+    /// Show the plan with what is done and what is left.
+    ShowPlan,
+}
+
+/// What to do after the operator declined to run an automated action now. Nothing here is
+/// "done" without evidence: done by hand needs a note, and is recorded as by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Declined {
+    /// Run it after all.
+    RunNow,
+    /// It was done by hand; the note says what was done.
+    ByHand(String),
+    Skip(String),
+    Note(String),
+    ShowPlan,
+    Pause,
 }
 
 /// Per item: done, or not done with a reason.
@@ -91,15 +113,45 @@ pub enum FailureChoice {
     DoneByHand(String),
     SkipHost(String),
     SkipStep(String),
+    /// Save and exit (3); resume takes the failed instance up again.
+    Pause,
     Abort,
 }
 
 /// What to do with an instance that was started and never finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InDoubtChoice {
+    /// It did not complete: take it up again (a copy finishes what is missing; a command is
+    /// offered again and asked about before it runs).
     Rerun,
-    Done(String),
+    /// It completed; the note says how the operator knows (required unless the evidence says
+    /// so).
+    Done(Option<String>),
     Skip(String),
+    /// Its process still runs: wait for it to end, then look again.
+    Wait,
+    Pause,
+}
+
+/// Which answer the evidence an interrupted action left supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Supports {
+    /// Every file is in place, or the command's success is journaled.
+    Completed,
+    /// A file is not in place, or the command failed or was stopped before it exited.
+    NotCompleted,
+    /// Nothing tells: the journal has no result and there is nothing to look at.
+    Unknown,
+}
+
+/// What resume knows about an in-doubt instance, for the question.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    pub supports: Supports,
+    /// The command's process still runs on this machine: it must not be run again now.
+    pub still_running: bool,
+    /// What "it did not complete" does, in words: `finish the copy (only what is missing)`.
+    pub rerun: String,
 }
 
 /// What failed, for the failure menu.
@@ -115,8 +167,13 @@ pub struct FailureView {
 pub trait Prompter {
     /// Whether a person is answering (prompts are drawn; output is for a terminal).
     fn interactive(&self) -> bool;
+    /// The operator's name when this prompter knows it without asking (an answers file's).
     fn operator(&self) -> Option<String> {
         None
+    }
+    /// Asks who the operator is (once, at the start, when nothing else names them).
+    fn operator_name(&mut self) -> Result<String, Stop> {
+        Err(Stop::Missing("the operator's name".into()))
     }
     fn param(&mut self, p: &Parameter) -> Result<Value, Stop>;
     /// Host lists known without asking (an answers file's `hosts`).
@@ -130,8 +187,22 @@ pub trait Prompter {
     fn override_blocking(&mut self, blocking: usize) -> Result<Option<String>, Stop>;
     /// Whether to go on with a runbook that changed since the run started.
     fn accept_changed_runbook(&mut self, changes: &[String]) -> Result<bool, Stop>;
-    fn in_doubt(&mut self, view: &StepView) -> Result<InDoubtChoice, Stop>;
+    /// Whether an instance that was started and never finished completed, given the evidence
+    /// (already shown). The default is what the evidence supports.
+    fn in_doubt(&mut self, view: &StepView, evidence: &Evidence) -> Result<InDoubtChoice, Stop>;
     fn decision(&mut self, view: &StepView) -> Result<Decision, Stop>;
+    /// The operator declined to run the automated action now: what instead (never plain done).
+    fn declined(&mut self, view: &StepView) -> Result<Declined, Stop>;
+    /// Which settled instance to reopen (`candidates`: key and label), if any. `at_end`: every
+    /// instance is settled and the run is about to finish.
+    fn revisit(
+        &mut self,
+        candidates: &[(String, String)],
+        at_end: bool,
+    ) -> Result<Option<String>, Stop> {
+        let _ = (candidates, at_end);
+        Ok(None)
+    }
     fn items(&mut self, view: &StepView) -> Result<Vec<ItemAnswer>, Stop>;
     /// Whether to run an automated action now; `plan` says what it will do.
     fn confirm_action(&mut self, view: &StepView) -> Result<bool, Stop>;

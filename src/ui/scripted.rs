@@ -11,11 +11,13 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::{
-    Decision, FailureChoice, FailureView, InDoubtChoice, ItemAnswer, Prompter, StepView, Stop,
+    Decision, Declined, Evidence, FailureChoice, FailureView, InDoubtChoice, ItemAnswer, Prompter,
+    StepView, Stop, Supports,
 };
-use crate::error::{Error, describe_io};
+use crate::error::Error;
 use crate::runbook::load::suggest;
-use crate::runbook::{ParamType, Parameter, Role, Runbook, Value};
+use crate::runbook::yaml::{self, Seg};
+use crate::runbook::{ParamType, Parameter, Role, Runbook, Value, host_list_problem};
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -43,12 +45,47 @@ struct File {
     /// Whether the prerequisites are met; `default: done` says yes too.
     #[serde(default)]
     prerequisites: Option<bool>,
+    /// Instances to reopen once every instance is settled, in order, each with its new answer.
+    #[serde(default)]
+    revisit: Vec<Revisit>,
+}
+
+/// One instance to reopen at the end of the walk, and how to answer it the second time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Revisit {
+    key: String,
+    #[serde(default)]
+    decision: Option<Kind>,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    confirm: Option<bool>,
+    #[serde(default)]
+    items_not_done: BTreeMap<String, String>,
+}
+
+impl Revisit {
+    fn answer(&self) -> StepAnswer {
+        StepAnswer {
+            decision: self.decision,
+            note: self.note.clone(),
+            confirm: self.confirm,
+            items_not_done: self.items_not_done.clone(),
+            on_failure: None,
+            in_doubt: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum Kind {
     Done,
+    /// Done by hand: for a manual step the same as `done`; for an automated step whose action
+    /// was not run (`confirm: false`), the only way to done. Needs a `note`.
+    #[serde(rename = "by-hand", alias = "by_hand")]
+    ByHand,
     Skip,
     Fail,
     Pause,
@@ -61,6 +98,13 @@ enum InDoubtKind {
     Rerun,
     Done,
     Skip,
+    /// Whatever the evidence supports: done when it shows the action completed, otherwise
+    /// taken up again.
+    Evidence,
+    /// Whatever the evidence supports once nothing runs any more (a command whose earlier
+    /// process still runs is always waited for first).
+    Wait,
+    Pause,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,6 +156,7 @@ fn parse_failure(text: &str, note: &str) -> Option<FailureChoice> {
         "done" => FailureChoice::DoneByHand(note.to_string()),
         "skip-host" => FailureChoice::SkipHost(note.to_string()),
         "skip-step" => FailureChoice::SkipStep(note.to_string()),
+        "pause" => FailureChoice::Pause,
         "abort" => FailureChoice::Abort,
         _ => FailureChoice::Workaround(text.strip_prefix("workaround:")?.to_string()),
     })
@@ -125,106 +170,61 @@ pub struct Answers {
     failures: BTreeMap<String, VecDeque<FailureChoice>>,
     /// How many failure choices each step instance has used.
     used: BTreeMap<String, usize>,
+    /// Entries of `revisit` already used, and the key reopened now (answered from its entry).
+    revisited: usize,
+    reopened: Option<String>,
 }
 
 impl Answers {
     /// Reads and checks an answers file against a runbook.
     pub fn read(path: &Path, rb: &Runbook) -> Result<Answers, Error> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Usage(format!(
-                "cannot read answers file {shown}: {}",
-                describe_io(&e)
-            ))
-        })?;
+        let text = crate::fsutil::read_text(path)
+            .map_err(|e| Error::Usage(e.describe(&format!("answers file {shown}"), &shown)))?;
         Answers::parse(&shown, &text, rb)
     }
 
+    /// Reads an answers file's text and checks it against a runbook. Every problem is
+    /// reported, in one pass, with its line and column and a "did you mean" where one fits.
     pub fn parse(path: &str, text: &str, rb: &Runbook) -> Result<Answers, Error> {
-        let file: File = if text.trim().is_empty() {
-            File::default()
-        } else {
-            serde_yaml::from_str(text).map_err(|e| {
-                let at = e
-                    .location()
-                    .map(|l| format!("{path}:{}:{}", l.line(), l.column()))
-                    .unwrap_or_else(|| path.to_string());
-                Error::Usage(format!(
-                    "{at}: the answers file does not fit: {}",
-                    crate::input::strip_location(&e.to_string())
-                ))
-            })?
+        let tree = match yaml::parse(text) {
+            Ok(Some(tree)) => tree,
+            Ok(None) => return Ok(Answers::from_file(path, File::default(), BTreeMap::new())),
+            Err(e) => {
+                return Err(Error::Usage(format!(
+                    "{path}:{}:{}: the answers file does not fit: {}",
+                    e.pos.line, e.pos.col, e.message
+                )));
+            }
         };
-        let bad = |what: String| Error::Usage(format!("{path}: {what}"));
-        for (name, value) in &file.params {
-            let Some(p) = rb.parameter(name) else {
-                let hint = hint(name, rb.parameters.iter().map(|p| p.name.as_str()));
-                return Err(bad(format!(
-                    "params: runbook `{}` has no parameter `{name}`{hint}",
-                    rb.id
-                )));
-            };
-            value_of(p, value).map_err(|m| bad(format!("params: {m}")))?;
+        let mut problems = Problems {
+            path,
+            tree: &tree,
+            found: Vec::new(),
+        };
+        let Some(file) = decode(text, &mut problems) else {
+            return Err(problems.into_error());
+        };
+        let failures = check(&file, rb, &mut problems);
+        if !problems.found.is_empty() {
+            return Err(problems.into_error());
         }
-        for (role, hosts) in &file.hosts {
-            if rb.role(role).is_none() {
-                let hint = hint(role, rb.roles.iter().map(|r| r.id.as_str()));
-                return Err(bad(format!(
-                    "hosts: runbook `{}` has no role `{role}`{hint}",
-                    rb.id
-                )));
-            }
-            if hosts.is_empty() {
-                return Err(bad(format!("hosts: role `{role}` has an empty host list")));
-            }
-        }
-        let step_ids: Vec<String> = rb
-            .steps()
-            .map(|(_, s)| s.id.clone())
-            .chain(
-                rb.known_issues
-                    .iter()
-                    .flat_map(|k| k.steps.iter().map(|s| s.id.clone())),
-            )
-            .collect();
-        let mut failures = BTreeMap::new();
-        for (key, entry) in &file.steps {
-            let step_id = key.split(['@', '#']).next().unwrap_or(key);
-            if !step_ids.iter().any(|s| s == step_id) {
-                let hint = hint(step_id, step_ids.iter().map(String::as_str));
-                return Err(bad(format!(
-                    "steps: `{key}`: runbook `{}` has no step `{step_id}`{hint}",
-                    rb.id
-                )));
-            }
-            if let StepEntry::Full(a) = entry {
-                if a.decision == Some(Kind::Skip) && a.note.is_none() {
-                    return Err(bad(format!(
-                        "steps: `{key}`: a skip needs a `note` saying why"
-                    )));
-                }
-                if let Some(list) = &a.on_failure {
-                    let note = a.note.clone().unwrap_or_else(|| "by answers file".into());
-                    let parsed = parse_failures(&list.list(), &note)
-                        .map_err(|m| bad(format!("steps: `{key}`: {m}")))?;
-                    failures.insert(key.clone(), parsed);
-                }
-            } else if let StepEntry::Kind(Kind::Skip) = entry {
-                return Err(bad(format!(
-                    "steps: `{key}`: a skip needs a note: write `{key}: {{ decision: skip, note: \"why\" }}`"
-                )));
-            }
-        }
-        if let Some(list) = &file.on_failure {
-            parse_failures(&list.list(), "by answers file")
-                .map_err(|m| bad(format!("on_failure: {m}")))?;
-        }
-        Ok(Answers {
+        Ok(Answers::from_file(path, file, failures))
+    }
+
+    fn from_file(
+        path: &str,
+        file: File,
+        failures: BTreeMap<String, VecDeque<FailureChoice>>,
+    ) -> Answers {
+        Answers {
             path: Some(path.to_string()),
             file,
             failures,
             used: BTreeMap::new(),
-        })
+            revisited: 0,
+            reopened: None,
+        }
     }
 
     /// No answers at all: for a process with neither a terminal nor an answers file.
@@ -234,6 +234,8 @@ impl Answers {
             file: File::default(),
             failures: BTreeMap::new(),
             used: BTreeMap::new(),
+            revisited: 0,
+            reopened: None,
         }
     }
 
@@ -246,6 +248,11 @@ impl Answers {
     }
 
     fn answer(&self, key: &str) -> Option<StepAnswer> {
+        if self.reopened.as_deref() == Some(key)
+            && let Some(r) = self.revisit_entry()
+        {
+            return Some(r.answer());
+        }
         match self.entry(key)? {
             StepEntry::Kind(k) => Some(StepAnswer {
                 decision: Some(*k),
@@ -259,6 +266,11 @@ impl Answers {
         }
     }
 
+    /// The `revisit` entry in use (the one taken last).
+    fn revisit_entry(&self) -> Option<&Revisit> {
+        self.file.revisit.get(self.revisited.checked_sub(1)?)
+    }
+
     fn missing(&self, what: String) -> Stop {
         match &self.path {
             Some(path) => Stop::Missing(format!("{what} (answers file {path})")),
@@ -269,14 +281,317 @@ impl Answers {
     }
 }
 
-fn parse_failures(list: &[String], note: &str) -> Result<VecDeque<FailureChoice>, String> {
-    list.iter()
-        .map(|t| {
-            parse_failure(t, note).ok_or_else(|| {
-                format!("`{t}` is not a failure choice: expected retry, workaround:ID, done, skip-host, skip-step or abort")
-            })
-        })
-        .collect()
+/// The problems found in an answers file, each with its position.
+struct Problems<'a> {
+    path: &'a str,
+    tree: &'a yaml::Node,
+    found: Vec<(yaml::Pos, String)>,
+}
+
+impl Problems<'_> {
+    /// A problem with the key at `path` (or, with `value`, with its value).
+    fn at(&mut self, path: &[Seg], value: bool, message: String) {
+        let pos = match value {
+            true => self.tree.get(path).map(|n| n.pos),
+            false => self.tree.locate(path),
+        };
+        self.found.push((pos.unwrap_or(self.tree.pos), message));
+    }
+
+    fn into_error(mut self) -> Error {
+        self.found.sort_by_key(|(pos, _)| *pos);
+        let path = self.path;
+        let lines: Vec<String> = self
+            .found
+            .iter()
+            .map(|(pos, m)| format!("{path}:{}:{}: {m}", pos.line, pos.col))
+            .collect();
+        match lines.as_slice() {
+            [one] => Error::Usage(one.clone()),
+            many => Error::Usage(format!(
+                "{path}: the answers file does not fit ({} problems):\n{}",
+                many.len(),
+                many.join("\n")
+            )),
+        }
+    }
+}
+
+/// Decodes the file field by field (and `steps` entry by entry), so that every field that does
+/// not fit is reported, not just the first.
+fn decode(text: &str, problems: &mut Problems) -> Option<File> {
+    use serde_yaml::{Mapping, Value as Y};
+    let value: Y = match serde_yaml::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            let pos = e.location().map_or(problems.tree.pos, |l| yaml::Pos {
+                line: l.line(),
+                col: l.column(),
+            });
+            let message = format!(
+                "the answers file does not fit: {}",
+                crate::input::strip_location(&e.to_string())
+            );
+            problems.found.push((pos, message));
+            return None;
+        }
+    };
+    let Y::Mapping(map) = &value else {
+        problems.at(
+            &[],
+            true,
+            format!(
+                "the answers file does not fit: it must be a map (params, hosts, confirm, default, steps, ...), found {}",
+                problems.tree.describe()
+            ),
+        );
+        return None;
+    };
+    let single = |key: &Y, value: &Y| {
+        let mut m = Mapping::new();
+        m.insert(key.clone(), value.clone());
+        serde_yaml::from_value::<File>(Y::Mapping(m))
+    };
+    for (key, field) in map {
+        let Some(name) = key.as_str() else {
+            problems.at(&[], true, "a key of the answers file must be a name".into());
+            continue;
+        };
+        if let (Y::Mapping(steps), "steps") = (field, name) {
+            for (step_key, entry) in steps {
+                let shown = step_key.as_str().unwrap_or("?");
+                let mut one = Mapping::new();
+                one.insert(step_key.clone(), entry.clone());
+                if single(key, &Y::Mapping(one)).is_err() {
+                    let why = step_entry_error(entry);
+                    let at = [Seg::Key("steps"), Seg::Key(shown)];
+                    problems.at(&at, true, format!("steps: `{shown}`: {why}"));
+                }
+            }
+            continue;
+        }
+        if let Err(e) = single(key, field) {
+            let message = with_suggestion(&e.to_string());
+            match message.starts_with("unknown field") {
+                true => problems.at(&[Seg::Key(name)], false, message),
+                false => problems.at(&[Seg::Key(name)], true, format!("{name}: {message}")),
+            }
+        }
+    }
+    if !problems.found.is_empty() {
+        return None;
+    }
+    match serde_yaml::from_value(value) {
+        Ok(file) => Some(file),
+        Err(e) => {
+            problems.at(&[], true, with_suggestion(&e.to_string()));
+            None
+        }
+    }
+}
+
+/// Why a `steps` entry does not fit: a decision, or a map of answers.
+fn step_entry_error(entry: &serde_yaml::Value) -> String {
+    use serde_yaml::Value as Y;
+    let why = match entry {
+        Y::Mapping(_) => serde_yaml::from_value::<StepAnswer>(entry.clone()).err(),
+        _ => serde_yaml::from_value::<Kind>(entry.clone()).err(),
+    };
+    match why {
+        Some(e) => {
+            let message = with_suggestion(&e.to_string());
+            match message.strip_prefix("unknown variant") {
+                Some(rest) => format!("unknown decision{rest}"),
+                None => message,
+            }
+        }
+        None => "expected a decision (done, skip, ...) or a map of answers".into(),
+    }
+}
+
+/// A serde message with a "did you mean" when it names an unknown field or value and lists the
+/// expected ones: "unknown variant `dne`, expected one of `done`, `skip`".
+fn with_suggestion(message: &str) -> String {
+    let message = crate::input::strip_location(message);
+    let word = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))
+        .and_then(|rest| rest.split('`').next());
+    let Some(word) = word else {
+        return message;
+    };
+    let expected: Vec<&str> = match message.find("expected") {
+        Some(i) => message[i..].split('`').skip(1).step_by(2).collect(),
+        None => Vec::new(),
+    };
+    match suggest(word, expected) {
+        Some(s) => format!("{message}; did you mean `{s}`?"),
+        None => message,
+    }
+}
+
+/// Checks the file against the runbook: names of parameters, roles and steps, values, host
+/// names, notes for skips, failure choices and the known issues they name.
+fn check(
+    file: &File,
+    rb: &Runbook,
+    problems: &mut Problems,
+) -> BTreeMap<String, VecDeque<FailureChoice>> {
+    for (name, value) in &file.params {
+        let at = [Seg::Key("params"), Seg::Key(name)];
+        let Some(p) = rb.parameter(name) else {
+            let hint = hint(name, rb.parameters.iter().map(|p| p.name.as_str()));
+            let message = format!(
+                "params: runbook `{}` has no parameter `{name}`{hint}",
+                rb.id
+            );
+            problems.at(&at, false, message);
+            continue;
+        };
+        if let Err(m) = value_of(p, value) {
+            problems.at(&at, true, format!("params: {m}"));
+        }
+    }
+    for (role, hosts) in &file.hosts {
+        let at = [Seg::Key("hosts"), Seg::Key(role)];
+        if rb.role(role).is_none() {
+            let hint = hint(role, rb.roles.iter().map(|r| r.id.as_str()));
+            let message = format!("hosts: runbook `{}` has no role `{role}`{hint}", rb.id);
+            problems.at(&at, false, message);
+        } else if hosts.is_empty() {
+            problems.at(
+                &at,
+                true,
+                format!("hosts: role `{role}` has an empty host list"),
+            );
+        } else if let Some((i, problem)) = host_list_problem(hosts) {
+            let at = [Seg::Key("hosts"), Seg::Key(role), Seg::Index(i)];
+            problems.at(&at, true, format!("hosts: role `{role}`: {problem}"));
+        }
+    }
+    let step_ids: Vec<String> = rb
+        .steps()
+        .map(|(_, s)| s.id.clone())
+        .chain(
+            rb.known_issues
+                .iter()
+                .flat_map(|k| k.steps.iter().map(|s| s.id.clone())),
+        )
+        .collect();
+    let mut failures = BTreeMap::new();
+    for (key, entry) in &file.steps {
+        let at = [Seg::Key("steps"), Seg::Key(key)];
+        let step_id = key.split(['@', '#']).next().unwrap_or(key);
+        if !step_ids.iter().any(|s| s == step_id) {
+            let hint = hint(step_id, step_ids.iter().map(String::as_str));
+            let message = format!(
+                "steps: `{key}`: runbook `{}` has no step `{step_id}`{hint}",
+                rb.id
+            );
+            problems.at(&at, false, message);
+            continue;
+        }
+        match entry {
+            StepEntry::Full(a) => {
+                if a.decision == Some(Kind::Skip) && a.note.is_none() {
+                    let message = format!("steps: `{key}`: a skip needs a `note` saying why");
+                    problems.at(&at, false, message);
+                }
+                if a.decision == Some(Kind::ByHand) && a.note.is_none() {
+                    let message =
+                        format!("steps: `{key}`: `by-hand` needs a `note` saying what was done");
+                    problems.at(&at, false, message);
+                }
+                if let Some(list) = &a.on_failure {
+                    let note = a.note.clone().unwrap_or_else(|| "by answers file".into());
+                    let at = [Seg::Key("steps"), Seg::Key(key), Seg::Key("on_failure")];
+                    let parsed = parse_failures(&list.list(), &note, rb, &at, problems);
+                    failures.insert(key.clone(), parsed);
+                }
+            }
+            StepEntry::Kind(Kind::Skip) => {
+                let message = format!(
+                    "steps: `{key}`: a skip needs a note: write `{key}: {{ decision: skip, note: \"why\" }}`"
+                );
+                problems.at(&at, false, message);
+            }
+            StepEntry::Kind(Kind::ByHand) => {
+                let message = format!(
+                    "steps: `{key}`: `by-hand` needs a note saying what was done: write `{key}: {{ decision: by-hand, note: \"what was done\" }}`"
+                );
+                problems.at(&at, false, message);
+            }
+            StepEntry::Kind(_) => {}
+        }
+    }
+    for (i, r) in file.revisit.iter().enumerate() {
+        let at = [Seg::Key("revisit"), Seg::Index(i)];
+        let step_id = r.key.split(['@', '#']).next().unwrap_or(&r.key);
+        if !step_ids.iter().any(|s| s == step_id) {
+            let hint = hint(step_id, step_ids.iter().map(String::as_str));
+            let message = format!(
+                "revisit: `{}`: runbook `{}` has no step `{step_id}`{hint}",
+                r.key, rb.id
+            );
+            problems.at(&at, true, message);
+        } else if matches!(r.decision, Some(Kind::Skip | Kind::ByHand)) && r.note.is_none() {
+            let message = format!("revisit: `{}`: this decision needs a `note`", r.key);
+            problems.at(&at, true, message);
+        }
+    }
+    if let Some(list) = &file.on_failure {
+        let at = [Seg::Key("on_failure")];
+        parse_failures(&list.list(), "by answers file", rb, &at, problems);
+    }
+    failures
+}
+
+/// The failure choices of an `on_failure` at `at`; each one that is not a choice, or names a
+/// known issue the runbook does not have, is a problem.
+fn parse_failures(
+    list: &[String],
+    note: &str,
+    rb: &Runbook,
+    at: &[Seg],
+    problems: &mut Problems,
+) -> VecDeque<FailureChoice> {
+    let mut out = VecDeque::new();
+    let section = match at {
+        [Seg::Key("steps"), Seg::Key(key), ..] => format!("steps: `{key}`: on_failure"),
+        _ => "on_failure".to_string(),
+    };
+    for (i, t) in list.iter().enumerate() {
+        let mut here = at.to_vec();
+        if problems
+            .tree
+            .get(at)
+            .is_some_and(|n| matches!(n.kind, yaml::NodeKind::Seq(_)))
+        {
+            here.push(Seg::Index(i));
+        }
+        match parse_failure(t, note) {
+            Some(FailureChoice::Workaround(id)) if rb.known_issue(&id).is_none() => {
+                let ids = rb.known_issues.iter().map(|k| k.id.as_str());
+                let hint = hint(&id, ids);
+                let message = format!(
+                    "{section}: `{t}`: runbook `{}` has no known issue `{id}`{hint}",
+                    rb.id
+                );
+                problems.at(&here, true, message);
+            }
+            Some(choice) => out.push_back(choice),
+            None => {
+                const CHOICES: [&str; 6] =
+                    ["retry", "done", "skip-host", "skip-step", "pause", "abort"];
+                let message = format!(
+                    "{section}: `{t}` is not a failure choice: expected retry, workaround:ID, done, skip-host, skip-step, pause or abort{}",
+                    hint(t, CHOICES)
+                );
+                problems.at(&here, true, message);
+            }
+        }
+    }
+    out
 }
 
 fn hint<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
@@ -296,7 +611,10 @@ fn value_of(p: &Parameter, value: &serde_yaml::Value) -> Result<Value, String> {
                 .map(|i| i.as_str().map(str::to_string))
                 .collect();
             return match hosts {
-                Some(h) if !h.is_empty() => Ok(Value::Hosts(h)),
+                Some(h) if !h.is_empty() => match host_list_problem(&h) {
+                    Some((_, problem)) => Err(format!("`{}`: {problem}", p.name)),
+                    None => Ok(Value::Hosts(h)),
+                },
                 _ => Err(format!("`{}` must be a list of host names", p.name)),
             };
         }
@@ -387,16 +705,42 @@ impl Prompter for Answers {
         }
     }
 
-    fn in_doubt(&mut self, view: &StepView) -> Result<InDoubtChoice, Stop> {
-        let kind = self
-            .answer(&view.key)
+    fn in_doubt(&mut self, view: &StepView, evidence: &Evidence) -> Result<InDoubtChoice, Stop> {
+        let answer = self.answer(&view.key);
+        let kind = answer
+            .as_ref()
             .and_then(|a| a.in_doubt)
             .or(self.file.in_doubt);
-        let note = "by answers file: it was in doubt after an interruption".to_string();
+        // A command whose earlier process still runs is never run again, nor called done: the
+        // walk waits for it (at most its timeout), then asks again.
+        if evidence.still_running {
+            return Ok(InDoubtChoice::Wait);
+        }
+        let note = answer.and_then(|a| a.note);
+        let done = |note: Option<String>| match evidence.supports {
+            // Against the evidence, only the file's own note will do.
+            Supports::NotCompleted => InDoubtChoice::Done(note),
+            Supports::Completed => InDoubtChoice::Done(note),
+            Supports::Unknown => InDoubtChoice::Done(Some(note.unwrap_or_else(|| {
+                "by answers file: it was in doubt after an interruption".to_string()
+            }))),
+        };
         match kind {
             Some(InDoubtKind::Rerun) => Ok(InDoubtChoice::Rerun),
-            Some(InDoubtKind::Done) => Ok(InDoubtChoice::Done(note)),
-            Some(InDoubtKind::Skip) => Ok(InDoubtChoice::Skip(note)),
+            Some(InDoubtKind::Done) => Ok(done(note)),
+            Some(InDoubtKind::Skip) => Ok(InDoubtChoice::Skip(note.unwrap_or_else(|| {
+                "by answers file: it was in doubt after an interruption".to_string()
+            }))),
+            Some(InDoubtKind::Evidence) => Ok(match evidence.supports {
+                Supports::Completed => InDoubtChoice::Done(note),
+                _ => InDoubtChoice::Rerun,
+            }),
+            Some(InDoubtKind::Pause) => Ok(InDoubtChoice::Pause),
+            // Nothing runs any more: look at the evidence.
+            Some(InDoubtKind::Wait) => Ok(match evidence.supports {
+                Supports::Completed => InDoubtChoice::Done(note),
+                _ => InDoubtChoice::Rerun,
+            }),
             None => Err(self.missing(format!(
                 "step instance `{}` was started and never finished, and there is no `in_doubt` answer",
                 view.key
@@ -423,7 +767,7 @@ impl Prompter for Answers {
             },
         };
         Ok(match kind {
-            Kind::Done => Decision::Done { note },
+            Kind::Done | Kind::ByHand => Decision::Done { note },
             Kind::Skip => Decision::Skip {
                 reason: note.unwrap_or_else(|| "skipped by answers file".into()),
             },
@@ -431,6 +775,53 @@ impl Prompter for Answers {
             Kind::Pause => Decision::Pause,
             Kind::Automate => Decision::Automate,
         })
+    }
+
+    fn declined(&mut self, view: &StepView) -> Result<Declined, Stop> {
+        let answer = self.answer(&view.key);
+        let (kind, note) = match &answer {
+            Some(StepAnswer {
+                decision: Some(k),
+                note,
+                ..
+            }) => (Some(*k), note.clone()),
+            _ => (self.file.default, None),
+        };
+        match (kind, note) {
+            (Some(Kind::ByHand), Some(note)) => Ok(Declined::ByHand(note)),
+            (Some(Kind::Skip), note) => Ok(Declined::Skip(
+                note.unwrap_or_else(|| "skipped by answers file".into()),
+            )),
+            (Some(Kind::Pause), _) => Ok(Declined::Pause),
+            (Some(Kind::Automate), _) => Ok(Declined::RunNow),
+            _ => Err(self.missing(format!(
+                "the automated action of `{}` was not run (`confirm: false`), and only evidence makes it done: answer `{}: {{ decision: by-hand, note: \"what was done\" }}`, or skip or pause",
+                view.key, view.key
+            ))),
+        }
+    }
+
+    fn revisit(
+        &mut self,
+        candidates: &[(String, String)],
+        at_end: bool,
+    ) -> Result<Option<String>, Stop> {
+        if !at_end {
+            return Ok(None);
+        }
+        let Some(next) = self.file.revisit.get(self.revisited) else {
+            self.reopened = None;
+            return Ok(None);
+        };
+        let key = next.key.clone();
+        self.revisited += 1;
+        if !candidates.iter().any(|(k, _)| *k == key) {
+            return Err(self.missing(format!(
+                "revisit: `{key}` cannot be reopened: only an instance that was skipped, partly done or done by hand can"
+            )));
+        }
+        self.reopened = Some(key.clone());
+        Ok(Some(key))
     }
 
     fn items(&mut self, view: &StepView) -> Result<Vec<ItemAnswer>, Stop> {
@@ -476,7 +867,14 @@ impl Prompter for Answers {
             .cloned()
             .or_else(|| {
                 let list = self.file.on_failure.as_ref()?;
-                parse_failures(&list.list(), "by answers file").ok()
+                // Checked when the file was read.
+                let choices = list.list();
+                Some(
+                    choices
+                        .iter()
+                        .filter_map(|t| parse_failure(t, "by answers file"))
+                        .collect::<VecDeque<_>>(),
+                )
             });
         if let Some(list) = list {
             let used = self.used.entry(view.key.clone()).or_insert(0);
@@ -492,6 +890,6 @@ impl Prompter for Answers {
     }
 
     fn show(&mut self, text: &str) {
-        println!("{text}");
+        crate::stdio::show(text);
     }
 }

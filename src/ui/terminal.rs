@@ -1,5 +1,12 @@
 //! Asking a person at a terminal: dialoguer prompts and an indicatif progress bar.
 //!
+//! Three faces, chosen once from the terminal ([`Face`]): menus in colour; menus without colour
+//! (`NO_COLOR`, `CLICOLOR=0`), where a textual `>` marks the menu's cursor and `[x]` a ticked
+//! item, since a highlight alone would be invisible; and, on a terminal that cannot move its
+//! cursor (`TERM=dumb`), line-by-line questions ([`super::lines`]) and progress as plain lines,
+//! with no escape sequence at all. Everything shown is folded to the terminal's width at word
+//! boundaries ([`super::wrap`]).
+//!
 //! The progress bar is suspended while a prompt is drawn, so it never garbles one. Ctrl-C at a
 //! prompt (raw mode, where the terminal sends no signal) comes back as [`Stop::Interrupted`].
 //! The terminal library also raises SIGINT when it reads that key, so [`prompt_state`] tells the
@@ -10,12 +17,13 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use console::{Term, measure_text_width, style, truncate_str};
-use dialoguer::theme::ColorfulTheme;
+use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use dialoguer::{Confirm, Input, MultiSelect, Password, Select};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{
-    Decision, FailureChoice, FailureView, InDoubtChoice, ItemAnswer, Prompter, StepView, Stop,
+    Decision, Declined, Evidence, FailureChoice, FailureView, InDoubtChoice, ItemAnswer, Prompter,
+    StepView, Stop, Supports, lines,
 };
 use crate::runbook::{ParamType, Parameter, Role, Value};
 
@@ -64,8 +72,36 @@ fn step_label(view: &StepView) -> Option<String> {
 /// Columns a yes/no prompt needs after its text: " (y/n)" and the answer.
 const CONFIRM_ROOM: usize = 10;
 
+/// How the terminal is asked and shown things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Face {
+    /// dialoguer menus in colour, indicatif bars.
+    Colour,
+    /// dialoguer menus without colour: the cursor and ticks are marked with text.
+    Plain,
+    /// No cursor movement: questions answered line by line, progress as plain lines.
+    Lines,
+}
+
+impl Face {
+    /// The face for this process's terminal: `TERM=dumb` (or, on Unix, no `TERM`) asks line by
+    /// line; colour turned off (`NO_COLOR`, `CLICOLOR=0`, or by the program) draws plain menus.
+    pub fn detect() -> Face {
+        if console::is_dumb() {
+            Face::Lines
+        } else if !console::colors_enabled_stderr() {
+            Face::Plain
+        } else {
+            Face::Colour
+        }
+    }
+}
+
 pub struct TerminalPrompter {
-    theme: ColorfulTheme,
+    theme: Box<dyn Theme>,
+    face: Face,
+    /// The progress last printed as a line (the `Lines` face).
+    shown_progress: Option<(usize, usize)>,
     /// The overall bar and an action's bar, drawn together (hidden until the walk starts).
     bars: MultiProgress,
     bar: ProgressBar,
@@ -90,6 +126,11 @@ fn stop(e: dialoguer::Error) -> Stop {
 
 impl TerminalPrompter {
     pub fn new() -> TerminalPrompter {
+        let face = Face::detect();
+        let theme: Box<dyn Theme> = match face {
+            Face::Colour => Box::new(ColorfulTheme::default()),
+            Face::Plain | Face::Lines => Box::new(SimpleTheme),
+        };
         let bars = MultiProgress::with_draw_target(ProgressDrawTarget::hidden());
         let bar = bars.add(ProgressBar::new(0));
         bar.set_style(
@@ -101,7 +142,9 @@ impl TerminalPrompter {
         );
         bar.set_prefix("progress");
         TerminalPrompter {
-            theme: ColorfulTheme::default(),
+            theme,
+            face,
+            shown_progress: None,
             bars,
             bar,
             drawing: false,
@@ -110,7 +153,7 @@ impl TerminalPrompter {
     }
 
     fn start_drawing(&mut self) {
-        if !self.drawing {
+        if !self.drawing && self.face != Face::Lines {
             self.drawing = true;
             self.bars.set_draw_target(ProgressDrawTarget::stderr());
             self.bar.enable_steady_tick(Duration::from_millis(500));
@@ -159,9 +202,10 @@ impl TerminalPrompter {
         answer
     }
 
-    /// Prints lines above the prompts (not redrawn, so they may wrap).
+    /// Prints lines above the prompts, folded to the terminal's width.
     fn line(&self, text: &str) {
-        self.bar.suspend(|| eprintln!("{text}"));
+        let text = super::wrap::wrap(text, self.width());
+        self.bar.suspend(|| crate::errln!("{text}"));
     }
 
     fn width(&self) -> usize {
@@ -210,6 +254,9 @@ impl TerminalPrompter {
     }
 
     fn text(&self, prompt: &str, default: Option<String>, required: bool) -> Result<String, Stop> {
+        if self.face == Face::Lines {
+            return lines::text(prompt, default.as_deref(), required, self.width());
+        }
         let room = default.as_ref().map_or(0, |d| measure_text_width(d) + 3);
         let (prompt, show_default) = if self.fits(prompt, room) {
             (prompt.to_string(), true)
@@ -222,7 +269,7 @@ impl TerminalPrompter {
             (prompt, false)
         };
         self.ask_line(|| {
-            let mut input = Input::<String>::with_theme(&self.theme)
+            let mut input = Input::<String>::with_theme(self.theme.as_ref())
                 .with_prompt(prompt)
                 .show_default(show_default);
             if let Some(d) = default {
@@ -243,15 +290,93 @@ impl TerminalPrompter {
     }
 
     fn select(&self, prompt: &str, items: &[String], default: usize) -> Result<usize, Stop> {
+        if self.face == Face::Lines {
+            return lines::select(prompt, items, default, self.width());
+        }
         let prompt = self.fit(prompt, 0);
         let items = self.fit_items(items);
         self.ask(|| {
-            Select::with_theme(&self.theme)
+            Select::with_theme(self.theme.as_ref())
                 .with_prompt(prompt)
                 .items(&items)
                 .default(default)
                 .interact_on(&self.term)
         })
+    }
+
+    /// A yes/no question on one line; without a default, the operator must answer.
+    fn confirm(&self, prompt: &str, default: Option<bool>) -> Result<bool, Stop> {
+        if self.face == Face::Lines {
+            return lines::confirm(prompt, default, self.width());
+        }
+        let prompt = self.fit(prompt, CONFIRM_ROOM);
+        self.ask_line(|| {
+            let c = Confirm::with_theme(self.theme.as_ref()).with_prompt(prompt);
+            let c = match default {
+                Some(d) => c.default(d),
+                None => c,
+            };
+            c.interact_on(&self.term)
+        })
+    }
+
+    /// A secret, never echoed.
+    fn secret(&self, prompt: &str) -> Result<String, Stop> {
+        if self.face == Face::Lines {
+            return lines::secret(prompt, self.width());
+        }
+        let prompt = self.fit(prompt, 0);
+        self.ask_line(|| {
+            Password::with_theme(self.theme.as_ref())
+                .with_prompt(prompt)
+                .interact_on(&self.term)
+        })
+    }
+
+    /// The entries ticked of a list, none ticked to start with.
+    fn ticks(&self, prompt: &str, labels: &[String]) -> Result<Vec<usize>, Stop> {
+        if self.face == Face::Lines {
+            return lines::ticks(prompt, labels, self.width());
+        }
+        let defaults = vec![false; labels.len()];
+        let shown = self.fit_items(labels);
+        let prompt = self.fit(prompt, 0);
+        self.ask(|| {
+            MultiSelect::with_theme(self.theme.as_ref())
+                .with_prompt(prompt)
+                .items(&shown)
+                .defaults(&defaults)
+                .interact_on(&self.term)
+        })
+    }
+}
+
+impl TerminalPrompter {
+    /// Asks for a reason. An empty one is refused with a message saying a reason is required,
+    /// and the operator may then go back instead (`None`): a skip can be cancelled.
+    fn reason(&self, prompt: &str) -> Result<Option<String>, Stop> {
+        loop {
+            let text = self.text(prompt, None, false)?;
+            if !text.trim().is_empty() {
+                return Ok(Some(text.trim().to_string()));
+            }
+            self.line(&format!("  {}", style("A reason is required.").red()));
+            let again = [
+                "Give a reason".to_string(),
+                "Go back: do not skip".to_string(),
+            ];
+            if self.select("No reason given. What now?", &again, 0)? == 1 {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Which settled instance to reopen, or `None` to go back.
+    fn pick_revisit(&self, candidates: &[(String, String)]) -> Result<Option<String>, Stop> {
+        let mut labels: Vec<String> = candidates.iter().map(|(_, l)| l.clone()).collect();
+        labels.push("Go back".to_string());
+        let i = self.select("Reopen which step instance?", &labels, labels.len() - 1)?;
+        Ok(candidates.get(i).map(|(k, _)| k.clone()))
     }
 }
 
@@ -260,21 +385,18 @@ impl Prompter for TerminalPrompter {
         true
     }
 
+    fn operator_name(&mut self) -> Result<String, Stop> {
+        self.text("Your name, for the record (the operator)", None, true)
+    }
+
     fn param(&mut self, p: &Parameter) -> Result<Value, Stop> {
         if let Some(help) = &p.help {
             self.show(&format!("  {}", style(help).dim()));
         }
         match p.kind {
             ParamType::Bool => {
-                let default = matches!(p.default, Some(Value::Bool(true)));
-                let has_default = p.default.is_some();
-                let prompt = self.fit(&p.prompt, CONFIRM_ROOM);
-                self.ask_line(|| {
-                    let c = Confirm::with_theme(&self.theme).with_prompt(prompt);
-                    let c = if has_default { c.default(default) } else { c };
-                    c.interact_on(&self.term)
-                })
-                .map(Value::Bool)
+                let default = p.default.as_ref().map(|d| matches!(d, Value::Bool(true)));
+                self.confirm(&p.prompt, default).map(Value::Bool)
             }
             ParamType::Choice => {
                 let default = match &p.default {
@@ -284,15 +406,7 @@ impl Prompter for TerminalPrompter {
                 let i = self.select(&p.prompt, &p.choices, default)?;
                 Ok(Value::Text(p.choices[i].clone()))
             }
-            ParamType::Secret => {
-                let prompt = self.fit(&p.prompt, 0);
-                self.ask_line(|| {
-                    Password::with_theme(&self.theme)
-                        .with_prompt(prompt)
-                        .interact_on(&self.term)
-                })
-                .map(Value::Text)
-            }
+            ParamType::Secret => self.secret(&p.prompt).map(Value::Text),
             ParamType::String | ParamType::Path | ParamType::Hosts => loop {
                 let default = p.default.as_ref().map(Value::render);
                 let text = self.text(&p.prompt, default, true)?;
@@ -317,35 +431,24 @@ impl Prompter for TerminalPrompter {
                 .map(|h| h.trim().to_string())
                 .filter(|h| !h.is_empty())
                 .collect();
-            if !hosts.is_empty() {
-                return Ok(hosts);
+            match crate::runbook::host_list_problem(&hosts) {
+                Some((_, problem)) => self.show(&format!("  {}", style(problem).red())),
+                None if !hosts.is_empty() => return Ok(hosts),
+                None => {}
             }
         }
     }
 
     fn confirm_prerequisites(&mut self, prerequisites: &[String]) -> Result<bool, Stop> {
-        self.ask(|| {
-            Confirm::with_theme(&self.theme)
-                .with_prompt(format!(
-                    "Are all {} prerequisites met?",
-                    prerequisites.len()
-                ))
-                .default(false)
-                .interact_on(&self.term)
-        })
+        let prompt = format!("Are all {} prerequisites met?", prerequisites.len());
+        self.confirm(&prompt, Some(false))
     }
 
     fn override_blocking(&mut self, blocking: usize) -> Result<Option<String>, Stop> {
-        let prompt = self.fit(
+        let go = self.confirm(
             &format!("{blocking} blocking finding(s). Go on anyway (you will be asked why)?"),
-            CONFIRM_ROOM,
-        );
-        let go = self.ask_line(|| {
-            Confirm::with_theme(&self.theme)
-                .with_prompt(prompt)
-                .default(false)
-                .interact_on(&self.term)
-        })?;
+            Some(false),
+        )?;
         if !go {
             return Ok(None);
         }
@@ -356,45 +459,65 @@ impl Prompter for TerminalPrompter {
         for c in changes {
             self.show(&format!("  {c}"));
         }
-        let prompt = self.fit(
+        self.confirm(
             "The runbook changed since this run started. Go on with the new version?",
-            CONFIRM_ROOM,
-        );
-        self.ask_line(|| {
-            Confirm::with_theme(&self.theme)
-                .with_prompt(prompt)
-                .default(false)
-                .interact_on(&self.term)
-        })
+            Some(false),
+        )
     }
 
-    fn in_doubt(&mut self, view: &StepView) -> Result<InDoubtChoice, Stop> {
-        let again = if view.automated {
-            "It did not: run it again"
-        } else {
-            "It was not done: show the step again"
-        };
-        let items = [
-            "It completed: mark it done".to_string(),
-            again.to_string(),
-            "Skip it".to_string(),
-        ];
+    fn in_doubt(&mut self, view: &StepView, evidence: &Evidence) -> Result<InDoubtChoice, Stop> {
         let prompt = format!(
             "Step {} ({}) was started and never finished. Did it complete?",
             view.key, view.title
         );
-        match self.select(&prompt, &items, 0)? {
-            0 => Ok(InDoubtChoice::Done(self.text(
-                "How do you know? (note)",
-                None,
-                true,
-            )?)),
-            1 => Ok(InDoubtChoice::Rerun),
-            _ => Ok(InDoubtChoice::Skip(self.text(
-                "Why skip it?",
-                None,
-                true,
-            )?)),
+        if evidence.still_running {
+            let items = [
+                "Wait for it to end, then look again".to_string(),
+                "Pause: save and exit".to_string(),
+                "It completed: mark it done (a note is required)".to_string(),
+                "Skip it (a reason is required)".to_string(),
+            ];
+            return Ok(match self.select(&prompt, &items, 0)? {
+                0 => InDoubtChoice::Wait,
+                1 => InDoubtChoice::Pause,
+                2 => InDoubtChoice::Done(Some(self.text("How do you know? (note)", None, true)?)),
+                _ => match self.reason("Why skip it?")? {
+                    Some(r) => InDoubtChoice::Skip(r),
+                    None => InDoubtChoice::Wait,
+                },
+            });
+        }
+        let completed = match evidence.supports {
+            Supports::Completed => "It completed: mark it done (the evidence shows it)",
+            Supports::NotCompleted => {
+                "It completed: mark it done (a note is required: the evidence says it did not)"
+            }
+            Supports::Unknown => "It completed: mark it done (a note is required)",
+        };
+        let items = [
+            completed.to_string(),
+            evidence.rerun.clone(),
+            "Skip it (a reason is required)".to_string(),
+            "Pause: save and exit".to_string(),
+        ];
+        let default = match evidence.supports {
+            Supports::Completed => 0,
+            Supports::NotCompleted | Supports::Unknown => 1,
+        };
+        loop {
+            return Ok(match self.select(&prompt, &items, default)? {
+                0 if evidence.supports == Supports::Completed => {
+                    let note = self.text("Note (optional)", None, false)?;
+                    InDoubtChoice::Done((!note.trim().is_empty()).then_some(note))
+                }
+                0 => InDoubtChoice::Done(Some(self.text("How do you know? (note)", None, true)?)),
+                1 => InDoubtChoice::Rerun,
+                2 => match self.reason("Why skip it?")? {
+                    Some(r) => InDoubtChoice::Skip(r),
+                    None => continue,
+                },
+                _ => InDoubtChoice::Pause,
+            });
         }
     }
 
@@ -405,52 +528,111 @@ impl Prompter for TerminalPrompter {
             "Problem: show known issues and choose what to do".to_string(),
             "Add a note".to_string(),
             "Show details".to_string(),
+            "Show the plan: what is done and what is left".to_string(),
         ];
         let automatable = !view.automation.is_empty() && !view.automated;
         if automatable {
             items.push("Run the automation instead".to_string());
+        }
+        if !view.revisitable.is_empty() {
+            items.push(format!(
+                "Revisit an earlier step ({} skipped, partly done or done by hand)",
+                view.revisitable.len()
+            ));
         }
         items.push("Pause: save and exit".to_string());
         let prompt = match step_label(view) {
             Some(step) => format!("Step {step}: what now?"),
             None => "What now?".to_string(),
         };
-        let choice = self.select(&prompt, &items, 0)?;
-        let pause = items.len() - 1;
-        Ok(match choice {
-            0 => Decision::Done { note: None },
-            1 => Decision::Skip {
-                reason: self.text("Why skip it?", None, true)?,
-            },
-            2 => {
-                let note = self.text("What went wrong? (optional)", None, false)?;
-                Decision::Problem {
-                    note: (!note.trim().is_empty()).then_some(note),
+        loop {
+            let choice = self.select(&prompt, &items, 0)?;
+            let label = items[choice].as_str();
+            return Ok(match choice {
+                0 => Decision::Done { note: None },
+                1 => match self.reason("Why skip it?")? {
+                    Some(reason) => Decision::Skip { reason },
+                    None => continue,
+                },
+                2 => {
+                    let note = self.text("What went wrong? (optional)", None, false)?;
+                    Decision::Problem {
+                        note: (!note.trim().is_empty()).then_some(note),
+                    }
                 }
-            }
-            3 => Decision::Note(self.text("Note", None, true)?),
-            4 => Decision::Details,
-            c if c == pause => Decision::Pause,
-            _ => Decision::Automate,
-        })
+                3 => Decision::Note(self.text("Note", None, true)?),
+                4 => Decision::Details,
+                5 => Decision::ShowPlan,
+                _ if label.starts_with("Run the automation") => Decision::Automate,
+                _ if label.starts_with("Revisit") => match self.pick_revisit(&view.revisitable)? {
+                    Some(key) => Decision::Revisit(key),
+                    None => continue,
+                },
+                _ => Decision::Pause,
+            });
+        }
+    }
+
+    fn declined(&mut self, view: &StepView) -> Result<Declined, Stop> {
+        let items = [
+            "Run it now".to_string(),
+            "I did it by hand: mark it done by hand (a note is required)".to_string(),
+            "Skip (a reason is required)".to_string(),
+            "Add a note".to_string(),
+            "Show the plan: what is done and what is left".to_string(),
+            "Pause: save and exit".to_string(),
+        ];
+        let prompt = match step_label(view) {
+            Some(step) => format!("Step {step} was not run. What now?"),
+            None => "It was not run. What now?".to_string(),
+        };
+        // The default runs nothing and marks nothing: pause.
+        let pause = items.len() - 1;
+        loop {
+            return Ok(match self.select(&prompt, &items, pause)? {
+                0 => Declined::RunNow,
+                1 => Declined::ByHand(self.text("What did you do by hand?", None, true)?),
+                2 => match self.reason("Why skip it?")? {
+                    Some(r) => Declined::Skip(r),
+                    None => continue,
+                },
+                3 => Declined::Note(self.text("Note", None, true)?),
+                4 => Declined::ShowPlan,
+                _ => Declined::Pause,
+            });
+        }
+    }
+
+    fn revisit(
+        &mut self,
+        candidates: &[(String, String)],
+        at_end: bool,
+    ) -> Result<Option<String>, Stop> {
+        if !at_end {
+            return self.pick_revisit(candidates);
+        }
+        let mut labels = vec!["Finish the run".to_string()];
+        labels.extend(candidates.iter().map(|(_, l)| format!("Reopen {l}")));
+        let prompt = format!(
+            "Every step instance is settled; {} can be reopened. Finish the run?",
+            candidates.len()
+        );
+        let i = self.select(&prompt, &labels, 0)?;
+        Ok(i.checked_sub(1)
+            .and_then(|i| candidates.get(i))
+            .map(|(k, _)| k.clone()))
     }
 
     fn items(&mut self, view: &StepView) -> Result<Vec<ItemAnswer>, Stop> {
         let labels: Vec<String> = view.items.iter().map(|(_, t)| t.clone()).collect();
         // Nothing is ticked for the operator: each item is confirmed on its own.
-        let defaults = vec![false; labels.len()];
-        let shown = self.fit_items(&labels);
-        let prompt = self.fit(
-            "Tick every item done (space ticks, a ticks all, enter confirms)",
-            0,
-        );
-        let ticked = self.ask(|| {
-            MultiSelect::with_theme(&self.theme)
-                .with_prompt(prompt)
-                .items(&shown)
-                .defaults(&defaults)
-                .interact_on(&self.term)
-        })?;
+        let prompt = match self.face {
+            Face::Lines => "Tick every item done",
+            Face::Colour | Face::Plain => {
+                "Tick every item done (space ticks, a ticks all, enter confirms)"
+            }
+        };
+        let ticked = self.ticks(prompt, &labels)?;
         let mut out = Vec::new();
         for (i, label) in labels.iter().enumerate() {
             if ticked.contains(&i) {
@@ -468,13 +650,7 @@ impl Prompter for TerminalPrompter {
             Some(step) => format!("Run step {step} now?"),
             None => "Run it now?".to_string(),
         };
-        let prompt = self.fit(&prompt, CONFIRM_ROOM);
-        self.ask_line(|| {
-            Confirm::with_theme(&self.theme)
-                .with_prompt(prompt)
-                .default(false)
-                .interact_on(&self.term)
-        })
+        self.confirm(&prompt, Some(false))
     }
 
     fn failure(&mut self, view: &StepView, failure: &FailureView) -> Result<FailureChoice, Stop> {
@@ -489,37 +665,58 @@ impl Prompter for TerminalPrompter {
                 workarounds.push(k.id.clone());
             }
         }
-        labels.push("I did it by hand: mark it done (note required)".into());
+        labels.push("I did it by hand: mark it done by hand (a note is required)".into());
         if failure.has_host {
-            labels.push("Skip this host".into());
+            labels.push("Skip this host (a reason is required)".into());
         }
-        labels.push("Skip the step for all hosts".into());
+        labels.push("Skip the step for all hosts (a reason is required)".into());
+        labels.push("Pause: save and exit (resume takes it up again)".into());
         labels.push("Abort (progress is saved)".into());
         let prompt = format!("{} failed. What now?", view.key);
-        let choice = self.select(&prompt, &labels, 0)?;
-        if choice == 0 {
-            return Ok(FailureChoice::Retry);
+        loop {
+            let choice = self.select(&prompt, &labels, 0)?;
+            if choice == 0 {
+                return Ok(FailureChoice::Retry);
+            }
+            if choice <= workarounds.len() {
+                return Ok(FailureChoice::Workaround(workarounds[choice - 1].clone()));
+            }
+            let rest = labels[choice].as_str();
+            return Ok(if rest.starts_with("I did it") {
+                FailureChoice::DoneByHand(self.text("What did you do?", None, true)?)
+            } else if rest.starts_with("Skip this host") {
+                match self.reason("Why skip this host?")? {
+                    Some(r) => FailureChoice::SkipHost(r),
+                    None => continue,
+                }
+            } else if rest.starts_with("Skip the step") {
+                match self.reason("Why skip the step?")? {
+                    Some(r) => FailureChoice::SkipStep(r),
+                    None => continue,
+                }
+            } else if rest.starts_with("Pause") {
+                FailureChoice::Pause
+            } else {
+                FailureChoice::Abort
+            });
         }
-        if choice <= workarounds.len() {
-            return Ok(FailureChoice::Workaround(workarounds[choice - 1].clone()));
-        }
-        let rest = &labels[choice];
-        Ok(if rest.starts_with("I did it") {
-            FailureChoice::DoneByHand(self.text("What did you do?", None, true)?)
-        } else if rest.starts_with("Skip this host") {
-            FailureChoice::SkipHost(self.text("Why skip this host?", None, true)?)
-        } else if rest.starts_with("Skip the step") {
-            FailureChoice::SkipStep(self.text("Why skip the step?", None, true)?)
-        } else {
-            FailureChoice::Abort
-        })
     }
 
     fn show(&mut self, text: &str) {
-        self.bar.suspend(|| eprintln!("{text}"));
+        self.line(text);
     }
 
     fn progress(&mut self, done: usize, total: usize, message: &str) {
+        if self.face == Face::Lines {
+            // A plain line each time the count moves, instead of a bar drawn in place.
+            if self.shown_progress != Some((done, total)) {
+                self.shown_progress = Some((done, total));
+                self.line(&format!(
+                    "progress: {done}/{total} step instances  {message}"
+                ));
+            }
+            return;
+        }
         self.start_drawing();
         self.bar.set_length(total as u64);
         self.bar.set_position(done as u64);
@@ -527,6 +724,9 @@ impl Prompter for TerminalPrompter {
     }
 
     fn action_bar(&mut self) -> ProgressBar {
+        if self.face == Face::Lines {
+            return ProgressBar::hidden();
+        }
         self.start_drawing();
         let bar = self
             .bars
@@ -536,6 +736,10 @@ impl Prompter for TerminalPrompter {
     }
 
     fn restore(&mut self) {
+        if self.face == Face::Lines {
+            // Nothing was drawn in place, and the cursor was never hidden.
+            return;
+        }
         self.bar.finish_and_clear();
         let _ = self.bars.clear();
         let _ = self.term.show_cursor();

@@ -215,9 +215,13 @@ impl Stepwise {
 
     pub fn run(&self) -> Output {
         let mut cmd = stepwise_command();
+        // A login name, as an operator's shell has one (cargo test may run without USER): the
+        // lowest-ranked source of the operator's name, so --operator, STEPWISE_OPERATOR and an
+        // answers file's `operator` still win.
         cmd.args(&self.args)
             .current_dir(self.dir.path())
             .env_remove("STEPWISE_STATE_DIR")
+            .env("USER", "test-operator")
             .stdin(Stdio::null());
         for (k, v) in &self.envs {
             cmd.env(k, v);

@@ -228,7 +228,7 @@ fn status_lists_runs_newest_first() {
         out.stdout,
         "\
 RUN                        RUNBOOK  STATE                    DONE  LEFT  LAST ACTIVITY
-20261122-080000-demo-c3d4  demo     finished                  3/4     0  2026-11-22T09:02:00Z
+20261122-080000-demo-c3d4  demo     finished                  2/4     0  2026-11-22T09:02:00Z
 20261121-234512-demo-a1b2  demo     interrupted (rehearsal)   1/5     4  2026-11-21T23:47:42Z
 "
     );
@@ -270,16 +270,17 @@ Source:        demo.yaml (sha256 {})
 Started:       2026-11-21T23:45:12Z by alice on MPS01
 State:         interrupted: the process stopped without recording why
 Last activity: 2026-11-21T23:47:42Z
-Progress:      1 done, 0 skipped, 0 failed, 1 in doubt, 3 pending: 4 left of 5
+Progress:      1 done (1 by hand), 0 partly done, 0 skipped, 0 failed, 1 in doubt, 3 pending: 4 left of 5
 Prerequisites: not confirmed yet
 Parameters:    admin_password = (secret, not recorded)
                package_dir = C:\\temp\\QFERollupPackage
                ur5_installed = false
 Hosts:         web: WEB01, WEB02
 
-STEP  INSTANCE           STATE     BY     AT
-1.1   stop-engine        done      alice  2026-11-21T23:47:12Z
-1.2   uninstall          IN DOUBT  alice  2026-11-21T23:47:22Z
+STEP  INSTANCE           STATE         BY     AT
+1.1   stop-engine        done by hand  alice  2026-11-21T23:47:12Z
+       done by hand: the operator confirmed the step
+1.2   uninstall          IN DOUBT      alice  2026-11-21T23:47:22Z
        started and never finished: did it complete?
        note: the tool is slow today (alice, 2026-11-21T23:47:42Z)
        item resource-manager: done (alice, 2026-11-21T23:47:32Z)
@@ -310,18 +311,19 @@ fn status_of_a_finished_run_in_detail() {
     assert_eq!(
         table,
         "\
-STEP  INSTANCE           STATE    BY     AT
-1.1   stop-engine        done     alice  2026-11-22T08:00:25Z
-       done by its automation
-1.2   uninstall          done     alice  2026-11-22T08:01:00Z
+STEP  INSTANCE           STATE               BY     AT
+1.1   stop-engine        done by automation  alice  2026-11-22T08:00:25Z
+       done by its automation (its outcome is journaled)
+1.2   uninstall          partly done         alice  2026-11-22T08:01:00Z
+       partly done: items left: hosted-email
        item resource-manager: done (alice, 2026-11-22T08:00:40Z)
        item hosted-email: skipped: not installed here (alice, 2026-11-22T08:00:50Z)
-2.1   restart-iis@WEB01  done     alice  2026-11-22T09:01:40Z
-       done by hand after its automation failed
+2.1   restart-iis@WEB01  done by hand        alice  2026-11-22T09:01:40Z
+       done by hand, on the operator's word (see the notes)
        started 2 times
        output: output/000013-restart-iis@WEB01.log (exit code 5)
        known issue applied: iis-busy
-2.1   restart-iis@WEB02  skipped  alice  2026-11-22T09:01:50Z
+2.1   restart-iis@WEB02  skipped             alice  2026-11-22T09:01:50Z
        reason: decommissioned last week
 "
     );
@@ -332,7 +334,7 @@ STEP  INSTANCE           STATE    BY     AT
     );
     assert!(
         text.contains(
-            "\nProgress:      3 done, 1 skipped, 0 failed, 0 in doubt, 0 pending: 0 left of 4\n"
+            "\nProgress:      2 done (1 by hand), 1 partly done, 1 skipped, 0 failed, 0 in doubt, 0 pending: 0 left of 4\n"
         ),
         "{text}"
     );
@@ -363,7 +365,7 @@ fn status_as_json() {
     let out = empty.run(&["status", "--state-dir", "runs", "--json"]);
     assert_eq!(
         out.stdout,
-        "{\n  \"runs\": [],\n  \"state_dir\": \"runs\"\n}\n"
+        "{\n  \"abandoned_creations\": [],\n  \"runs\": [],\n  \"state_dir\": \"runs\"\n}\n"
     );
 }
 
@@ -383,11 +385,11 @@ Run 20261122-080000-demo-c3d4: demo, Demo rollup
 2026-11-22T08:00:00Z  alice  hosts: web: WEB01, WEB02
 2026-11-22T08:00:05Z  alice  prerequisites confirmed
 2026-11-22T08:00:10Z  alice  1.1 stop-engine: started
-2026-11-22T08:00:25Z  alice  1.1 stop-engine: done (automated) after 15s
+2026-11-22T08:00:25Z  alice  1.1 stop-engine: done by automation after 15s
 2026-11-22T08:00:30Z  alice  1.2 uninstall: started
 2026-11-22T08:00:40Z  alice  1.2 uninstall: item resource-manager done
 2026-11-22T08:00:50Z  alice  1.2 uninstall: item hosted-email skipped: not installed here
-2026-11-22T08:01:00Z  alice  1.2 uninstall: done after 30s
+2026-11-22T08:01:00Z  alice  1.2 uninstall: partly done after 30s (recorded as done): items left: hosted-email
 2026-11-22T08:01:10Z  alice  2.1 restart-iis@WEB01: started
 2026-11-22T08:01:15Z  alice  2.1 restart-iis@WEB01: output saved to output/000013-restart-iis@WEB01.log (exit code 5)
 2026-11-22T08:01:20Z  alice  2.1 restart-iis@WEB01: failed after 10s: iisreset exited with 5
@@ -396,7 +398,7 @@ Run 20261122-080000-demo-c3d4: demo, Demo rollup
 2026-11-22T09:01:40Z  alice  2.1 restart-iis@WEB01: done by hand after 1h 00m
 2026-11-22T09:01:50Z  alice  2.1 restart-iis@WEB02: skipped: decommissioned last week
 2026-11-22T09:02:00Z  alice  run finished: completed after 1h 02m
-State: finished: 3 done, 1 skipped, 0 failed, 0 in doubt, 0 pending: 0 left of 4
+State: finished: 2 done (1 by hand), 1 partly done, 1 skipped, 0 failed, 0 in doubt, 0 pending: 0 left of 4
 "
     );
     assert_eq!(out.code, 0);
@@ -416,11 +418,11 @@ Run 20261121-234512-demo-a1b2 (rehearsal): demo, Demo rollup
 2026-11-21T23:45:12Z  alice  parameters: package_dir=C:\\temp\\QFERollupPackage, ur5_installed=false
 2026-11-21T23:45:12Z  alice  hosts: web: WEB01, WEB02
 2026-11-21T23:45:42Z  alice  1.1 stop-engine: started
-2026-11-21T23:47:12Z  alice  1.1 stop-engine: done after 1m 30s
+2026-11-21T23:47:12Z  alice  1.1 stop-engine: done by hand after 1m 30s
 2026-11-21T23:47:22Z  alice  1.2 uninstall: started
 2026-11-21T23:47:32Z  alice  1.2 uninstall: item resource-manager done
 2026-11-21T23:47:42Z  alice  1.2 uninstall: note: the tool is slow today
-State: interrupted (rehearsal): 1 done, 0 skipped, 0 failed, 1 in doubt, 3 pending: 4 left of 5
+State: interrupted (rehearsal): 1 done (1 by hand), 0 partly done, 0 skipped, 0 failed, 1 in doubt, 3 pending: 4 left of 5
 "
     );
     run_b(&env);
@@ -630,7 +632,7 @@ fn a_torn_last_line_is_tolerated_and_repaired_on_resume() {
     assert_eq!(rec.progress().in_doubt(), ["uninstall"]);
     let rb = runbook();
     let plan = Plan::new(&rb, &bindings(false));
-    rec.record(NewEvent::in_doubt_resolved(&plan.instances[1], Resolution::Done).at(at(200)))
+    rec.record(NewEvent::in_doubt_resolved(&plan.instances[1], Resolution::Done, None).at(at(200)))
         .unwrap();
     drop(rec);
     let text = std::fs::read_to_string(env.journal(RUN_A)).unwrap();
@@ -660,7 +662,7 @@ fn a_torn_last_line_is_tolerated_and_repaired_on_resume() {
     );
     assert_eq!(
         tail[0],
-        "State: interrupted (rehearsal): 2 done, 0 skipped, 0 failed, 0 in doubt, 3 pending: 3 left of 5"
+        "State: interrupted (rehearsal): 2 done (2 by hand), 0 partly done, 0 skipped, 0 failed, 0 in doubt, 3 pending: 3 left of 5"
     );
 }
 
@@ -694,7 +696,7 @@ fn a_corrupt_line_in_the_middle_is_an_error_naming_the_line() {
         out.stdout,
         "\
 RUN                        RUNBOOK  STATE       DONE  LEFT  LAST ACTIVITY
-20261122-080000-demo-c3d4  demo     finished     3/4     0  2026-11-22T09:02:00Z
+20261122-080000-demo-c3d4  demo     finished     2/4     0  2026-11-22T09:02:00Z
 20261121-234512-demo-a1b2  ?        unreadable     -     -  -
 "
     );
@@ -828,7 +830,7 @@ fn the_lock_refuses_a_second_process_and_names_the_holder() {
     );
     assert!(
         out.stdout
-            .contains("1.2   uninstall          in progress  alice"),
+            .contains("1.2   uninstall          in progress   alice"),
         "{}",
         out.stdout
     );

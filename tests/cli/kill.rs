@@ -196,6 +196,7 @@ impl Case {
             .arg(self.state())
             .current_dir(self.dir.path())
             .env_remove("STEPWISE_STATE_DIR")
+            .env("STEPWISE_OPERATOR", "kill-test")
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
@@ -446,7 +447,9 @@ fn tally(events: &[Event], context: &dyn Fn() -> String) -> BTreeMap<String, Tal
                     context()
                 );
             }
-            EventKind::InDoubtResolved { key, resolution } => {
+            EventKind::InDoubtResolved {
+                key, resolution, ..
+            } => {
                 let x = t.entry(key.clone()).or_default();
                 assert!(
                     x.awaiting_resolution,

@@ -4,6 +4,7 @@
 //! bundled runbooks against their articles (`content`), checklists, the dry-run `check`, the
 //! journal with `status` and `log`, runs and resumes driven by answers files (`run`), the walk in
 //! a real terminal (`terminal`, tmux), and crash safety under SIGKILL (`kill`).
+#![allow(clippy::disallowed_macros)] // tests print what they saw
 
 /// This binary runs the Linux build (`tests/windows/main.rs` runs the same modules against the
 /// Windows one).
@@ -20,8 +21,13 @@ mod common;
 mod check;
 mod checklist;
 mod content;
+mod creation;
+mod evidence;
+mod harden;
 mod journal;
 mod kill;
+mod operator;
+mod pipes;
 mod run;
 mod terminal;
 mod validate;

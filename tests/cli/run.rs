@@ -300,7 +300,10 @@ fn pause_then_resume_finishes_where_it_stopped() {
     assert!(sheet.contains("As-run record of run"), "{sheet}");
     assert_eq!(sheet.matches("[x] ").count(), 7, "{sheet}");
     assert!(!sheet.contains("[ ] "), "{sheet}");
-    assert!(sheet.contains("[x] WEB02 (done by alice at "), "{sheet}");
+    assert!(
+        sheet.contains("[x] WEB02 (done (by hand) by alice at "),
+        "{sheet}"
+    );
     let out = f.run(&[
         "checklist",
         "automated.yaml",
@@ -368,10 +371,11 @@ fn a_failed_command_then_the_known_issue_workaround_then_success() {
     assert_eq!(count(&ev, "known_issue_applied"), 1);
     assert!(f.path().join("work/fixed").exists());
     let p = progress(&run);
-    // After the workaround the retry succeeds on WEB01, and WEB02 never fails.
+    // After the workaround the retry succeeds on WEB01 (recorded as done after a workaround),
+    // and WEB02 never fails.
     assert!(matches!(
         p.state("start-service@WEB01"),
-        InstanceState::Done(journal::Completion::Automated)
+        InstanceState::Done(journal::Completion::Workaround)
     ));
     assert!(matches!(
         p.state("start-service@WEB02"),
@@ -591,23 +595,23 @@ fn answers_files_that_do_not_fit_are_refused_before_anything_runs() {
     let cases = [
         (
             "params: { ur5_installed: true }\n",
-            "bad.yaml: params: runbook `automated` has no parameter `ur5_installed`\n",
+            "bad.yaml:1:11: params: runbook `automated` has no parameter `ur5_installed`\n",
         ),
         (
             "steps: { copy-pakage: done }\n",
-            "bad.yaml: steps: `copy-pakage`: runbook `automated` has no step `copy-pakage`; did you mean `copy-package`?\n",
+            "bad.yaml:1:10: steps: `copy-pakage`: runbook `automated` has no step `copy-pakage`; did you mean `copy-package`?\n",
         ),
         (
             "steps: { copy-package: skip }\n",
-            "bad.yaml: steps: `copy-package`: a skip needs a note: write `copy-package: { decision: skip, note: \"why\" }`\n",
+            "bad.yaml:1:10: steps: `copy-package`: a skip needs a note: write `copy-package: { decision: skip, note: \"why\" }`\n",
         ),
         (
             "default: maybe\n",
-            "bad.yaml:1:10: the answers file does not fit: default: unknown variant `maybe`, expected one of `done`, `skip`, `fail`, `pause`, `automate`\n",
+            "bad.yaml:1:10: default: unknown variant `maybe`, expected one of `done`, `by-hand`, `by_hand`, `skip`, `fail`, `pause`, `automate`\n",
         ),
         (
             "hosts: { webb: [W1] }\n",
-            "bad.yaml: hosts: runbook `automated` has no role `webb`; did you mean `web`?\n",
+            "bad.yaml:1:10: hosts: runbook `automated` has no role `webb`; did you mean `web`?\n",
         ),
     ];
     for (body, expected) in cases {
@@ -915,6 +919,7 @@ phases:
             "runs",
         ])
         .current_dir(t)
+        .env("STEPWISE_OPERATOR", "alice")
         .env("STEPWISE_SECRET_SA_PASSWORD", "hunter2-SECRET")
         .env("STEPWISE_TEST_EXPECTED", "hunter2-SECRET")
         .stdin(Stdio::null())
@@ -971,7 +976,7 @@ fn resume_says_when_a_command_of_a_killed_run_is_still_running() {
     let t = tmp.path();
     fs::write(
         t.join("slow.yaml"),
-        "id: slow\ntitle: Slow\narticle: KB0\nproduct: stepwise tests\nphases:\n  - id: main\n    title: Main\n    steps:\n      - id: slow\n        title: A slow command\n        action: { type: command, program: sleep, args: ['30'] }\n",
+        "id: slow\ntitle: Slow\narticle: KB0\nproduct: stepwise tests\nphases:\n  - id: main\n    title: Main\n    steps:\n      - id: slow\n        title: A slow command\n        action: { type: command, program: sleep, args: ['2'] }\n",
     )
     .unwrap();
     fs::write(
@@ -989,6 +994,7 @@ fn resume_says_when_a_command_of_a_killed_run_is_still_running() {
             "runs",
         ])
         .current_dir(t)
+        .env("STEPWISE_OPERATOR", "alice")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -1028,12 +1034,29 @@ fn resume_says_when_a_command_of_a_killed_run_is_still_running() {
     // The orphaned command is stopped here, whatever the outcome.
     let _ = Command::new("kill").arg(pid.to_string()).status();
     assert_code(&out, 0);
-    assert!(
-        text(&out.stdout).contains(&format!(
-            "The command is still running as process {pid} on this machine: wait for it to end before you answer."
-        )),
-        "{}",
-        text(&out.stdout)
+    let stdout = text(&out.stdout);
+    // It is neither run again nor called done while it runs: resume waits for it to end.
+    for line in [
+        format!(
+            "   The command is still running as process {pid} on this machine: it is not run again while it runs."
+        ),
+        format!("   Waiting for process {pid} to end (at most 10m 00s; Ctrl-C saves and exits)…"),
+        format!("   Process {pid} has ended."),
+    ] {
+        assert!(stdout.contains(&line), "`{line}` is missing:\n{stdout}");
+    }
+    let run = only_run(&t.join("runs"));
+    let p = progress(&run);
+    assert_eq!(
+        p.instance("slow").unwrap().attempts,
+        1,
+        "never started again"
+    );
+    // The journal has no result of the command, so `in_doubt: done` rests on the operator's
+    // word (the answers file's note): done by hand.
+    assert_eq!(
+        p.state("slow"),
+        &InstanceState::Done(journal::Completion::ByHand)
     );
 }
 }

@@ -21,9 +21,13 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+mod record;
+
 use stepwise::journal::{
     self, Completion, Event, EventKind, InstanceState, Lifecycle, Progress, Run, RunOutcome,
 };
+
+mod faces;
 
 /// The longest wait for anything to appear on the screen.
 const WAIT: Duration = Duration::from_secs(20);
@@ -559,7 +563,18 @@ fn an_operator_walks_the_automated_runbook_to_the_end() {
 
     assert_eq!(t.exit_code(), 0);
     let h = t.history();
-    assert!(h.contains("   ✓ all 2 checks held\nRun finished. The record is in "));
+    let state = t.state_dir().display().to_string();
+    // The summary: how every instance was done, per host, the time, the run folder.
+    for text in [
+        "   ✓ all 2 checks held\n\nSummary: 7 step instances: 7 done (5 by automation, 2 by hand), 0 skipped, 0 partly done, 0 failed, 0 left\n",
+        "  (not per host)  3 done (3 by automation), 0 skipped, 0 partly done, 0 failed, 0 left\n",
+        "  WEB01           2 done (1 by automation, 1 by hand), 0 skipped, 0 partly done, 0 failed, 0 left\n",
+        "  elapsed: ",
+        &format!("  run folder: {state}/"),
+        "\nRun finished. The record is in ",
+    ] {
+        assert!(h.contains(text), "`{text}` is not on the screen:\n{h}");
+    }
     assert!(t.cursor_visible());
     assert_no_leftover_bar(&h);
 
@@ -722,6 +737,15 @@ fn skip_with_a_reason_add_a_note_pause_and_resume() {
     t.choose("Done");
     t.prompt("Run step 2.3 now?");
     t.answer(&["y"]);
+    // Before the run finishes, what was skipped may be reopened; Enter finishes.
+    let h = t.prompt("Every step instance is settled; 1 can be reopened. Finish the run?");
+    assert!(
+        h.contains(
+            "  Reopen 2.2 confirm-web@WEB01: skipped: WEB01 is out of the load balancer tonight"
+        ),
+        "{h}"
+    );
+    t.answer(&["Enter"]);
     assert_eq!(t.exit_code(), 0);
     assert_no_leftover_bar(&t.history());
 
@@ -827,9 +851,10 @@ fn a_failing_command_offers_the_known_issue_workaround_then_retries() {
             issue: "error-1053".into()
         }
     );
+    // Its automation succeeded once the known issue's workaround was applied.
     assert_eq!(
         progress.state("start-service@WEB01"),
-        &InstanceState::Done(Completion::Automated)
+        &InstanceState::Done(Completion::Workaround)
     );
     assert_eq!(
         progress.instance("start-service@WEB01").unwrap().attempts,
@@ -877,7 +902,13 @@ fn a_rehearsal_of_hmc45_ur6_by_keystrokes() {
         seen.len()
     );
     let h = t.history();
-    assert!(h.contains("· REHEARSAL (a sandbox stands in for every folder; commands are not run)"));
+    // The header is folded to the terminal's width at a word boundary.
+    let words = h.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("· REHEARSAL (a sandbox stands in for every folder; commands are not run)")
+    );
+    let header = h.lines().find(|l| l.contains("· REHEARSAL")).unwrap();
+    assert!(header.chars().count() <= 120, "{header}");
     assert!(h.contains("\nRun finished. The record is in "));
     assert!(t.cursor_visible());
     assert_no_leftover_bar(&h);

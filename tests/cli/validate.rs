@@ -186,7 +186,7 @@ fn binary_garbage_is_an_error_not_a_panic() {
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),
         format!(
-            "stepwise: cannot read runbook {}: it is not valid UTF-8 text\n",
+            "stepwise: {0}:1:1: runbook {0} is UTF-16 text; save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)\n",
             path.display()
         )
     );

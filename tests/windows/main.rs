@@ -6,9 +6,13 @@
 //! wrapper that runs it under Wine; `STEPWISE_WINDOWS_BIN` names that wrapper. Without it the
 //! suite cannot run: under CI that is a failure, elsewhere one test says how to run it.
 //!
-//! Not here, because they need Unix: `kill` (SIGKILL at every journal write) and `terminal`
-//! (tmux), and within the modules below every test wrapped in `unix_only!`, which this binary
-//! ignores with its reason (`cargo test --test windows -- --ignored --list` lists them).
+//! Not here, because they need Unix: `kill` (SIGKILL at every journal write), `creation` (runs
+//! killed while they start), `harden` (links, modes, SIGTERM), `pipes` (bash's `| head`),
+//! `evidence` (its runbook's commands are `sh` scripts), `operator` (it controls `USER`, and Wine
+//! gives every Windows process a `USERNAME`) and `terminal` (tmux); and within the modules below
+//! every test wrapped in `unix_only!`, which this binary ignores with its reason
+//! (`cargo test --test windows -- --ignored --list` lists them).
+#![allow(clippy::disallowed_macros)] // tests print what they saw
 
 /// This binary runs the Windows build.
 #[cfg(stepwise_windows_suite)]
@@ -35,6 +39,7 @@ mod content;
 #[cfg(stepwise_windows_suite)]
 #[path = "../cli/journal.rs"]
 mod journal;
+
 #[cfg(stepwise_windows_suite)]
 #[path = "../cli/run.rs"]
 mod run;

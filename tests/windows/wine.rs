@@ -2,7 +2,7 @@
 //! package and a share, the real free space of a folder, a folder that cannot be written, a real
 //! run with copies, a `write_file` and a `cmd /c` command, a timeout that stops what the command
 //! started (a job object), a command of a killed run still running (asked of Windows by its pid),
-//! `%VAR%` expansion, names matched ignoring case, and paths past `MAX_PATH`.
+//! `%VAR%` expansion, names matched ignoring case, paths past `MAX_PATH`, and Ctrl-C.
 //!
 //! Every test works in its own folder under `C:\stepwise-tests\` (the Wine prefix's `drive_c`),
 //! removed when the test ends.
@@ -367,16 +367,14 @@ phases:
     );
 }
 
-/// A timeout stops the command and what it started: the grandchild, started in the background
-/// by `cmd`, says it started, and would say it lived on a few seconds later; it never does.
-#[test]
-fn a_timeout_stops_a_process_the_command_started() {
-    let c = CDir::new("timeout");
+/// A runbook whose command starts a grandchild in the background (it writes `started.txt` at
+/// once and `alive.txt` a few seconds later), then waits far longer, with this timeout.
+fn tree_runbook(c: &CDir, timeout: u32) {
     let (started, alive) = (c.at("started.txt").1, c.at("alive.txt").1);
     let grandchild =
         format!("echo started> {started} & ping -n 6 127.0.0.1 >nul & echo alive> {alive}");
-    // Through the shell (`cmd /C`, the line as it is): the grandchild is started in the
-    // background, then the command itself waits far longer than its timeout.
+    // Through the shell (`cmd /C`, the line as it is): `start /b` runs the grandchild in the
+    // background, then the command itself waits.
     let yaml = format!(
         r#"id: tree
 title: A command that starts another
@@ -393,12 +391,31 @@ phases:
           shell: true
           program: start
           args: [/b, cmd, /c, {grandchild}, '&', ping, -n, '30', 127.0.0.1]
-          timeout: 3
+          timeout: {timeout}
 "#,
         grandchild = q(&format!("\"{grandchild}\"")),
     );
     c.write("tree.yaml", &yaml);
     c.write("answers.yaml", "confirm: true\non_failure: abort\n");
+}
+
+/// The grandchild started, and is gone: long enough after stepwise ended for it to have written
+/// `alive.txt`, had it lived, it has not.
+fn assert_grandchild_gone(c: &CDir) {
+    assert!(c.exists("started.txt"), "the grandchild never started");
+    std::thread::sleep(Duration::from_secs(8));
+    assert!(
+        !c.exists("alive.txt"),
+        "the grandchild outlived the command: {}",
+        c.read("alive.txt")
+    );
+}
+
+/// A timeout stops the command and what it started (a job object).
+#[test]
+fn a_timeout_stops_a_process_the_command_started() {
+    let c = CDir::new("timeout");
+    tree_runbook(&c, 3);
     let begun = Instant::now();
     let out = c.stepwise(&["run", "tree.yaml", "--answers", "answers.yaml"]);
     assert_code(&out, 1);
@@ -411,14 +428,43 @@ phases:
         begun.elapsed() < Duration::from_secs(25),
         "the command was not stopped at its timeout"
     );
-    assert!(c.exists("started.txt"), "the grandchild never started");
-    // Long enough for the grandchild to have written alive.txt, had it lived.
-    std::thread::sleep(Duration::from_secs(8));
+    assert_grandchild_gone(&c);
+}
+
+/// Ctrl-C (SIGINT to Wine, which raises CTRL_C_EVENT in stepwise.exe) stops the command and what
+/// it started, and saves the run: exit 130.
+#[test]
+fn ctrl_c_stops_a_process_the_command_started() {
+    let c = CDir::new("ctrlc");
+    tree_runbook(&c, 600);
+    let child = c
+        .command(&["run", "tree.yaml", "--answers", "answers.yaml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let begun = Instant::now();
+    while !c.exists("started.txt") {
+        assert!(
+            begun.elapsed() < Duration::from_secs(60),
+            "the grandchild never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The wrapper runs Wine in its own process: the signal goes to stepwise.exe.
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    assert_code(&out, 130);
     assert!(
-        !c.exists("alive.txt"),
-        "the grandchild outlived the timeout: {}",
-        c.read("alive.txt")
+        text(&out.stderr).contains("progress is saved"),
+        "{}",
+        text(&out.stderr)
     );
+    assert_grandchild_gone(&c);
 }
 
 /// A command that outlives a killed stepwise is named on resume: Windows says its process is
