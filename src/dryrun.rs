@@ -185,9 +185,36 @@ fn package_findings(plan: &Plan) -> Vec<Finding> {
                         && std::fs::metadata(dir.join(n.as_str()))
                             .is_ok_and(|m| f.size.is_none_or(|s| m.len() == s))
                 });
-                match hit {
-                    Some(n) => matched.push(n.to_lowercase()),
-                    None => missing.push(format!("{} (a name cut short in the table)", f.name)),
+                if let Some(n) = hit {
+                    matched.push(n.to_lowercase());
+                    continue;
+                }
+                // No file of its size: one that it can stand for has the wrong size.
+                let candidates: Vec<&String> = listing
+                    .names()
+                    .iter()
+                    .filter(|n| f.may_name(n) && !matched.contains(&n.to_lowercase()))
+                    .collect();
+                let size = f.size.unwrap_or_default();
+                match candidates.as_slice() {
+                    [] => missing.push(format!("{} (a name cut short in the table)", f.name)),
+                    [one] => {
+                        let found =
+                            std::fs::metadata(dir.join(one.as_str())).map_or(0, |m| m.len());
+                        wrong.push(format!(
+                            "{one} has {found} bytes, not {size} (the table cuts its name short as {})",
+                            f.name
+                        ));
+                        matched.push(one.to_lowercase());
+                    }
+                    many => wrong.push(format!(
+                        "none of {} has {size} bytes (the table cuts a name short as {})",
+                        many.iter()
+                            .map(|n| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        f.name
+                    )),
                 }
                 continue;
             }
@@ -689,8 +716,9 @@ fn needed_params<'p>(plan: &'p Plan) -> BTreeSet<&'p str> {
     out
 }
 
-/// The report as text: the plan shown, the findings grouped by phase, the summary line.
-pub fn render_text(r: &Report) -> String {
+/// The report as text: the plan shown, the findings grouped by phase, the summary line;
+/// `color` paints blocking findings red and warnings yellow.
+pub fn render_text(r: &Report, color: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -786,13 +814,13 @@ pub fn render_text(r: &Report) -> String {
                 Some(key) => format!("{key}: "),
                 None => String::new(),
             };
-            let _ = writeln!(
-                out,
-                "    {:<8}  {subject}{}: {}",
-                f.severity.name(),
-                f.checked,
-                f.found
-            );
+            let tone = match f.severity {
+                Severity::Blocking => crate::color::Tone::Bad,
+                Severity::Warning => crate::color::Tone::Warn,
+                Severity::Ok => crate::color::Tone::Plain,
+            };
+            let word = crate::color::paint(f.severity.name(), tone, false).force_styling(color);
+            let _ = writeln!(out, "    {word:<8}  {subject}{}: {}", f.checked, f.found);
             if let Some(to_do) = &f.to_do {
                 let _ = writeln!(out, "    {:<8}  to do: {to_do}", "");
             }
@@ -808,6 +836,7 @@ fn view_type(v: &ActionView) -> &'static str {
         ActionView::Command { .. } => "command",
         ActionView::Copy { .. } => "copy",
         ActionView::WriteFile { .. } => "write_file",
+        ActionView::CreateFolder { .. } => "create_folder",
         ActionView::Check { .. } => "check",
     }
 }
@@ -863,6 +892,7 @@ fn view_lines(v: &ActionView) -> Vec<(&'static str, String)> {
             ("write", path.clone()),
             ("backup", yes_no(*backup).to_string()),
         ],
+        ActionView::CreateFolder { path } => vec![("create", format!("{path} (empty)"))],
         ActionView::Check { checks } => checks.iter().map(|c| ("check", c.clone())).collect(),
     }
 }

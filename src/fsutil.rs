@@ -45,6 +45,29 @@ fn write_atomic_mode(path: &Path, bytes: &[u8], private: bool) -> io::Result<()>
     Ok(())
 }
 
+/// Writes a new file at `path` atomically and durably; fails with `AlreadyExists` (leaving
+/// what is there alone) when something is already at `path`.
+pub fn write_new_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if fs::symlink_metadata(path).is_ok() {
+        return Err(io::ErrorKind::AlreadyExists.into());
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".stepwise-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    let permissions = default_permissions(tmp.as_file())?;
+    tmp.as_file().set_permissions(permissions)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist_noclobber(path).map_err(|e| e.error)?;
+    sync_dir(dir);
+    Ok(())
+}
+
 /// Replaces `path` with `bytes` atomically and durably, through the temporary file `tmp` (in the
 /// same folder): for a file that a step writes into an operator's folder, where a temporary file
 /// with a fresh random name would be left behind for good by a crash. With the same `tmp` every
@@ -170,15 +193,18 @@ pub fn create_private_dir_all(path: &Path) -> io::Result<()> {
     builder.create(path)
 }
 
-/// Open options for a new file private to the operator (0600 on Unix), created only if it does
-/// not exist: for a run folder's journal and lock.
+/// Open options for a run folder's own files (journal, lock): a file created is private to the
+/// operator (0600 on Unix), and a link at the name is never followed (`O_NOFOLLOW`: opening it
+/// fails instead).
 pub fn private_file_options() -> fs::OpenOptions {
     #[cfg_attr(not(unix), allow(unused_mut))] // set on Unix only
     let mut options = fs::OpenOptions::new();
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options
+            .mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
     }
     options
 }

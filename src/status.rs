@@ -196,6 +196,7 @@ fn list(state_dir: &Path, json: bool) -> Result<ExitCode, Error> {
     }
     let text = if json {
         let doc = json!({
+            "format": crate::app::JSON_FORMAT,
             "state_dir": state_dir.display().to_string(),
             "runs": items,
             "abandoned_creations": abandoned,
@@ -360,6 +361,7 @@ fn detail_text(ex: &Examined) -> String {
         "Started:",
         &[format!("{} by {} on {}", h.started, h.operator, h.machine)],
     );
+    field("Journal:", &[chain_text(&ex.read)]);
     let mut state = vec![ex.state().word().to_string()];
     match &ex.lock {
         LockState::Held(Some(holder)) => state[0].push_str(&format!(
@@ -552,6 +554,33 @@ fn item_word(state: &ItemState) -> String {
     }
 }
 
+/// What the journal's chain says: verified up to its last event, or not verifiable.
+fn chain_text(read: &JournalRead) -> String {
+    let events = match read.events.len() {
+        1 => "1 event".to_string(),
+        n => format!("{n} events"),
+    };
+    match &read.chain {
+        journal::Chain::Linked { last, .. } => {
+            format!("{events}, chain verified; last sha256 {last}")
+        }
+        journal::Chain::Unlinked => format!(
+            "{events}, not chained (recorded by a stepwise before run format 2): cannot be verified"
+        ),
+    }
+}
+
+fn chain_json(read: &JournalRead) -> serde_json::Value {
+    match &read.chain {
+        journal::Chain::Linked { last, .. } => {
+            json!({ "events": read.events.len(), "chained": true, "last_sha256": last })
+        }
+        journal::Chain::Unlinked => {
+            json!({ "events": read.events.len(), "chained": false, "last_sha256": null })
+        }
+    }
+}
+
 fn detail_json(ex: &Examined) -> String {
     let h = ex.run.header();
     let plan = ex.plan();
@@ -648,6 +677,7 @@ fn detail_json(ex: &Examined) -> String {
         .map(|(k, v)| (k, ParamValue::from(v)))
         .collect();
     let doc = json!({
+        "format": crate::app::JSON_FORMAT,
         "run_id": h.run_id,
         "dir": ex.run.dir().display().to_string(),
         "runbook_id": h.runbook_id,
@@ -658,6 +688,7 @@ fn detail_json(ex: &Examined) -> String {
         "started": h.started.to_string(),
         "operator": h.operator,
         "machine": h.machine,
+        "journal": chain_json(&ex.read),
         "state": ex.state().word(),
         "held_by": holder,
         "last_activity": ex.progress.last_activity.map(|t| t.to_string()),
@@ -674,8 +705,8 @@ fn detail_json(ex: &Examined) -> String {
     format!("{doc:#}\n")
 }
 
-/// `stepwise log [RUN_DIR] [--state-dir DIR]`: the journal as a timeline.
-pub fn log(run: Option<&str>, state_dir: Option<&Path>) -> Result<ExitCode, Error> {
+/// `stepwise log [RUN_DIR] [--state-dir DIR] [--json]`: the journal as a timeline.
+pub fn log(run: Option<&str>, state_dir: Option<&Path>, json: bool) -> Result<ExitCode, Error> {
     let state_dir = journal::state_dir(state_dir);
     let run = match run {
         Some(arg) => Run::find(&state_dir, arg)?,
@@ -684,12 +715,70 @@ pub fn log(run: Option<&str>, state_dir: Option<&Path>) -> Result<ExitCode, Erro
     };
     let ex = Examined::read(run)?;
     warn(&ex.warnings);
-    print(&timeline(&ex))?;
+    print(&if json {
+        timeline_json(&ex)
+    } else {
+        timeline(&ex)
+    })?;
     Ok(ExitCode::Success)
 }
 
 fn timeline(ex: &Examined) -> String {
     let h = ex.run.header();
+    let width = ex
+        .read
+        .events
+        .iter()
+        .map(|e| e.operator.chars().count())
+        .max()
+        .unwrap_or(0);
+    let rehearsal = if h.rehearsal { " (rehearsal)" } else { "" };
+    let mut out = format!(
+        "Run {}{rehearsal}: {}, {}\nJournal: {}\n",
+        h.run_id,
+        h.runbook_id,
+        h.runbook_title,
+        chain_text(&ex.read)
+    );
+    for (e, text) in ex.read.events.iter().zip(event_texts(ex)) {
+        let _ = writeln!(out, "{}  {:<width$}  {text}", e.time, e.operator);
+    }
+    let counts = ex.progress.counts(&ex.plan());
+    let _ = writeln!(out, "State: {}: {}", ex.state_text(), counts_text(&counts));
+    out
+}
+
+/// `log --json`: the run, then every journal event as written, with its timeline sentence.
+fn timeline_json(ex: &Examined) -> String {
+    let h = ex.run.header();
+    let events: Vec<serde_json::Value> = ex
+        .read
+        .events
+        .iter()
+        .zip(event_texts(ex))
+        .map(|(e, text)| {
+            let mut v = serde_json::to_value(e).unwrap_or_default();
+            v["text"] = json!(text);
+            v
+        })
+        .collect();
+    let doc = json!({
+        "format": crate::app::JSON_FORMAT,
+        "run_id": h.run_id,
+        "dir": ex.run.dir().display().to_string(),
+        "runbook_id": h.runbook_id,
+        "runbook_title": h.runbook_title,
+        "rehearsal": h.rehearsal,
+        "state": ex.state().word(),
+        "counts": counts_json(&ex.progress.counts(&ex.plan())),
+        "events": events,
+        "warnings": ex.warnings,
+    });
+    format!("{doc:#}\n")
+}
+
+/// What each journal event says, in the timeline's words, in journal order.
+fn event_texts(ex: &Examined) -> Vec<String> {
     let plan = ex.plan();
     let numbers: HashMap<&str, &str> = plan
         .instances
@@ -700,18 +789,7 @@ fn timeline(ex: &Examined) -> String {
         Some(n) => format!("{n} {key}"),
         None => key.to_string(),
     };
-    let width = ex
-        .read
-        .events
-        .iter()
-        .map(|e| e.operator.chars().count())
-        .max()
-        .unwrap_or(0);
-    let rehearsal = if h.rehearsal { " (rehearsal)" } else { "" };
-    let mut out = format!(
-        "Run {}{rehearsal}: {}, {}\n",
-        h.run_id, h.runbook_id, h.runbook_title
-    );
+    let mut out = Vec::with_capacity(ex.read.events.len());
     let mut started: HashMap<&str, journal::Timestamp> = HashMap::new();
     // Items skipped per instance since it was last reopened: a journal written before items
     // were honest says `done` for an instance with such items, which is partly done.
@@ -882,10 +960,8 @@ fn timeline(ex: &Examined) -> String {
             (EventKind::NoteAdded { .. }, _) | (_, None) => String::new(),
             (_, Some(note)) => format!("; note: {note}"),
         };
-        let _ = writeln!(out, "{}  {:<width$}  {what}{note}", e.time, e.operator);
+        out.push(format!("{what}{note}"));
     }
-    let counts = ex.progress.counts(&plan);
-    let _ = writeln!(out, "State: {}: {}", ex.state_text(), counts_text(&counts));
     out
 }
 

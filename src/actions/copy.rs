@@ -14,14 +14,17 @@ use super::{
     copy_failure, or_hint, plural, redirect_hint,
 };
 use crate::plan::{Instance, Plan};
-use crate::runbook::{CopyAction, ManifestFile};
+use crate::runbook::{CopyAction, ManifestFile, TableRows};
 
 /// One file of a copy, as found on disk.
 struct FileSurvey<'r> {
     /// The name as the runbook spells it.
     name: String,
     source: Lookup,
-    /// The manifest's entry for it, when a manifest lists it.
+    /// The file-table rows that can stand for it.
+    rows: TableRows<'r>,
+    /// The row its size is checked against: the row that names it, the one row cut short that
+    /// it starts with, or among several such rows the one of its size.
     manifest: Option<&'r ManifestFile>,
     /// What is at the destination under the same name (ignoring case).
     dest: Lookup,
@@ -85,8 +88,8 @@ fn survey<'r>(plan: &Plan<'r>, instance: &Instance, a: &CopyAction) -> Survey<'r
                 source: from_list
                     .as_ref()
                     .map_or(Lookup::Missing, |l| l.find(&f.value)),
-                manifest: runbook
-                    .manifest_file(a.manifest.as_ref().map(|m| m.value.as_str()), &f.value),
+                rows: runbook.table_rows(a.manifest.as_ref().map(|m| m.value.as_str()), &f.value),
+                manifest: None,
                 dest: to_list
                     .as_ref()
                     .map_or(Lookup::Missing, |l| l.find(&f.value)),
@@ -99,6 +102,13 @@ fn survey<'r>(plan: &Plan<'r>, instance: &Instance, a: &CopyAction) -> Survey<'r
                 }),
             };
             file.in_place = file.same_content();
+            file.manifest = match file.source_entry() {
+                Some(e) => file.rows.row_for(e.size()),
+                None => match &file.rows {
+                    TableRows::Named(r) | TableRows::CutShort(r) => Some(r),
+                    _ => None,
+                },
+            };
             file
         })
         .collect();
@@ -180,6 +190,7 @@ fn check_sources(plan: &Plan, instance: &Instance, a: &CopyAction, s: &Survey) -
     let mut out = Vec::new();
     let mut verified = 0;
     let mut unlisted = Vec::new();
+    let mut cut_short = Vec::new();
     let from = &s.from_shown;
     let manifest = manifest_name(a);
     for f in &s.files {
@@ -264,9 +275,41 @@ fn check_sources(plan: &Plan, instance: &Instance, a: &CopyAction, s: &Survey) -
                         }
                         if ok {
                             verified += 1;
+                            match &f.rows {
+                                TableRows::CutShort(r) => {
+                                    cut_short.push(format!("{} (as `{}`)", e.name, r.name));
+                                }
+                                TableRows::Ambiguous(rows) => cut_short.push(format!(
+                                    "{} (as `{}`, one of {} such rows, told apart by size)",
+                                    e.name,
+                                    m.name,
+                                    rows.len()
+                                )),
+                                _ => {}
+                            }
                         }
                     }
-                    None => unlisted.push(f.name.clone()),
+                    None => match &f.rows {
+                        TableRows::Ambiguous(rows) => {
+                            let sizes: Vec<String> = rows
+                                .iter()
+                                .map(|r| r.size.map_or("no size".into(), |s| s.to_string()))
+                                .collect();
+                            out.push(Finding::blocking(
+                                instance,
+                                format!("size of {} in {from}", e.name),
+                                format!(
+                                    "{} bytes; {manifest} cuts its name short as `{}` in {} rows, of {} bytes",
+                                    e.size(),
+                                    rows[0].name,
+                                    rows.len(),
+                                    sizes.join(" or ")
+                                ),
+                                "The file is incomplete or not the one from the package: extract the package again",
+                            ));
+                        }
+                        _ => unlisted.push(f.name.clone()),
+                    },
                 }
             }
         }
@@ -280,6 +323,13 @@ fn check_sources(plan: &Plan, instance: &Instance, a: &CopyAction, s: &Survey) -
         let mut found = format!("all {} present", plural(s.files.len(), "file", "files"));
         if verified > 0 {
             found.push_str(&format!("; {verified} with the size given by {manifest}"));
+        }
+        if !cut_short.is_empty() {
+            found.push_str(&format!(
+                " ({} by a row whose name the table cuts short: {})",
+                cut_short.len(),
+                cut_short.join(", ")
+            ));
         }
         if !unlisted.is_empty() {
             found.push_str(&format!(

@@ -87,6 +87,7 @@
 mod assert;
 mod command;
 mod copy;
+mod create_folder;
 pub mod evidence;
 pub mod fsops;
 pub mod shell;
@@ -212,6 +213,7 @@ pub fn check(plan: &Plan, instance: &Instance, action: &Action, env: &CheckEnv) 
         Action::Command(a) => command::check(plan, instance, a),
         Action::Copy(a) => copy::check(plan, instance, a, env.backup_dir.as_deref()),
         Action::WriteFile(a) => write_file::check(plan, instance, a),
+        Action::CreateFolder(a) => create_folder::check(plan, instance, a),
         Action::Check(a) => assert::check(plan, instance, a),
     }
 }
@@ -265,6 +267,8 @@ pub enum Done {
     },
     /// An assertion of a `check` action held.
     Held { check: String },
+    /// The folder at `path` is there: created now, or found `existed` and left as it is.
+    FolderCreated { path: PathBuf, existed: bool },
 }
 
 /// What running a command gave.
@@ -375,6 +379,7 @@ pub fn execute(
         Action::Command(a) => command::execute(plan, instance, a, ctx),
         Action::Copy(a) => copy::execute(plan, instance, a, ctx),
         Action::WriteFile(a) => write_file::execute(plan, instance, a, ctx),
+        Action::CreateFolder(a) => create_folder::execute(plan, instance, a, ctx),
         Action::Check(a) => assert::execute(plan, instance, a, ctx),
     }
 }
@@ -408,6 +413,9 @@ pub enum ActionView {
         dir: String,
         file: String,
         backup: bool,
+    },
+    CreateFolder {
+        path: String,
     },
     Check {
         /// Each assertion in words: `exists C:\x (1024 bytes)`.
@@ -453,6 +461,9 @@ pub fn describe(plan: &Plan, action: &Action) -> ActionView {
                 backup: a.backup,
             }
         }
+        Action::CreateFolder(a) => ActionView::CreateFolder {
+            path: show(&a.path),
+        },
         Action::Check(a) => ActionView::Check {
             checks: a
                 .checks
@@ -735,6 +746,7 @@ pub fn templates(action: &Action) -> Vec<&Template> {
             .collect(),
         Action::Copy(a) => vec![&a.from, &a.to],
         Action::WriteFile(a) => vec![&a.dir, &a.content],
+        Action::CreateFolder(a) => vec![&a.path],
         Action::Check(a) => a
             .checks
             .iter()

@@ -38,6 +38,12 @@ phases:
           dir: '{{ dst }}'
           file: App.exe.config
           content: "<configuration/>\n"
+      - id: make-logs
+        title: Create the logs folder
+        action: { type: create_folder, path: '{{ dst }}\Logs' }
+      - id: make-deep
+        title: Create a folder whose parent is missing
+        action: { type: create_folder, path: '{{ dst }}\missing\Logs' }
       - id: ok-cmd
         title: Succeeds
         action:
@@ -370,6 +376,58 @@ fn write_file_creates_a_new_file_without_backup() {
         !fx.backup_dir().exists(),
         "no backup folder without a backup"
     );
+}
+
+#[test]
+fn create_folder_creates_it_once_and_leaves_an_existing_one() {
+    let fx = Fixture::new();
+    let found = checks(&fx, "make-logs");
+    assert_eq!(found[0].severity, Severity::Ok, "{found:?}");
+    assert!(
+        found[0]
+            .sentence()
+            .contains("does not exist yet; it will be created, empty")
+    );
+    let outcome = run(&fx, "make-logs").unwrap();
+    let path = fx.dst.join("Logs");
+    assert!(path.is_dir());
+    assert_eq!(fs::read_dir(&path).unwrap().count(), 0);
+    assert_eq!(
+        outcome.done,
+        vec![Done::FolderCreated {
+            path: path.clone(),
+            existed: false
+        }]
+    );
+    // Restored by the operator or created before: left as it is, with what is in it.
+    fs::write(path.join("ExchangeSetup.log"), b"kept").unwrap();
+    let again = run(&fx, "make-logs").unwrap();
+    assert_eq!(
+        again.done,
+        vec![Done::FolderCreated {
+            path: path.clone(),
+            existed: true
+        }]
+    );
+    assert_eq!(fs::read(path.join("ExchangeSetup.log")).unwrap(), b"kept");
+}
+
+#[test]
+fn create_folder_refuses_a_missing_parent_and_a_file_in_its_place() {
+    let fx = Fixture::new();
+    let failure = run(&fx, "make-deep").unwrap_err();
+    assert!(
+        failure.message.contains("its parent folder") && failure.message.contains("does not exist"),
+        "{}",
+        failure.message
+    );
+    assert!(!fx.dst.join("missing").exists(), "no parent is created");
+    fs::write(fx.dst.join("Logs"), b"a file").unwrap();
+    let found = checks(&fx, "make-logs");
+    assert_eq!(found[0].severity, Severity::Blocking);
+    assert!(found[0].sentence().contains("a file is in its place"));
+    assert!(run(&fx, "make-logs").is_err());
+    assert_eq!(fs::read(fx.dst.join("Logs")).unwrap(), b"a file");
 }
 
 #[cfg(unix)]

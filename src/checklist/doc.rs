@@ -118,6 +118,8 @@ pub struct StepDoc {
     pub number: String,
     pub id: String,
     pub title: String,
+    /// The article's own number for the step (`7`), shown beside `number`.
+    pub article_step: Option<String>,
     pub only_if: Option<String>,
     /// The role it runs on, with the hosts in force.
     pub on: Option<RoleDoc>,
@@ -131,7 +133,19 @@ pub struct StepDoc {
     pub groups: Vec<BoxGroup>,
 }
 
+/// How many write-in boxes a step gets when its role has no hosts: the operator writes each
+/// host in by hand, so the step still has a box to tick.
+pub const WRITE_IN_BOXES: usize = 3;
+
 impl StepDoc {
+    /// ` (article step 7)` when the runbook gives the article's number, else nothing.
+    pub fn article_suffix(&self) -> String {
+        self.article_step
+            .as_ref()
+            .map(|n| format!(" (article step {n})"))
+            .unwrap_or_default()
+    }
+
     /// "no hosts given for role X" when the step runs on a role that has no hosts.
     pub fn no_hosts(&self) -> Option<String> {
         match &self.on {
@@ -189,6 +203,9 @@ pub struct IssueDoc {
     pub symptom: String,
     pub cause: Option<String>,
     pub workaround: Option<String>,
+    /// Where the workaround steps run: the server where the issue occurred, which is the host
+    /// of the failed step (as a run does it), with the hosts of the steps that name the issue.
+    pub runs_on: String,
     pub steps: Vec<StepDoc>,
     pub notes: Vec<String>,
     pub references: Vec<String>,
@@ -360,14 +377,9 @@ impl Walk<'_, '_> {
                 let manifest = c.manifest.as_ref().map(|m| m.value.as_str());
                 for f in &c.files {
                     let mut line = vec![code(&f.value)];
-                    let size = self
-                        .plan
-                        .runbook
-                        .manifest_file(manifest, &f.value)
-                        .and_then(|m| m.size);
-                    if let Some(size) = size {
-                        line.push(text(format!(" ({} bytes)", thousands(size))));
-                    }
+                    line.extend(table_size(
+                        &self.plan.runbook.table_rows(manifest, &f.value),
+                    ));
                     details.push(line);
                 }
                 let n = c.files.len();
@@ -409,6 +421,11 @@ impl Walk<'_, '_> {
                     }),
                 ]
             }
+            Action::CreateFolder(f) => vec![
+                text("creates the empty folder "),
+                code(self.show(&f.path)),
+                text(", unless it is already there (only the last folder of the path)"),
+            ],
             Action::Check(c) => {
                 for a in &c.checks {
                     details.push(match a {
@@ -450,6 +467,7 @@ impl Walk<'_, '_> {
             number,
             id: step.id.clone(),
             title: self.show(&step.title),
+            article_step: step.article_step.clone(),
             only_if: open_condition(applies, &self.plan.resolved),
             on: step.on.as_ref().map(|on| self.role(&on.value)),
             instructions: step.instructions.as_ref().map(|t| self.show(t)),
@@ -510,6 +528,42 @@ impl Walk<'_, '_> {
     }
 }
 
+/// What a copy checks a file's size against, for the line after its name.
+fn table_size(rows: &crate::runbook::TableRows) -> Vec<Span> {
+    use crate::runbook::TableRows;
+    let size = |r: &crate::runbook::ManifestFile| r.size.map(thousands);
+    match rows {
+        TableRows::Named(r) => size(r)
+            .map(|s| vec![text(format!(" ({s} bytes)"))])
+            .unwrap_or_default(),
+        TableRows::CutShort(r) => {
+            let mut out = vec![text(" (")];
+            if let Some(s) = size(r) {
+                out.push(text(format!("{s} bytes; ")));
+            }
+            out.push(text("the file table cuts its name short as "));
+            out.push(code(&r.name));
+            out.push(text(")"));
+            out
+        }
+        TableRows::Ambiguous(rows) => {
+            let sizes: Vec<String> = rows.iter().filter_map(|r| size(r)).collect();
+            vec![
+                text(format!(
+                    " ({} bytes: the file table cuts the names of {} rows short as ",
+                    sizes.join(" or "),
+                    rows.len()
+                )),
+                code(&rows[0].name),
+                text(", so the file must have the size of one of them)"),
+            ]
+        }
+        TableRows::Unlisted => vec![text(
+            " (not in the file table: checked against its source only)",
+        )],
+    }
+}
+
 /// Text written with hard line breaks, as paragraphs and list entries: a line that starts with
 /// `- ` starts an entry, an indented line continues the one before, and any other line continues
 /// a paragraph unless it follows a list entry or a line ending in `:`.
@@ -564,6 +618,9 @@ impl Doc {
         }
         if !rb.references.is_empty() {
             facts.push(("References", Walk::references(&rb.references)));
+        }
+        if let Some(journal) = as_run.and_then(|r| r.journal.clone()) {
+            facts.push(("Journal", vec![journal]));
         }
         // How the article was read where it is ambiguous: part of the record, so printed.
         if !rb.notes.is_empty() {
@@ -637,8 +694,28 @@ impl Doc {
                             None => Applies::OnlyIf(vec![w.value.clone()]),
                         },
                     };
-                    steps.push(walk.step(step, format!("{}.", steps.len() + 1), &applies));
+                    let mut doc = walk.step(step, format!("{}.", steps.len() + 1), &applies);
+                    // A run does a workaround step where the issue occurred, whatever role it
+                    // names; `runs_on` says so once for all of them.
+                    doc.on = None;
+                    steps.push(doc);
                 }
+                let at: Vec<String> = phases
+                    .iter()
+                    .flat_map(|p| &p.steps)
+                    .filter(|s| s.known_issues.iter().any(|(id, _)| *id == ki.id))
+                    .flat_map(|s| {
+                        s.groups
+                            .iter()
+                            .filter_map(|g| g.host.as_ref())
+                            .map(move |h| format!("{h} at step {}", s.number))
+                    })
+                    .collect();
+                let runs_on = if at.is_empty() {
+                    "where the issue occurred".to_string()
+                } else {
+                    format!("on the server where the issue occurred ({})", at.join(", "))
+                };
                 IssueDoc {
                     id: ki.id.clone(),
                     title: ki.title.clone(),
@@ -650,6 +727,7 @@ impl Doc {
                         .workaround
                         .as_ref()
                         .map(|w| walk.show(w).trim_end().to_string()),
+                    runs_on,
                     steps,
                     notes: ki.notes.clone(),
                     references: Walk::references(&ki.references),

@@ -25,6 +25,7 @@ code, .id { font-size: .92em; }
 .sub, .id, .about { color: #444; }
 .id { font-weight: normal; margin-left: .6em; }
 .num { display: inline-block; min-width: 2.4em; }
+.article { font-weight: normal; font-style: italic; margin-left: .6em; }
 dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: .15em 1em; margin: .8em 0; }
 dl.facts dt { font-weight: bold; }
 dl.facts dd { margin: 0; }
@@ -226,8 +227,13 @@ fn step(out: &mut String, s: &StepDoc, heading: &str, anchor: Option<String>) {
         Some(id) => out.push_str(&format!("<div class=\"step\" id=\"{}\">\n", esc(&id))),
         None => out.push_str("<div class=\"step\">\n"),
     }
+    let article = s
+        .article_step
+        .as_ref()
+        .map(|n| format!(" <span class=\"article\">article step {}</span>", esc(n)))
+        .unwrap_or_default();
     out.push_str(&format!(
-        "<{heading}><span class=\"num\">{}</span> {} <span class=\"id\">{}</span></{heading}>\n",
+        "<{heading}><span class=\"num\">{}</span> {} <span class=\"id\">{}</span>{article}</{heading}>\n",
         esc(&s.number),
         esc(&s.title),
         esc(&s.id)
@@ -274,9 +280,14 @@ fn step(out: &mut String, s: &StepDoc, heading: &str, anchor: Option<String>) {
     }
     if let Some(none) = s.no_hosts() {
         out.push_str(&format!(
-            "<p class=\"none\">{}: nothing to tick.</p>\n",
+            "<p class=\"none\">{}: write in each host you do it on.</p>\n",
             esc(&none)
         ));
+        signoff_head(out, "Host");
+        for _ in 0..super::doc::WRITE_IN_BOXES {
+            out.push_str("<tr class=\"write-in\"><td class=\"c-box\"><span class=\"box\"></span></td><td class=\"label\"></td><td class=\"c-ini\"></td><td class=\"c-time\"></td></tr>\n");
+        }
+        out.push_str("</tbody>\n</table>\n");
     } else if !s.groups.is_empty() {
         signoff(out, s);
     }
@@ -364,6 +375,10 @@ fn issue(out: &mut String, k: &IssueDoc) {
     }
     if !k.steps.is_empty() {
         out.push_str("<h4>Workaround steps (only if the issue occurs)</h4>\n");
+        out.push_str(&format!(
+            "<p class=\"about\">Run them {}:</p>\n",
+            esc(&k.runs_on)
+        ));
         for s in &k.steps {
             step(out, s, "h4", None);
         }

@@ -207,7 +207,12 @@ fn step(out: &mut String, indent: usize, s: &StepDoc) {
         out,
         &number,
         body,
-        &[Span::Text(format!("{}  [{}]", s.title, s.id))],
+        &[Span::Text(format!(
+            "{}  [{}]{}",
+            s.title,
+            s.id,
+            s.article_suffix()
+        ))],
     );
     if let Some(role) = &s.on {
         labelled(
@@ -250,7 +255,15 @@ fn step(out: &mut String, indent: usize, s: &StepDoc) {
     }
     if let Some(none) = s.no_hosts() {
         out.push('\n');
-        labelled(out, body, "", &format!("({none}: nothing to tick)"));
+        labelled(
+            out,
+            body,
+            "",
+            &format!("({none}: write in each host you do it on)"),
+        );
+        for _ in 0..super::doc::WRITE_IN_BOXES {
+            out.push_str(&format!("{}[ ] ____________________\n", " ".repeat(body)));
+        }
     } else if !s.groups.is_empty() {
         out.push('\n');
         for g in &s.groups {
@@ -321,6 +334,8 @@ fn issue(out: &mut String, k: &IssueDoc) {
     }
     if !k.steps.is_empty() {
         out.push_str("    Workaround steps (only if the issue occurs):\n");
+        labelled(out, 6, "Run them ", &format!("{}:", k.runs_on));
+        out.push('\n');
         for (i, s) in k.steps.iter().enumerate() {
             if i > 0 {
                 out.push('\n');

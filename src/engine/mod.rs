@@ -7,6 +7,14 @@
 //! failure menu. Pausing, a missing scripted answer and Ctrl-C all leave a journal that `resume`
 //! continues from; nothing here re-runs an instance silently or skips one silently.
 //!
+//! Nothing is recorded done without evidence: an automated action's journaled success, or the
+//! operator's word recorded as by hand (with a note where it stands in for the automation).
+//! Declining an action never leads to done; a step with items not all done is partly done; an
+//! instance in doubt is answered from what its action left ([`crate::actions::evidence`]) and the
+//! journal, never by re-running a command whose process still runs. Settled instances that were
+//! skipped, partly done or done by hand can be reopened (`instance_reopened`) before the run
+//! finishes.
+//!
 //! The engine reads the runbook only through the plan, talks to the operator only through a
 //! [`Prompter`], and writes state only through the journal.
 
@@ -216,6 +224,34 @@ impl<'p, 'r> Walk<'p, 'r> {
     /// reopen what was skipped, partly done or done by hand before the run is finished.
     pub fn walk(&mut self) -> Result<Ending, Error> {
         let total = self.plan.instances.len();
+        loop {
+            if let Some(ending) = self.walk_unsettled()? {
+                return Ok(ending);
+            }
+            if let Some(ending) = self.revisit_before_finishing()? {
+                return Ok(ending);
+            }
+            // A reopened instance is walked at once and settled, or the walk stopped; should one
+            // still be open, the walk takes it up again rather than finish around it.
+            if self
+                .plan
+                .instances
+                .iter()
+                .all(|i| self.state(&i.key).settled())
+            {
+                break;
+            }
+        }
+        self.prompter.progress(total, total, "finished");
+        self.record(NewEvent::new(EventKind::RunFinished {
+            outcome: RunOutcome::Completed,
+        }))?;
+        Ok(Ending::Finished)
+    }
+
+    /// Walks every instance that is not settled, in plan order; `Some` when the walk stopped.
+    fn walk_unsettled(&mut self) -> Result<Option<Ending>, Error> {
+        let total = self.plan.instances.len();
         for instance in &self.plan.instances {
             let state = self.state(&instance.key);
             if state.settled() {
@@ -224,7 +260,7 @@ impl<'p, 'r> Walk<'p, 'r> {
             self.prompter
                 .progress(self.finished_count(), total, &instance.key);
             if interrupt::interrupted() {
-                return Ok(Ending::Interrupted);
+                return Ok(Some(Ending::Interrupted));
             }
             let flow = if state == InstanceState::Started {
                 self.in_doubt(instance)?
@@ -232,48 +268,37 @@ impl<'p, 'r> Walk<'p, 'r> {
                 self.instance(instance)?
             };
             if let Flow::Stop(ending) = flow {
-                return Ok(ending);
+                return Ok(Some(ending));
             }
         }
+        Ok(None)
+    }
+
+    /// Once every instance is settled: offers to reopen what was skipped, partly done or done by
+    /// hand, until the operator finishes; `Some` when the walk stopped.
+    fn revisit_before_finishing(&mut self) -> Result<Option<Ending>, Error> {
         loop {
             let candidates = {
                 let rec = self.recorder();
                 summary::revisitable(self.plan, rec.progress(), None)
             };
             if candidates.is_empty() {
-                break;
+                return Ok(None);
             }
             let key = match self.prompter.revisit(&candidates, true) {
                 Ok(Some(key)) => key,
-                Ok(None) => break,
+                Ok(None) => return Ok(None),
                 Err(s) => {
-                    let Flow::Stop(ending) = stopped(s) else {
-                        break;
-                    };
-                    return Ok(ending);
+                    return Ok(match stopped(s) {
+                        Flow::Stop(ending) => Some(ending),
+                        Flow::Next => None,
+                    });
                 }
             };
             if let Flow::Stop(ending) = self.revisit(&key)? {
-                return Ok(ending);
+                return Ok(Some(ending));
             }
         }
-        // A reopened instance may have been left unsettled (its menu was left another way).
-        if let Some(open) = self
-            .plan
-            .instances
-            .iter()
-            .find(|i| !self.state(&i.key).settled())
-        {
-            return Ok(Ending::Missing(format!(
-                "step instance `{}` is not settled yet",
-                open.key
-            )));
-        }
-        self.prompter.progress(total, total, "finished");
-        self.record(NewEvent::new(EventKind::RunFinished {
-            outcome: RunOutcome::Completed,
-        }))?;
-        Ok(Ending::Finished)
     }
 
     /// The view of an instance, with what can be reopened from its menu.
@@ -991,8 +1016,10 @@ impl<'p, 'r> Walk<'p, 'r> {
         }
     }
 
-    /// Runs the steps of a known issue's workaround for the instance's host. `None` means the
-    /// workaround was applied and the failed step should be retried.
+    /// Runs the steps of a known issue's workaround on the host where the issue was seen (the
+    /// failed instance's host, whatever role a workaround step names): the printed checklist
+    /// says the same. `None` means the workaround was applied and the failed step should be
+    /// retried.
     fn workaround(&mut self, instance: &Instance, issue_id: &str) -> Result<Option<Flow>, Error> {
         let Some(issue) = self.plan.runbook.known_issue(issue_id) else {
             self.prompter
@@ -1001,7 +1028,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         };
         self.record(NewEvent::known_issue_applied(Some(instance), issue_id))?;
         for step in &issue.steps {
-            let host = step.on.as_ref().and(instance.host.as_deref());
+            let host = instance.host.as_deref();
             let key = instance_key(&step.id, host);
             let pseudo = Instance {
                 key: key.clone(),

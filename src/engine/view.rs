@@ -54,12 +54,18 @@ pub fn describe_action(plan: &Plan, action: &Action) -> Vec<String> {
                 out.extend(content.lines().map(|l| format!("  | {l}")));
             }
         }
+        ActionView::CreateFolder { path } => {
+            out.push(format!(
+                "create the empty folder {path}, unless it is already there"
+            ));
+        }
         ActionView::Check { checks } => out.extend(checks.iter().map(|c| format!("check: {c}"))),
     }
     out
 }
 
-/// The known issues a step names, with their workaround steps' instance keys for `host`.
+/// The known issues a step names, with their workaround steps' instance keys for `host` (a
+/// workaround runs where the issue was seen).
 pub fn known_issues(plan: &Plan, step: &Step, host: Option<&str>) -> Vec<KnownIssueView> {
     let r = &plan.resolved;
     step.known_issues
@@ -74,10 +80,7 @@ pub fn known_issues(plan: &Plan, step: &Step, host: Option<&str>) -> Vec<KnownIs
             steps: k
                 .steps
                 .iter()
-                .map(|s| {
-                    let h = s.on.as_ref().and(host);
-                    (crate::plan::instance_key(&s.id, h), r.show(&s.title))
-                })
+                .map(|s| (crate::plan::instance_key(&s.id, host), r.show(&s.title)))
                 .collect(),
         })
         .collect()
@@ -104,6 +107,7 @@ pub fn view_of(plan: &Plan, step: &Step, host: Option<&str>, key: &str) -> StepV
         number: String::new(),
         phase_title: String::new(),
         title: r.show(&step.title),
+        article_step: step.article_step.clone(),
         host: host.map(str::to_string),
         instructions: step.instructions.as_ref().map(|i| r.show(i)),
         items: step
@@ -132,15 +136,20 @@ pub fn render(view: &StepView, details: bool) -> String {
         .as_ref()
         .map(|h| format!("  on {h}"))
         .unwrap_or_default();
+    let article = view
+        .article_step
+        .as_ref()
+        .map(|n| format!(" (article step {n})"))
+        .unwrap_or_default();
     if view.total == 0 {
         // A known issue's workaround step: it has no place in the plan.
         out.push_str(&format!(
-            "\n── Workaround step  {}{}\n   key: {}\n",
+            "\n── Workaround step{article}  {}{}\n   key: {}\n",
             view.title, host, view.key
         ));
     } else {
         out.push_str(&format!(
-            "\n── [{}/{}] Step {}  {}{}\n",
+            "\n── [{}/{}] Step {}{article}  {}{}\n",
             view.ordinal, view.total, view.number, view.title, host
         ));
         out.push_str(&format!(

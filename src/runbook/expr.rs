@@ -140,6 +140,12 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, ExprError> {
                     word => Tok::Ident(word.to_string()),
                 }
             }
+            '=' => {
+                return Err(ExprError {
+                    offset: start,
+                    message: "unexpected `=` in condition; to compare, write `==`".into(),
+                });
+            }
             '&' | '|' => {
                 let word = if c == '&' { "and" } else { "or" };
                 return Err(ExprError {
@@ -514,6 +520,11 @@ mod tests {
                 "expected `and`, `or` or the end of the condition, found `b`",
             ),
             ("a && b", 2, "unexpected `&` in condition; write `and`"),
+            (
+                "e = 'a'",
+                2,
+                "unexpected `=` in condition; to compare, write `==`",
+            ),
             (
                 "x == y",
                 5,

@@ -10,79 +10,39 @@ use std::collections::HashMap;
 use super::diag::{Diagnostic, point_into};
 use super::expr::{self, Expr, Literal};
 use super::model::*;
+use super::spec::{self, Node as Spec};
 use super::template::Template;
 use super::yaml::{Key, Node, NodeKind, Pos};
 
-const RUNBOOK_FIELDS: &[&str] = &[
-    "id",
-    "title",
-    "article",
-    "product",
-    "released",
-    "replaces",
-    "applies_to",
-    "source",
-    "summary",
-    "restart",
-    "notes",
-    "references",
-    "parameters",
-    "roles",
-    "prerequisites",
-    "phases",
-    "known_issues",
-    "manifests",
-];
-const PARAMETER_FIELDS: &[&str] = &["name", "type", "prompt", "help", "default", "choices"];
-const ROLE_FIELDS: &[&str] = &["id", "title", "description", "hosts"];
-const PREREQUISITE_FIELDS: &[&str] = &["text", "note", "references"];
-const REFERENCE_FIELDS: &[&str] = &["article", "url", "title"];
-const PHASE_FIELDS: &[&str] = &["id", "title", "when", "notes", "steps"];
-const STEP_FIELDS: &[&str] = &[
-    "id",
-    "title",
-    "instructions",
+// The fields each kind of map may hold: the format's one table (see [`super::spec`]), which
+// `stepwise schema` turns into the JSON Schema.
+const RUNBOOK_FIELDS: &Spec = &spec::RUNBOOK;
+const PARAMETER_FIELDS: &Spec = &spec::PARAMETER;
+const ROLE_FIELDS: &Spec = &spec::ROLE;
+const PREREQUISITE_FIELDS: &Spec = &spec::PREREQUISITE;
+const REFERENCE_FIELDS: &Spec = &spec::REFERENCE;
+const PHASE_FIELDS: &Spec = &spec::PHASE;
+const STEP_FIELDS: &Spec = &spec::STEP;
+const ITEM_FIELDS: &Spec = &spec::ITEM;
+const ACTION_TYPES: &[&str] = spec::ACTION_TYPES;
+const MANUAL_FIELDS: &Spec = &spec::MANUAL_ACTION;
+const COMMAND_FIELDS: &Spec = &spec::COMMAND_ACTION;
+const COPY_FIELDS: &Spec = &spec::COPY_ACTION;
+const WRITE_FILE_FIELDS: &Spec = &spec::WRITE_FILE_ACTION;
+const CREATE_FOLDER_FIELDS: &Spec = &spec::CREATE_FOLDER_ACTION;
+const CHECK_FIELDS: &Spec = &spec::CHECK_ACTION;
+const ASSERTION_FIELDS: &Spec = &spec::CHECK_ENTRY;
+const ASSERTION_COMMAND_FIELDS: &Spec = &spec::CHECK_COMMAND;
+const KNOWN_ISSUE_FIELDS: &Spec = &spec::KNOWN_ISSUE;
+const MANIFEST_FIELDS: &Spec = &spec::MANIFEST;
+const MANIFEST_FILE_FIELDS: &Spec = &spec::MANIFEST_FILE;
+/// Fields written where they do not belong, with what to say instead of a "did you mean":
+/// `(where, field, message)`.
+const MISPLACED_FIELDS: &[(&str, &str, &str)] = &[(
+    "a phase",
     "on",
-    "when",
-    "items",
-    "notes",
-    "references",
-    "known_issues",
-    "action",
-    "automation",
-];
-const ITEM_FIELDS: &[&str] = &["id", "text", "note"];
-const ACTION_TYPES: &[&str] = &["manual", "command", "copy", "write_file", "check"];
-const MANUAL_FIELDS: &[&str] = &["type"];
-const COMMAND_FIELDS: &[&str] = &[
-    "type",
-    "program",
-    "args",
-    "cwd",
-    "timeout",
-    "success_codes",
-    "shell",
-];
-const COPY_FIELDS: &[&str] = &["type", "from", "to", "files", "backup", "manifest"];
-const WRITE_FILE_FIELDS: &[&str] = &["type", "dir", "file", "content", "backup"];
-const CHECK_FIELDS: &[&str] = &["type", "checks"];
-const ASSERTION_FIELDS: &[&str] = &["exists", "size", "writable", "command"];
-const ASSERTION_COMMAND_FIELDS: &[&str] = &["program", "args"];
-const KNOWN_ISSUE_FIELDS: &[&str] = &[
-    "id",
-    "title",
-    "symptom",
-    "cause",
-    "applies_to",
-    "workaround",
-    "steps",
-    "notes",
-    "references",
-];
-const MANIFEST_FIELDS: &[&str] = &["id", "title", "note", "platform", "files"];
-const MANIFEST_FILE_FIELDS: &[&str] = &[
-    "name", "size", "version", "date", "time", "platform", "sha256",
-];
+    "`on:` belongs to a step, not to a phase: put `on:` on each step of the phase that runs on the role's hosts",
+)];
 
 /// Decodes and validates a parsed document. Returns the runbook only when there is no error;
 /// the diagnostics (errors and warnings) come back either way, in source order.
@@ -213,12 +173,7 @@ impl<'s> Decoder<'s> {
     }
 
     /// Opens a map, reporting unknown fields (with a "did you mean").
-    fn map<'n>(
-        &mut self,
-        node: &'n Node,
-        what: &'static str,
-        known: &[&str],
-    ) -> Option<Fields<'n>> {
+    fn map<'n>(&mut self, node: &'n Node, what: &'static str, known: &Spec) -> Option<Fields<'n>> {
         let NodeKind::Map(entries) = &node.kind else {
             self.error(
                 node.pos,
@@ -227,8 +182,15 @@ impl<'s> Decoder<'s> {
             return None;
         };
         for (key, _) in entries {
-            if !known.contains(&key.text.as_str()) {
-                let message = match suggest(&key.text, known.iter().copied()) {
+            if !known.has(&key.text) {
+                let misplaced = MISPLACED_FIELDS
+                    .iter()
+                    .find(|(w, field, _)| *w == what && *field == key.text);
+                if let Some((_, _, message)) = misplaced {
+                    self.error(key.pos, *message);
+                    continue;
+                }
+                let message = match suggest(&key.text, known.names()) {
                     Some(s) => format!(
                         "unknown field `{}` in {what}; did you mean `{s}`?",
                         key.text
@@ -236,7 +198,7 @@ impl<'s> Decoder<'s> {
                     None => format!(
                         "unknown field `{}` in {what}; expected one of: {}",
                         key.text,
-                        known.join(", ")
+                        known.names().collect::<Vec<_>>().join(", ")
                     ),
                 };
                 self.error(key.pos, message);
@@ -908,6 +870,7 @@ impl<'s> Decoder<'s> {
             })
         });
         let when = self.condition(&f);
+        let article_step = self.opt_string(&f, "article_step");
         let items = self.items(&f);
         let notes = self.templates(&f, "notes");
         let references = self.references(&f);
@@ -922,7 +885,7 @@ impl<'s> Decoder<'s> {
                 if matches!(a, Action::Manual) {
                     self.error(
                         n.pos,
-                        "an automation must be automated: command, copy, write_file or check",
+                        "an automation must be automated: command, copy, write_file, create_folder or check",
                     );
                     return None;
                 }
@@ -946,6 +909,7 @@ impl<'s> Decoder<'s> {
             instructions,
             on,
             when,
+            article_step,
             items,
             notes,
             references,
@@ -1026,6 +990,7 @@ impl<'s> Decoder<'s> {
             "command" => COMMAND_FIELDS,
             "copy" => COPY_FIELDS,
             "write_file" => WRITE_FILE_FIELDS,
+            "create_folder" => CREATE_FOLDER_FIELDS,
             "check" => CHECK_FIELDS,
             _ => {
                 let message = match suggest(&kind, ACTION_TYPES.iter().copied()) {
@@ -1044,6 +1009,7 @@ impl<'s> Decoder<'s> {
             "command" => "a command action",
             "copy" => "a copy action",
             "write_file" => "a write_file action",
+            "create_folder" => "a create_folder action",
             _ => "a check action",
         };
         let f = self.map(node, what, known)?;
@@ -1052,6 +1018,10 @@ impl<'s> Decoder<'s> {
             "command" => self.command(&f).map(Action::Command),
             "copy" => self.copy(&f).map(Action::Copy),
             "write_file" => self.write_file(&f).map(Action::WriteFile),
+            "create_folder" => self
+                .required(&f, "path")
+                .and_then(|n| self.template(n, "path"))
+                .map(|path| Action::CreateFolder(CreateFolderAction { path })),
             _ => self.check(&f).map(Action::Check),
         }
     }

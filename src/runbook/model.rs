@@ -74,6 +74,50 @@ impl Runbook {
             .flat_map(|m| m.files.iter())
             .find(|f| f.name.eq_ignore_ascii_case(name))
     }
+
+    /// The file-table rows that can stand for the file `name`: the row of that name, or else
+    /// the rows whose name the table cut short and that `name` starts with.
+    pub fn table_rows(&self, manifest: Option<&str>, name: &str) -> TableRows<'_> {
+        if let Some(row) = self.manifest_file(manifest, name) {
+            return TableRows::Named(row);
+        }
+        let cut: Vec<&ManifestFile> = self
+            .manifests
+            .iter()
+            .filter(|m| manifest.is_none_or(|id| m.id == id))
+            .flat_map(|m| m.files.iter())
+            .filter(|f| f.is_cut_short() && f.may_name(name))
+            .collect();
+        match cut.as_slice() {
+            [] => TableRows::Unlisted,
+            [one] => TableRows::CutShort(one),
+            _ => TableRows::Ambiguous(cut),
+        }
+    }
+}
+
+/// How a file is found in the article's file tables.
+#[derive(Debug, Clone)]
+pub enum TableRows<'r> {
+    /// A row of that name (ignoring case).
+    Named(&'r ManifestFile),
+    /// The one row, cut short in the table, that the name starts with.
+    CutShort(&'r ManifestFile),
+    /// Several rows cut short to the same text: they are told apart by size.
+    Ambiguous(Vec<&'r ManifestFile>),
+    Unlisted,
+}
+
+impl<'r> TableRows<'r> {
+    /// The row whose size a file of `size` bytes is checked against: the only row, or, among
+    /// ambiguous rows, the one with that size.
+    pub fn row_for(&self, size: u64) -> Option<&'r ManifestFile> {
+        match self {
+            TableRows::Named(r) | TableRows::CutShort(r) => Some(r),
+            TableRows::Ambiguous(rows) => rows.iter().copied().find(|r| r.size == Some(size)),
+            TableRows::Unlisted => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,6 +290,9 @@ pub struct Step {
     pub instructions: Option<Template>,
     pub on: Option<Spanned<String>>,
     pub when: Option<Spanned<Expr>>,
+    /// The number (or name) the article gives this step (`7`, `14`, `Restart requirement`),
+    /// shown beside the runbook's own number so a printout can be held against the article.
+    pub article_step: Option<String>,
     pub items: Vec<Item>,
     pub notes: Vec<Template>,
     pub references: Vec<Reference>,
@@ -279,6 +326,7 @@ pub enum Action {
     Command(CommandAction),
     Copy(CopyAction),
     WriteFile(WriteFileAction),
+    CreateFolder(CreateFolderAction),
     Check(CheckAction),
 }
 
@@ -289,6 +337,7 @@ impl Action {
             Action::Command(_) => "command",
             Action::Copy(_) => "copy",
             Action::WriteFile(_) => "write_file",
+            Action::CreateFolder(_) => "create_folder",
             Action::Check(_) => "check",
         }
     }
@@ -311,6 +360,12 @@ pub struct CopyAction {
     pub files: Vec<Spanned<String>>,
     pub backup: bool,
     pub manifest: Option<Spanned<String>>,
+}
+
+/// Creates one empty folder (never its parents); a folder already there is left as it is.
+#[derive(Debug, Clone)]
+pub struct CreateFolderAction {
+    pub path: Template,
 }
 
 #[derive(Debug, Clone)]

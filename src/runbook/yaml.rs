@@ -157,10 +157,11 @@ pub fn parse(source: &str) -> Result<Option<Node>, SyntaxError> {
                 }
             }
             Err(e) => {
-                return Err(SyntaxError {
+                let err = SyntaxError {
                     pos: Pos::from_marker(e.marker()),
                     message: clean_scan_message(e.info()),
-                });
+                };
+                return Err(super::indent::explain(source, e.info(), err));
             }
         }
     }

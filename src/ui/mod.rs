@@ -33,6 +33,8 @@ pub struct StepView {
     pub number: String,
     pub phase_title: String,
     pub title: String,
+    /// The article's own number for the step, when the runbook gives it.
+    pub article_step: Option<String>,
     pub host: Option<String>,
     pub instructions: Option<String>,
     pub items: Vec<(String, String)>,

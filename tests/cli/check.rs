@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use stepwise::runbook::{self, Action, ParamType, Runbook, bundled};
+use stepwise::runbook::{self, Action, ParamType, Runbook, TableRows, bundled};
 
 /// A temporary deployment for one runbook: a folder per `path` parameter, the package extracted
 /// into `package_dir` as the manifest spells its files, and every value `check` needs.
@@ -91,8 +91,10 @@ impl Case {
     }
 
     /// The package: every manifest file as the manifest spells it, with its size; every file a
-    /// copy step names that no manifest lists (spelled in lower case, unlike the step); every
-    /// file a command argument names under a path parameter.
+    /// copy step names that no manifest lists by its whole name (spelled in lower case, unlike
+    /// the step), at the size of the row the table cut short for it (rows cut short to the same
+    /// text go to the files in name order), else 1000 bytes; every file a command argument names
+    /// under a path parameter.
     fn extract_package(&self) {
         if self.runbook.parameter("package_dir").is_some() {
             let pkg = self.path("package_dir");
@@ -112,11 +114,28 @@ impl Case {
                 match action {
                     Action::Copy(c) => {
                         let from = first_param(c.from.source());
-                        for f in &c.files {
-                            let manifest = c.manifest.as_ref().map(|m| m.value.as_str());
-                            if self.runbook.manifest_file(manifest, &f.value).is_none() {
-                                write_sized(&self.path(&from).join(f.value.to_lowercase()), 1000);
-                            }
+                        let manifest = c.manifest.as_ref().map(|m| m.value.as_str());
+                        let mut names: Vec<&str> =
+                            c.files.iter().map(|f| f.value.as_str()).collect();
+                        names.sort_by_key(|n| n.to_lowercase());
+                        let mut used: Vec<&runbook::ManifestFile> = Vec::new();
+                        for name in names {
+                            let size = match self.runbook.table_rows(manifest, name) {
+                                TableRows::Named(_) => continue,
+                                TableRows::CutShort(r) => r.size,
+                                TableRows::Ambiguous(rows) => rows
+                                    .into_iter()
+                                    .find(|r| !used.iter().any(|u| std::ptr::eq(*u, *r)))
+                                    .and_then(|r| {
+                                        used.push(r);
+                                        r.size
+                                    }),
+                                TableRows::Unlisted => None,
+                            };
+                            write_sized(
+                                &self.path(&from).join(name.to_lowercase()),
+                                size.unwrap_or(1000),
+                            );
                         }
                     }
                     Action::Command(c) => {
@@ -265,7 +284,7 @@ fn hmc45_shows_the_plan_and_its_findings() {
         "          verify   sizes of manifest `files`",
     ]);
     out.has_lines(&[
-        "    4.5   restart-iis@PROV01  Restart IIS  [manual, optional command]",
+        "    4.6   restart-iis@PROV01  Restart IIS  [manual, optional command]",
         "          command  iisreset.exe",
         "          success  exit code 0; timeout 600 s",
     ]);

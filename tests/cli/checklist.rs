@@ -36,7 +36,6 @@ const VARIANTS: &[(&str, &str, &[&str])] = &[
         "package-dir",
         &[r"package_dir=D:\staging"],
     ),
-    ("ocs2007r2-avmcu-kb2028578", "uac", &["uac_enabled=true"]),
     (
         "exchange2007-ur1",
         "interim-seen-before",
@@ -121,7 +120,9 @@ impl Case {
 
     /// What the boxes must be: every step instance key and item key of the plan, and the number
     /// of prerequisites.
-    fn expected_boxes(&self) -> (BTreeSet<String>, usize) {
+    /// The plan's keys, then the boxes without a key: one per prerequisite, and the write-in
+    /// boxes of the steps whose role has no hosts.
+    fn expected_boxes(&self) -> (BTreeSet<String>, usize, usize) {
         let rb = self.runbook();
         let plan = Plan::new(&rb, &self.bindings(&rb));
         let mut keys = BTreeSet::new();
@@ -131,7 +132,15 @@ impl Case {
                 keys.insert(instance.item_key(&item.id));
             }
         }
-        (keys, rb.prerequisites.len())
+        // A step whose role has no hosts gets write-in boxes instead of one per host.
+        let write_in = plan
+            .phases
+            .iter()
+            .flat_map(|p| &p.steps)
+            .filter(|s| s.step.on.is_some() && s.instances.is_empty())
+            .count()
+            * 3;
+        (keys, rb.prerequisites.len(), write_in)
     }
 }
 
@@ -308,22 +317,23 @@ fn open_conditions_show_as_only_if() {
     assert!(not_ur5.contains("*Do this phase only if upgraded_from_hmc40.*"));
 }
 
+/// A step whose role has no hosts (the final IIS restart of hmc40-rollup-2011) still has boxes:
+/// three to write a host in, in every format.
 #[test]
-fn a_role_without_hosts_says_so() {
+fn a_role_without_hosts_gets_boxes_to_write_hosts_in() {
     let case = Case::bundled("hmc40-rollup-2011");
-    assert!(
-        case.output("text")
-            .contains("(no hosts given for role web_services: nothing to tick)")
-    );
-    assert!(
-        case.output("md")
-            .contains("\n*no hosts given for role web_services: nothing to tick.*\n")
-    );
-    assert!(
-        case.output("html").contains(
-            "<p class=\"none\">no hosts given for role web_services: nothing to tick.</p>"
-        )
-    );
+    let blank = "[ ] ____________________\n";
+    assert!(case.output("text").contains(&format!(
+        "(no hosts given for role web_services: write in each host you do it on)\n       {blank}       {blank}       {blank}"
+    )));
+    assert!(case.output("md").contains(&format!(
+        "\n*no hosts given for role web_services: write in each host you do it on.*\n\n- {blank}- {blank}- {blank}"
+    )));
+    let html = case.output("html");
+    let at = html
+        .find("<p class=\"none\">no hosts given for role web_services: write in each host you do it on.</p>")
+        .expect("the no-hosts line");
+    assert_eq!(html[at..].matches("<tr class=\"write-in\">").count(), 3);
 }
 
 #[test]
@@ -382,7 +392,8 @@ fn text_fits_in_100_columns() {
 #[test]
 fn text_has_a_box_per_instance_and_item() {
     for case in cases() {
-        let (keys, prerequisites) = case.expected_boxes();
+        let (keys, prerequisites, write_in) = case.expected_boxes();
+        let prerequisites = prerequisites + write_in;
         let out = case.output("text");
         let boxes = out
             .lines()
@@ -399,7 +410,8 @@ fn markdown_parses_as_github_markdown() {
         Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS | Options::ENABLE_STRIKETHROUGH;
     let mut problems = Vec::new();
     for case in cases() {
-        let (keys, prerequisites) = case.expected_boxes();
+        let (keys, prerequisites, write_in) = case.expected_boxes();
+        let prerequisites = prerequisites + write_in;
         let rb = case.runbook();
         let md = case.output("md");
         let mut tasks = 0;
@@ -521,7 +533,8 @@ fn html_is_one_self_contained_printable_page() {
     for case in cases() {
         let html = case.output("html");
         let name = &case.name;
-        let (keys, prerequisites) = case.expected_boxes();
+        let (keys, prerequisites, write_in) = case.expected_boxes();
+        let prerequisites = prerequisites + write_in;
         for needle in [
             "<!DOCTYPE html>",
             "<meta charset=\"utf-8\">",
@@ -656,7 +669,7 @@ fn html_renders_every_box_in_chromium() {
                 }
                 Ok((true, dom, _)) => dom,
             };
-            let (keys, prerequisites) = case.expected_boxes();
+            let (keys, prerequisites, _) = case.expected_boxes();
             let found = attribute_values(&dom, "data-key");
             let found_set: BTreeSet<String> = found.iter().cloned().collect();
             if found_set != keys || found.len() != keys.len() {
@@ -835,4 +848,51 @@ fn boxes_follow_the_inventory() {
         assert!(keys.contains_key(key), "{key}");
     }
     assert!(!keys.contains_key("restart-iis@PROV01"));
+}
+
+#[test]
+fn output_dash_is_standard_output() {
+    let sw = Stepwise::new().args(["checklist", "hmc45-ur6", "--format", "md", "-o", "-"]);
+    let out = sw.stdout();
+    assert_eq!(out, Case::bundled("hmc45-ur6").output("md"));
+    assert!(files_in(sw.dir()).is_empty(), "no file named `-` is made");
+}
+
+/// The summary's paragraphs and its `- ` lines, and each note, are blocks and items of their own
+/// in Markdown, never run together on one line.
+#[test]
+fn markdown_summary_and_notes_keep_their_lines() {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let case = Case::bundled("hmc45-ur6");
+    let rb = case.runbook();
+    let md = case.output("md");
+    assert!(!md.contains(":; "), "values joined with `;`:\n{md}");
+    // Every text of the header's lists, as parsed: one per paragraph or list item.
+    let mut blocks: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for event in Parser::new(&md) {
+        match event {
+            Event::Start(Tag::Paragraph | Tag::Item) => current.clear(),
+            Event::End(TagEnd::Paragraph | TagEnd::Item) if !current.is_empty() => {
+                blocks.push(std::mem::take(&mut current))
+            }
+            Event::Text(t) | Event::Code(t) => current.push_str(&t),
+            Event::SoftBreak => current.push(' '),
+            _ => {}
+        }
+    }
+    let summary = rb.summary.as_deref().unwrap();
+    for line in summary.lines().filter_map(|l| l.trim().strip_prefix("- ")) {
+        assert!(
+            blocks.iter().any(|b| b.starts_with(line.trim())),
+            "summary line `{line}` is not an item of its own"
+        );
+    }
+    for note in &rb.notes {
+        let first = note.lines().next().unwrap().trim();
+        assert!(
+            blocks.iter().any(|b| b.starts_with(first)),
+            "note `{first}` does not start a block of its own"
+        );
+    }
 }

@@ -797,10 +797,7 @@ fn every_bundled_runbook_rehearses_to_the_end() {
             "params: { ur5_installed: false, upgraded_from_hmc40: true }\n",
         ),
         ("ocs2007-kb961569", ""),
-        (
-            "ocs2007r2-avmcu-kb2028578",
-            "params: { uac_enabled: true }\n",
-        ),
+        ("ocs2007r2-avmcu-kb2028578", ""),
     ];
     assert_eq!(
         cases.iter().map(|c| c.0.to_string()).collect::<Vec<_>>(),

@@ -11,7 +11,8 @@
 //! `evidence` (its runbook's commands are `sh` scripts), `operator` (it controls `USER`, and Wine
 //! gives every Windows process a `USERNAME`) and `terminal` (tmux); and within the modules below
 //! every test wrapped in `unix_only!`, which this binary ignores with its reason
-//! (`cargo test --test windows -- --ignored --list` lists them).
+//! (`cargo test --test windows -- --ignored --list` lists them). `color`, `completion`, `json`
+//! and `schema` are newer than this suite and not run against the Windows build yet.
 #![allow(clippy::disallowed_macros)] // tests print what they saw
 
 /// This binary runs the Windows build.
