@@ -105,7 +105,7 @@ use serde::Serialize;
 use crate::plan::{Instance, Plan};
 use crate::runbook::{Action, Assertion, ParamType, Template};
 
-pub use command::{ProgramLookup, command_line, find_program};
+pub use command::{ProgramLookup, command_line, find_program, still_running};
 
 /// How much a finding matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -83,33 +83,6 @@ enum Flow {
     Stop(Ending),
 }
 
-/// Whether a process of this machine is still alive (where that can be asked). A process that
-/// has ended but was not reaped yet (a zombie) has ended.
-fn still_running(pid: u32) -> bool {
-    #[cfg(target_os = "linux")]
-    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // `PID (COMMAND) STATE …`: the command may hold spaces and parentheses.
-        return stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']));
-    }
-    #[cfg(unix)]
-    {
-        let Ok(pid) = i32::try_from(pid) else {
-            return false;
-        };
-        match rustix::process::Pid::from_raw(pid) {
-            Some(pid) => rustix::process::test_kill_process(pid).is_ok(),
-            None => false,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = pid;
-        false
-    }
-}
-
 enum Recovery {
     Retry,
     Flow(Flow),
@@ -432,10 +405,10 @@ impl<'p, 'r> Walk<'p, 'r> {
             let mut ended = None;
             if let Some((pid, machine)) = &started {
                 let here = *machine == journal::machine_name();
-                if here && !still_running(*pid) {
+                if here && !actions::still_running(*pid) {
                     ended = Some(*pid);
                 }
-                if here && still_running(*pid) {
+                if here && actions::still_running(*pid) {
                     evidence.still_running = true;
                     self.prompter.show(&format!(
                         "   The command is still running as process {pid} on this machine: it is not run again while it runs."
@@ -490,7 +463,7 @@ impl<'p, 'r> Walk<'p, 'r> {
             journal::format_duration(i64::try_from(limit.as_millis()).unwrap_or(i64::MAX))
         ));
         let start = std::time::Instant::now();
-        while still_running(pid) {
+        while actions::still_running(pid) {
             if start.elapsed() > limit {
                 return false;
             }

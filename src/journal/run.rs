@@ -303,6 +303,12 @@ pub struct ListedRun {
 /// with neither header nor journal are not runs.
 pub fn list_runs(state_dir: &Path) -> Result<Vec<ListedRun>, Error> {
     let entries = std::fs::read_dir(state_dir).map_err(|e| {
+        // Windows (and Wine) answer for a file in several ways; say the same everywhere.
+        let e = if std::fs::metadata(state_dir).is_ok_and(|m| !m.is_dir()) {
+            std::io::Error::from(std::io::ErrorKind::NotADirectory)
+        } else {
+            e
+        };
         Error::io(
             format!("cannot read the state folder {}", state_dir.display()),
             e,

@@ -3,6 +3,8 @@
 //! steps the article says. The expected lists are copied from the articles in
 //! `../shared/seeds/`, not from the runbooks.
 
+use crate::common;
+
 use std::collections::BTreeSet;
 
 use stepwise::plan::{Bindings, Plan};
@@ -439,7 +441,7 @@ fn exchange2007_ur1_prerequisites_and_both_known_issues() {
 
 /// The printed checklist, split at the file manifests: (the steps, the manifests).
 fn checklist(id: &str, sets: &[&str]) -> (String, String) {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stepwise"));
+    let mut cmd = common::stepwise_command();
     cmd.args(["checklist", id]);
     for s in sets {
         cmd.args(["--set", s]);
