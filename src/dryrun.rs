@@ -773,8 +773,9 @@ fn needed_params<'p>(plan: &'p Plan) -> BTreeSet<&'p str> {
     out
 }
 
-/// The report as text: the plan shown, the findings grouped by phase, the summary line.
-pub fn render_text(r: &Report) -> String {
+/// The report as text: the plan shown, the findings grouped by phase, the summary line;
+/// `color` paints blocking findings red and warnings yellow.
+pub fn render_text(r: &Report, color: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -870,13 +871,13 @@ pub fn render_text(r: &Report) -> String {
                 Some(key) => format!("{key}: "),
                 None => String::new(),
             };
-            let _ = writeln!(
-                out,
-                "    {:<8}  {subject}{}: {}",
-                f.severity.name(),
-                f.checked,
-                f.found
-            );
+            let tone = match f.severity {
+                Severity::Blocking => crate::color::Tone::Bad,
+                Severity::Warning => crate::color::Tone::Warn,
+                Severity::Ok => crate::color::Tone::Plain,
+            };
+            let word = crate::color::paint(f.severity.name(), tone, false).force_styling(color);
+            let _ = writeln!(out, "    {word:<8}  {subject}{}: {}", f.checked, f.found);
             if let Some(to_do) = &f.to_do {
                 let _ = writeln!(out, "    {:<8}  to do: {to_do}", "");
             }

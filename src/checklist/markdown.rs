@@ -325,6 +325,101 @@ fn manifest(m: &ManifestDoc, blocks: &mut Vec<String>) {
     ));
 }
 
+/// One fact of the header as a list item: a single value on the item's line; several values
+/// under it, each a paragraph or (written `- ...` in the runbook) a list item of its own, so a
+/// summary or a list of notes reads as written rather than run together.
+fn fact(label: &str, values: &[String]) -> String {
+    match values {
+        [one] => format!("- **{label}:** {}", esc(one)),
+        _ => {
+            let mut out = format!("- **{label}:**\n");
+            let mut prev_item: Option<bool> = None;
+            for v in values {
+                let (item, text) = match v.strip_prefix("- ") {
+                    Some(rest) => (true, rest),
+                    None => (false, v.as_str()),
+                };
+                // Consecutive list items stay one list; anything else is its own paragraph.
+                if !(item && prev_item == Some(true)) {
+                    out.push('\n');
+                }
+                if item {
+                    out.push_str(&format!("  - {}\n", esc(text)));
+                } else {
+                    out.push_str(&format!("  {}\n", esc_line(text)));
+                }
+                prev_item = Some(item);
+            }
+            out.trim_end().to_string()
+        }
+    }
+}
+
+/// The change block (blank cells to fill in), and the run summary of an as-run record.
+fn change_block(blocks: &mut Vec<String>, doc: &Doc) {
+    blocks.push("## Change record".to_string());
+    let mut rows: Vec<Vec<String>> = doc
+        .change
+        .rows()
+        .iter()
+        .map(|(label, value)| vec![label.to_string(), value.map(esc).unwrap_or_default()])
+        .collect();
+    rows.push(vec![
+        "Runbook".into(),
+        format!(
+            "{} · {} · SHA-256 {}",
+            code(&doc.runbook_id),
+            esc(&doc.article),
+            code(&doc.hash)
+        ),
+    ]);
+    blocks.push(table(&["Change", "Value"], &["---", "---"], &rows));
+    if !doc.run_summary.is_empty() {
+        blocks.push("## Run summary".to_string());
+        let rows: Vec<Vec<String>> = doc
+            .run_summary
+            .iter()
+            .map(|(label, value)| vec![label.to_string(), esc(value)])
+            .collect();
+        blocks.push(table(&["Run", "Value"], &["---", "---"], &rows));
+    }
+}
+
+/// The back-out section, the sign-off block and the author's appendix.
+fn closing(blocks: &mut Vec<String>, doc: &Doc) {
+    if let Some(b) = &doc.backout {
+        blocks.push("## Back-out".to_string());
+        if let Some(text) = &b.text {
+            blocks.push(lines(text, ""));
+        }
+        if !b.steps.is_empty() {
+            let list: Vec<String> = b
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("{}. {}", i + 1, esc(s)))
+                .collect();
+            blocks.push(list.join("\n"));
+        }
+    }
+    blocks.push("## Sign-off".to_string());
+    let rows: Vec<Vec<String>> = super::SIGN_OFF
+        .iter()
+        .map(|r| vec![r.to_string(), String::new(), String::new(), String::new()])
+        .collect();
+    blocks.push(table(
+        &["Role", "Name", "Signature", "Date and time"],
+        &["---", "---", "---", "---"],
+        &rows,
+    ));
+    if !doc.appendix.is_empty() {
+        blocks.push("## Appendix: how the article was read".to_string());
+        for note in &doc.appendix {
+            blocks.push(esc_line(note));
+        }
+    }
+}
+
 pub fn render(doc: &Doc) -> String {
     let mut blocks = vec![format!("# {}", esc(&doc.title))];
     let mut about = format!("Checklist of runbook {}.", code(&doc.runbook_id));
@@ -335,11 +430,9 @@ pub fn render(doc: &Doc) -> String {
     let facts: Vec<String> = doc
         .facts
         .iter()
-        .map(|(label, values)| {
-            let values: Vec<String> = values.iter().map(|v| esc(v)).collect();
-            format!("- **{label}:** {}", values.join("; "))
-        })
+        .map(|(label, values)| fact(label, values))
         .collect();
+    change_block(&mut blocks, doc);
     blocks.push(facts.join("\n"));
 
     if !doc.parameters.is_empty() {
@@ -428,6 +521,7 @@ pub fn render(doc: &Doc) -> String {
             manifest(m, &mut blocks);
         }
     }
+    closing(&mut blocks, doc);
     let mut out = blocks.join("\n\n");
     out.push('\n');
     out

@@ -10,49 +10,33 @@ use std::collections::HashMap;
 use super::diag::{Diagnostic, point_into};
 use super::expr::{self, Expr, Literal};
 use super::model::*;
+use super::spec::{self, Node as Spec};
 use super::template::Template;
 use super::yaml::{Key, Node, NodeKind, Pos};
 
-const RUNBOOK_FIELDS: &[&str] = &[
-    "id",
-    "title",
-    "article",
-    "product",
-    "released",
-    "replaces",
-    "applies_to",
-    "source",
-    "summary",
-    "restart",
-    "notes",
-    "references",
-    "parameters",
-    "roles",
-    "prerequisites",
-    "phases",
-    "known_issues",
-    "manifests",
-];
-const PARAMETER_FIELDS: &[&str] = &["name", "type", "prompt", "help", "default", "choices"];
-const ROLE_FIELDS: &[&str] = &["id", "title", "description", "hosts"];
-const PREREQUISITE_FIELDS: &[&str] = &["text", "note", "references"];
-const REFERENCE_FIELDS: &[&str] = &["article", "url", "title"];
-const PHASE_FIELDS: &[&str] = &["id", "title", "when", "notes", "steps"];
-const STEP_FIELDS: &[&str] = &[
-    "id",
-    "title",
-    "instructions",
-    "on",
-    "when",
-    "article_step",
-    "items",
-    "notes",
-    "references",
-    "known_issues",
-    "action",
-    "automation",
-];
-const ITEM_FIELDS: &[&str] = &["id", "text", "note"];
+// The fields each kind of map may hold: the format's one table (see [`super::spec`]), which
+// `stepwise schema` turns into the JSON Schema.
+const RUNBOOK_FIELDS: &Spec = &spec::RUNBOOK;
+const PARAMETER_FIELDS: &Spec = &spec::PARAMETER;
+const ROLE_FIELDS: &Spec = &spec::ROLE;
+const PREREQUISITE_FIELDS: &Spec = &spec::PREREQUISITE;
+const REFERENCE_FIELDS: &Spec = &spec::REFERENCE;
+const PHASE_FIELDS: &Spec = &spec::PHASE;
+const STEP_FIELDS: &Spec = &spec::STEP;
+const ITEM_FIELDS: &Spec = &spec::ITEM;
+const ACTION_TYPES: &[&str] = spec::ACTION_TYPES;
+const MANUAL_FIELDS: &Spec = &spec::MANUAL_ACTION;
+const COMMAND_FIELDS: &Spec = &spec::COMMAND_ACTION;
+const COPY_FIELDS: &Spec = &spec::COPY_ACTION;
+const WRITE_FILE_FIELDS: &Spec = &spec::WRITE_FILE_ACTION;
+const CREATE_FOLDER_FIELDS: &Spec = &spec::CREATE_FOLDER_ACTION;
+const CHECK_FIELDS: &Spec = &spec::CHECK_ACTION;
+const ASSERTION_FIELDS: &Spec = &spec::CHECK_ENTRY;
+const ASSERTION_COMMAND_FIELDS: &Spec = &spec::CHECK_COMMAND;
+const KNOWN_ISSUE_FIELDS: &Spec = &spec::KNOWN_ISSUE;
+const MANIFEST_FIELDS: &Spec = &spec::MANIFEST;
+const MANIFEST_FILE_FIELDS: &Spec = &spec::MANIFEST_FILE;
+const BACKOUT_FIELDS: &Spec = &spec::BACKOUT;
 /// Fields written where they do not belong, with what to say instead of a "did you mean":
 /// `(where, field, message)`.
 const MISPLACED_FIELDS: &[(&str, &str, &str)] = &[(
@@ -60,45 +44,6 @@ const MISPLACED_FIELDS: &[(&str, &str, &str)] = &[(
     "on",
     "`on:` belongs to a step, not to a phase: put `on:` on each step of the phase that runs on the role's hosts",
 )];
-const ACTION_TYPES: &[&str] = &[
-    "manual",
-    "command",
-    "copy",
-    "write_file",
-    "create_folder",
-    "check",
-];
-const MANUAL_FIELDS: &[&str] = &["type"];
-const COMMAND_FIELDS: &[&str] = &[
-    "type",
-    "program",
-    "args",
-    "cwd",
-    "timeout",
-    "success_codes",
-    "shell",
-];
-const COPY_FIELDS: &[&str] = &["type", "from", "to", "files", "backup", "manifest"];
-const WRITE_FILE_FIELDS: &[&str] = &["type", "dir", "file", "content", "backup"];
-const CREATE_FOLDER_FIELDS: &[&str] = &["type", "path"];
-const CHECK_FIELDS: &[&str] = &["type", "checks"];
-const ASSERTION_FIELDS: &[&str] = &["exists", "size", "writable", "command"];
-const ASSERTION_COMMAND_FIELDS: &[&str] = &["program", "args"];
-const KNOWN_ISSUE_FIELDS: &[&str] = &[
-    "id",
-    "title",
-    "symptom",
-    "cause",
-    "applies_to",
-    "workaround",
-    "steps",
-    "notes",
-    "references",
-];
-const MANIFEST_FIELDS: &[&str] = &["id", "title", "note", "platform", "files"];
-const MANIFEST_FILE_FIELDS: &[&str] = &[
-    "name", "size", "version", "date", "time", "platform", "sha256",
-];
 
 /// Decodes and validates a parsed document. Returns the runbook only when there is no error;
 /// the diagnostics (errors and warnings) come back either way, in source order.
@@ -233,12 +178,7 @@ impl<'s> Decoder<'s> {
     }
 
     /// Opens a map, reporting unknown fields (with a "did you mean").
-    fn map<'n>(
-        &mut self,
-        node: &'n Node,
-        what: &'static str,
-        known: &[&str],
-    ) -> Option<Fields<'n>> {
+    fn map<'n>(&mut self, node: &'n Node, what: &'static str, known: &Spec) -> Option<Fields<'n>> {
         let NodeKind::Map(entries) = &node.kind else {
             self.error(
                 node.pos,
@@ -247,7 +187,7 @@ impl<'s> Decoder<'s> {
             return None;
         };
         for (key, _) in entries {
-            if !known.contains(&key.text.as_str()) {
+            if !known.has(&key.text) {
                 let misplaced = MISPLACED_FIELDS
                     .iter()
                     .find(|(w, field, _)| *w == what && *field == key.text);
@@ -255,7 +195,7 @@ impl<'s> Decoder<'s> {
                     self.error(key.pos, *message);
                     continue;
                 }
-                let message = match suggest(&key.text, known.iter().copied()) {
+                let message = match suggest(&key.text, known.names()) {
                     Some(s) => format!(
                         "unknown field `{}` in {what}; did you mean `{s}`?",
                         key.text
@@ -263,7 +203,7 @@ impl<'s> Decoder<'s> {
                     None => format!(
                         "unknown field `{}` in {what}; expected one of: {}",
                         key.text,
-                        known.join(", ")
+                        known.names().collect::<Vec<_>>().join(", ")
                     ),
                 };
                 self.error(key.pos, message);
@@ -625,6 +565,7 @@ impl<'s> Decoder<'s> {
 
         let known_issues = self.known_issues(&f);
         let manifests = self.manifests(&f);
+        let backout = self.backout(&f);
 
         // References that may point forward.
         let issue_ids: Vec<&str> = known_issues.iter().map(|k| k.id.as_str()).collect();
@@ -683,7 +624,29 @@ impl<'s> Decoder<'s> {
             phases,
             known_issues,
             manifests,
+            backout,
         })
+    }
+
+    /// The back-out section: `backout: TEXT`, or a map with `text` and `steps`.
+    fn backout(&mut self, f: &Fields) -> Option<Backout> {
+        let node = f.get("backout")?;
+        if let NodeKind::Scalar { .. } = node.kind
+            && !node.is_null()
+        {
+            let text = self.string(node, "backout")?;
+            return Some(Backout {
+                text: Some(text),
+                steps: Vec::new(),
+            });
+        }
+        let b = self.map(node, "the back-out section", BACKOUT_FIELDS)?;
+        let text = self.opt_string(&b, "text");
+        let steps = self.strings(&b, "steps");
+        if text.is_none() && steps.is_empty() {
+            self.error(b.pos, "a back-out section needs `text` or `steps`");
+        }
+        Some(Backout { text, steps })
     }
 
     fn parameters(&mut self, f: &Fields) -> Vec<Parameter> {
