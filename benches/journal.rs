@@ -163,6 +163,7 @@ fn big_run(state: &Path, source: &Source, rb: &Runbook, plan: &Plan, events: u64
             let step = rb.step(&instance.step_id).unwrap();
             let mut kinds = vec![EventKind::InstanceStarted {
                 key: instance.key.clone(),
+                target: None,
             }];
             for item in &step.items {
                 kinds.push(EventKind::ItemDone {

@@ -153,11 +153,15 @@ fn check(runbook: &str, args: &PlanArgs, json: bool) -> Result<ExitCode, Error> 
     let (_, rb) = load_runbook(runbook)?;
     let bindings = bindings(&rb, args)?;
     let plan = Plan::new(&rb, &bindings);
+    // Every SSH host the plan needs, reached at once; nothing is pinned or changed there.
+    let hosts = std::sync::Arc::new(crate::target::Hosts::new(&plan.inventory));
+    hosts.connect_all(&crate::target::Hosts::needed(&plan));
     let opts = crate::dryrun::CheckOptions {
         interactive: false,
         env: crate::actions::CheckEnv {
             backup_dir: Some(crate::journal::state_dir(None)),
         },
+        hosts: Some(hosts),
     };
     let report = crate::dryrun::check_plan(&plan, &bindings, &opts);
     let text = if json {
@@ -204,6 +208,9 @@ fn as_run(
     }
     for (k, v) in recorded.hosts {
         bindings.hosts.entry(k).or_insert(v);
+    }
+    if bindings.inventory.is_empty() {
+        bindings.inventory = recorded.inventory;
     }
     let mut label = run.id().to_string();
     if run.header().rehearsal {

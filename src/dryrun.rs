@@ -15,15 +15,20 @@ use crate::actions::{self, ActionView, CheckEnv, Finding, Severity};
 use crate::plan::{Applies, Bindings, Plan};
 use crate::runbook::expr::Expr;
 use crate::runbook::{Action, ParamType};
+use crate::target::{Hosts, Reach, TargetKind};
 
 /// How the check is run.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct CheckOptions {
     /// Whether missing values will still be asked (the start of an interactive run). When
     /// `false` (`stepwise check`, a run with an answers file), a parameter that a step needs and
     /// that has no value is blocking.
     pub interactive: bool,
     pub env: CheckEnv,
+    /// The connections to the plan's SSH hosts ([`Hosts::connect_all`] before the check): an
+    /// action on such a host is checked on it, and a host that could not be reached is
+    /// blocking.
+    pub hosts: Option<std::sync::Arc<Hosts>>,
 }
 
 /// Everything a dry-run check found, ready to render.
@@ -89,6 +94,8 @@ pub struct PlanEntry {
     pub phase: String,
     pub step: String,
     pub host: Option<String>,
+    /// Where its actions run: `local`, `ssh ADDRESS:PORT`; `None` when its host has no target.
+    pub target: Option<String>,
     pub title: String,
     /// The step's condition while it is still open.
     pub only_if: Option<String>,
@@ -506,6 +513,8 @@ pub fn check_plan(plan: &Plan, bindings: &Bindings, opts: &CheckOptions) -> Repo
                     Action::Manual => step.step.automation.as_ref(),
                     _ => None,
                 };
+                let reach = plan.reach(instance);
+                let scoped = plan.for_instance(instance);
                 entries.push(PlanEntry {
                     ordinal: instance.ordinal,
                     number: step.number.clone(),
@@ -513,18 +522,19 @@ pub fn check_plan(plan: &Plan, bindings: &Bindings, opts: &CheckOptions) -> Repo
                     phase: planned.phase.id.clone(),
                     step: step.step.id.clone(),
                     host: instance.host.clone(),
-                    title: plan.resolved.show(&step.step.title),
+                    target: reach.short(),
+                    title: scoped.resolved.show(&step.step.title),
                     only_if: only_if(&step.applies),
                     items: step.step.items.len(),
-                    action: actions::describe(plan, action),
-                    automation: automation.map(|a| actions::describe(plan, a)),
+                    action: actions::describe(&scoped, action),
+                    automation: automation.map(|a| actions::describe(&scoped, a)),
                 });
                 let phase_id = Some(planned.phase.id.as_str());
-                for f in actions::check(plan, instance, action, &opts.env) {
+                for f in instance_findings(&scoped, instance, &reach, action, opts) {
                     push(phase_id, f);
                 }
                 if let Some(auto) = automation {
-                    for f in actions::check(plan, instance, auto, &opts.env) {
+                    for f in instance_findings(&scoped, instance, &reach, auto, opts) {
                         push(phase_id, optional(f));
                     }
                 }
@@ -552,6 +562,53 @@ pub fn check_plan(plan: &Plan, bindings: &Bindings, opts: &CheckOptions) -> Repo
         plan: entries,
         findings,
         summary,
+    }
+}
+
+/// The findings of one action of one instance, checked on the instance's target. An automated
+/// action whose host cannot be reached is blocking, and nothing is looked at in its place.
+fn instance_findings(
+    plan: &Plan,
+    instance: &crate::plan::Instance,
+    reach: &Reach,
+    action: &Action,
+    opts: &CheckOptions,
+) -> Vec<Finding> {
+    match (reach, action) {
+        (Reach::Unreachable { host }, a) if !matches!(a, Action::Manual) => {
+            vec![Finding::blocking(
+                instance,
+                format!("host {host}"),
+                Reach::unreachable_sentence(host),
+                format!(
+                    "Describe {host} under `hosts:` in the inventory (`target: ssh` with its address, or `target: local` when it is this machine), and pass it with --inventory FILE"
+                ),
+            )]
+        }
+        (Reach::Host(t), a) if t.kind == TargetKind::Ssh && !matches!(a, Action::Manual) => {
+            let result = opts.hosts.as_ref().and_then(|h| h.result(&t.host));
+            match result {
+                Some(Ok(session)) => {
+                    actions::check_on(plan, instance, action, &opts.env, Some(&session))
+                }
+                Some(Err(e)) => vec![Finding::blocking(
+                    instance,
+                    format!("host {} over SSH", t.host),
+                    e.to_string(),
+                    format!(
+                        "Make {} reachable from this machine with the inventory's address, user and key, or do the step by hand",
+                        t.host
+                    ),
+                )],
+                None => vec![Finding::warning(
+                    instance,
+                    format!("host {} over SSH", t.host),
+                    "not connected to: not checked",
+                    "Run `stepwise check` with the inventory to reach it",
+                )],
+            }
+        }
+        _ => actions::check(plan, instance, action, &opts.env),
     }
 }
 

@@ -170,6 +170,7 @@ fn private_permissions(file: &fs::File) -> io::Result<fs::Permissions> {
 /// Creates a folder private to the operator (0700 on Unix; elsewhere it inherits its parent's
 /// access control, as every folder does). Fails when it exists.
 pub fn create_private_dir(path: &Path) -> io::Result<()> {
+    #[cfg_attr(not(unix), allow(unused_mut))] // set on Unix only
     let mut builder = fs::DirBuilder::new();
     #[cfg(unix)]
     {
@@ -196,6 +197,7 @@ pub fn create_private_dir_all(path: &Path) -> io::Result<()> {
 /// operator (0600 on Unix), and a link at the name is never followed (`O_NOFOLLOW`: opening it
 /// fails instead).
 pub fn private_file_options() -> fs::OpenOptions {
+    #[cfg_attr(not(unix), allow(unused_mut))] // set on Unix only
     let mut options = fs::OpenOptions::new();
     #[cfg(unix)]
     {
@@ -210,6 +212,7 @@ pub fn private_file_options() -> fs::OpenOptions {
 /// A temporary folder private to the operator (0700 on Unix): for a run being built and for a
 /// rehearsal's sandbox.
 pub fn private_tempdir_builder<'a>() -> tempfile::Builder<'a, 'a> {
+    #[cfg_attr(not(unix), allow(unused_mut))] // set on Unix only
     let mut builder = tempfile::Builder::new();
     #[cfg(unix)]
     {
@@ -302,8 +305,11 @@ mod windows {
 
     use windows_sys::Win32::Storage::FileSystem::{REPLACEFILE_IGNORE_MERGE_ERRORS, ReplaceFileW};
 
+    /// Full paths: Wine's `ReplaceFileW` fails on relative ones (ERROR_DIRECTORY), and the
+    /// `\\?\` form reaches past `MAX_PATH`.
     fn wide(p: &Path) -> Vec<u16> {
-        p.as_os_str()
+        super::verbatim(p)
+            .as_os_str()
             .encode_wide()
             .chain(std::iter::once(0))
             .collect()
@@ -327,6 +333,24 @@ mod windows {
             return Err(io::Error::last_os_error());
         }
         Ok(())
+    }
+}
+
+/// A path in the form Windows needs past `MAX_PATH` characters: `\\?\C:\…` or
+/// `\\?\UNC\server\share\…`, made absolute first. A relative path that cannot be made absolute,
+/// and a path already in that form, are left as they are.
+#[cfg(windows)]
+pub fn verbatim(path: &Path) -> std::path::PathBuf {
+    let Ok(absolute) = std::path::absolute(path) else {
+        return path.to_path_buf();
+    };
+    let text = absolute.as_os_str().to_string_lossy();
+    if text.starts_with(r"\\?\") || text.starts_with(r"\\.\") {
+        absolute
+    } else if let Some(share) = text.strip_prefix(r"\\") {
+        std::path::PathBuf::from(format!(r"\\?\UNC\{share}"))
+    } else {
+        std::path::PathBuf::from(format!(r"\\?\{text}"))
     }
 }
 

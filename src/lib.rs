@@ -22,6 +22,7 @@ pub mod runbook;
 pub mod scaffold;
 pub mod status;
 pub mod stdio;
+pub mod target;
 pub mod ui;
 
 /// Runs the command line and returns the process exit code.

@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 
 use crate::runbook::expr::Expr;
 use crate::runbook::{ParamType, Phase, Runbook, Step, Template, Value};
+use crate::target::{Inventory, Reach};
+
+/// The name `{{ host }}` stands for: the host of the instance.
+pub const HOST_NAME: &str = "host";
 
 /// Parameter values and host lists for one plan.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +22,8 @@ pub struct Bindings {
     pub values: BTreeMap<String, Value>,
     /// Host lists given per role; a role not listed takes the runbook's default hosts.
     pub hosts: BTreeMap<String, Vec<String>>,
+    /// How hosts are reached (targets, per-host values), from `--inventory` or the run.
+    pub inventory: Inventory,
 }
 
 /// The parameter values in force: given ones, then defaults.
@@ -91,6 +97,29 @@ impl Resolved {
     pub fn values(&self) -> &BTreeMap<String, Value> {
         &self.values
     }
+
+    /// These values on one host: `{{ host }}` is its name, and the inventory's values for it
+    /// stand in for the parameters they name (a value that does not fit was refused when the
+    /// inventory was read, and is left out here).
+    pub fn on_host(
+        &self,
+        runbook: &Runbook,
+        host: &str,
+        vars: &BTreeMap<String, String>,
+    ) -> Resolved {
+        let mut out = self.clone();
+        out.values
+            .insert(HOST_NAME.to_string(), Value::Text(host.to_string()));
+        for (name, text) in vars {
+            if let Some(p) = runbook.parameter(name)
+                && p.kind != ParamType::Secret
+                && let Ok(v) = p.parse_value(text)
+            {
+                out.values.insert(name.clone(), v);
+            }
+        }
+        out
+    }
 }
 
 /// Whether a phase or step applies.
@@ -153,7 +182,12 @@ pub fn instance_key(step_id: &str, host: Option<&str>) -> String {
 #[derive(Debug, Clone)]
 pub struct Plan<'r> {
     pub runbook: &'r Runbook,
+    /// The values in force for the plan as a whole; an instance on a host sees them through
+    /// [`Plan::for_instance`], with `{{ host }}` and the host's own values.
     pub resolved: Resolved,
+    pub inventory: Inventory,
+    /// The name of the machine `stepwise` runs on, which a host of that name is.
+    pub this_machine: String,
     pub hosts: BTreeMap<String, Vec<String>>,
     pub phases: Vec<PlannedPhase<'r>>,
     pub instances: Vec<Instance>,
@@ -231,6 +265,8 @@ impl<'r> Plan<'r> {
         Plan {
             runbook,
             resolved,
+            inventory: bindings.inventory.clone(),
+            this_machine: crate::journal::machine_name(),
             hosts,
             phases,
             instances,
@@ -243,6 +279,33 @@ impl<'r> Plan<'r> {
 
     pub fn instance(&self, key: &str) -> Option<&Instance> {
         self.instances.iter().find(|i| i.key == key)
+    }
+
+    /// Where an instance's actions run.
+    pub fn reach(&self, instance: &Instance) -> Reach {
+        match &instance.host {
+            None => Reach::ThisMachine,
+            Some(host) => match self.inventory.target(host, &self.this_machine) {
+                Some(t) => Reach::Host(t),
+                None => Reach::Unreachable { host: host.clone() },
+            },
+        }
+    }
+
+    /// The plan as one instance sees it: its values are those on its host (`{{ host }}` and
+    /// the inventory's values for that host). An instance for no host sees the plan as it is.
+    pub fn for_instance(&self, instance: &Instance) -> std::borrow::Cow<'_, Plan<'r>> {
+        let Some(host) = &instance.host else {
+            return std::borrow::Cow::Borrowed(self);
+        };
+        let vars = self
+            .inventory
+            .entry(host)
+            .map(|e| e.vars)
+            .unwrap_or_default();
+        let mut scoped = self.clone();
+        scoped.resolved = self.resolved.on_host(self.runbook, host, &vars);
+        std::borrow::Cow::Owned(scoped)
     }
 
     /// Whether every condition in the plan is decided.

@@ -832,14 +832,18 @@ fn event_texts(ex: &Examined) -> Vec<String> {
                 format!("hosts: {}", list.join("; "))
             }
             EventKind::PrerequisitesConfirmed => "prerequisites confirmed".to_string(),
-            EventKind::InstanceStarted { key } => {
+            EventKind::InstanceStarted { key, target } => {
                 started.insert(key, e.time);
                 let n = attempts.entry(key).or_default();
                 *n += 1;
+                let on = target
+                    .as_ref()
+                    .map(|t| format!(" on {t}"))
+                    .unwrap_or_default();
                 if *n > 1 {
-                    format!("{}: started (attempt {n})", label(key))
+                    format!("{}: started{on} (attempt {n})", label(key))
                 } else {
-                    format!("{}: started", label(key))
+                    format!("{}: started{on}", label(key))
                 }
             }
             EventKind::InstanceDone { key, how } => match items_skipped.get(key.as_str()) {

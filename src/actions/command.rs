@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -360,9 +360,21 @@ impl Prepared {
         }
         #[cfg(unix)]
         {
-            // Its own process group, so that a timeout or a cancel kills what it started too.
+            // Its own process group, so that a timeout or a cancel kills what it started too,
+            // and a Ctrl-C at the terminal reaches stepwise only.
             use std::os::unix::process::CommandExt;
             cmd.process_group(0);
+        }
+        #[cfg(windows)]
+        {
+            // Started suspended, so that it is in its job object before it can start anything
+            // (see `tree`), and in its own process group, so that a Ctrl-C at the console
+            // reaches stepwise only, which then stops the whole tree.
+            use std::os::windows::process::CommandExt;
+            use windows_sys::Win32::System::Threading::{
+                CREATE_NEW_PROCESS_GROUP, CREATE_SUSPENDED,
+            };
+            cmd.creation_flags(CREATE_SUSPENDED | CREATE_NEW_PROCESS_GROUP);
         }
         cmd
     }
@@ -456,6 +468,12 @@ pub(super) fn run(
     // The command holds the pipe's write ends: drop it so the reader sees the end of output.
     drop(cmd);
     let mut child = spawned.map_err(|e| cannot_start(crate::error::describe_io(&e)))?;
+    let tree = tree::Tree::hold(&mut child).map_err(|e| {
+        cannot_start(format!(
+            "cannot hold what it starts: {}",
+            crate::error::describe_io(&e)
+        ))
+    })?;
     (ctx.progress)(Progress::Started { pid: child.id() });
     let (tx, rx) = mpsc::channel::<String>();
     let redactor = p.redactor.clone();
@@ -480,16 +498,16 @@ pub(super) fn run(
             Ok(Some(status)) => break Ending::Exited(status),
             Ok(None) => {}
             Err(e) => {
-                kill(&mut child);
+                tree.kill(&mut child);
                 break Ending::Lost(crate::error::describe_io(&e));
             }
         }
         if ctx.cancel.load(Ordering::SeqCst) {
-            kill(&mut child);
+            tree.kill(&mut child);
             break Ending::Cancelled;
         }
         if started.elapsed() >= p.timeout {
-            kill(&mut child);
+            tree.kill(&mut child);
             break Ending::TimedOut;
         }
     };
@@ -664,15 +682,197 @@ fn pump_lines(
     let _ = log.sync_all();
 }
 
-/// Kills the child and what it started (its process group on Unix), then reaps it.
-fn kill(child: &mut Child) {
-    #[cfg(unix)]
-    {
-        use rustix::process::{Pid, Signal, kill_process_group};
-        let _ = kill_process_group(Pid::from_child(child), Signal::KILL);
+/// Whether a process of this machine is still alive (where that can be asked): the in-doubt
+/// question on resume, about a command that a killed run started.
+pub fn still_running(pid: u32) -> bool {
+    tree::still_running(pid)
+}
+
+/// A started command and everything it starts, stopped together on a timeout or a cancel: its
+/// process group on Unix, a job object on Windows.
+#[cfg(unix)]
+mod tree {
+    use std::io;
+    use std::process::Child;
+
+    use rustix::process::{Pid, Signal, kill_process_group, test_kill_process};
+
+    pub struct Tree;
+
+    impl Tree {
+        /// The command was started in a process group of its own (`Command::process_group`).
+        pub fn hold(_child: &mut Child) -> io::Result<Tree> {
+            Ok(Tree)
+        }
+
+        /// Kills the process group, then the child itself, and reaps it.
+        pub fn kill(&self, child: &mut Child) {
+            let _ = kill_process_group(Pid::from_child(child), Signal::KILL);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
-    let _ = child.kill();
-    let _ = child.wait();
+
+    /// A process that has ended but was not reaped yet (a zombie) has ended.
+    pub fn still_running(pid: u32) -> bool {
+        #[cfg(target_os = "linux")]
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            // `PID (COMMAND) STATE …`: the command may hold spaces and parentheses.
+            return stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']));
+        }
+        i32::try_from(pid)
+            .ok()
+            .and_then(Pid::from_raw)
+            .is_some_and(|pid| test_kill_process(pid).is_ok())
+    }
+}
+
+/// On Windows a command starts suspended; it is put in a job object of its own, then let run.
+/// Every process it starts joins the job, and terminating the job stops them all. The job does
+/// not kill on close: a command of a run whose stepwise died runs on, as on Unix, and resume
+/// asks about it.
+#[cfg(windows)]
+mod tree {
+    use std::io;
+    use std::os::windows::io::AsRawHandle;
+    use std::process::Child;
+
+    use windows_sys::Win32::Foundation::{
+        CloseHandle, ERROR_ACCESS_DENIED, FALSE, GetLastError, HANDLE, INVALID_HANDLE_VALUE,
+        STILL_ACTIVE,
+    };
+    use windows_sys::Win32::System::Diagnostics::ToolHelp::{
+        CreateToolhelp32Snapshot, TH32CS_SNAPTHREAD, THREADENTRY32, Thread32First, Thread32Next,
+    };
+    use windows_sys::Win32::System::JobObjects::{
+        AssignProcessToJobObject, CreateJobObjectW, TerminateJobObject,
+    };
+    use windows_sys::Win32::System::Threading::{
+        GetExitCodeProcess, OpenProcess, OpenThread, PROCESS_QUERY_LIMITED_INFORMATION,
+        ResumeThread, THREAD_SUSPEND_RESUME,
+    };
+
+    /// A handle closed when dropped.
+    struct Owned(HANDLE);
+
+    impl Drop for Owned {
+        fn drop(&mut self) {
+            // SAFETY: the handle was returned open by the system and is closed once.
+            unsafe { CloseHandle(self.0) };
+        }
+    }
+
+    fn owned(handle: HANDLE) -> io::Result<Owned> {
+        if handle.is_null() || handle == INVALID_HANDLE_VALUE {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(Owned(handle))
+        }
+    }
+
+    pub struct Tree {
+        job: Owned,
+    }
+
+    impl Tree {
+        /// Puts the suspended child in a new job object, then resumes it. On failure the child
+        /// is killed.
+        pub fn hold(child: &mut Child) -> io::Result<Tree> {
+            let held = (|| {
+                // SAFETY: no attributes, no name.
+                let job = owned(unsafe { CreateJobObjectW(std::ptr::null(), std::ptr::null()) })?;
+                // SAFETY: both handles are open.
+                if unsafe { AssignProcessToJobObject(job.0, child.as_raw_handle()) } == 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                resume(child.id())?;
+                Ok(Tree { job })
+            })();
+            if held.is_err() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            held
+        }
+
+        /// Terminates every process of the job, then reaps the child.
+        pub fn kill(&self, child: &mut Child) {
+            // SAFETY: the job handle is open.
+            unsafe { TerminateJobObject(self.job.0, 1) };
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Resumes the threads of a process started suspended (its one thread, the main one).
+    fn resume(pid: u32) -> io::Result<()> {
+        // SAFETY: a snapshot of every thread of the system; closed by `Owned`.
+        let snapshot = owned(unsafe { CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0) })?;
+        // SAFETY: an all-zero THREADENTRY32 with its size set is what Thread32First expects.
+        let mut entry: THREADENTRY32 = unsafe { std::mem::zeroed() };
+        entry.dwSize = std::mem::size_of::<THREADENTRY32>() as u32;
+        let mut resumed = 0;
+        // SAFETY: the snapshot is open and `entry` is a valid THREADENTRY32.
+        let mut more = unsafe { Thread32First(snapshot.0, &mut entry) } != 0;
+        while more {
+            if entry.th32OwnerProcessID == pid {
+                // SAFETY: a thread id from the snapshot; the handle is closed by `Owned`.
+                let thread =
+                    owned(unsafe { OpenThread(THREAD_SUSPEND_RESUME, FALSE, entry.th32ThreadID) })?;
+                // SAFETY: the thread handle is open with THREAD_SUSPEND_RESUME.
+                if unsafe { ResumeThread(thread.0) } == u32::MAX {
+                    return Err(io::Error::last_os_error());
+                }
+                resumed += 1;
+            }
+            // SAFETY: as above.
+            more = unsafe { Thread32Next(snapshot.0, &mut entry) } != 0;
+        }
+        if resumed == 0 {
+            return Err(io::Error::other("its thread was not found to be resumed"));
+        }
+        Ok(())
+    }
+
+    /// Asked with `OpenProcess` and `GetExitCodeProcess`; a process that exists but may not be
+    /// opened by this user counts as running.
+    pub fn still_running(pid: u32) -> bool {
+        // SAFETY: any pid may be asked; the handle is closed by `Owned`.
+        let process =
+            match owned(unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid) }) {
+                Ok(p) => p,
+                Err(_) => return unsafe { GetLastError() } == ERROR_ACCESS_DENIED,
+            };
+        let mut code = 0u32;
+        // SAFETY: the process handle is open with query access.
+        let ok = unsafe { GetExitCodeProcess(process.0, &mut code) } != 0;
+        ok && code == STILL_ACTIVE as u32
+    }
+}
+
+#[cfg(not(any(unix, windows)))]
+mod tree {
+    use std::io;
+    use std::process::Child;
+
+    pub struct Tree;
+
+    impl Tree {
+        pub fn hold(_child: &mut Child) -> io::Result<Tree> {
+            Ok(Tree)
+        }
+
+        pub fn kill(&self, child: &mut Child) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn still_running(_pid: u32) -> bool {
+        false
+    }
 }
 
 fn signal_name(status: &ExitStatus) -> String {

@@ -230,7 +230,8 @@ impl std::fmt::Display for NotWritable {
 /// On Unix this is `access(2)` for write and search permission with the effective user's ids
 /// (`faccessat` with `AT_EACCESS`), which also answers for root: root passes the permission bits
 /// but not a read-only mount or an immutable folder. The mount's read-only flag (`statvfs`) is
-/// asked as well. Elsewhere only the read-only attribute can be asked; the run finds the rest.
+/// asked as well. On Windows the folder is opened for `FILE_ADD_FILE` access (granted or refused
+/// by its access list, as a create would be) and the volume's read-only flag is asked.
 pub fn writable(dir: &Path) -> Result<(), NotWritable> {
     sys::writable(dir)
 }
@@ -241,7 +242,8 @@ pub fn readable(path: &Path) -> bool {
 }
 
 /// Bytes available to the current user on the file system that holds `path` (or its nearest
-/// existing ancestor); `None` where the platform cannot tell (anything but Unix).
+/// existing ancestor): `statvfs(2)` on Unix, `GetDiskFreeSpaceExW` on Windows; `None` where the
+/// platform cannot tell.
 pub fn free_space(path: &Path) -> Option<u64> {
     sys::free_space(&nearest_existing(path)?)
 }
@@ -335,7 +337,152 @@ mod sys {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(windows)]
+mod sys {
+    use std::fs::{File, Metadata, OpenOptions};
+    use std::io;
+    use std::os::windows::ffi::OsStrExt;
+    use std::os::windows::fs::OpenOptionsExt;
+    use std::os::windows::io::AsRawHandle;
+    use std::path::Path;
+
+    use windows_sys::Win32::Foundation::{ERROR_ACCESS_DENIED, ERROR_WRITE_PROTECT, HANDLE};
+    use windows_sys::Win32::Storage::FileSystem::{
+        BY_HANDLE_FILE_INFORMATION, FILE_ADD_FILE, FILE_ATTRIBUTE_READONLY,
+        FILE_FLAG_BACKUP_SEMANTICS, FILE_GENERIC_READ, FILE_READ_ATTRIBUTES, FILE_SHARE_DELETE,
+        FILE_SHARE_READ, FILE_SHARE_WRITE, GetDiskFreeSpaceExW, GetFileAttributesW,
+        GetFileInformationByHandle, GetVolumeInformationByHandleW, INVALID_FILE_ATTRIBUTES,
+    };
+
+    use super::NotWritable;
+
+    /// `FILE_READ_ONLY_VOLUME` (winnt.h): the volume is read-only.
+    const FILE_READ_ONLY_VOLUME: u32 = 0x0008_0000;
+
+    const SHARE_ALL: u32 = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+
+    /// Opens a file or a folder (`FILE_FLAG_BACKUP_SEMANTICS`) for `access` only: nothing is
+    /// created, and a handle with `FILE_ADD_FILE` writes nothing until a file is created through
+    /// it. The standard library turns a long path into its `\\?\` form.
+    fn open(path: &Path, access: u32) -> io::Result<File> {
+        OpenOptions::new()
+            .access_mode(access)
+            .share_mode(SHARE_ALL)
+            .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
+            .open(path)
+    }
+
+    /// A path as a NUL-terminated UTF-16 string for the Win32 calls that take one, in its
+    /// `\\?\` form (so past `MAX_PATH`) when it is absolute.
+    pub fn wide(path: &Path) -> Vec<u16> {
+        crate::fsutil::verbatim(path)
+            .as_os_str()
+            .encode_wide()
+            .chain(Some(0))
+            .collect()
+    }
+
+    /// Whether this process runs under Wine (its `ntdll` exports `wine_get_version`).
+    pub fn under_wine() -> bool {
+        use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
+        let ntdll: Vec<u16> = "ntdll.dll".encode_utf16().chain(Some(0)).collect();
+        // SAFETY: both strings are NUL-terminated; the module handle is not freed.
+        unsafe {
+            let module = GetModuleHandleW(ntdll.as_ptr());
+            !module.is_null()
+                && GetProcAddress(module, c"wine_get_version".as_ptr().cast()).is_some()
+        }
+    }
+
+    fn volume_flags(handle: HANDLE) -> Option<u32> {
+        let mut flags = 0u32;
+        // SAFETY: a valid handle; every out-pointer is either null with a zero size or points
+        // at a local.
+        let ok = unsafe {
+            GetVolumeInformationByHandleW(
+                handle,
+                std::ptr::null_mut(),
+                0,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                &mut flags,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        (ok != 0).then_some(flags)
+    }
+
+    /// Windows answers for the folder's access list and the volume: the folder is opened for
+    /// `FILE_ADD_FILE` (the right to create a file in it), which the system grants or refuses
+    /// as it would a real create, and the volume's read-only flag is asked through that handle.
+    ///
+    /// Wine grants every open and keeps no access lists; the one thing it tells of the Unix
+    /// permissions is the read-only attribute, which it gives a folder nobody may write. Under
+    /// Wine (only: Windows does not honour that attribute on a folder) it counts as denied.
+    pub fn writable(dir: &Path) -> Result<(), NotWritable> {
+        let file = match open(dir, FILE_ADD_FILE | FILE_READ_ATTRIBUTES) {
+            Ok(f) => f,
+            Err(e) => {
+                return Err(match e.raw_os_error().map(|c| c as u32) {
+                    Some(ERROR_ACCESS_DENIED) => NotWritable::PermissionDenied,
+                    Some(ERROR_WRITE_PROTECT) => NotWritable::ReadOnlyFileSystem,
+                    _ => NotWritable::Other(crate::error::describe_io(&e)),
+                });
+            }
+        };
+        if volume_flags(file.as_raw_handle()).is_some_and(|f| f & FILE_READ_ONLY_VOLUME != 0) {
+            return Err(NotWritable::ReadOnlyFileSystem);
+        }
+        if under_wine() {
+            // SAFETY: a NUL-terminated path.
+            let attributes = unsafe { GetFileAttributesW(wide(dir).as_ptr()) };
+            if attributes != INVALID_FILE_ATTRIBUTES && attributes & FILE_ATTRIBUTE_READONLY != 0 {
+                return Err(NotWritable::PermissionDenied);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the file can be opened for reading (asked by opening it; nothing is read).
+    pub fn readable(path: &Path) -> bool {
+        open(path, FILE_GENERIC_READ).is_ok()
+    }
+
+    /// `GetDiskFreeSpaceExW`: the bytes available to this user (quotas included).
+    pub fn free_space(path: &Path) -> Option<u64> {
+        let mut available = 0u64;
+        // SAFETY: a NUL-terminated path; the two totals are not asked for.
+        let ok = unsafe {
+            GetDiskFreeSpaceExW(
+                wide(path).as_ptr(),
+                &mut available,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        (ok != 0).then_some(available)
+    }
+
+    /// The serial number of the volume that holds the file.
+    pub fn file_system_id(path: &Path) -> Option<u64> {
+        let file = open(path, FILE_READ_ATTRIBUTES).ok()?;
+        // SAFETY: an all-zero BY_HANDLE_FILE_INFORMATION is valid; the handle is open.
+        let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
+        let ok = unsafe { GetFileInformationByHandle(file.as_raw_handle(), &mut info) };
+        (ok != 0).then_some(u64::from(info.dwVolumeSerialNumber))
+    }
+
+    pub fn is_executable(_meta: &Metadata) -> bool {
+        true
+    }
+
+    pub fn special_kind(_t: &std::fs::FileType) -> &'static str {
+        "a special file"
+    }
+}
+
+#[cfg(not(any(unix, windows)))]
 mod sys {
     use std::fs::{self, Metadata};
     use std::path::Path;

@@ -72,6 +72,7 @@
 //!         output_dir: &output,
 //!         progress: &mut progress,
 //!         cancel,
+//!         remote: None,
 //!     };
 //!     match actions::execute(plan, instance, action, &mut ctx) {
 //!         Ok(outcome) => println!("{}", outcome.summary), // journal "done" with outcome.done
@@ -90,6 +91,7 @@ mod copy;
 mod create_folder;
 pub mod evidence;
 pub mod fsops;
+mod remote;
 pub mod shell;
 mod write_file;
 
@@ -103,7 +105,7 @@ use serde::Serialize;
 use crate::plan::{Instance, Plan};
 use crate::runbook::{Action, Assertion, ParamType, Template};
 
-pub use command::{ProgramLookup, command_line, find_program};
+pub use command::{ProgramLookup, command_line, find_program, still_running};
 
 /// How much a finding matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -202,7 +204,22 @@ pub struct CheckEnv {
     pub backup_dir: Option<PathBuf>,
 }
 
-/// Checks one action of one step instance without changing anything.
+/// Checks one action of one step instance on its host, reached over SSH through `remote`, or
+/// on this machine when `remote` is `None`.
+pub fn check_on(
+    plan: &Plan,
+    instance: &Instance,
+    action: &Action,
+    env: &CheckEnv,
+    remote: Option<&crate::target::ssh::Session>,
+) -> Vec<Finding> {
+    match remote {
+        Some(s) => remote::check(plan, instance, action, s),
+        None => check(plan, instance, action, env),
+    }
+}
+
+/// Checks one action of one step instance on this machine without changing anything.
 pub fn check(plan: &Plan, instance: &Instance, action: &Action, env: &CheckEnv) -> Vec<Finding> {
     match action {
         Action::Manual => vec![Finding::ok(
@@ -244,6 +261,8 @@ pub struct ExecContext<'a> {
     /// Set it (from a Ctrl-C handler, say) to stop the action: a copy stops between chunks and
     /// removes its temporary file, a command is killed.
     pub cancel: Arc<AtomicBool>,
+    /// The instance's host over SSH, when its target is `ssh`; `None` runs on this machine.
+    pub remote: Option<&'a crate::target::ssh::Session>,
 }
 
 /// One thing an execution did (or found already done).
@@ -370,6 +389,9 @@ pub fn execute(
     action: &Action,
     ctx: &mut ExecContext<'_>,
 ) -> Result<Outcome, Failure> {
+    if let Some(s) = ctx.remote {
+        return remote::execute(plan, instance, action, ctx, s);
+    }
     match action {
         Action::Manual => Ok(Outcome {
             summary: "manual step: nothing to run".into(),

@@ -165,6 +165,7 @@ fn exec(fx: &Fixture, id: &str, cancel: Arc<AtomicBool>) -> Seen {
         output_dir: &output,
         progress: &mut progress,
         cancel,
+        remote: None,
     };
     let result = execute(&plan, &instance, &action, &mut ctx);
     (result, bytes, lines)

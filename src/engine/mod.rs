@@ -38,6 +38,7 @@ use crate::journal::{
 };
 use crate::plan::{Instance, Plan, instance_key};
 use crate::runbook::{Action, Step};
+use crate::target::{Reach, TargetKind};
 use crate::ui::{
     Decision, Declined, Evidence, FailureChoice, FailureView, InDoubtChoice, ItemAnswer, Prompter,
     StepView, Stop, Supports,
@@ -73,38 +74,13 @@ pub struct Walk<'p, 'r> {
     pub prompter: &'p mut dyn Prompter,
     /// Commands are shown and journaled as rehearsed instead of run.
     pub rehearsal: bool,
+    /// The connections to the run's SSH hosts, one per host, reused.
+    pub hosts: Arc<crate::target::Hosts>,
 }
 
 enum Flow {
     Next,
     Stop(Ending),
-}
-
-/// Whether a process of this machine is still alive (where that can be asked). A process that
-/// has ended but was not reaped yet (a zombie) has ended.
-fn still_running(pid: u32) -> bool {
-    #[cfg(target_os = "linux")]
-    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // `PID (COMMAND) STATE …`: the command may hold spaces and parentheses.
-        return stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']));
-    }
-    #[cfg(unix)]
-    {
-        let Ok(pid) = i32::try_from(pid) else {
-            return false;
-        };
-        match rustix::process::Pid::from_raw(pid) {
-            Some(pid) => rustix::process::test_kill_process(pid).is_ok(),
-            None => false,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = pid;
-        false
-    }
 }
 
 enum Recovery {
@@ -376,8 +352,12 @@ impl<'p, 'r> Walk<'p, 'r> {
                 "It did not complete: show the step again (you are asked before it runs)".into()
             },
         };
+        // Only where the action runs: another host's files are not looked at here.
+        let local = self.runs_here(instance);
+        let scoped = self.plan.for_instance(instance);
         if let Some(action @ (Action::Copy(_) | Action::WriteFile(_))) = action
-            && let Some(survey) = actions::evidence::survey(self.plan, instance, action)
+            && local
+            && let Some(survey) = actions::evidence::survey(&scoped, instance, action)
         {
             let mut text = format!(
                 "   It was interrupted. What the files look like now: {}\n",
@@ -425,10 +405,10 @@ impl<'p, 'r> Walk<'p, 'r> {
             let mut ended = None;
             if let Some((pid, machine)) = &started {
                 let here = *machine == journal::machine_name();
-                if here && !still_running(*pid) {
+                if here && !actions::still_running(*pid) {
                     ended = Some(*pid);
                 }
-                if here && still_running(*pid) {
+                if here && actions::still_running(*pid) {
                     evidence.still_running = true;
                     self.prompter.show(&format!(
                         "   The command is still running as process {pid} on this machine: it is not run again while it runs."
@@ -483,7 +463,7 @@ impl<'p, 'r> Walk<'p, 'r> {
             journal::format_duration(i64::try_from(limit.as_millis()).unwrap_or(i64::MAX))
         ));
         let start = std::time::Instant::now();
-        while still_running(pid) {
+        while actions::still_running(pid) {
             if start.elapsed() > limit {
                 return false;
             }
@@ -573,13 +553,26 @@ impl<'p, 'r> Walk<'p, 'r> {
         }
     }
 
+    /// Whether an instance's actions run on this machine (its host, if any, is local).
+    fn runs_here(&self, instance: &Instance) -> bool {
+        match self.plan.reach(instance) {
+            Reach::ThisMachine => true,
+            Reach::Host(t) => t.kind == TargetKind::Local,
+            Reach::Unreachable { .. } => false,
+        }
+    }
+
     /// An instance was settled: partial temporary files an interrupted attempt left beside its
     /// targets are removed (they are never part of the result).
     fn settled(&mut self, instance: &Instance, step: &Step) {
         let Some(action) = step.automated() else {
             return;
         };
-        for path in actions::evidence::leftovers(self.plan, instance, action) {
+        if !self.runs_here(instance) {
+            return;
+        }
+        let scoped = self.plan.for_instance(instance);
+        for path in actions::evidence::leftovers(&scoped, instance, action) {
             match std::fs::remove_file(&path) {
                 Ok(()) => self.prompter.show(&format!(
                     "   Removed the partial temporary file {}.",
@@ -634,6 +627,15 @@ impl<'p, 'r> Walk<'p, 'r> {
         match &step.action {
             Action::Manual => self.manual(instance, step, &view),
             action => {
+                if !view.reachable {
+                    // Never run on this machine on behalf of another host.
+                    let host = instance.host.clone().unwrap_or_default();
+                    self.prompter.show(&format!(
+                        "   Not run: {}.",
+                        Reach::unreachable_sentence(&host)
+                    ));
+                    return self.manual(instance, step, &view);
+                }
                 if ask!(self.prompter.confirm_action(&view)) {
                     return self.automated(instance, step, action, &view);
                 }
@@ -777,6 +779,13 @@ impl<'p, 'r> Walk<'p, 'r> {
                     self.prompter.show("   Note saved.");
                 }
                 Decision::Details => self.prompter.show(&view::render(&view, true)),
+                Decision::Automate if !view.reachable => {
+                    let host = instance.host.clone().unwrap_or_default();
+                    self.prompter.show(&format!(
+                        "   The automation cannot run: {}.",
+                        Reach::unreachable_sentence(&host)
+                    ));
+                }
                 Decision::Automate => match &step.automation {
                     Some(action) => return self.automated(instance, step, action, &view),
                     None => self
@@ -808,7 +817,12 @@ impl<'p, 'r> Walk<'p, 'r> {
         view: &StepView,
     ) -> Result<Flow, Error> {
         loop {
-            self.record(NewEvent::instance_started(instance))?;
+            // Journaled with where it goes before anything is sent there.
+            let target = instance
+                .host
+                .as_ref()
+                .and_then(|_| self.plan.reach(instance).short());
+            self.record(NewEvent::instance_dispatched(instance, target))?;
             match self.execute(instance, action)? {
                 Ok(()) => {
                     let how = self.automated_how(instance, action);
@@ -852,6 +866,24 @@ impl<'p, 'r> Walk<'p, 'r> {
             ))?;
             return Ok(Ok(()));
         }
+        let mut session = None;
+        let refused = match self.plan.reach(instance) {
+            Reach::Unreachable { host } => Some(Reach::unreachable_sentence(&host)),
+            Reach::Host(t) if t.kind == TargetKind::Ssh => match self.hosts.session(&t) {
+                Ok(s) => {
+                    session = Some(s);
+                    None
+                }
+                Err(e) => Some(e.to_string()),
+            },
+            _ => None,
+        };
+        if let Some(why) = refused {
+            let step = self.plan.step_of(instance).step;
+            let failure = Failure::new(actions::FailureKind::NotReady, why);
+            return Ok(Err(self.failure_view(instance, step, &failure)));
+        }
+        let scoped = self.plan.for_instance(instance);
         let (backup_dir, output_dir) = {
             let rec = self.recorder();
             (rec.run().backup_dir(), rec.run().output_dir())
@@ -890,10 +922,11 @@ impl<'p, 'r> Walk<'p, 'r> {
             output_dir: &output_dir,
             progress: &mut on_progress,
             cancel: interrupt::cancel_flag(),
+            remote: session.as_deref(),
         };
         let result = {
             let _guard = interrupt::ActionGuard::enter();
-            actions::execute(self.plan, instance, action, &mut ctx)
+            actions::execute(&scoped, instance, action, &mut ctx)
         };
         bar.finish_and_clear();
         if let Some(e) = journal_failure {
@@ -1065,13 +1098,16 @@ impl<'p, 'r> Walk<'p, 'r> {
                 phase: instance.phase,
                 step: instance.step,
             };
-            let view = view::view_of(self.plan, step, host, &key);
+            let scoped = self.plan.for_instance(&pseudo);
+            let mut view = view::view_of(&scoped, step, host, &key);
+            view::set_target(&mut view, self.plan, &pseudo);
             self.prompter
                 .show(&format!("\n   Workaround of \"{}\":", issue.title));
             self.prompter.show(&view::render(&view, false));
             self.record(NewEvent::instance_started(&pseudo))?;
+            let by_hand = matches!(step.action, Action::Manual) || !view.reachable;
             match &step.action {
-                Action::Manual => match self.prompter.decision(&view) {
+                _ if by_hand => match self.prompter.decision(&view) {
                     Ok(Decision::Pause) => {
                         self.record(NewEvent::new(EventKind::Paused))?;
                         return Ok(Some(Flow::Stop(Ending::Paused)));

@@ -18,6 +18,8 @@ use crate::input;
 use crate::journal::{self, EventKind, Identity, NewEvent, NewRun, Recorder, Run, RunState};
 use crate::plan::{Bindings, Plan};
 use crate::runbook::{self, ParamType, Runbook, Source, Step};
+use crate::target::Hosts;
+use crate::target::ssh::ConnectError;
 use crate::ui::scripted::Answers;
 use crate::ui::terminal::TerminalPrompter;
 use crate::ui::{Prompter, Stop};
@@ -81,6 +83,8 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
     let mut sandbox = None;
     if opts.rehearse {
         let s = super::rehearsal::Sandbox::build(&rb, &bindings)?;
+        // The sandbox stands in for every host's folders too, and no command runs.
+        bindings.inventory.rehearse_locally();
         for (name, path) in &s.paths {
             bindings.values.insert(
                 name.clone(),
@@ -224,6 +228,16 @@ fn walk(
         .lock()
         .map(|r| r.run().backup_dir())
         .unwrap_or_default();
+    let hosts = match reach_hosts(plan, &recorder, prompter) {
+        Ok(h) => h,
+        Err(s) => {
+            let ending = match s {
+                Stop::Interrupted => Ending::Interrupted,
+                Stop::Missing(m) | Stop::Io(m) => Ending::Missing(m),
+            };
+            return Ok(ending);
+        }
+    };
     let report = dryrun::check_plan(
         plan,
         bindings,
@@ -232,6 +246,7 @@ fn walk(
             env: CheckEnv {
                 backup_dir: Some(backup_dir),
             },
+            hosts: Some(hosts.clone()),
         },
     );
     let mut walk = Walk {
@@ -239,6 +254,7 @@ fn walk(
         recorder,
         prompter,
         rehearsal,
+        hosts,
     };
     if let Some(ending) = walk.preflight(&report)? {
         return Ok(record_ending(&walk, ending));
@@ -248,6 +264,59 @@ fn walk(
     }
     let ending = walk.walk()?;
     Ok(record_ending(&walk, ending))
+}
+
+/// Connects to every SSH host the plan needs, in parallel. A host key that is not pinned yet is
+/// shown by its fingerprint and pinned only when the operator (or the answers file's
+/// `host_keys`) accepts that very fingerprint; the acceptance is journaled.
+fn reach_hosts(
+    plan: &Plan,
+    recorder: &Arc<Mutex<Recorder>>,
+    prompter: &mut dyn Prompter,
+) -> Result<Arc<Hosts>, Stop> {
+    let hosts = Arc::new(Hosts::new(&plan.inventory));
+    let needed = Hosts::needed(plan);
+    if needed.is_empty() {
+        return Ok(hosts);
+    }
+    prompter.show(&format!(
+        "Connecting to {} over SSH…",
+        needed
+            .iter()
+            .map(|t| t.host.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    hosts.connect_all(&needed);
+    for t in &needed {
+        let Some(Err(ConnectError::UnknownHostKey {
+            algorithm,
+            fingerprint,
+            ..
+        })) = hosts.result(&t.host)
+        else {
+            continue;
+        };
+        if !prompter.accept_host_key(&t.host, &algorithm, &fingerprint)? {
+            continue;
+        }
+        hosts.accept(&t.host, &fingerprint);
+        if hosts.session(t).is_ok()
+            && let Ok(mut rec) = recorder.lock()
+        {
+            let _ = rec.record(NewEvent::note_added(
+                None,
+                format!(
+                    "host key of {} ({}:{}) accepted and pinned in {}: {algorithm} {fingerprint}",
+                    t.host,
+                    t.address,
+                    t.port,
+                    hosts.known_hosts().display()
+                ),
+            ));
+        }
+    }
+    Ok(hosts)
 }
 
 /// The `interrupted` event, with the signal as its note when it was not Ctrl-C.

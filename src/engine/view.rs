@@ -90,12 +90,29 @@ pub fn known_issues(plan: &Plan, step: &Step, host: Option<&str>) -> Vec<KnownIs
 pub fn step_view(plan: &Plan, instance: &Instance) -> StepView {
     let planned = plan.step_of(instance);
     let phase = &plan.phases[instance.phase];
-    let mut view = view_of(plan, planned.step, instance.host.as_deref(), &instance.key);
+    let scoped = plan.for_instance(instance);
+    let mut view = view_of(
+        &scoped,
+        planned.step,
+        instance.host.as_deref(),
+        &instance.key,
+    );
     view.ordinal = instance.ordinal;
     view.total = plan.instances.len();
     view.number = planned.number.clone();
     view.phase_title = phase.phase.title.clone();
+    set_target(&mut view, plan, instance);
     view
+}
+
+/// Says where the view's automation runs, for an instance on a host.
+pub fn set_target(view: &mut StepView, plan: &Plan, instance: &Instance) {
+    if instance.host.is_none() {
+        return;
+    }
+    let reach = plan.reach(instance);
+    view.reachable = !matches!(reach, crate::target::Reach::Unreachable { .. });
+    view.target = Some(reach.describe());
 }
 
 pub fn view_of(plan: &Plan, step: &Step, host: Option<&str>, key: &str) -> StepView {
@@ -122,6 +139,8 @@ pub fn view_of(plan: &Plan, step: &Step, host: Option<&str>, key: &str) -> StepV
             .map(|a| describe_action(plan, a))
             .unwrap_or_default(),
         automated: !matches!(step.action, Action::Manual),
+        target: None,
+        reachable: true,
         references: step.references.iter().map(|x| x.render()).collect(),
         revisitable: Vec::new(),
     }
@@ -181,6 +200,17 @@ pub fn render(view: &StepView, details: bool) -> String {
         for line in &view.automation {
             out.push_str(&format!("     {line}\n"));
         }
+        if let Some(target) = &view.target {
+            out.push_str(&format!("     on {target}\n"));
+        }
+        if !view.reachable
+            && let Some(host) = &view.host
+        {
+            out.push_str(&format!(
+                "   {}.\n",
+                capitalize(&crate::target::Reach::unreachable_sentence(host))
+            ));
+        }
     }
     for k in &view.known_issues {
         out.push_str(&format!("\n   Known issue: {}\n", k.title));
@@ -201,4 +231,12 @@ pub fn render(view: &StepView, details: bool) -> String {
         }
     }
     out
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }

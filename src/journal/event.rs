@@ -66,6 +66,9 @@ pub enum EventKind {
     /// A step instance is about to be done: written before its action runs.
     InstanceStarted {
         key: String,
+        /// Where its action was dispatched, for an instance on a host: `local`, `ssh ADDRESS:PORT`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
     },
     InstanceDone {
         key: String,
@@ -194,7 +197,7 @@ impl EventKind {
     /// The step instance the event concerns, if any.
     pub fn key(&self) -> Option<&str> {
         match self {
-            EventKind::InstanceStarted { key }
+            EventKind::InstanceStarted { key, .. }
             | EventKind::InstanceDone { key, .. }
             | EventKind::InstanceSkipped { key, .. }
             | EventKind::InstanceFailed { key, .. }
@@ -231,6 +234,7 @@ struct Wire {
     reason: Option<String>,
     error: Option<String>,
     how: Option<Completion>,
+    target: Option<String>,
     run_id: Option<String>,
     runbook_id: Option<String>,
     runbook_sha256: Option<String>,
@@ -305,6 +309,7 @@ impl Wire {
             Kind::PrerequisitesConfirmed => EventKind::PrerequisitesConfirmed,
             Kind::InstanceStarted => EventKind::InstanceStarted {
                 key: need(w.key, "key")?,
+                target: w.target,
             },
             Kind::InstanceDone => EventKind::InstanceDone {
                 key: need(w.key, "key")?,
@@ -532,7 +537,13 @@ impl NewEvent {
 
     pub fn instance_started(instance: &Instance) -> NewEvent {
         let key = instance.key.clone();
-        NewEvent::on(instance, EventKind::InstanceStarted { key })
+        NewEvent::on(instance, EventKind::InstanceStarted { key, target: None })
+    }
+
+    /// An automated instance dispatched to its target, journaled before anything is sent.
+    pub fn instance_dispatched(instance: &Instance, target: Option<String>) -> NewEvent {
+        let key = instance.key.clone();
+        NewEvent::on(instance, EventKind::InstanceStarted { key, target })
     }
 
     pub fn instance_done(instance: &Instance, how: Completion) -> NewEvent {
@@ -697,7 +708,10 @@ mod tests {
                 hosts: [("web".to_string(), vec!["W1".to_string()])].into(),
             },
             EventKind::PrerequisitesConfirmed,
-            EventKind::InstanceStarted { key: "k".into() },
+            EventKind::InstanceStarted {
+                key: "k".into(),
+                target: Some("ssh 10.0.0.11:22".into()),
+            },
             EventKind::InstanceDone {
                 key: "k".into(),
                 how: Completion::Automated,

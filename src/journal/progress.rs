@@ -255,7 +255,7 @@ impl Progress {
             EventKind::ParamsSet { params } => self.params.clone_from(params),
             EventKind::HostsSet { hosts } => self.hosts.clone_from(hosts),
             EventKind::PrerequisitesConfirmed => self.prerequisites = Some(Stamp::of(event)),
-            EventKind::InstanceStarted { key } => {
+            EventKind::InstanceStarted { key, .. } => {
                 let i = self.entry(key, event);
                 i.state = InstanceState::Started;
                 i.started = Some(Stamp::of(event));
@@ -545,7 +545,10 @@ phases:
             self
         }
         fn started(&mut self, key: &str) -> &mut Log {
-            self.push(EventKind::InstanceStarted { key: key.into() })
+            self.push(EventKind::InstanceStarted {
+                key: key.into(),
+                target: None,
+            })
         }
         fn done(&mut self, key: &str) -> &mut Log {
             self.push(EventKind::InstanceDone {

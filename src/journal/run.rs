@@ -13,6 +13,7 @@ use super::time::Timestamp;
 use super::{Error, EventKind, Identity};
 use crate::plan::{Bindings, Plan};
 use crate::runbook::{ParamType, Source};
+use crate::target::Inventory;
 
 /// The version of the run folder's format that this stepwise writes and reads. Format 2 links
 /// the journal's events into a hash chain; format 1 runs (unlinked) are still read and resumed.
@@ -51,6 +52,10 @@ pub struct Header {
     /// backups in its sandbox.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_dir: Option<PathBuf>,
+    /// How the run's hosts are reached (targets, per-host values, the known-hosts file), as the
+    /// inventory gave them when the run started; resume reaches them the same way.
+    #[serde(default, skip_serializing_if = "Inventory::is_empty")]
+    pub inventory: Inventory,
 }
 
 /// One run folder, with its header read.
@@ -227,6 +232,7 @@ impl Run {
         for (role, hosts) in self.header.hosts.iter().chain(&progress.hosts) {
             b.hosts.insert(role.clone(), hosts.clone());
         }
+        b.inventory = self.header.inventory.clone();
         b
     }
 
@@ -297,6 +303,12 @@ pub struct ListedRun {
 /// with neither header nor journal are not runs.
 pub fn list_runs(state_dir: &Path) -> Result<Vec<ListedRun>, Error> {
     let entries = std::fs::read_dir(state_dir).map_err(|e| {
+        // Windows (and Wine) answer for a file in several ways; say the same everywhere.
+        let e = if std::fs::metadata(state_dir).is_ok_and(|m| !m.is_dir()) {
+            std::io::Error::from(std::io::ErrorKind::NotADirectory)
+        } else {
+            e
+        };
         Error::io(
             format!("cannot read the state folder {}", state_dir.display()),
             e,
@@ -389,6 +401,7 @@ impl<'a> NewRun<'a> {
             rehearsal: self.rehearsal,
             stepwise_version: env!("CARGO_PKG_VERSION").to_string(),
             backup_dir: self.backup_dir.clone(),
+            inventory: self.plan.inventory.clone(),
         }
     }
 }

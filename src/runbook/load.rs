@@ -54,6 +54,7 @@ pub fn decode(source: &str, root: &Node) -> (Option<Runbook>, Vec<Diagnostic>) {
         params: HashMap::new(),
         roles: HashMap::new(),
         step_ids: HashMap::new(),
+        host_known: false,
     };
     let runbook = d.runbook(root);
     let mut diags = d.diags;
@@ -87,6 +88,9 @@ struct Decoder<'s> {
     params: HashMap<String, Parameter>,
     roles: HashMap<String, Pos>,
     step_ids: HashMap<String, Pos>,
+    /// Whether `{{ host }}` means something where the decoder is: in a step that runs `on:` a
+    /// role.
+    host_known: bool,
 }
 
 /// The closest candidate within a small edit distance, for "did you mean".
@@ -356,6 +360,16 @@ impl<'s> Decoder<'s> {
         match Template::parse(&text) {
             Ok(t) => {
                 for (name, offset) in t.params() {
+                    if name == crate::plan::HOST_NAME {
+                        if !self.host_known {
+                            let pos = point_into(self.source, node.pos, &text, offset);
+                            self.error(
+                                pos,
+                                "`{{ host }}` is only known in a step that runs `on:` a role",
+                            );
+                        }
+                        continue;
+                    }
                     if !self.params.contains_key(name) {
                         let pos = point_into(self.source, node.pos, &text, offset);
                         let message = match suggest(name, self.params.keys().map(String::as_str)) {
@@ -643,6 +657,14 @@ impl<'s> Decoder<'s> {
                 continue;
             };
             let name = self.id(&p, "name");
+            if let Some(n) = &name
+                && n.value == crate::plan::HOST_NAME
+            {
+                self.error(
+                    n.pos,
+                    "`host` is the name of the host a step instance is for; give the parameter another name",
+                );
+            }
             let kind = self.required(&p, "type").and_then(|n| {
                 let text = self.string(n, "type")?;
                 let kind = ParamType::from_name(&text);
@@ -851,6 +873,13 @@ impl<'s> Decoder<'s> {
     }
 
     fn step(&mut self, node: &Node) -> Option<Step> {
+        self.host_known = matches!(&node.kind, NodeKind::Map(entries) if entries.iter().any(|(k, _)| k.text == "on"));
+        let step = self.step_fields(node);
+        self.host_known = false;
+        step
+    }
+
+    fn step_fields(&mut self, node: &Node) -> Option<Step> {
         let f = self.map(node, "a step", STEP_FIELDS)?;
         let id = self.id(&f, "id");
         if let Some(id) = &id {

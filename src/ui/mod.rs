@@ -44,6 +44,11 @@ pub struct StepView {
     pub automation: Vec<String>,
     /// True when the step's action is automated (not merely optional).
     pub automated: bool,
+    /// Where the automation runs, for an instance on a host: `WEB01 over ssh …`,
+    /// `WEB01 (this machine)`, or `WEB01 (no target)`.
+    pub target: Option<String>,
+    /// False when the instance's host has no target: its automation cannot run.
+    pub reachable: bool,
     pub references: Vec<String>,
     /// Instances settled earlier in the run that the operator may reopen: `(key, label)`.
     pub revisitable: Vec<(String, String)>,
@@ -183,6 +188,17 @@ pub trait Prompter {
         std::collections::BTreeMap::new()
     }
     fn hosts(&mut self, role: &Role, default: &[String]) -> Result<Vec<String>, Stop>;
+    /// Whether to trust and pin a host key that is not pinned yet, shown by its fingerprint.
+    /// Only an explicit yes pins it.
+    fn accept_host_key(
+        &mut self,
+        host: &str,
+        algorithm: &str,
+        fingerprint: &str,
+    ) -> Result<bool, Stop> {
+        let _ = (host, algorithm, fingerprint);
+        Ok(false)
+    }
     /// Whether every prerequisite is met (they were shown); `false` stops before the first step.
     fn confirm_prerequisites(&mut self, prerequisites: &[String]) -> Result<bool, Stop>;
     /// Whether to go on despite blocking findings; the reason is journaled.

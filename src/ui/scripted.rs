@@ -62,6 +62,9 @@ struct File {
     /// Instances to reopen once every instance is settled, in order, each with its new answer.
     #[serde(default)]
     revisit: Vec<Revisit>,
+    /// Host keys to pin when a host offers one that is not pinned yet: host to `SHA256:…`.
+    #[serde(default)]
+    host_keys: BTreeMap<String, String>,
 }
 
 /// One instance to reopen at the end of the walk, and how to answer it the second time.
@@ -670,6 +673,19 @@ impl Prompter for Answers {
         self.file.hosts.clone()
     }
 
+    fn accept_host_key(
+        &mut self,
+        host: &str,
+        _algorithm: &str,
+        fingerprint: &str,
+    ) -> Result<bool, Stop> {
+        Ok(self
+            .file
+            .host_keys
+            .iter()
+            .any(|(h, f)| h.eq_ignore_ascii_case(host) && f.trim() == fingerprint))
+    }
+
     fn param(&mut self, p: &Parameter) -> Result<Value, Stop> {
         if let Some(v) = self.file.params.get(&p.name) {
             return value_of(p, v).map_err(Stop::Missing);
@@ -792,6 +808,14 @@ impl Prompter for Answers {
             },
             Kind::Fail => Decision::Problem { note },
             Kind::Pause => Decision::Pause,
+            Kind::Automate if !view.reachable => {
+                let host = view.host.clone().unwrap_or_default();
+                return Err(self.missing(format!(
+                    "`{}` is answered `automate`, but its automation cannot run: {}",
+                    view.key,
+                    crate::target::Reach::unreachable_sentence(&host)
+                )));
+            }
             Kind::Automate => Decision::Automate,
         })
     }

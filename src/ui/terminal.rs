@@ -531,7 +531,7 @@ impl Prompter for TerminalPrompter {
             "Show details".to_string(),
             "Show the plan: what is done and what is left".to_string(),
         ];
-        let automatable = !view.automation.is_empty() && !view.automated;
+        let automatable = !view.automation.is_empty() && !view.automated && view.reachable;
         if automatable {
             items.push("Run the automation instead".to_string());
         }
@@ -644,6 +644,21 @@ impl Prompter for TerminalPrompter {
             }
         }
         Ok(out)
+    }
+
+    fn accept_host_key(
+        &mut self,
+        host: &str,
+        algorithm: &str,
+        fingerprint: &str,
+    ) -> Result<bool, Stop> {
+        self.show(&format!(
+            "{host} offers a host key that is not pinned: {algorithm} {fingerprint}"
+        ));
+        self.confirm(
+            &format!("Is this {host}'s key? Trust and pin it"),
+            Some(false),
+        )
     }
 
     fn confirm_action(&mut self, view: &StepView) -> Result<bool, Stop> {

@@ -113,7 +113,9 @@ impl Case {
                 .insert(name.to_string(), param.parse_value(value).expect("a value"));
         }
         if let Some(inv) = &self.inventory {
-            b.hosts = stepwise::input::read_inventory(rb, inv).expect("a valid inventory");
+            b.hosts = stepwise::input::read_inventory(rb, inv)
+                .expect("a valid inventory")
+                .roles;
         }
         b
     }

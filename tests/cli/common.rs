@@ -1,6 +1,11 @@
 //! Shared helpers for the integration tests: run the real `stepwise` executable in a temporary
 //! folder, compare whole outputs with stored snapshots, and find the bundled runbooks.
 //!
+//! The same modules make two test binaries: `cli` runs the Linux build, `windows` runs the
+//! Windows build under Wine (`tests/windows/main.rs`), through [`stepwise_command`]. A test that
+//! needs Unix is wrapped in `unix_only!` (defined by each binary's `main.rs`), which ignores it
+//! in the Windows binary with the reason.
+//!
 //! Snapshots live under `tests/snapshots/`. `STEPWISE_BLESS=1 cargo test` rewrites them; without
 //! it a missing or different snapshot fails the test.
 
@@ -11,6 +16,129 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// Whether this test binary runs the Windows build (under Wine).
+pub fn windows() -> bool {
+    crate::WINDOWS
+}
+
+/// The program the tests run: the Linux build, or in the Windows suite the wrapper named by
+/// `STEPWISE_WINDOWS_BIN` that runs `stepwise.exe` under Wine.
+pub fn stepwise_program() -> PathBuf {
+    if windows() {
+        PathBuf::from(
+            std::env::var_os("STEPWISE_WINDOWS_BIN")
+                .expect("STEPWISE_WINDOWS_BIN names the Wine wrapper (scripts/windows.sh)"),
+        )
+    } else {
+        PathBuf::from(env!("CARGO_BIN_EXE_stepwise"))
+    }
+}
+
+/// A command that runs `stepwise` (see [`stepwise_program`]).
+pub fn stepwise_command() -> Command {
+    Command::new(stepwise_program())
+}
+
+/// A text with the separators of the paths the Windows build joins into a state folder (`runs\\ID\\journal.jsonl`)
+/// turned into `/`, to compare with what the Linux build prints (as it is for the Linux build).
+pub fn run_paths(text: &str) -> String {
+    if !windows() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    // Every `\` between a word character (or `.`) and a run id, a run file or a run folder.
+    while let Some(i) = rest.find('\\') {
+        let (before, after) = rest.split_at(i);
+        out.push_str(before);
+        let after = &after[1..];
+        let next_is_run = after.starts_with(|c: char| c.is_ascii_digit())
+            || [
+                "journal.jsonl",
+                "run.json",
+                "lock",
+                "output",
+                "backup",
+                "sandbox",
+                "checklist",
+            ]
+            .iter()
+            .any(|f| after.starts_with(f));
+        let prev_is_runs =
+            before.ends_with("runs") || before.ends_with(|c: char| c.is_ascii_alphanumeric());
+        out.push(if next_is_run && prev_is_runs {
+            '/'
+        } else {
+            '\\'
+        });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The Wine prefix the Windows build runs in: `WINEPREFIX`, or the `export WINEPREFIX='…'` line
+/// of the wrapper `scripts/windows.sh` writes.
+pub fn wine_prefix() -> PathBuf {
+    if let Some(p) = std::env::var_os("WINEPREFIX") {
+        return PathBuf::from(p);
+    }
+    let wrapper = fs::read_to_string(stepwise_program()).expect("read the Wine wrapper");
+    let line = wrapper
+        .lines()
+        .find_map(|l| l.strip_prefix("export WINEPREFIX='"))
+        .expect("the wrapper sets WINEPREFIX");
+    PathBuf::from(&line[..line.find('\'').expect("a quoted prefix")])
+}
+
+/// A path the Windows build printed, as a path of this (Linux) machine: `Z:\\tmp\\x` is
+/// `/tmp/x`, `C:\\x` is `x` under the Wine prefix's `drive_c`, `runs\\ID` is `runs/ID` (as it
+/// is for the Linux build).
+pub fn local_path(printed: &str) -> PathBuf {
+    if !windows() {
+        return PathBuf::from(printed);
+    }
+    let drive = printed.get(..2).map(str::to_ascii_uppercase);
+    let rest = printed.get(2..).unwrap_or_default().replace('\\', "/");
+    match drive.as_deref() {
+        Some("Z:") => PathBuf::from(rest),
+        Some("C:") => wine_prefix()
+            .join("drive_c")
+            .join(rest.trim_start_matches('/')),
+        _ => PathBuf::from(printed.replace('\\', "/")),
+    }
+}
+
+/// `dir/name`, or for the Windows build the entry of `dir` whose name is `name` ignoring case:
+/// Windows keeps the spelling of a file it replaces.
+pub fn entry(dir: &Path, name: &str) -> PathBuf {
+    let exact = dir.join(name);
+    if !windows() || exact.exists() {
+        return exact;
+    }
+    fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case(name))
+        })
+        .unwrap_or(exact)
+}
+
+/// A test runbook under `tests/runbooks/`: for the Windows build, its variant under
+/// `tests/runbooks/windows/` when there is one (the same runbook, its commands run by `cmd`).
+pub fn test_runbook(name: &str) -> PathBuf {
+    let windows_variant = root().join("tests/runbooks/windows").join(name);
+    if windows() && windows_variant.exists() {
+        windows_variant
+    } else {
+        root().join("tests/runbooks").join(name)
+    }
+}
 
 /// The folder of the package: where `runbooks/` and `tests/` are.
 pub fn root() -> PathBuf {
@@ -94,7 +222,7 @@ impl Stepwise {
     }
 
     pub fn run(&self) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stepwise"));
+        let mut cmd = stepwise_command();
         // A login name, as an operator's shell has one (cargo test may run without USER): the
         // lowest-ranked source of the operator's name, so --operator, STEPWISE_OPERATOR and an
         // answers file's `operator` still win.

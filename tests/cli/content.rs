@@ -3,6 +3,8 @@
 //! steps the article says. The expected lists are copied from the articles in
 //! `../shared/seeds/`, not from the runbooks.
 
+use crate::common;
+
 use std::collections::BTreeSet;
 
 use stepwise::plan::{Bindings, Plan};
@@ -439,7 +441,7 @@ fn exchange2007_ur1_prerequisites_and_both_known_issues() {
 
 /// The printed checklist, split at the file manifests: (the steps, the manifests).
 fn checklist(id: &str, sets: &[&str]) -> (String, String) {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stepwise"));
+    let mut cmd = common::stepwise_command();
     cmd.args(["checklist", id]);
     for s in sets {
         cmd.args(["--set", s]);
@@ -632,10 +634,25 @@ fn step_block<'a>(checklist: &'a str, id: &str) -> &'a str {
 fn run_with_answers(id: &str, answers: &str) -> (i32, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.yaml"), answers).unwrap();
+    // Every server of the article is this machine here, its folders temporary ones.
+    std::fs::write(
+        dir.path().join("inventory.yaml"),
+        "defaults: { target: local }\n",
+    )
+    .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_stepwise"))
         .current_dir(dir.path())
         .env("STEPWISE_OPERATOR", "tester")
-        .args(["run", id, "--answers", "a.yaml", "--state-dir", "runs"])
+        .args([
+            "run",
+            id,
+            "--inventory",
+            "inventory.yaml",
+            "--answers",
+            "a.yaml",
+            "--state-dir",
+            "runs",
+        ])
         .output()
         .unwrap();
     let shown = format!(

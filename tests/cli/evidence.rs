@@ -2,9 +2,11 @@
 //! issue's workaround, rehearsed, and reopened (revisited) before the run finished. The journal,
 //! `status --json` and the as-run checklist must agree on how each instance was done.
 
+use crate::common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use stepwise::journal::{self, Completion, EventKind, InstanceState};
 
@@ -58,7 +60,7 @@ revisit:
 "#;
 
 fn stepwise(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stepwise"))
+    common::stepwise_command()
         .args(args)
         .current_dir(dir)
         .env_remove("STEPWISE_STATE_DIR")

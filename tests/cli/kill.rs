@@ -32,11 +32,13 @@
 
 #![cfg(unix)]
 
+use crate::common;
+
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use stepwise::journal::{
@@ -183,10 +185,12 @@ impl Case {
         let name = format!("{:02}-{command}", self.processes);
         let out = File::create(self.dir.path().join(format!("{name}.out"))).unwrap();
         let err = File::create(self.dir.path().join(format!("{name}.err"))).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stepwise"));
+        let mut cmd = common::stepwise_command();
         cmd.arg(command);
         if command == "run" {
-            cmd.arg(runbook_path());
+            cmd.arg(runbook_path())
+                .arg("--inventory")
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/web-local.yaml"));
         }
         cmd.arg("--answers")
             .arg(self.answers())
@@ -407,7 +411,7 @@ fn tally(events: &[Event], context: &dyn Fn() -> String) -> BTreeMap<String, Tal
                     x.awaiting_resolution = true;
                 }
             }
-            EventKind::InstanceStarted { key } => {
+            EventKind::InstanceStarted { key, .. } => {
                 let x = t.entry(key.clone()).or_default();
                 assert!(
                     !x.awaiting_resolution,
@@ -667,7 +671,7 @@ fn verify(case: &Case, in_doubt_done: bool, last_kill: Option<Instant>) -> Verdi
     );
 
     // And `stepwise status` reads the run as finished.
-    let status = Command::new(env!("CARGO_BIN_EXE_stepwise"))
+    let status = common::stepwise_command()
         .arg("status")
         .arg("--state-dir")
         .arg(case.state())

@@ -6,6 +6,16 @@
 //! a real terminal (`terminal`, tmux), and crash safety under SIGKILL (`kill`).
 #![allow(clippy::disallowed_macros)] // tests print what they saw
 
+/// This binary runs the Linux build (`tests/windows/main.rs` runs the same modules against the
+/// Windows one).
+const WINDOWS: bool = false;
+
+/// Tests that need Unix (signals, `setpriv`, mount namespaces, tmux): run here, ignored with
+/// their reason in the Windows suite.
+macro_rules! unix_only {
+    ($why:literal; $($item:item)*) => { $($item)* };
+}
+
 mod common;
 
 mod check;
@@ -24,5 +34,7 @@ mod pipes;
 mod record;
 mod run;
 mod schema;
+mod ssh;
+mod target;
 mod terminal;
 mod validate;

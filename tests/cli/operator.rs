@@ -2,9 +2,11 @@
 //! `operator`, `USER`, `USERNAME`, in that order; with none and no terminal, nothing starts.
 //! (Asked at a terminal: `terminal::the_operator_is_asked_once_when_nothing_names_them`.)
 
+use crate::common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use stepwise::journal;
 
@@ -41,7 +43,7 @@ impl Env {
 
     /// `stepwise ARGS` with exactly the given operator-related variables set.
     fn stepwise(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stepwise"));
+        let mut cmd = common::stepwise_command();
         cmd.args(args)
             .current_dir(self.tmp.path())
             .env_remove("STEPWISE_STATE_DIR")

@@ -13,7 +13,7 @@ use stepwise::journal::{self, EventKind, InstanceState};
 use stepwise::runbook::{self, Action, bundled};
 
 fn stepwise(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stepwise"))
+    common::stepwise_command()
         .args(args)
         .current_dir(dir)
         .env_remove("STEPWISE_STATE_DIR")
@@ -189,13 +189,14 @@ impl Fixture {
         }
         fs::write(t.join("share/Alpha.msi"), "old alpha").unwrap();
         fs::copy(
-            common::root().join("tests/runbooks/automated.yaml"),
+            common::test_runbook("automated.yaml"),
             t.join("automated.yaml"),
         )
         .unwrap();
+        fs::copy(common::test_runbook("failing.yaml"), t.join("failing.yaml")).unwrap();
         fs::copy(
-            common::root().join("tests/runbooks/failing.yaml"),
-            t.join("failing.yaml"),
+            common::root().join("tests/fixtures/web-local.yaml"),
+            t.join("web-local.yaml"),
         )
         .unwrap();
         Fixture { dir }
@@ -229,6 +230,8 @@ impl Fixture {
         self.run(&[
             "run",
             "automated.yaml",
+            "--inventory",
+            "web-local.yaml",
             "--answers",
             answers,
             "--state-dir",
@@ -339,6 +342,8 @@ fn failing_run(on_failure: &str) -> (i32, PathBuf, Vec<EventKind>, Fixture) {
     let out = f.run(&[
         "run",
         "failing.yaml",
+        "--inventory",
+        "web-local.yaml",
         "--answers",
         "a.yaml",
         "--state-dir",
@@ -522,7 +527,7 @@ fn a_second_process_is_refused_by_the_lock() {
     );
     assert_code(&f.run_automated(&a), 3);
     let run = only_run(&f.path().join("runs"));
-    let mut holder = Command::new(env!("CARGO_BIN_EXE_stepwise"))
+    let mut holder = common::stepwise_command()
         .args(["__hold-lock", &run.display().to_string()])
         .current_dir(f.path())
         .stdin(Stdio::piped())
@@ -542,8 +547,18 @@ fn a_second_process_is_refused_by_the_lock() {
     let _ = holder.wait();
     assert_code(&out, 1);
     let err = text(&out.stderr);
+    // The holder's process as it says it (under Wine, a Windows process id).
+    let holder_id = line
+        .trim_end()
+        .rsplit(' ')
+        .next()
+        .and_then(|id| id.parse::<u32>().ok())
+        .unwrap_or_else(|| panic!("{line:?}"));
+    if !common::windows() {
+        assert_eq!(holder_id, holder.id());
+    }
     assert!(
-        err.contains("is in use by process") && err.contains(&format!("{}", holder.id())),
+        err.contains("is in use by process") && err.contains(&format!("process {holder_id} ")),
         "{err}"
     );
     // Once the holder is gone, the run can be resumed.
@@ -565,6 +580,8 @@ fn without_a_terminal_or_answers_a_run_stops_and_names_what_is_missing() {
     let out = f.run(&[
         "run",
         "automated.yaml",
+        "--inventory",
+        "web-local.yaml",
         "--state-dir",
         "runs",
         "--set",
@@ -641,12 +658,12 @@ fn a_rehearsal_of_hmc45_runs_end_to_end_in_a_sandbox() {
     assert_code(&out, 0);
     let shown = text(&out.stdout);
     assert!(shown.contains("REHEARSAL"), "{shown}");
-    let sandbox = PathBuf::from(
+    let sandbox = t.join(common::local_path(
         shown
             .lines()
             .find_map(|l| l.strip_prefix("Sandbox: "))
             .expect("the sandbox is named"),
-    );
+    ));
     let share = sandbox.join("msi_share");
     let run = only_run(&t.join("runs"));
     let rb = runbook::load(&bundled::get("hmc45-ur6").unwrap())
@@ -659,9 +676,12 @@ fn a_rehearsal_of_hmc45_runs_end_to_end_in_a_sandbox() {
         };
         for f in &c.files {
             let size = rb.manifest_file(None, &f.value).unwrap().size.unwrap();
-            assert_eq!(fs::metadata(share.join(&f.value)).unwrap().len(), size);
+            assert_eq!(
+                fs::metadata(common::entry(&share, &f.value)).unwrap().len(),
+                size
+            );
             // A rehearsal keeps its backups in its sandbox.
-            let backup = sandbox.join("backup").join(&step.id).join(&f.value);
+            let backup = common::entry(&sandbox.join("backup").join(&step.id), &f.value);
             assert!(
                 fs::read_to_string(&backup)
                     .unwrap()
@@ -856,9 +876,7 @@ fn resume_and_run_say_clearly_what_is_wrong() {
 fn a_secret_is_used_but_never_written() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    fs::write(
-        t.join("secret.yaml"),
-        r#"id: secret
+    let yaml = r#"id: secret
 title: Secret test
 article: KB0
 product: stepwise tests
@@ -877,9 +895,19 @@ phases:
           args: [-c, 'test "$1" = "$(cat "$0/expected")" && echo password ok > "$0/used"', '{{ work_dir }}', '{{ sa_password }}']
       - id: after
         title: After
-"#,
-    )
-    .unwrap();
+"#;
+    // cmd has no `test`: the Windows build's command compares the secret with the same value.
+    let yaml = if common::windows() {
+        yaml.replace(
+            r#"program: sh
+          args: [-c, 'test "$1" = "$(cat "$0/expected")" && echo password ok > "$0/used"', '{{ work_dir }}', '{{ sa_password }}']"#,
+            r#"program: cmd
+          args: [/c, 'if {{ sa_password }}==%STEPWISE_TEST_EXPECTED% echo password ok> {{ work_dir }}\used']"#,
+        )
+    } else {
+        yaml.to_string()
+    };
+    fs::write(t.join("secret.yaml"), yaml).unwrap();
     fs::write(t.join("expected"), "hunter2-SECRET").unwrap();
     fs::write(
         t.join("a.yaml"),
@@ -889,7 +917,7 @@ phases:
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_stepwise"))
+    let out = common::stepwise_command()
         .args([
             "run",
             "secret.yaml",
@@ -901,11 +929,15 @@ phases:
         .current_dir(t)
         .env("STEPWISE_OPERATOR", "alice")
         .env("STEPWISE_SECRET_SA_PASSWORD", "hunter2-SECRET")
+        .env("STEPWISE_TEST_EXPECTED", "hunter2-SECRET")
         .stdin(Stdio::null())
         .output()
         .unwrap();
     assert_code(&out, 3);
-    assert_eq!(fs::read_to_string(t.join("used")).unwrap(), "password ok\n");
+    assert_eq!(
+        fs::read_to_string(t.join("used")).unwrap().trim_end(),
+        "password ok"
+    );
     let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(shown.contains("********"), "{shown}");
@@ -943,8 +975,9 @@ phases:
     );
 }
 
+unix_only! {
+"sleep and kill(1); tests/windows/wine.rs has the Windows version";
 /// A command that outlives a killed stepwise is named on resume: its process is still running.
-#[cfg(unix)]
 #[test]
 fn resume_says_when_a_command_of_a_killed_run_is_still_running() {
     let tmp = tempfile::tempdir().unwrap();
@@ -959,7 +992,7 @@ fn resume_says_when_a_command_of_a_killed_run_is_still_running() {
         "confirm: true\ndefault: done\nin_doubt: done\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
+    let mut child = common::stepwise_command()
         .args([
             "run",
             "slow.yaml",
@@ -1034,6 +1067,7 @@ fn resume_says_when_a_command_of_a_killed_run_is_still_running() {
         &InstanceState::Done(journal::Completion::ByHand)
     );
 }
+}
 
 /// At a manual step with an optional automation, the operator (here an answers file) may run the
 /// automation instead of doing it by hand; it runs, and the instance is done by its automation.
@@ -1041,9 +1075,7 @@ fn resume_says_when_a_command_of_a_killed_run_is_still_running() {
 fn a_manual_step_can_run_its_automation_instead() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    fs::write(
-        t.join("optional.yaml"),
-        r#"id: optional
+    let yaml = r#"id: optional
 title: Optional automation
 article: KB0
 product: stepwise tests
@@ -1063,9 +1095,22 @@ phases:
       - id: by-hand
         title: Done by hand
         automation: { type: command, program: sh, args: [-c, 'exit 9'] }
-"#,
-    )
-    .unwrap();
+"#;
+    let yaml = if common::windows() {
+        yaml.replace(
+            r#"program: sh
+          args: [-c, 'echo reset > "$0/iisreset.log"', '{{ work_dir }}']"#,
+            r#"program: cmd
+          args: [/c, 'echo reset> {{ work_dir }}\iisreset.log']"#,
+        )
+        .replace(
+            "program: sh, args: [-c, 'exit 9']",
+            "program: cmd, args: [/c, 'exit 9']",
+        )
+    } else {
+        yaml.to_string()
+    };
+    fs::write(t.join("optional.yaml"), yaml).unwrap();
     fs::write(
         t.join("a.yaml"),
         format!(
@@ -1087,8 +1132,10 @@ phases:
     );
     assert_code(&out, 0);
     assert_eq!(
-        fs::read_to_string(t.join("iisreset.log")).unwrap(),
-        "reset\n"
+        fs::read_to_string(t.join("iisreset.log"))
+            .unwrap()
+            .trim_end(),
+        "reset"
     );
     let run = only_run(&t.join("runs"));
     let p = progress(&run);

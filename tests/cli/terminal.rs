@@ -442,6 +442,14 @@ fn assert_finished(progress: &Progress) {
     );
 }
 
+/// The inventory that makes the test runbooks' web servers this machine.
+fn web_local() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/web-local.yaml")
+        .display()
+        .to_string()
+}
+
 fn runbook(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/runbooks")
@@ -486,6 +494,8 @@ impl Folders {
         vec![
             "run".into(),
             runbook("automated.yaml"),
+            "--inventory".into(),
+            web_local(),
             "--set".into(),
             format!("package_dir={}", self.package.display()),
             "--set".into(),
@@ -839,6 +849,8 @@ fn a_failing_command_offers_the_known_issue_workaround_then_retries() {
     t.run(&[
         "run",
         &runbook("failing.yaml"),
+        "--inventory",
+        &web_local(),
         "--set",
         &set,
         "--state-dir",

@@ -4,15 +4,17 @@
 //!
 //! `STEPWISE_BLESS=1 cargo test` rewrites the expected files after a deliberate change.
 
+use crate::common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn stepwise(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stepwise"))
+    common::stepwise_command()
         .args(args)
         .current_dir(root())
         .output()

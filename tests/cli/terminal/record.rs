@@ -518,7 +518,17 @@ fn a_skip_can_be_cancelled_and_a_failure_can_pause() {
     let state = t.state_dir().display().to_string();
     let set = format!("work_dir={}", work.display());
     let book = runbook("failing.yaml");
-    t.run(&["run", &book, "--set", &set, "--state-dir", &state]);
+    let inventory = web_local();
+    t.run(&[
+        "run",
+        &book,
+        "--inventory",
+        &inventory,
+        "--set",
+        &set,
+        "--state-dir",
+        &state,
+    ]);
     t.prompt("Hosts for Web servers");
     t.answer(&["Enter"]);
     t.prompt("Run step 1.1 on WEB01 now?");

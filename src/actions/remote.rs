@@ -1,0 +1,708 @@
+//! Actions on a host reached over SSH: the check and the execution of a step instance whose
+//! target is `ssh`, through its [`Session`]. Nothing here touches this machine's files except
+//! the run folder (output log, backups).
+//!
+//! A `command` runs on the host (its argument vector quoted for the host's shell by
+//! [`crate::target::shell`]); its check looks the program up on the host, read-only. A
+//! `write_file` and the `check` assertions go through SFTP: a file is written under a temporary
+//! name beside its target, read back and compared by SHA-256, then moved into place; the file it
+//! replaces is backed up into the run folder first. A `copy` is not done over SSH by this
+//! version: its check is blocking and its execution refuses, so it is done by hand, never here.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use super::command::TAIL_LINES;
+use super::{
+    CommandRun, Done, ExecContext, Failure, FailureKind, Finding, Outcome, Progress, missing_params,
+};
+use crate::plan::{Instance, Plan};
+use crate::runbook::{Action, Assertion, CommandAction, Template, WriteFileAction};
+use crate::target::ssh::{RemoteEnd, Session, Stat};
+use crate::target::{Shell, shell};
+
+/// How long a program lookup on a host may take.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Checks an action on its host, read-only.
+pub(super) fn check(
+    plan: &Plan,
+    instance: &Instance,
+    action: &Action,
+    s: &Session,
+) -> Vec<Finding> {
+    match action {
+        Action::Manual => vec![Finding::ok(
+            instance,
+            "manual step",
+            "the operator does it and confirms",
+        )],
+        Action::Command(a) => vec![program_finding(plan, instance, &a.program, a.shell, s)],
+        Action::WriteFile(a) => write_file_check(plan, instance, a, s).0,
+        Action::Check(a) => a
+            .checks
+            .iter()
+            .map(|c| assertion(plan, instance, c, s))
+            .collect(),
+        other => vec![not_over_ssh(instance, other, &s.target.host)],
+    }
+}
+
+/// A runbook path as the host reads it: on a POSIX host backslashes are folder separators.
+fn host_path(s: &Session, text: &str) -> String {
+    match s.target.shell {
+        Shell::Sh => text.replace('\\', "/"),
+        _ => text.to_string(),
+    }
+}
+
+/// Checks a folder on the host: it exists, is a folder, and (when asked) is writable.
+fn folder(s: &Session, instance: &Instance, dir: &str, shown: &str, writable: bool) -> Finding {
+    let host = &s.target.host;
+    let checked = format!("folder {shown} on {host}");
+    match s.stat(dir) {
+        Err(e) => Finding::blocking(
+            instance,
+            checked,
+            format!("cannot be looked at: {e}"),
+            format!("Check the connection to {host}"),
+        ),
+        Ok(Stat::Missing) => Finding::blocking(
+            instance,
+            checked,
+            "does not exist",
+            format!("Create the folder {shown} on {host}"),
+        ),
+        Ok(Stat::File { .. }) => Finding::blocking(
+            instance,
+            checked,
+            "is a file, not a folder",
+            "Move the file out of the way",
+        ),
+        Ok(Stat::Folder) if !writable => Finding::ok(instance, checked, "exists"),
+        Ok(Stat::Folder) => match s.target.shell {
+            Shell::Sh => {
+                let q = shell::sh_word(dir);
+                match s.query(&format!("test -w {q} && test -x {q}"), LOOKUP_TIMEOUT) {
+                    Ok((0, _)) => Finding::ok(instance, checked, "exists and is writable"),
+                    Ok(_) => Finding::blocking(
+                        instance,
+                        checked,
+                        "is not writable: permission denied",
+                        format!("Give {} write access to {shown} on {host}", s.target.user),
+                    ),
+                    Err(e) => Finding::blocking(
+                        instance,
+                        checked,
+                        format!("cannot be looked at: {e}"),
+                        format!("Check the connection to {host}"),
+                    ),
+                }
+            }
+            _ => Finding::warning(
+                instance,
+                checked,
+                "exists; whether it is writable cannot be asked of a Windows shell",
+                format!("Make sure {} can write to {shown}", s.target.user),
+            ),
+        },
+    }
+}
+
+/// An assertion of a `check` action on the host (read-only). Like on this machine, a file that
+/// is not there yet is a warning: a check step usually verifies what earlier steps put there.
+fn assertion(plan: &Plan, instance: &Instance, a: &Assertion, s: &Session) -> Finding {
+    let host = &s.target.host;
+    match a {
+        Assertion::Exists { path, size } => {
+            let shown = plan.resolved.show(path);
+            let checked = match size {
+                Some(n) => format!("{shown} exists on {host} with {n} bytes"),
+                None => format!("{shown} exists on {host}"),
+            };
+            match s.stat(&host_path(s, &plan.resolved.fill(path))) {
+                Err(e) => Finding::blocking(
+                    instance,
+                    checked,
+                    format!("cannot be looked at: {e}"),
+                    format!("Check the connection to {host}"),
+                ),
+                Ok(Stat::Missing) => Finding::warning(
+                    instance,
+                    checked,
+                    "does not exist",
+                    format!("Create or restore {shown} on {host}"),
+                ),
+                Ok(Stat::Folder) if size.is_some() => Finding::blocking(
+                    instance,
+                    checked,
+                    format!(
+                        "is a folder, expected a file of {} bytes",
+                        size.unwrap_or(0)
+                    ),
+                    format!("Put the right file at {shown} on {host}"),
+                ),
+                Ok(Stat::Folder) => Finding::ok(instance, checked, "yes (a folder)"),
+                Ok(Stat::File { size: found }) => match size {
+                    Some(n) if *n != found => Finding::warning(
+                        instance,
+                        checked,
+                        format!("has {found} bytes"),
+                        format!("Put the right file at {shown} on {host}"),
+                    ),
+                    _ => Finding::ok(instance, checked, format!("yes ({found} bytes)")),
+                },
+            }
+        }
+        Assertion::Writable { dir } => folder(
+            s,
+            instance,
+            &host_path(s, &plan.resolved.fill(dir)),
+            &plan.resolved.show(dir),
+            true,
+        ),
+        Assertion::Command { program, .. } => program_finding(plan, instance, program, false, s),
+    }
+}
+
+/// What writing the file would do: the findings, and the target path when it can be written.
+fn write_file_check(
+    plan: &Plan,
+    instance: &Instance,
+    a: &WriteFileAction,
+    s: &Session,
+) -> (Vec<Finding>, Option<(String, Option<u64>)>) {
+    let host = &s.target.host;
+    let shown_dir = plan.resolved.show(&a.dir);
+    let shown = super::join_shown(&shown_dir, &a.file);
+    let mut missing = missing_params(plan, &a.dir);
+    missing.extend(missing_params(plan, &a.content));
+    if !missing.is_empty() {
+        return (
+            vec![Finding::warning(
+                instance,
+                format!("file {shown} on {host}"),
+                "not known yet: a parameter it needs has no value",
+                format!("Give {}", super::set_hints(&missing)),
+            )],
+            None,
+        );
+    }
+    let dir = host_path(s, &plan.resolved.fill(&a.dir));
+    let f = folder(s, instance, &dir, &shown_dir, true);
+    if f.severity == super::Severity::Blocking {
+        return (vec![f], None);
+    }
+    let target = join_host(s, &dir, &a.file);
+    let content = plan.resolved.fill(&a.content);
+    let checked = format!("file {shown} on {host}");
+    let mut out = vec![f];
+    let existing = match s.stat(&target) {
+        Ok(Stat::Missing) => {
+            out.push(Finding::ok(
+                instance,
+                checked,
+                "does not exist yet; it will be created",
+            ));
+            None
+        }
+        Ok(Stat::Folder) => {
+            out.push(Finding::blocking(
+                instance,
+                checked,
+                format!("{} is a folder; a file cannot replace it", a.file),
+                format!("Move the folder {} out of the way", a.file),
+            ));
+            return (out, None);
+        }
+        Ok(Stat::File { size }) => {
+            let same = size == content.len() as u64
+                && s.read(&target).is_ok_and(|b| b == content.as_bytes());
+            out.push(Finding::ok(
+                instance,
+                checked,
+                if same {
+                    format!("{} already has this content; left as it is", a.file)
+                } else if a.backup {
+                    format!("{} exists and will be replaced (backed up first)", a.file)
+                } else {
+                    format!(
+                        "{} exists and will be replaced (no backup: `backup: false`)",
+                        a.file
+                    )
+                },
+            ));
+            Some(size)
+        }
+        Err(e) => {
+            out.push(Finding::blocking(
+                instance,
+                checked,
+                format!("cannot be looked at: {e}"),
+                format!("Check the connection to {host}"),
+            ));
+            return (out, None);
+        }
+    };
+    (out, Some((target, existing)))
+}
+
+fn join_host(s: &Session, dir: &str, file: &str) -> String {
+    match s.target.shell {
+        Shell::Sh => format!("{}/{file}", dir.trim_end_matches('/')),
+        _ => super::join_shown(dir, file),
+    }
+}
+
+/// Writes a file on the host: through a temporary name beside it, read back and compared by
+/// SHA-256, then moved into place; the file it replaces is backed up into the run folder.
+fn write_file(
+    plan: &Plan,
+    instance: &Instance,
+    a: &WriteFileAction,
+    ctx: &mut ExecContext<'_>,
+    s: &Session,
+) -> Result<Outcome, Failure> {
+    let (findings, ready) = write_file_check(plan, instance, a, s);
+    let Some((target, existing)) = ready.filter(|_| {
+        !findings
+            .iter()
+            .any(|f| f.severity == super::Severity::Blocking)
+    }) else {
+        return Err(Failure::not_ready(&findings));
+    };
+    let host = &s.target.host;
+    let content = plan.resolved.fill(&a.content);
+    let io = |what: String| Failure::new(FailureKind::Io, what);
+    let mut backup = None;
+    if existing.is_some() {
+        let old = s
+            .read(&target)
+            .map_err(|e| io(format!("cannot read {target} on {host}: {e}")))?;
+        if old == content.as_bytes() {
+            return Ok(Outcome {
+                summary: format!("{target} on {host} already has this content"),
+                done: vec![Done::AlreadyInPlace {
+                    name: a.file.clone(),
+                    to: target.clone().into(),
+                }],
+                command: None,
+            });
+        }
+        if a.backup {
+            let dir = super::instance_dir(ctx.backup_dir, instance);
+            let path = dir.join(&a.file);
+            if !path.exists() {
+                std::fs::create_dir_all(&dir)
+                    .and_then(|()| crate::fsutil::write_atomic(&path, &old))
+                    .map_err(|e| {
+                        io(format!(
+                            "cannot back up {target} of {host} to {}: {}",
+                            path.display(),
+                            crate::error::describe_io(&e)
+                        ))
+                    })?;
+            }
+            backup = Some(path);
+        }
+    }
+    let tmp = join_host(
+        s,
+        target.rsplit_once(['/', '\\']).map_or(".", |(d, _)| d),
+        &format!(".{}.stepwise-part", a.file),
+    );
+    let like = existing.map(|_| target.as_str());
+    s.write(&tmp, content.as_bytes(), like)
+        .map_err(|e| io(format!("cannot write {tmp} on {host}: {e}")))?;
+    let back = s
+        .read(&tmp)
+        .map_err(|e| io(format!("cannot read back {tmp} on {host}: {e}")))?;
+    let (want, got) = (sha256(content.as_bytes()), sha256(&back));
+    if want != got {
+        return Err(Failure::new(
+            FailureKind::Verify,
+            format!("{tmp} on {host}: SHA-256 {got} after writing, expected {want}"),
+        ));
+    }
+    let mv = match s.target.shell {
+        Shell::Sh => format!(
+            "mv -f -- {} {}",
+            shell::sh_word(&tmp),
+            shell::sh_word(&target)
+        ),
+        Shell::Cmd => format!(
+            "move /y {} {}",
+            shell::cmd_word(&tmp),
+            shell::cmd_word(&target)
+        ),
+        Shell::Powershell => format!(
+            "powershell -NoProfile -NonInteractive -EncodedCommand {}",
+            shell::encode_powershell(&format!(
+                "Move-Item -Force -LiteralPath {} -Destination {}",
+                shell::powershell_literal(&tmp),
+                shell::powershell_literal(&target)
+            ))
+        ),
+    };
+    match s.query(&mv, LOOKUP_TIMEOUT) {
+        Ok((0, _)) => {}
+        Ok((code, out)) => {
+            return Err(io(format!(
+                "cannot move {tmp} to {target} on {host} (exit {code}): {}",
+                out.trim()
+            )));
+        }
+        Err(e) => return Err(io(format!("cannot move {tmp} to {target} on {host}: {e}"))),
+    }
+    Ok(Outcome {
+        summary: match &backup {
+            Some(b) => format!(
+                "wrote {target} on {host} (the old file is in {})",
+                b.display()
+            ),
+            None => format!("wrote {target} on {host}"),
+        },
+        done: vec![Done::Written {
+            path: target.into(),
+            bytes: content.len() as u64,
+            backup,
+        }],
+        command: None,
+    })
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn not_over_ssh(instance: &Instance, action: &Action, host: &str) -> Finding {
+    Finding::blocking(
+        instance,
+        format!("{} on {host}", action.type_name()),
+        format!(
+            "a `{}` action cannot be done over SSH by this version of stepwise",
+            action.type_name()
+        ),
+        "Do the step by hand",
+    )
+}
+
+/// Looks the program up on the host (`command -v`, `Get-Command`, `where`), without running it.
+fn program_finding(
+    plan: &Plan,
+    instance: &Instance,
+    program: &Template,
+    through_shell: bool,
+    s: &Session,
+) -> Finding {
+    let host = &s.target.host;
+    let shown = plan.resolved.show(program);
+    let checked = format!("program {shown} on {host}");
+    let missing = missing_params(plan, program);
+    if !missing.is_empty() {
+        return Finding::warning(
+            instance,
+            checked,
+            "not checked: a parameter it needs has no value",
+            format!("Give {}", super::set_hints(&missing)),
+        );
+    }
+    let filled = plan.resolved.fill(program);
+    let line = lookup_line(s.target.shell, &filled);
+    match s.query(&line, LOOKUP_TIMEOUT) {
+        Ok((0, out)) => {
+            let path = out.lines().next().unwrap_or("").trim().to_string();
+            Finding::ok(
+                instance,
+                checked,
+                format!("found at {path} (not run by the check)"),
+            )
+        }
+        Ok(_) if through_shell => Finding::warning(
+            instance,
+            checked,
+            format!("not found on {host}; it may be a command of the shell"),
+            "Check that the shell knows this command",
+        ),
+        Ok(_) => Finding::blocking(
+            instance,
+            checked,
+            format!("not found on {host}"),
+            format!("Install the program on {host}, or correct its name in the runbook"),
+        ),
+        Err(why) => Finding::blocking(
+            instance,
+            checked,
+            format!("cannot be looked up on {host}: {why}"),
+            format!("Check the connection to {host}"),
+        ),
+    }
+}
+
+/// The read-only lookup of a program on a target's shell.
+fn lookup_line(sh: Shell, program: &str) -> String {
+    match sh {
+        Shell::Sh => format!("command -v {}", shell::sh_word(program)),
+        Shell::Cmd => format!("where {}", shell::cmd_word(program)),
+        Shell::Powershell => format!(
+            "powershell -NoProfile -NonInteractive -EncodedCommand {}",
+            shell::encode_powershell(&format!(
+                "(Get-Command -ErrorAction Stop {}).Source",
+                shell::powershell_literal(program)
+            ))
+        ),
+    }
+}
+
+/// Does an action on its host.
+pub(super) fn execute(
+    plan: &Plan,
+    instance: &Instance,
+    action: &Action,
+    ctx: &mut ExecContext<'_>,
+    s: &Session,
+) -> Result<Outcome, Failure> {
+    match action {
+        Action::Manual => Ok(Outcome {
+            summary: "manual step: nothing to run".into(),
+            done: Vec::new(),
+            command: None,
+        }),
+        Action::Command(a) => command(plan, instance, a, ctx, s),
+        Action::WriteFile(a) => write_file(plan, instance, a, ctx, s),
+        Action::Check(a) => {
+            let findings: Vec<Finding> = a
+                .checks
+                .iter()
+                .map(|c| assertion(plan, instance, c, s))
+                .collect();
+            let failed: Vec<String> = findings
+                .iter()
+                .filter(|f| f.severity != super::Severity::Ok)
+                .map(Finding::sentence)
+                .collect();
+            if !failed.is_empty() {
+                return Err(Failure::new(
+                    FailureKind::AssertionFailed,
+                    failed.join("; "),
+                ));
+            }
+            Ok(Outcome {
+                summary: format!(
+                    "{} held on {}",
+                    plural_checks(a.checks.len()),
+                    s.target.host
+                ),
+                done: findings
+                    .iter()
+                    .map(|f| Done::Held {
+                        check: f.sentence(),
+                    })
+                    .collect(),
+                command: None,
+            })
+        }
+        other => Err(Failure::new(
+            FailureKind::NotReady,
+            not_over_ssh(instance, other, &s.target.host).sentence(),
+        )),
+    }
+}
+
+fn command(
+    plan: &Plan,
+    instance: &Instance,
+    a: &CommandAction,
+    ctx: &mut ExecContext<'_>,
+    s: &Session,
+) -> Result<Outcome, Failure> {
+    let host = s.target.host.clone();
+    let args_shown: Vec<String> = a.args.iter().map(|t| plan.resolved.show(t)).collect();
+    let shown = format!(
+        "{} (on {host})",
+        super::command_line(&plan.resolved.show(&a.program), &args_shown)
+    );
+    let mut missing = missing_params(plan, &a.program);
+    for t in a.args.iter().chain(&a.cwd) {
+        missing.extend(missing_params(plan, t));
+    }
+    if !missing.is_empty() {
+        missing.sort();
+        missing.dedup();
+        return Err(Failure::new(
+            FailureKind::NotReady,
+            format!(
+                "cannot run {shown}: {} has no value",
+                missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let program = plan.resolved.fill(&a.program);
+    let args: Vec<String> = a.args.iter().map(|t| plan.resolved.fill(t)).collect();
+    let mut line = if a.shell {
+        // The runbook's text is the shell's syntax on purpose; every value is quoted for it.
+        let quoting = match s.target.shell {
+            Shell::Sh => super::shell::Shell::Sh,
+            Shell::Cmd => super::shell::Shell::Cmd,
+            Shell::Powershell => super::shell::Shell::PowerShell,
+        };
+        let joined =
+            super::shell::line(plan, quoting, &a.program, &a.args, false).map_err(|u| {
+                Failure::new(
+                    FailureKind::CannotStart,
+                    format!("cannot start {shown}: {u}"),
+                )
+            })?;
+        match s.target.shell {
+            Shell::Powershell => format!(
+                "powershell -NoProfile -NonInteractive -EncodedCommand {}",
+                shell::encode_powershell(&joined)
+            ),
+            _ => joined,
+        }
+    } else {
+        shell::command_line(s.target.shell, &program, &args)
+    };
+    if let Some(cwd) = &a.cwd {
+        let dir = plan.resolved.fill(cwd);
+        line = match s.target.shell {
+            Shell::Sh => format!("cd {} && {line}", shell::sh_word(&dir)),
+            Shell::Cmd => format!("cd /d {} && {line}", shell::cmd_word(&dir)),
+            Shell::Powershell => {
+                let words =
+                    std::iter::once(program.as_str()).chain(args.iter().map(String::as_str));
+                let call: Vec<String> = words.map(shell::powershell_literal).collect();
+                format!(
+                    "powershell -NoProfile -NonInteractive -EncodedCommand {}",
+                    shell::encode_powershell(&format!(
+                        "Set-Location -LiteralPath {}; & {}; exit $LASTEXITCODE",
+                        shell::powershell_literal(&dir),
+                        call.join(" ")
+                    ))
+                )
+            }
+        };
+    }
+    let timeout = Duration::from_secs(a.timeout_secs);
+    let started = Instant::now();
+    let base = super::fsops::key_file_name(&instance.key);
+    let output_file = (1..)
+        .map(|n| match n {
+            1 => ctx.output_dir.join(format!("{base}.log")),
+            n => ctx.output_dir.join(format!("{base}.{n}.log")),
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| ctx.output_dir.join(format!("{base}.log")));
+    let mut log = std::fs::create_dir_all(ctx.output_dir)
+        .and_then(|()| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&output_file)
+        })
+        .map_err(|e| {
+            Failure::new(
+                FailureKind::CannotStart,
+                format!(
+                    "cannot start {shown}: cannot write its output to {}: {}",
+                    output_file.display(),
+                    crate::error::describe_io(&e)
+                ),
+            )
+        })?;
+    let _ = writeln!(log, "$ {shown}");
+    let mut tail: VecDeque<String> = VecDeque::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let progress = &mut *ctx.progress;
+    let mut on_output = |bytes: &[u8]| {
+        let _ = log.write_all(bytes);
+        pending.extend_from_slice(bytes);
+        while let Some(i) = pending.iter().position(|&b| b == b'\n') {
+            let raw: Vec<u8> = pending.drain(..=i).collect();
+            let text = String::from_utf8_lossy(&raw[..raw.len() - 1])
+                .trim_end_matches('\r')
+                .to_string();
+            progress(Progress::Line(&text));
+            if tail.len() == TAIL_LINES {
+                tail.pop_front();
+            }
+            tail.push_back(text);
+        }
+    };
+    let end = s.run(&line, timeout, &ctx.cancel, &mut on_output);
+    if !pending.is_empty() {
+        tail.push_back(String::from_utf8_lossy(&pending).into_owned());
+    }
+    let _ = log.sync_all();
+    let run = CommandRun {
+        command_line: shown.clone(),
+        exit_code: match end {
+            RemoteEnd::Exited(code) => Some(code),
+            _ => None,
+        },
+        output_file: Some(output_file),
+        tail: tail.into_iter().collect(),
+        duration: started.elapsed(),
+    };
+    let fail = |kind: FailureKind, message: String| {
+        let mut f = Failure::new(kind, message);
+        f.command = Some(Box::new(run.clone()));
+        f
+    };
+    match end {
+        RemoteEnd::Exited(code) if a.success_codes.contains(&code) => Ok(Outcome {
+            summary: format!("{shown} exited with {code}"),
+            done: Vec::new(),
+            command: Some(run),
+        }),
+        RemoteEnd::Exited(code) => Err(fail(
+            FailureKind::ExitCode(code),
+            format!(
+                "{shown} exited with {code}; success is {}",
+                a.success_codes
+                    .iter()
+                    .map(i32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        )),
+        RemoteEnd::Signal(sig) => Err(fail(
+            FailureKind::Killed,
+            format!("{shown} was ended by {sig}"),
+        )),
+        RemoteEnd::TimedOut => Err(fail(
+            FailureKind::TimedOut,
+            format!(
+                "{shown} did not finish within {} seconds; its channel was closed",
+                a.timeout_secs
+            ),
+        )),
+        RemoteEnd::Cancelled => Err(fail(
+            FailureKind::Cancelled,
+            format!("{shown} was cancelled; its channel was closed"),
+        )),
+        RemoteEnd::Lost(why) => Err(fail(
+            FailureKind::Io,
+            format!(
+                "lost the connection to {host} while {shown} ran ({why}); whether it finished is unknown"
+            ),
+        )),
+    }
+}
+
+fn plural_checks(n: usize) -> String {
+    if n == 1 {
+        "the check".to_string()
+    } else {
+        format!("all {n} checks")
+    }
+}

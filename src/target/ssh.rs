@@ -1,0 +1,608 @@
+//! The SSH transport: one connection per host (russh), reused for every action on it, with its
+//! host key pinned in stepwise's own known-hosts file.
+//!
+//! Host keys: a host whose key is pinned must offer exactly that key (a changed key is refused,
+//! saying what was pinned and what is offered). A host whose key is not pinned yet is refused
+//! too, with the key's fingerprint, unless the operator accepted that very fingerprint (an
+//! answers file's `host_keys`, or an answer at the terminal): then it is pinned (appended to the
+//! file atomically) and the caller journals it.
+//!
+//! Everything here blocks: a small tokio runtime per connection drives russh, with a timeout on
+//! the connection and on every operation.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use russh::client;
+use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
+
+use super::{AuthKind, HostTarget};
+
+/// Why a host could not be reached. Each message names the host and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectError {
+    /// Nothing listens there, or the host is down.
+    Unreachable {
+        host: String,
+        at: String,
+        why: String,
+    },
+    /// No answer within the connect timeout.
+    TimedOut { host: String, at: String, secs: u64 },
+    /// The host offers a key that is not pinned; `fingerprint` is `SHA256:…`.
+    UnknownHostKey {
+        host: String,
+        at: String,
+        algorithm: String,
+        fingerprint: String,
+    },
+    /// The host offers another key than the pinned one.
+    ChangedHostKey {
+        host: String,
+        at: String,
+        pinned: String,
+        offered: String,
+        file: PathBuf,
+    },
+    /// The server refused every way of authenticating that was tried.
+    AuthFailed {
+        host: String,
+        user: String,
+        how: String,
+    },
+    /// The key file, the agent or the known-hosts file could not be used.
+    Local(String),
+    /// The SSH conversation failed.
+    Protocol { host: String, why: String },
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectError::Unreachable { host, at, why } => {
+                write!(f, "cannot connect to {host} ({at}): {why}")
+            }
+            ConnectError::TimedOut { host, at, secs } => {
+                write!(
+                    f,
+                    "cannot connect to {host} ({at}): no answer within {secs} s"
+                )
+            }
+            ConnectError::UnknownHostKey {
+                host,
+                at,
+                algorithm,
+                fingerprint,
+            } => write!(
+                f,
+                "{host} ({at}) offers a host key that is not pinned: {algorithm} {fingerprint}; check that it is {host}'s, then accept it at the terminal or pin it with `host_keys: {{ {host}: \"{fingerprint}\" }}` in the answers file"
+            ),
+            ConnectError::ChangedHostKey {
+                host,
+                at,
+                pinned,
+                offered,
+                file,
+            } => write!(
+                f,
+                "the host key of {host} ({at}) has changed: {pinned} is pinned, {offered} is offered; it may not be {host}: if {host} was reinstalled, remove its line from {} and pin the new key",
+                file.display()
+            ),
+            ConnectError::AuthFailed { host, user, how } => {
+                write!(f, "{host} refused authentication as {user} with {how}")
+            }
+            ConnectError::Local(m) => write!(f, "{m}"),
+            ConnectError::Protocol { host, why } => write!(f, "SSH with {host} failed: {why}"),
+        }
+    }
+}
+
+/// The pinned host keys: a file of `[ADDRESS]:PORT ALGORITHM BASE64` lines, as OpenSSH writes
+/// its own `known_hosts`.
+#[derive(Debug, Clone)]
+pub struct KnownHosts {
+    pub file: PathBuf,
+}
+
+impl KnownHosts {
+    fn pattern(address: &str, port: u16) -> String {
+        format!("[{address}]:{port}")
+    }
+
+    /// The key pinned for an address and port, if any.
+    pub fn pinned(&self, address: &str, port: u16) -> Result<Option<PublicKey>, ConnectError> {
+        let text = match std::fs::read_to_string(&self.file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(ConnectError::Local(format!(
+                    "cannot read the known hosts {}: {}",
+                    self.file.display(),
+                    crate::error::describe_io(&e)
+                )));
+            }
+        };
+        let pattern = Self::pattern(address, port);
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some((who, key)) = line.split_once(' ') else {
+                continue;
+            };
+            if who != pattern {
+                continue;
+            }
+            return PublicKey::from_openssh(key.trim()).map(Some).map_err(|e| {
+                ConnectError::Local(format!(
+                    "{}:{}: not a public key: {e}",
+                    self.file.display(),
+                    n + 1
+                ))
+            });
+        }
+        Ok(None)
+    }
+
+    /// Pins a key for an address and port (the file is rewritten atomically).
+    pub fn pin(&self, address: &str, port: u16, key: &PublicKey) -> Result<(), ConnectError> {
+        let mut text = std::fs::read_to_string(&self.file).unwrap_or_default();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        let openssh = key
+            .to_openssh()
+            .map_err(|e| ConnectError::Local(format!("cannot write a host key: {e}")))?;
+        text.push_str(&format!("{} {openssh}\n", Self::pattern(address, port)));
+        if let Some(dir) = self.file.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        crate::fsutil::write_atomic(&self.file, text.as_bytes()).map_err(|e| {
+            ConnectError::Local(format!(
+                "cannot write the known hosts {}: {}",
+                self.file.display(),
+                crate::error::describe_io(&e)
+            ))
+        })
+    }
+}
+
+/// `SHA256:…` of a key, as `ssh-keygen -l` shows it.
+pub fn fingerprint(key: &PublicKey) -> String {
+    key.fingerprint(HashAlg::Sha256).to_string()
+}
+
+struct Checker {
+    pinned: Option<PublicKey>,
+    /// A fingerprint the operator accepted for a key not pinned yet.
+    accept: Option<String>,
+    offered: Arc<Mutex<Option<PublicKey>>>,
+}
+
+impl client::Handler for Checker {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let PublicKeyOrCertificate::PublicKey { key, .. } = key else {
+            return Ok(false);
+        };
+        *self.offered.lock().unwrap_or_else(|e| e.into_inner()) = Some(key.clone());
+        Ok(match &self.pinned {
+            Some(pinned) => pinned.key_data() == key.key_data(),
+            None => self
+                .accept
+                .as_deref()
+                .is_some_and(|a| a == fingerprint(key)),
+        })
+    }
+}
+
+/// One open connection to one host.
+pub struct Session {
+    pub target: HostTarget,
+    rt: tokio::runtime::Runtime,
+    handle: client::Handle<Checker>,
+    /// Set when this connection pinned a key the operator accepted: `(algorithm, fingerprint)`.
+    pub newly_pinned: Option<(String, String)>,
+    /// The SFTP channel, opened when a file is first looked at.
+    sftp: Mutex<Option<Arc<russh_sftp::client::SftpSession>>>,
+}
+
+/// What is at a path on a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stat {
+    Missing,
+    File { size: u64 },
+    Folder,
+}
+
+/// How a remote command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteEnd {
+    Exited(i32),
+    /// Ended by a signal (a POSIX target).
+    Signal(String),
+    TimedOut,
+    Cancelled,
+    /// The connection dropped before the command's end was known.
+    Lost(String),
+}
+
+impl Session {
+    /// Connects to a host, checks its key against the known hosts, and authenticates. `accept`
+    /// is a fingerprint the operator accepted for a key not pinned yet.
+    pub fn connect(
+        target: &HostTarget,
+        known: &KnownHosts,
+        accept: Option<&str>,
+        password: Option<&str>,
+    ) -> Result<Session, ConnectError> {
+        let host = target.host.clone();
+        let at = format!("{}:{}", target.address, target.port);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ConnectError::Local(format!("cannot start the SSH runtime: {e}")))?;
+        let pinned = known.pinned(&target.address, target.port)?;
+        let offered = Arc::new(Mutex::new(None));
+        let checker = Checker {
+            pinned: pinned.clone(),
+            accept: accept.map(str::to_string),
+            offered: offered.clone(),
+        };
+        let config = Arc::new(client::Config {
+            inactivity_timeout: None,
+            keepalive_interval: Some(Duration::from_secs(15)),
+            keepalive_max: 3,
+            ..Default::default()
+        });
+        let secs = target.connect_timeout.max(1);
+        let addr = (target.address.clone(), target.port);
+        let connected = rt.block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(secs),
+                client::connect(config, addr, checker),
+            )
+            .await
+        });
+        let mut handle = match connected {
+            Err(_) => {
+                return Err(ConnectError::TimedOut { host, at, secs });
+            }
+            Ok(Ok(h)) => h,
+            Ok(Err(russh::Error::UnknownKey)) => {
+                let offered = offered.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let Some(offered) = offered else {
+                    return Err(ConnectError::Protocol {
+                        host,
+                        why: "the server offered no usable host key".into(),
+                    });
+                };
+                let describe = |k: &PublicKey| format!("{} {}", k.algorithm(), fingerprint(k));
+                return Err(match pinned {
+                    Some(p) => ConnectError::ChangedHostKey {
+                        host,
+                        at,
+                        pinned: describe(&p),
+                        offered: describe(&offered),
+                        file: known.file.clone(),
+                    },
+                    None => ConnectError::UnknownHostKey {
+                        host,
+                        at,
+                        algorithm: offered.algorithm().to_string(),
+                        fingerprint: fingerprint(&offered),
+                    },
+                });
+            }
+            Ok(Err(russh::Error::IO(e))) => {
+                return Err(ConnectError::Unreachable {
+                    host,
+                    at,
+                    why: crate::error::describe_io(&e),
+                });
+            }
+            Ok(Err(e)) => {
+                return Err(ConnectError::Protocol {
+                    host,
+                    why: e.to_string(),
+                });
+            }
+        };
+        let mut newly_pinned = None;
+        if pinned.is_none() {
+            let offered = offered.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(k) = offered {
+                known.pin(&target.address, target.port, &k)?;
+                newly_pinned = Some((k.algorithm().to_string(), fingerprint(&k)));
+            }
+        }
+        let timeout = Duration::from_secs(secs);
+        rt.block_on(authenticate(&mut handle, target, password, timeout))?;
+        Ok(Session {
+            target: target.clone(),
+            rt,
+            handle,
+            newly_pinned,
+            sftp: Mutex::new(None),
+        })
+    }
+
+    /// Runs a command line (already quoted for the target's shell). Output (stdout and stderr
+    /// as they come) goes to `on_output`; the command is given up on at `timeout` or when
+    /// `cancel` is set (its channel is closed, which ends it on the server's side).
+    pub fn run(
+        &self,
+        line: &str,
+        timeout: Duration,
+        cancel: &AtomicBool,
+        on_output: &mut dyn FnMut(&[u8]),
+    ) -> RemoteEnd {
+        self.rt.block_on(async {
+            let mut channel = match self.handle.channel_open_session().await {
+                Ok(c) => c,
+                Err(e) => return RemoteEnd::Lost(format!("cannot open a channel: {e}")),
+            };
+            if let Err(e) = channel.exec(true, line.as_bytes()).await {
+                return RemoteEnd::Lost(format!("cannot start the command: {e}"));
+            }
+            let deadline = Instant::now() + timeout;
+            let mut code = None;
+            loop {
+                if cancel.load(Ordering::SeqCst) {
+                    let _ = channel.close().await;
+                    return RemoteEnd::Cancelled;
+                }
+                if Instant::now() >= deadline {
+                    let _ = channel.signal(russh::Sig::KILL).await;
+                    let _ = channel.close().await;
+                    return RemoteEnd::TimedOut;
+                }
+                let msg =
+                    match tokio::time::timeout(Duration::from_millis(100), channel.wait()).await {
+                        Err(_) => continue,
+                        Ok(m) => m,
+                    };
+                match msg {
+                    None => break,
+                    Some(russh::ChannelMsg::Data { data }) => on_output(&data),
+                    Some(russh::ChannelMsg::ExtendedData { data, .. }) => on_output(&data),
+                    Some(russh::ChannelMsg::ExitStatus { exit_status }) => {
+                        code = Some(RemoteEnd::Exited(exit_status as i32))
+                    }
+                    Some(russh::ChannelMsg::ExitSignal { signal_name, .. }) => {
+                        code = Some(RemoteEnd::Signal(format!("{signal_name:?}")))
+                    }
+                    Some(_) => {}
+                }
+            }
+            code.unwrap_or_else(|| {
+                RemoteEnd::Lost("the connection ended before the command's exit was known".into())
+            })
+        })
+    }
+
+    fn sftp(&self) -> Result<Arc<russh_sftp::client::SftpSession>, String> {
+        let mut slot = self.sftp.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = slot.as_ref() {
+            return Ok(s.clone());
+        }
+        let session = self.rt.block_on(async {
+            let channel = self
+                .handle
+                .channel_open_session()
+                .await
+                .map_err(|e| format!("cannot open a channel: {e}"))?;
+            channel
+                .request_subsystem(true, "sftp")
+                .await
+                .map_err(|e| format!("the server offers no SFTP: {e}"))?;
+            russh_sftp::client::SftpSession::new(channel.into_stream())
+                .await
+                .map_err(|e| format!("SFTP failed: {e}"))
+        })?;
+        let session = Arc::new(session);
+        *slot = Some(session.clone());
+        Ok(session)
+    }
+
+    /// What is at a path (read-only).
+    pub fn stat(&self, path: &str) -> Result<Stat, String> {
+        let sftp = self.sftp()?;
+        self.rt.block_on(async {
+            match sftp.metadata(path).await {
+                Ok(m) if m.is_dir() => Ok(Stat::Folder),
+                Ok(m) => Ok(Stat::File { size: m.len() }),
+                Err(russh_sftp::client::error::Error::Status(st))
+                    if st.status_code == russh_sftp::protocol::StatusCode::NoSuchFile =>
+                {
+                    Ok(Stat::Missing)
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+
+    /// A whole file's bytes (read-only).
+    pub fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        let sftp = self.sftp()?;
+        self.rt
+            .block_on(async { sftp.read(path).await.map_err(|e| e.to_string()) })
+    }
+
+    /// Writes a whole file (creating or truncating it) and syncs it where the server can. With
+    /// `like`, the file gets that file's permissions, so a replacement never widens them.
+    pub fn write(&self, path: &str, bytes: &[u8], like: Option<&str>) -> Result<(), String> {
+        use tokio::io::AsyncWriteExt;
+        let sftp = self.sftp()?;
+        self.rt.block_on(async {
+            let mut file = sftp.create(path).await.map_err(|e| e.to_string())?;
+            file.write_all(bytes).await.map_err(|e| e.to_string())?;
+            let _ = file.sync_all().await;
+            file.shutdown().await.map_err(|e| e.to_string())?;
+            if let Some(like) = like
+                && let Ok(meta) = sftp.metadata(like).await
+                && let Some(mode) = meta.permissions
+            {
+                let mut attrs = russh_sftp::protocol::FileAttributes::empty();
+                attrs.permissions = Some(mode);
+                sftp.set_metadata(path, attrs)
+                    .await
+                    .map_err(|e| format!("cannot keep the permissions of {like}: {e}"))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Whether the connection has dropped.
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
+    /// Runs a short read-only command and gives its exit code and output (for lookups).
+    pub fn query(&self, line: &str, timeout: Duration) -> Result<(i32, String), String> {
+        let mut out = Vec::new();
+        let never = AtomicBool::new(false);
+        match self.run(line, timeout, &never, &mut |b| out.extend_from_slice(b)) {
+            RemoteEnd::Exited(code) => Ok((code, String::from_utf8_lossy(&out).into_owned())),
+            RemoteEnd::TimedOut => Err(format!("no answer within {} s", timeout.as_secs())),
+            RemoteEnd::Signal(s) => Err(format!("ended by {s}")),
+            RemoteEnd::Cancelled => Err("cancelled".into()),
+            RemoteEnd::Lost(why) => Err(why),
+        }
+    }
+}
+
+async fn authenticate(
+    handle: &mut client::Handle<Checker>,
+    target: &HostTarget,
+    password: Option<&str>,
+    timeout: Duration,
+) -> Result<(), ConnectError> {
+    let host = target.host.clone();
+    let user = target.user.clone();
+    let proto = |e: russh::Error| ConnectError::Protocol {
+        host: host.clone(),
+        why: e.to_string(),
+    };
+    let failed = |how: String| ConnectError::AuthFailed {
+        host: host.clone(),
+        user: user.clone(),
+        how,
+    };
+    match target.auth {
+        AuthKind::Key => {
+            let path = target.key.clone().ok_or_else(|| {
+                ConnectError::Local(format!(
+                    "{host}: `auth: key` needs `key: FILE` in the inventory"
+                ))
+            })?;
+            let key = load_key(&path)?;
+            let hash = tokio::time::timeout(timeout, handle.best_supported_rsa_hash())
+                .await
+                .map_err(|_| failed("a key: no answer".into()))?
+                .map_err(&proto)?
+                .flatten();
+            let result = tokio::time::timeout(
+                timeout,
+                handle.authenticate_publickey(
+                    user.clone(),
+                    PrivateKeyWithHashAlg::new(Arc::new(key), hash),
+                ),
+            )
+            .await
+            .map_err(|_| failed(format!("the key {}: no answer", path.display())))?
+            .map_err(&proto)?;
+            if !result.success() {
+                return Err(failed(format!("the key {}", path.display())));
+            }
+            Ok(())
+        }
+        AuthKind::Password => {
+            let Some(password) = password else {
+                return Err(failed("a password: none was given".into()));
+            };
+            let result = tokio::time::timeout(
+                timeout,
+                handle.authenticate_password(user.clone(), password),
+            )
+            .await
+            .map_err(|_| failed("a password: no answer".into()))?
+            .map_err(&proto)?;
+            if !result.success() {
+                return Err(failed("a password".into()));
+            }
+            Ok(())
+        }
+        AuthKind::Agent => agent_auth(handle, target, timeout).await,
+    }
+}
+
+#[cfg(unix)]
+async fn agent_auth(
+    handle: &mut client::Handle<Checker>,
+    target: &HostTarget,
+    timeout: Duration,
+) -> Result<(), ConnectError> {
+    let host = target.host.clone();
+    let failed = |how: String| ConnectError::AuthFailed {
+        host: host.clone(),
+        user: target.user.clone(),
+        how,
+    };
+    let mut agent = russh::keys::agent::client::AgentClient::connect_env()
+        .await
+        .map_err(|e| {
+            ConnectError::Local(format!(
+                "{host}: `auth: agent` but no SSH agent can be reached (SSH_AUTH_SOCK): {e}"
+            ))
+        })?;
+    let identities = agent
+        .request_identities()
+        .await
+        .map_err(|e| ConnectError::Local(format!("the SSH agent: {e}")))?;
+    let hash = handle
+        .best_supported_rsa_hash()
+        .await
+        .ok()
+        .flatten()
+        .flatten();
+    for id in identities {
+        let key = id.public_key().into_owned();
+        let result = tokio::time::timeout(
+            timeout,
+            handle.authenticate_publickey_with(target.user.clone(), key, hash, &mut agent),
+        )
+        .await;
+        if let Ok(Ok(r)) = result
+            && r.success()
+        {
+            return Ok(());
+        }
+    }
+    Err(failed("the keys of the SSH agent".into()))
+}
+
+#[cfg(not(unix))]
+async fn agent_auth(
+    _handle: &mut client::Handle<Checker>,
+    target: &HostTarget,
+    _timeout: Duration,
+) -> Result<(), ConnectError> {
+    Err(ConnectError::Local(format!(
+        "{}: `auth: agent` is not available on this system; use `key: FILE`",
+        target.host
+    )))
+}
+
+fn load_key(path: &Path) -> Result<russh::keys::PrivateKey, ConnectError> {
+    russh::keys::load_secret_key(path, None)
+        .map_err(|e| ConnectError::Local(format!("cannot use the key {}: {e}", path.display())))
+}
