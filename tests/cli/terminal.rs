@@ -12,6 +12,13 @@
 //! and waits until as many answered lines are on the screen (so a stale prompt is never taken
 //! for the next one) and the latest prompt line is a pending one.
 //!
+//! Only what the latest command drew counts: everything after its command line (`$ …`, the
+//! shell's prompt and the line typed). A command interrupted at a prompt leaves that prompt
+//! pending on the screen, and the next command (`resume`) often asks the very same question;
+//! so typing a command waits for the shell's prompt first, then for the command line to be
+//! echoed after it, and only then looks for prompts. Waiting for a command to exit likewise
+//! waits for the shell's prompt that follows, so the next command is never typed ahead of it.
+//!
 //! tmux is required: without it these tests fail with a message saying to install it, unless
 //! `STEPWISE_SKIP_TERMINAL=1`, which skips them.
 
@@ -72,6 +79,8 @@ struct Terminal {
     answered: usize,
     /// Commands that exited so far: as many `EXIT=` lines are on the screen.
     exits: usize,
+    /// Commands typed so far: as many command lines (`$ …`) are on the screen.
+    commands: usize,
 }
 
 impl Drop for Terminal {
@@ -99,12 +108,31 @@ fn is_pending(line: &str) -> bool {
     line.starts_with("? ")
 }
 
-/// What the pane showed since the latest command was typed at the shell (`$ '…`).
+/// A command typed at the shell: its prompt (`$ `) followed by the line typed.
+fn is_command_line(line: &str) -> bool {
+    line.strip_prefix("$ ")
+        .is_some_and(|typed| !typed.trim().is_empty())
+}
+
+fn command_lines(screen: &str) -> usize {
+    screen.lines().filter(|l| is_command_line(l)).count()
+}
+
+/// The shell waits for a command: its prompt (`$ `) is the last thing on the screen.
+fn shell_ready(screen: &str) -> bool {
+    screen
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| l.trim_end() == "$")
+}
+
+/// What the pane showed since the latest command was typed at the shell (`$ …`).
 fn since_command(screen: &str) -> &str {
     let mut start = 0;
     let mut at = 0;
     for line in screen.split_inclusive('\n') {
-        if line.starts_with("$ '") {
+        if is_command_line(line) {
             start = at;
         }
         at += line.len();
@@ -156,6 +184,7 @@ impl Terminal {
             dir,
             answered: 0,
             exits: 0,
+            commands: 0,
         };
         let conf = t.path("tmux.conf");
         fs::write(&conf, "set -g history-limit 100000\nset -g status off\n").unwrap();
@@ -197,9 +226,7 @@ impl Terminal {
         );
         let socket_path = t.tmux(&["display-message", "-p", "#{socket_path}"]);
         t.socket_path = Some(PathBuf::from(socket_path.trim_end()));
-        t.wait_until("the shell prompt", |s| {
-            s.lines().any(|l| l.starts_with('$'))
-        });
+        t.wait_until("the shell prompt", shell_ready);
         t
     }
 
@@ -291,14 +318,28 @@ impl Terminal {
             line.push_str(pipe);
         }
         line.push_str("; echo EXIT=$?");
-        self.type_text(&line);
-        self.send(&["Enter"]);
+        self.type_command(&line);
     }
 
-    /// Waits for the command typed last to exit, and returns its exit code.
+    /// Types `line` at the shell prompt and presses Enter, once the shell waits for a command;
+    /// returns once the line is echoed, so that from then on [`since_command`] sees only what
+    /// this command draws (never a prompt left pending by the one before).
+    fn type_command(&mut self, line: &str) {
+        self.wait_until("the shell prompt before typing a command", shell_ready);
+        self.type_text(line);
+        self.send(&["Enter"]);
+        let n = self.commands + 1;
+        self.wait_until("the command line to be echoed", |h| command_lines(h) >= n);
+        self.commands = n;
+    }
+
+    /// Waits for the command typed last to exit and the shell to prompt again, and returns its
+    /// exit code.
     fn exit_code(&mut self) -> i32 {
         let n = self.exits + 1;
-        let h = self.wait_until("the command to exit", |h| exit_lines(h).len() >= n);
+        let h = self.wait_until("the command to exit and the shell prompt", |h| {
+            exit_lines(h).len() >= n && shell_ready(h)
+        });
         self.exits = n;
         exit_lines(&h)[n - 1]
     }

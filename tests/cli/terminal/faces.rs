@@ -43,8 +43,7 @@ fn run_with(t: &mut Terminal, env: &[&str], args: &[&str]) {
         line.push_str(&sh_quote(a));
     }
     line.push_str("; echo EXIT=$?");
-    t.type_text(&line);
-    t.send(&["Enter"]);
+    t.type_command(&line);
 }
 
 /// The lines of the latest command's output, trailing blanks cut.
