@@ -169,7 +169,7 @@ fn as_run(
     if run.header().rehearsal {
         label.push_str(" (rehearsal)");
     }
-    Ok(crate::checklist::as_run(&label, &progress))
+    Ok(crate::checklist::as_run(&label, &read))
 }
 
 /// Writes command output to a file (atomically) or to standard output; a closed pipe is not an

@@ -219,9 +219,36 @@ fn package_findings(plan: &Plan) -> Vec<Finding> {
                         && std::fs::metadata(dir.join(n.as_str()))
                             .is_ok_and(|m| f.size.is_none_or(|s| m.len() == s))
                 });
-                match hit {
-                    Some(n) => matched.push(n.to_lowercase()),
-                    None => missing.push(format!("{} (a name cut short in the table)", f.name)),
+                if let Some(n) = hit {
+                    matched.push(n.to_lowercase());
+                    continue;
+                }
+                // No file of its size: one that it can stand for has the wrong size.
+                let candidates: Vec<&String> = listing
+                    .names()
+                    .iter()
+                    .filter(|n| f.may_name(n) && !matched.contains(&n.to_lowercase()))
+                    .collect();
+                let size = f.size.unwrap_or_default();
+                match candidates.as_slice() {
+                    [] => missing.push(format!("{} (a name cut short in the table)", f.name)),
+                    [one] => {
+                        let found =
+                            std::fs::metadata(dir.join(one.as_str())).map_or(0, |m| m.len());
+                        wrong.push(format!(
+                            "{one} has {found} bytes, not {size} (the table cuts its name short as {})",
+                            f.name
+                        ));
+                        matched.push(one.to_lowercase());
+                    }
+                    many => wrong.push(format!(
+                        "none of {} has {size} bytes (the table cuts a name short as {})",
+                        many.iter()
+                            .map(|n| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        f.name
+                    )),
                 }
                 continue;
             }

@@ -169,14 +169,17 @@ pub fn create_private_dir_all(path: &Path) -> io::Result<()> {
     builder.create(path)
 }
 
-/// Open options for a new file private to the operator (0600 on Unix), created only if it does
-/// not exist: for a run folder's journal and lock.
+/// Open options for a run folder's own files (journal, lock): a file created is private to the
+/// operator (0600 on Unix), and a link at the name is never followed (`O_NOFOLLOW`: opening it
+/// fails instead).
 pub fn private_file_options() -> fs::OpenOptions {
     let mut options = fs::OpenOptions::new();
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options
+            .mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
     }
     options
 }

@@ -360,6 +360,7 @@ fn detail_text(ex: &Examined) -> String {
         "Started:",
         &[format!("{} by {} on {}", h.started, h.operator, h.machine)],
     );
+    field("Journal:", &[chain_text(&ex.read)]);
     let mut state = vec![ex.state().word().to_string()];
     match &ex.lock {
         LockState::Held(Some(holder)) => state[0].push_str(&format!(
@@ -552,6 +553,33 @@ fn item_word(state: &ItemState) -> String {
     }
 }
 
+/// What the journal's chain says: verified up to its last event, or not verifiable.
+fn chain_text(read: &JournalRead) -> String {
+    let events = match read.events.len() {
+        1 => "1 event".to_string(),
+        n => format!("{n} events"),
+    };
+    match &read.chain {
+        journal::Chain::Linked { last, .. } => {
+            format!("{events}, chain verified; last sha256 {last}")
+        }
+        journal::Chain::Unlinked => format!(
+            "{events}, not chained (recorded by a stepwise before run format 2): cannot be verified"
+        ),
+    }
+}
+
+fn chain_json(read: &JournalRead) -> serde_json::Value {
+    match &read.chain {
+        journal::Chain::Linked { last, .. } => {
+            json!({ "events": read.events.len(), "chained": true, "last_sha256": last })
+        }
+        journal::Chain::Unlinked => {
+            json!({ "events": read.events.len(), "chained": false, "last_sha256": null })
+        }
+    }
+}
+
 fn detail_json(ex: &Examined) -> String {
     let h = ex.run.header();
     let plan = ex.plan();
@@ -658,6 +686,7 @@ fn detail_json(ex: &Examined) -> String {
         "started": h.started.to_string(),
         "operator": h.operator,
         "machine": h.machine,
+        "journal": chain_json(&ex.read),
         "state": ex.state().word(),
         "held_by": holder,
         "last_activity": ex.progress.last_activity.map(|t| t.to_string()),
@@ -709,8 +738,11 @@ fn timeline(ex: &Examined) -> String {
         .unwrap_or(0);
     let rehearsal = if h.rehearsal { " (rehearsal)" } else { "" };
     let mut out = format!(
-        "Run {}{rehearsal}: {}, {}\n",
-        h.run_id, h.runbook_id, h.runbook_title
+        "Run {}{rehearsal}: {}, {}\nJournal: {}\n",
+        h.run_id,
+        h.runbook_id,
+        h.runbook_title,
+        chain_text(&ex.read)
     );
     let mut started: HashMap<&str, journal::Timestamp> = HashMap::new();
     // Items skipped per instance since it was last reopened: a journal written before items

@@ -142,3 +142,131 @@ pub(super) fn partials(
         )
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::plan::Bindings;
+    use crate::runbook::{Runbook, Source, Value, load};
+
+    const RUNBOOK: &str = r#"
+id: t
+title: T
+article: KB1
+product: P
+parameters:
+  - { name: src, type: path, prompt: Source }
+  - { name: dst, type: path, prompt: Destination }
+phases:
+  - id: main
+    title: Main
+    steps:
+      - id: copy
+        title: Copy
+        action: { type: copy, from: '{{ src }}', to: '{{ dst }}', files: [One.msi, Two.msi, Three.msi] }
+      - id: write
+        title: Write
+        action: { type: write_file, dir: '{{ dst }}', file: App.config, content: "new\n" }
+      - id: cmd
+        title: Command
+        action: { type: command, program: sh, args: [-c, 'true'] }
+"#;
+
+    fn runbook() -> Runbook {
+        let source = Source {
+            name: "t.yaml".into(),
+            text: RUNBOOK.into(),
+        };
+        load(&source).runbook.unwrap()
+    }
+
+    fn bindings(src: &Path, dst: &Path) -> Bindings {
+        let mut b = Bindings::default();
+        b.values
+            .insert("src".into(), Value::Text(src.display().to_string()));
+        b.values
+            .insert("dst".into(), Value::Text(dst.display().to_string()));
+        b
+    }
+
+    #[test]
+    fn an_interrupted_copy_and_write_are_described_file_by_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::create_dir_all(&dst).unwrap();
+        for name in ["One.msi", "Two.msi", "Three.msi"] {
+            std::fs::write(src.join(name), format!("new {name}")).unwrap();
+        }
+        std::fs::write(dst.join("one.msi"), "new One.msi").unwrap();
+        std::fs::write(dst.join("Two.msi"), "old").unwrap();
+        std::fs::write(dst.join(".Three.msi.stepwise-part"), "new Th").unwrap();
+        std::fs::write(dst.join("App.config"), "old\n").unwrap();
+        let rb = runbook();
+        let plan = Plan::new(&rb, &bindings(&src, &dst));
+        let copy = plan.instance("copy").unwrap();
+        let action = &rb.step("copy").unwrap().action;
+        let s = survey(&plan, copy, action).unwrap();
+        let states: Vec<(&str, &FileState, bool)> = s
+            .files
+            .iter()
+            .map(|f| (f.name.as_str(), &f.state, f.partial.is_some()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("One.msi", &FileState::InPlace, false),
+                ("Two.msi", &FileState::OldVersion, false),
+                ("Three.msi", &FileState::Missing, true),
+            ]
+        );
+        assert!(!s.complete());
+        assert_eq!(
+            s.headline(),
+            format!("1 of 3 files in place in {}", dst.display())
+        );
+        assert_eq!(
+            s.files[2].describe(true),
+            "missing (not copied yet); partial temporary file .Three.msi.stepwise-part beside it"
+        );
+        assert_eq!(
+            leftovers(&plan, copy, action),
+            [dst.join(".Three.msi.stepwise-part")]
+        );
+
+        let write = plan.instance("write").unwrap();
+        let action = &rb.step("write").unwrap().action;
+        let s = survey(&plan, write, action).unwrap();
+        assert_eq!(s.files[0].state, FileState::OldVersion);
+        assert_eq!(
+            s.files[0].describe(false),
+            "old version (does not hold the content: not written yet)"
+        );
+        std::fs::write(dst.join("App.config"), "new\n").unwrap();
+        assert!(survey(&plan, write, action).unwrap().complete());
+
+        let cmd = plan.instance("cmd").unwrap();
+        assert!(survey(&plan, cmd, &rb.step("cmd").unwrap().action).is_none());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_at_the_temporary_name_is_not_a_leftover() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::create_dir_all(&dst).unwrap();
+        std::fs::write(dir.path().join("precious"), "keep").unwrap();
+        std::os::unix::fs::symlink(
+            dir.path().join("precious"),
+            dst.join(".App.config.stepwise-part"),
+        )
+        .unwrap();
+        let rb = runbook();
+        let plan = Plan::new(&rb, &bindings(&src, &dst));
+        let write = plan.instance("write").unwrap();
+        assert!(leftovers(&plan, write, &rb.step("write").unwrap().action).is_empty());
+    }
+}

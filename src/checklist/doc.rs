@@ -619,6 +619,9 @@ impl Doc {
         if !rb.references.is_empty() {
             facts.push(("References", Walk::references(&rb.references)));
         }
+        if let Some(journal) = as_run.and_then(|r| r.journal.clone()) {
+            facts.push(("Journal", vec![journal]));
+        }
         // How the article was read where it is ambiguous: part of the record, so printed.
         if !rb.notes.is_empty() {
             facts.push((

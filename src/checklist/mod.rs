@@ -105,6 +105,10 @@ pub struct AsRun {
     pub ticks: BTreeMap<String, Tick>,
     /// The confirmation of the prerequisites at the start of the run.
     pub prerequisites: Option<Tick>,
+    /// What stands for the journal the record was made from: the SHA-256 of its last event,
+    /// which links to every event before it (see `journal::Chain`), so a printed record can be
+    /// matched to its journal.
+    pub journal: Option<String>,
 }
 
 /// The checklist as plain text, for a terminal or a printer.
@@ -123,7 +127,26 @@ pub fn html(plan: &Plan, as_run: Option<&AsRun>) -> String {
 }
 
 /// The as-run record of a journal: a tick per step instance and item the run finished.
-pub fn as_run(run: &str, progress: &crate::journal::Progress) -> AsRun {
+pub fn as_run(run: &str, read: &crate::journal::JournalRead) -> AsRun {
+    let progress = crate::journal::Progress::replay(&read.events);
+    let journal = Some(match &read.chain {
+        crate::journal::Chain::Linked { last, .. } => format!(
+            "sha256 {last} (the last of its {} events; the chain was verified)",
+            read.events.len()
+        ),
+        crate::journal::Chain::Unlinked => format!(
+            "{} events, not chained (recorded by a stepwise before run format 2): cannot be verified",
+            read.events.len()
+        ),
+    });
+    AsRun {
+        journal,
+        ..as_run_of(run, &progress)
+    }
+}
+
+/// The as-run record of a run's progress alone (no journal to name).
+pub fn as_run_of(run: &str, progress: &crate::journal::Progress) -> AsRun {
     use crate::journal::{InstanceState, ItemState, Stamp};
     let when = |s: &Stamp| s.time.to_rfc3339_seconds();
     let mut ticks = BTreeMap::new();
@@ -189,6 +212,7 @@ pub fn as_run(run: &str, progress: &crate::journal::Progress) -> AsRun {
             note: None,
             notes: Vec::new(),
         }),
+        journal: None,
     }
 }
 
@@ -250,6 +274,7 @@ phases:
             run: "run-1".into(),
             ticks,
             prerequisites: Some(tick(Outcome::Done, None)),
+            journal: Some("sha256 0123 (the last of its 9 events; the chain was verified)".into()),
         }
     }
 
@@ -261,6 +286,10 @@ phases:
 
         let text = text(&plan, Some(&run));
         assert!(text.contains("As-run record of run run-1"), "{text}");
+        assert!(
+            text.contains("sha256 0123 (the last of its 9 events"),
+            "{text}"
+        );
         assert!(text.contains("  [x] Be ready. (done by jdoe at 2011-01-20 23:14)\n"));
         assert!(text.contains("    [x] Stop (done by jdoe at 2011-01-20 23:14)\n"));
         assert!(

@@ -7,6 +7,14 @@
 //! failure menu. Pausing, a missing scripted answer and Ctrl-C all leave a journal that `resume`
 //! continues from; nothing here re-runs an instance silently or skips one silently.
 //!
+//! Nothing is recorded done without evidence: an automated action's journaled success, or the
+//! operator's word recorded as by hand (with a note where it stands in for the automation).
+//! Declining an action never leads to done; a step with items not all done is partly done; an
+//! instance in doubt is answered from what its action left ([`crate::actions::evidence`]) and the
+//! journal, never by re-running a command whose process still runs. Settled instances that were
+//! skipped, partly done or done by hand can be reopened (`instance_reopened`) before the run
+//! finishes.
+//!
 //! The engine reads the runbook only through the plan, talks to the operator only through a
 //! [`Prompter`], and writes state only through the journal.
 

@@ -26,7 +26,8 @@ pub struct Event {
     /// 1 for the first event of a run, then one more for each event.
     pub seq: u64,
     pub time: Timestamp,
-    /// Who was driving the run (the `USER` or `USERNAME` of the process that wrote it).
+    /// Who was driving the run: the name the process that wrote it was given (`--operator`,
+    /// `STEPWISE_OPERATOR`, the answers file, `USER` or `USERNAME`, or asked at the terminal).
     pub operator: String,
     #[serde(flatten)]
     pub kind: EventKind,

@@ -12,19 +12,89 @@
 //! while writing its first event (a full disk does that reliably), leaving two fragments in a
 //! row. The first line must be the `run_started` event: that is what tells a journal from any
 //! other file.
+//!
+//! # The hash chain
+//!
+//! The journal is tamper-evident: each event line ends with `"prev_sha256":"HEX"`, the SHA-256
+//! of the previous event's whole line (its own link included), and the first event's link is
+//! the SHA-256 of the run header (`run.json`), which [`super::Run::read_journal`] checks. So an
+//! event changed, removed or inserted anywhere breaks the chain at the next line, which the
+//! reader names; the last line's hash ([`Chain::Linked::last`]) stands for the whole record
+//! and is printed on the as-run checklist, so a printed record can be matched to its journal.
+//! The chain lives here, at the file layer, over the bytes of each line: it does not depend on
+//! what kinds of events there are. Torn lines are not events and are not linked.
+//!
+//! A journal whose first event has no link was written before the chain existed (run format 1);
+//! it is read as before and reported as not verifiable ([`Chain::Unlinked`]). One that stops
+//! carrying links part-way is broken.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 
 use super::Error;
 use super::event::{Event, EventKind, NewEvent};
 use super::time::Timestamp;
 
+/// The field that links an event to the one before.
+pub const LINK_FIELD: &str = "prev_sha256";
+
+/// Whether a journal's events are linked, and how it starts and ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chain {
+    /// Every event carries the hash of the one before; all links were checked.
+    Linked {
+        /// The first event's link: the SHA-256 of the run header it belongs to.
+        first: String,
+        /// The SHA-256 of the last event's line: what the next event links to, and what stands
+        /// for the whole journal.
+        last: String,
+    },
+    /// Written before events were linked (run format 1): it cannot be verified.
+    Unlinked,
+}
+
+impl Chain {
+    /// The hash of the last event's line, when the journal is linked.
+    pub fn last(&self) -> Option<&str> {
+        match self {
+            Chain::Linked { last, .. } => Some(last),
+            Chain::Unlinked => None,
+        }
+    }
+}
+
+/// The hex SHA-256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The link a line carries: the 64 hex digits of its `prev_sha256`, which the writer always
+/// puts last.
+fn link_of(line: &[u8]) -> Option<&str> {
+    let line = line.strip_suffix(b"\"}")?;
+    if line.len() < 64 {
+        return None;
+    }
+    let (rest, hex) = line.split_at(line.len() - 64);
+    rest.strip_suffix(b",\"prev_sha256\":\"")?;
+    let hex = std::str::from_utf8(hex).ok()?;
+    hex.bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        .then_some(hex)
+}
+
 /// The events of a journal, and what the reader had to step over.
 #[derive(Debug, Clone)]
 pub struct JournalRead {
     pub events: Vec<Event>,
+    /// Whether the events are linked ([`Chain`]); the links were checked.
+    pub chain: Chain,
     /// Line numbers of the torn lines at the end (unfinished writes, from a crash): ignored.
     pub torn_lines: Vec<usize>,
     /// Line numbers of torn lines that a later process closed (see the module docs): ignored.
@@ -32,6 +102,12 @@ pub struct JournalRead {
 }
 
 impl JournalRead {
+    /// The hash a journal line stands for (without its newline): what the next event's
+    /// `prev_sha256` holds.
+    pub fn hash_line(line: &[u8]) -> String {
+        sha256_hex(line)
+    }
+
     /// What an operator should be told about the journal (torn lines at its end), with `path`.
     pub fn warnings(&self, path: &Path) -> Vec<String> {
         match self.torn_lines.as_slice() {
@@ -87,10 +163,13 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, Error> {
         });
     }
     let mut events: Vec<Event> = Vec::with_capacity(lines.len());
+    let mut chain = Chain::Unlinked;
+    // The line number and hash of the last event, for the next one's link.
+    let mut previous: Option<(usize, String)> = None;
     let mut repaired_lines = Vec::new();
     // Consecutive lines that did not parse, waiting to see what follows them.
     let mut unparsed: Vec<(usize, String)> = Vec::new();
-    for (index, parsed) in parse_lines(text, bytes, &lines).into_iter().enumerate() {
+    for (index, (parsed, hash)) in parse_lines(text, bytes, &lines).into_iter().enumerate() {
         let number = index + 1;
         match parsed {
             Ok(event) => {
@@ -131,6 +210,38 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, Error> {
                     };
                     return Err(corrupt(number, message));
                 }
+                let link = link_of(&bytes[lines[index].clone()]);
+                match (&mut chain, &previous, link) {
+                    (Chain::Unlinked, None, Some(first)) => {
+                        chain = Chain::Linked {
+                            first: first.to_string(),
+                            last: String::new(),
+                        };
+                    }
+                    (Chain::Unlinked, _, _) => {}
+                    (Chain::Linked { .. }, Some((_, expected)), Some(link)) if link == expected => {
+                    }
+                    (Chain::Linked { .. }, Some((line, _)), Some(_)) => {
+                        return Err(corrupt(
+                            number,
+                            format!(
+                                "the journal's chain is broken here: this event does not follow the one on line {line} (its {LINK_FIELD} differs); an event was changed, removed or inserted"
+                            ),
+                        ));
+                    }
+                    (Chain::Linked { .. }, _, _) => {
+                        return Err(corrupt(
+                            number,
+                            format!(
+                                "the journal's chain is broken here: this event carries no {LINK_FIELD}; it was added or rewritten by something other than stepwise"
+                            ),
+                        ));
+                    }
+                }
+                if let Chain::Linked { last, .. } = &mut chain {
+                    last.clone_from(&hash);
+                }
+                previous = Some((number, hash));
                 events.push(event);
             }
             Err(e) if number == 1 => {
@@ -162,6 +273,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, Error> {
     }
     Ok(JournalRead {
         events,
+        chain,
         torn_lines: unparsed.into_iter().map(|(n, _)| n).collect(),
         repaired_lines,
     })
@@ -174,11 +286,19 @@ fn parse_lines(
     text: Option<&str>,
     bytes: &[u8],
     lines: &[std::ops::Range<usize>],
-) -> Vec<Result<Event, serde_json::Error>> {
-    let parse = |range: &std::ops::Range<usize>| match text {
-        // Cut next to ASCII newlines, so on character boundaries.
-        Some(text) => serde_json::from_str::<Event>(&text[range.clone()]),
-        None => serde_json::from_slice::<Event>(&bytes[range.clone()]),
+) -> Vec<(Result<Event, serde_json::Error>, String)> {
+    let parse = |range: &std::ops::Range<usize>| {
+        let event = match text {
+            // Cut next to ASCII newlines, so on character boundaries.
+            Some(text) => serde_json::from_str::<Event>(&text[range.clone()]),
+            None => serde_json::from_slice::<Event>(&bytes[range.clone()]),
+        };
+        // Hashed here, on several threads for a long journal, for the next line's link.
+        let hash = match &event {
+            Ok(_) => sha256_hex(&bytes[range.clone()]),
+            Err(_) => String::new(),
+        };
+        (event, hash)
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     if threads < 2 || lines.len() < 20_000 {
@@ -237,11 +357,15 @@ pub struct JournalWriter {
     path: PathBuf,
     next_seq: u64,
     operator: String,
+    /// What the next event links to; `None` for an unlinked journal of an older format, which
+    /// stays unlinked.
+    link: Option<String>,
 }
 
 impl JournalWriter {
-    /// Creates a new, empty journal (it must not exist).
-    pub fn create(path: &Path, operator: &str) -> Result<JournalWriter, Error> {
+    /// Creates a new, empty journal (it must not exist) whose first event links to `header`,
+    /// the SHA-256 of the run header.
+    pub fn create(path: &Path, operator: &str, header: &str) -> Result<JournalWriter, Error> {
         let file = crate::fsutil::private_file_options()
             .append(true)
             .create_new(true)
@@ -252,6 +376,7 @@ impl JournalWriter {
             path: path.to_path_buf(),
             next_seq: 1,
             operator: operator.to_string(),
+            link: Some(header.to_string()),
         })
     }
 
@@ -263,7 +388,7 @@ impl JournalWriter {
     pub fn reopen(path: &Path, read: &JournalRead, operator: &str) -> Result<JournalWriter, Error> {
         use std::io::{Read, Seek, SeekFrom};
         let cannot_read = |e| Error::io(format!("cannot read {}", path.display()), e);
-        let mut file = OpenOptions::new()
+        let mut file = crate::fsutil::private_file_options()
             .read(true)
             .append(true)
             .open(path)
@@ -286,6 +411,7 @@ impl JournalWriter {
             path: path.to_path_buf(),
             next_seq: read.events.last().map_or(1, |e| e.seq.saturating_add(1)),
             operator: operator.to_string(),
+            link: read.chain.last().map(str::to_string),
         })
     }
 
@@ -305,6 +431,12 @@ impl JournalWriter {
                 io::Error::other(e),
             )
         })?;
+        if let Some(link) = &self.link {
+            // The link goes last, where the reader looks for it.
+            line.pop();
+            line.extend_from_slice(format!(",\"{LINK_FIELD}\":\"{link}\"}}").as_bytes());
+        }
+        let hash = self.link.as_ref().map(|_| sha256_hex(&line));
         line.push(b'\n');
         self.file
             .write_all(&line)
@@ -312,7 +444,16 @@ impl JournalWriter {
             .and_then(|_| self.file.sync_data())
             .map_err(|e| Error::io(format!("cannot write {}", self.path.display()), e))?;
         self.next_seq += 1;
+        if hash.is_some() {
+            self.link = hash;
+        }
         Ok(event)
+    }
+
+    /// The SHA-256 of the last event written (or of the run header, before the first): `None`
+    /// for an unlinked journal.
+    pub fn last_link(&self) -> Option<&str> {
+        self.link.as_deref()
     }
 
     pub fn path(&self) -> &Path {

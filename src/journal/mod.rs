@@ -104,7 +104,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use event::{Completion, Event, EventKind, NewEvent, ParamValue, Resolution, RunOutcome};
-pub use file::{JournalRead, JournalWriter, parse as parse_journal, read as read_journal};
+pub use file::{
+    Chain, JournalRead, JournalWriter, LINK_FIELD, parse as parse_journal, read as read_journal,
+};
 pub use lock::{HOLDER_FILE, Holder, LOCK_FILE, LockState, RunLock, probe as probe_lock};
 pub use progress::{
     Counts, InstanceProgress, InstanceState, ItemProgress, ItemState, Lifecycle, Note, Progress,
@@ -143,6 +145,8 @@ pub struct Identity {
 
 impl Identity {
     /// The operator from `USER` or `USERNAME`, the machine's host name, this process's id.
+    /// `run` and `resume` replace the operator with the name `engine::operator` resolves, so
+    /// "unknown" is never what they record.
     pub fn current() -> Identity {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let operator = env("USER")

@@ -205,7 +205,13 @@ fn build(
         crate::fsutil::create_private_dir(&path)
             .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
     }
-    let mut writer = JournalWriter::create(&dir.join(JOURNAL_FILE), &new.identity.operator)?;
+    // The first event links to the header, byte for byte as written.
+    let header_link = file::sha256_hex(json.as_bytes());
+    let mut writer = JournalWriter::create(
+        &dir.join(JOURNAL_FILE),
+        &new.identity.operator,
+        &header_link,
+    )?;
     let at = new.started;
     writer.append(
         NewEvent::new(EventKind::RunStarted {

@@ -14,8 +14,9 @@ use super::{Error, EventKind, Identity};
 use crate::plan::{Bindings, Plan};
 use crate::runbook::{ParamType, Source};
 
-/// The version of the run folder's format that this stepwise writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of the run folder's format that this stepwise writes and reads. Format 2 links
+/// the journal's events into a hash chain; format 1 runs (unlinked) are still read and resumed.
+pub const FORMAT_VERSION: u32 = 2;
 
 pub(super) const HEADER_FILE: &str = "run.json";
 pub(super) const RUNBOOK_FILE: &str = "runbook.yaml";
@@ -170,7 +171,39 @@ impl Run {
                 });
             }
         }
+        self.check_chain_start(&read)?;
         Ok(read)
+    }
+
+    /// The journal's first link must be the run header's SHA-256; a run of format 2 or later
+    /// must have a linked journal.
+    fn check_chain_start(&self, read: &JournalRead) -> Result<(), Error> {
+        let corrupt = |message: String| Error::Corrupt {
+            path: self.journal_path(),
+            line: Some(1),
+            message,
+        };
+        match &read.chain {
+            file::Chain::Unlinked if self.header.stepwise_run_format >= 2 => Err(corrupt(format!(
+                "the journal's chain is broken here: run.json says run format {}, whose events are linked, but this one carries no {}; the journal was rewritten",
+                self.header.stepwise_run_format,
+                file::LINK_FIELD
+            ))),
+            file::Chain::Unlinked => Ok(()),
+            file::Chain::Linked { first, .. } => {
+                let path = self.dir.join(HEADER_FILE);
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+                if file::sha256_hex(&bytes) == *first {
+                    Ok(())
+                } else {
+                    Err(corrupt(format!(
+                        "the journal's chain is broken here: the first event does not follow {HEADER_FILE} (its {} differs); run.json was changed after the run started",
+                        file::LINK_FIELD
+                    )))
+                }
+            }
+        }
     }
 
     /// The runbook as it was when the run started (`runbook.yaml`).

@@ -819,6 +819,14 @@ fn hmc40_checks_the_size_of_files_whose_names_the_table_cuts_short() {
         )),
         "{shown}"
     );
+    // The package against the file table says the same, before any step.
+    assert!(
+        shown.contains(&format!(
+            "blocking  package {} against the file table: Exchange2007MobilityProvider.msi has 1000 bytes, not 368128 (the table cuts its name short as Exchange2007mobilityprovide)",
+            pkg.display()
+        )),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -863,6 +871,17 @@ fn hmc45_reinstall_restart_installutil_and_article_steps_follow_the_article() {
     assert!(
         step_block(&without, "install-oof-agent").contains("this step comes after the removal")
     );
+    for id in [
+        "uninstall-categorizer-perf-counters",
+        "remove-categorizer-transport-agent",
+        "remove-categorizer-program",
+        "remove-categorizer-registry-key",
+    ] {
+        assert!(
+            step_block(&without, id).contains("although the article says \"On EXHUB01\""),
+            "{id}"
+        );
+    }
     // The article's step numbers, beside each step, in every format.
     assert!(step_block(&with, "restart-provisioning-engine").starts_with(" (article step 7)"));
     assert!(step_block(&without, "run-kb959196").starts_with(" (article step 17)"));

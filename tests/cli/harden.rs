@@ -754,3 +754,207 @@ fn a_newer_event_kind_and_a_disagreeing_header_are_refused() {
         )
     );
 }
+
+/// The journal is a hash chain: status and log show the hash of its last event, the as-run
+/// checklist prints it, and an event changed, removed or inserted is found by status, log,
+/// resume and checklist --run, which name the first line that does not follow. A torn last line
+/// is still tolerated, and an unchained journal of an older stepwise still opens.
+#[test]
+fn the_journal_is_a_hash_chain_that_every_reader_verifies() {
+    use stepwise::journal;
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    fs::write(
+        t.join("rb.yaml"),
+        "id: t\ntitle: T\narticle: KB0\nproduct: p\nphases:\n  - id: main\n    title: Main\n    steps:\n      - { id: one, title: One }\n      - { id: two, title: Two }\n      - { id: three, title: Three }\n",
+    )
+    .unwrap();
+    let out = run_with(t, "default: done\nsteps:\n  three: pause\n");
+    assert_code(&out, 3);
+    let run = only_run(&t.join("runs"));
+    let run_arg = run.display().to_string();
+    let journal_path = run.join("journal.jsonl");
+    let original = fs::read_to_string(&journal_path).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    let last = journal::read_journal(&journal_path)
+        .unwrap()
+        .chain
+        .last()
+        .unwrap()
+        .to_string();
+    assert_eq!(last.len(), 64);
+    // Each line links to the one before; the first to run.json.
+    let sha = |b: &[u8]| journal::JournalRead::hash_line(b);
+    assert!(lines[0].ends_with(&format!(
+        ",\"prev_sha256\":\"{}\"}}",
+        sha(&fs::read(run.join("run.json")).unwrap())
+    )));
+    assert!(lines[3].ends_with(&format!(
+        ",\"prev_sha256\":\"{}\"}}",
+        sha(lines[2].as_bytes())
+    )));
+    assert_eq!(last, sha(lines.last().unwrap().as_bytes()));
+
+    let status = stepwise(t, &["status", &run_arg]);
+    assert_code(&status, 0);
+    assert!(
+        text(&status.stdout).contains(&format!(
+            "Journal:       {} events, chain verified; last sha256 {last}\n",
+            lines.len()
+        )),
+        "{}",
+        text(&status.stdout)
+    );
+    let sheet = stepwise(t, &["checklist", "rb.yaml", "--run", &run_arg]);
+    assert_code(&sheet, 0);
+    assert!(
+        text(&sheet.stdout).contains(&last),
+        "{}",
+        text(&sheet.stdout)
+    );
+
+    // A torn last line is tolerated.
+    fs::write(&journal_path, format!("{original}{{\"seq\":99,\"ti")).unwrap();
+    assert_code(&stepwise(t, &["status", &run_arg]), 0);
+
+    let refused = |journal_text: String, line: usize, why: &str| {
+        fs::write(&journal_path, journal_text).unwrap();
+        let why = match why.strip_prefix("!") {
+            Some(plain) => plain.to_string(),
+            None => format!("the journal's chain is broken here: {why}"),
+        };
+        let expected = format!("stepwise: {}:{line}: {why}\n", journal_path.display());
+        for args in [
+            vec!["status", run_arg.as_str()],
+            vec!["log", run_arg.as_str()],
+            vec!["checklist", "rb.yaml", "--run", run_arg.as_str()],
+            vec!["resume", run_arg.as_str(), "--answers", "a.yaml"],
+        ] {
+            let out = stepwise(t, &args);
+            assert_code(&out, 1);
+            assert_eq!(text(&out.stderr), expected, "{args:?}");
+        }
+    };
+    let after = "this event does not follow the one on line";
+    let changed = "(its prev_sha256 differs); an event was changed, removed or inserted";
+    // An event edited: the next line no longer follows it.
+    let mut edited: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    edited[3] = edited[3].replace("\"operator\":\"alice\"", "\"operator\":\"mallory\"");
+    assert_ne!(edited[3], lines[3]);
+    refused(
+        format!("{}\n", edited.join("\n")),
+        5,
+        &format!("{after} 4 {changed}"),
+    );
+    // An event removed: its number is missing; removed and the rest renumbered, the chain
+    // breaks where it was.
+    let mut without: Vec<&str> = lines.clone();
+    without.remove(4);
+    refused(
+        format!("{}\n", without.join("\n")),
+        5,
+        "!corrupt journal: event 6 follows event 4",
+    );
+    let renumbered: Vec<String> = without
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let seq = l[7..l.find(',').unwrap()].to_string();
+            l.replacen(
+                &format!("{{\"seq\":{seq},"),
+                &format!("{{\"seq\":{},", i + 1),
+                1,
+            )
+        })
+        .collect();
+    refused(
+        format!("{}\n", renumbered.join("\n")),
+        5,
+        &format!("{after} 4 {changed}"),
+    );
+    // An event added at the end, by hand, without a link.
+    let added = format!(
+        "{original}{{\"seq\":{},\"time\":\"2026-11-30T10:00:00.000Z\",\"operator\":\"mallory\",\"kind\":\"paused\"}}\n",
+        lines.len() + 1
+    );
+    refused(
+        added,
+        lines.len() + 1,
+        "this event carries no prev_sha256; it was added or rewritten by something other than stepwise",
+    );
+    // The header changed after the run started.
+    fs::write(&journal_path, &original).unwrap();
+    let header = fs::read_to_string(run.join("run.json")).unwrap();
+    fs::write(
+        run.join("run.json"),
+        header.replace("\"alice\"", "\"mallory\""),
+    )
+    .unwrap();
+    refused(
+        original.clone(),
+        1,
+        "the first event does not follow run.json (its prev_sha256 differs); run.json was changed after the run started",
+    );
+
+    // A journal of an older stepwise (run format 1, no links) still opens, reported as such.
+    let unlinked: String = original
+        .lines()
+        .map(|l| format!("{}}}\n", &l[..l.rfind(",\"prev_sha256\"").unwrap()]))
+        .collect();
+    fs::write(&journal_path, unlinked).unwrap();
+    fs::write(
+        run.join("run.json"),
+        header.replace("\"stepwise_run_format\": 2", "\"stepwise_run_format\": 1"),
+    )
+    .unwrap();
+    let status = stepwise(t, &["status", &run_arg]);
+    assert_code(&status, 0);
+    assert!(
+        text(&status.stdout).contains(&format!(
+            "Journal:       {} events, not chained (recorded by a stepwise before run format 2): cannot be verified\n",
+            lines.len()
+        )),
+        "{}",
+        text(&status.stdout)
+    );
+    // With run format 2, a journal without links has been rewritten.
+    fs::write(run.join("run.json"), &header).unwrap();
+    let out = stepwise(t, &["status", &run_arg]);
+    assert_code(&out, 1);
+    assert!(
+        text(&out.stderr)
+            .contains(":1: the journal's chain is broken here: run.json says run format 2")
+    );
+}
+
+/// A journal or lock replaced by a link is never written through: resume refuses to open it.
+#[cfg(unix)]
+#[test]
+fn resume_never_appends_through_a_link_at_the_journal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    fs::write(
+        t.join("rb.yaml"),
+        "id: t\ntitle: T\narticle: KB0\nproduct: p\nphases:\n  - id: main\n    title: Main\n    steps:\n      - { id: one, title: One }\n      - { id: two, title: Two }\n",
+    )
+    .unwrap();
+    let out = run_with(t, "default: done\nsteps:\n  two: pause\n");
+    assert_code(&out, 3);
+    let run = only_run(&t.join("runs"));
+    let elsewhere = t.join("elsewhere.jsonl");
+    fs::rename(run.join("journal.jsonl"), &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, run.join("journal.jsonl")).unwrap();
+    let before = fs::read(&elsewhere).unwrap();
+    fs::write(t.join("a.yaml"), "default: done\n").unwrap();
+    let out = stepwise(
+        t,
+        &["resume", &run.display().to_string(), "--answers", "a.yaml"],
+    );
+    assert_code(&out, 1);
+    assert!(
+        text(&out.stderr).contains("for appending"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(fs::read(&elsewhere).unwrap(), before);
+}

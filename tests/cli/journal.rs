@@ -95,6 +95,30 @@ impl Env {
         self.run_dir(id).join("journal.jsonl")
     }
 
+    /// The text after `Journal:` that status and log show for a run: its events and the
+    /// hash of the last one, read by the library.
+    fn chain_text(&self, id: &str) -> String {
+        let read = stepwise::journal::read_journal(&self.journal(id)).unwrap();
+        format!(
+            "{} events, chain verified; last sha256 {}",
+            read.events.len(),
+            read.chain.last().expect("a linked journal")
+        )
+    }
+
+    /// `text` without its `Journal:` line, which is checked against [`Env::chain_text`].
+    fn without_chain_line(&self, id: &str, text: &str) -> String {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("Journal:"))
+            .expect("a Journal: line");
+        assert_eq!(
+            line.trim_start_matches("Journal:").trim_start(),
+            self.chain_text(id)
+        );
+        text.replacen(&format!("{line}\n"), "", 1)
+    }
+
     /// Appends raw bytes to a run's journal, as a crash or a stranger would leave them.
     fn append_raw(&self, id: &str, bytes: &str) {
         let mut f = std::fs::OpenOptions::new()
@@ -256,7 +280,7 @@ fn status_of_one_run_in_detail() {
     assert_eq!(out.stderr, "");
     let sha = source().content_hash();
     assert_eq!(
-        out.stdout,
+        env.without_chain_line(RUN_A, &out.stdout),
         format!(
             "\
 Run:           20261121-234512-demo-a1b2 (rehearsal)
@@ -373,7 +397,7 @@ fn log_is_a_timeline_with_durations() {
     let out = env.run(&["log", "--state-dir", "runs", RUN_B]);
     assert_eq!(out.stderr, "");
     assert_eq!(
-        out.stdout,
+        env.without_chain_line(RUN_B, &out.stdout),
         "\
 Run 20261122-080000-demo-c3d4: demo, Demo rollup
 2026-11-22T08:00:00Z  alice  run started on MPS01
@@ -407,7 +431,7 @@ fn log_without_a_run_shows_the_newest_and_marks_a_rehearsal() {
     let out = env.run(&["log", "--state-dir", "runs"]);
     assert_eq!(out.stderr, "");
     assert_eq!(
-        out.stdout,
+        env.without_chain_line(RUN_A, &out.stdout),
         "\
 Run 20261121-234512-demo-a1b2 (rehearsal): demo, Demo rollup
 2026-11-21T23:45:12Z  alice  run started on MPS01 (rehearsal)
@@ -553,7 +577,7 @@ fn a_new_run_folder_is_complete_and_never_holds_a_secret() {
     );
     let header: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
-    assert_eq!(header["stepwise_run_format"], 1);
+    assert_eq!(header["stepwise_run_format"], 2);
     assert_eq!(header["runbook_sha256"], src.content_hash());
     assert_eq!(header["params"]["ur5_installed"], false);
     assert_eq!(header["params"].get("admin_password"), None);
@@ -736,8 +760,8 @@ fn a_foreign_journal_or_header_is_an_error_naming_the_file() {
             "runs/20261122-080000-demo-c3d4/run.json: not a stepwise run header (it has no stepwise_run_format)",
         ),
         (
-            original.replace("\"stepwise_run_format\": 1", "\"stepwise_run_format\": 7"),
-            "runs/20261122-080000-demo-c3d4/run.json: the run was recorded by a newer stepwise (run format 7; this one reads 1)",
+            original.replace("\"stepwise_run_format\": 2", "\"stepwise_run_format\": 7"),
+            "runs/20261122-080000-demo-c3d4/run.json: the run was recorded by a newer stepwise (run format 7; this one reads 2)",
         ),
         (
             original.replace("  \"runbook_sha256\"", "  \"runbook_hash\""),

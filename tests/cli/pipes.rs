@@ -353,3 +353,58 @@ fn standard_output_and_error_both_into_head_is_still_success() {
         let _ = fs::remove_dir_all(sandbox_of(&run));
     }
 }
+
+/// The subcommands `stepwise --help` lists.
+fn subcommands() -> Vec<String> {
+    let out = Command::new(exe()).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .collect()
+}
+
+/// Every subcommand there is, the ones added after these tests were written included: with
+/// the arguments of a case above when it has one, else bare (wrong usage for some, which is
+/// exit 2 and no panic); and `help` for each.
+#[test]
+fn every_subcommand_into_a_closed_pipe_never_panics() {
+    let setup = Setup::new();
+    let t = setup.path();
+    let cases: Vec<Vec<&str>> = vec![
+        vec![
+            "run",
+            "hmc45-ur6",
+            "--rehearse",
+            "--answers",
+            "rehearsal.yaml",
+        ],
+        vec!["resume", "--answers", "rehearsal.yaml"],
+        vec!["validate", "hmc45-ur6"],
+        vec!["checklist", "hmc45-ur6"],
+        vec!["check", "hmc45-ur6"],
+        vec!["completions", "bash"],
+        vec!["new", "new-runbook.yaml"],
+    ];
+    let mut problems = Vec::new();
+    for sub in subcommands() {
+        let mut runs: Vec<Vec<&str>> = cases.iter().filter(|c| c[0] == sub).cloned().collect();
+        if runs.is_empty() {
+            runs.push(vec![sub.as_str()]);
+        }
+        runs.push(vec!["help", sub.as_str()]);
+        for args in runs {
+            let piped = into_closed_pipe(t, &args);
+            if piped.stderr.contains("panicked") || piped.code == Some(101) || piped.code.is_none()
+            {
+                problems.push(format!("{args:?}: {:?}\n{}", piped.code, piped.stderr));
+            }
+        }
+    }
+    common::assert_no_problems(&problems);
+    for run in setup.runs() {
+        let _ = fs::remove_dir_all(sandbox_of(&run));
+    }
+}
