@@ -4,9 +4,9 @@
 Generates runbooks of 500, 5,000 and (with --large) 50,000 steps on 50 hosts (25,000 to 2.5 million
 step instances), and times the whole process of validate, checklist (text, md, html), check (text,
 JSON), run start (an answers file that pauses at the first step) and status (text, JSON) on each,
-with its peak resident memory. Prints, per command, the median wall time at each size, the growth
-factor per tenfold step (target: at most 11), and the peak memory per step instance at the largest
-size (target: at most 400 bytes).
+with its peak resident memory. Prints, per command, the median CPU time (user + system) and wall time at
+each size, the growth factor of the CPU time per tenfold step (target: at most 11), and the peak
+memory per step instance at the largest size (target: at most 400 bytes).
 
 Usage: python3 benches/scale.py [--large] [--runs N]
 The 50,000-step size runs each command once; it needs a few GB of memory before the memory work
@@ -28,7 +28,7 @@ HOSTS = 50
 
 
 def run_once(args, cwd, ok_codes):
-    """Wall time (s) and peak RSS (bytes) of one child process."""
+    """CPU time (user + system, s), wall time (s) and peak RSS (bytes) of one child process."""
     start = time.perf_counter()
     proc = subprocess.Popen([BIN] + args, cwd=cwd, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -39,7 +39,7 @@ def run_once(args, cwd, ok_codes):
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in ok_codes:
         sys.exit("stepwise %s exited %d: %s" % (" ".join(args), proc.returncode, err[-2000:]))
-    return elapsed, usage.ru_maxrss * 1024
+    return usage.ru_utime + usage.ru_stime, elapsed, usage.ru_maxrss * 1024
 
 
 def loadavg():
@@ -82,58 +82,57 @@ def main():
             ]
             runs = opts.runs if steps == 500 else max(1, opts.runs // 2) if steps == 5000 else 1
             for name, args, ok in cases:
-                if name.startswith("run start"):
-                    times = []
-                    peak = 0
-                    for _ in range(runs):
+                samples = []
+                for _ in range(runs):
+                    if name.startswith("run start"):
                         shutil.rmtree(state, ignore_errors=True)
-                        t, p = run_once(args, d, ok)
-                        times.append(t)
-                        peak = max(peak, p)
-                else:
-                    samples = [run_once(args, d, ok) for _ in range(runs)]
-                    times = [t for t, _ in samples]
-                    peak = max(p for _, p in samples)
-                results[(name, steps)] = (statistics.median(times), peak)
-                if name not in commands:
-                    commands.append(name)
-                print("  %6d steps  %-20s %9.1f ms  %8.1f MB  (%d runs)" % (
-                    steps, name, statistics.median(times) * 1000, peak / 1e6, runs), flush=True)
+                    samples.append(run_once(args, d, ok))
+                record(results, commands, name, steps, samples, runs, "")
             run_dir = os.path.join(state, [n for n in os.listdir(state) if not n.startswith(".")][0])
             journal = os.path.getsize(os.path.join(run_dir, "journal.jsonl")) \
                 if os.path.exists(os.path.join(run_dir, "journal.jsonl")) else 0
             for name, args in (("status text", ["status", run_dir]),
                                ("status json", ["status", run_dir, "--json"])):
                 samples = [run_once(args, d, (0,)) for _ in range(runs)]
-                results[(name, steps)] = (statistics.median([t for t, _ in samples]),
-                                          max(p for _, p in samples))
-                if name not in commands:
-                    commands.append(name)
-                print("  %6d steps  %-20s %9.1f ms  %8.1f MB  (%d runs; journal %d bytes)" % (
-                    steps, name, results[(name, steps)][0] * 1000, results[(name, steps)][1] / 1e6,
-                    runs, journal), flush=True)
+                record(results, commands, name, steps, samples, runs, "; journal %d bytes" % journal)
             shutil.rmtree(d, ignore_errors=True)
-        base = run_once(["--version"], tmp, (0,))[1]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("load average after: %s" % loadavg())
     print()
-    head = "| command | " + " | ".join("%s steps ms" % format(s, ",") for s in sizes) + \
-        " | " + " | ".join("×%s→%s" % (format(a, ","), format(b, ",")) for a, b in zip(sizes, sizes[1:])) + \
-        " | peak MB at %s | bytes per instance |" % format(sizes[-1], ",")
+    n = lambda v: format(v, ",")
+    head = "| command | " + " | ".join("CPU ms at %s" % n(s) for s in sizes) + " | " + \
+        " | ".join("×%s→%s" % (n(a), n(b)) for a, b in zip(sizes, sizes[1:])) + \
+        " | wall ms at %s | peak MB at %s | bytes per instance | marginal bytes per instance |" % (
+            n(sizes[-1]), n(sizes[-1]))
     print(head)
     print("|" + " --- |" * (head.count("|") - 1))
-    instances = sizes[-1] * HOSTS
+    big, small = sizes[-1], sizes[-2]
     for name in commands:
-        times = [results[(name, s)][0] for s in sizes]
-        factors = ["%.1f" % (b / a) for a, b in zip(times, times[1:])]
-        peak = results[(name, sizes[-1])][1]
-        print("| %s | %s | %s | %.0f | %.0f |" % (
-            name, " | ".join("%.1f" % (t * 1000) for t in times), " | ".join(factors),
-            peak / 1e6, (peak - base) / instances))
+        cpu = [results[(name, s)][0] for s in sizes]
+        factors = ["%.1f" % (b / a) for a, b in zip(cpu, cpu[1:])]
+        peak = results[(name, big)][2]
+        marginal = (peak - results[(name, small)][2]) / ((big - small) * HOSTS)
+        print("| %s | %s | %s | %.0f | %.0f | %.0f | %.0f |" % (
+            name, " | ".join("%.0f" % (t * 1000) for t in cpu), " | ".join(factors),
+            results[(name, big)][1] * 1000, peak / 1e6, peak / (big * HOSTS), marginal))
     print()
-    print("bytes per instance = (peak RSS - peak RSS of `--version`, %.1f MB) / (%s steps x %d hosts)"
-          % (base / 1e6, format(sizes[-1], ","), HOSTS))
+    print("CPU = user + system time of the process (median), which the load of a shared machine")
+    print("moves far less than the wall time; bytes per instance = peak RSS / (%s steps x %d hosts);"
+          % (n(big), HOSTS))
+    print("marginal = the growth of the peak RSS from %s to %s steps, per instance added."
+          % (n(small), n(big)))
+
+
+def record(results, commands, name, steps, samples, runs, extra):
+    cpu = statistics.median(c for c, _, _ in samples)
+    wall = statistics.median(w for _, w, _ in samples)
+    peak = max(p for _, _, p in samples)
+    results[(name, steps)] = (cpu, wall, peak)
+    if name not in commands:
+        commands.append(name)
+    print("  %6d steps  %-20s CPU %9.1f ms  wall %9.1f ms  %8.1f MB  (%d runs%s)" % (
+        steps, name, cpu * 1000, wall * 1000, peak / 1e6, runs, extra), flush=True)
 
 
 if __name__ == "__main__":
