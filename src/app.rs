@@ -15,8 +15,12 @@ use crate::plan::{Bindings, Plan};
 use crate::runbook::{self, Runbook, Source, bundled};
 
 pub fn main() -> i32 {
+    crate::completion::answer_if_asked();
     let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+        Ok(cli) => {
+            crate::color::apply(cli.color);
+            cli
+        }
         Err(e) => {
             let code = if e.use_stderr() {
                 ExitCode::Usage
@@ -39,8 +43,8 @@ pub fn main() -> i32 {
 
 fn run(command: Command) -> Result<ExitCode, Error> {
     match command {
-        Command::List => list(),
-        Command::Validate { runbooks } => validate(&runbooks),
+        Command::List { json } => list(json),
+        Command::Validate { runbooks, json } => validate(&runbooks, json),
         Command::Checklist {
             runbook,
             format,
@@ -60,6 +64,8 @@ fn run(command: Command) -> Result<ExitCode, Error> {
                 Format::Md => crate::checklist::markdown(&plan, as_run.as_ref()),
                 Format::Html => crate::checklist::html(&plan, as_run.as_ref()),
             };
+            // `-o -` is standard output, as with most tools that take an output file.
+            let output = output.filter(|p| p.as_os_str() != "-");
             emit(&text, output.as_deref())?;
             Ok(ExitCode::Success)
         }
@@ -99,7 +105,33 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             state_dir,
             json,
         } => crate::status::status(run.as_deref(), state_dir.as_deref(), json),
-        Command::Log { run, state_dir } => crate::status::log(run.as_deref(), state_dir.as_deref()),
+        Command::Log {
+            run,
+            state_dir,
+            json,
+        } => crate::status::log(run.as_deref(), state_dir.as_deref(), json),
+        Command::Schema { of } => {
+            let schema = match of {
+                crate::cli::SchemaOf::Runbook => runbook::schema::runbook(),
+                crate::cli::SchemaOf::Answers => runbook::schema::answers(),
+                crate::cli::SchemaOf::Inventory => runbook::schema::inventory(),
+            };
+            emit(&json_text(&schema), None)?;
+            Ok(ExitCode::Success)
+        }
+        Command::New { file } => crate::scaffold::new(&file),
+        Command::Completions { shell } => {
+            let script = crate::completion::script(shell)
+                .map_err(|e| Error::io("cannot write the completion script", &e))?;
+            emit(&String::from_utf8_lossy(&script), None)?;
+            Ok(ExitCode::Success)
+        }
+        Command::Man => {
+            let page = crate::completion::man_page()
+                .map_err(|e| Error::io("cannot write the man page", &e))?;
+            emit(&page, None)?;
+            Ok(ExitCode::Success)
+        }
         Command::HoldLock { run, state_dir } => {
             crate::status::hold_lock(&run, state_dir.as_deref())
         }
@@ -123,7 +155,7 @@ fn check(runbook: &str, args: &PlanArgs, json: bool) -> Result<ExitCode, Error> 
     if json {
         crate::dryrun::write_json(&report, &mut out)
     } else {
-        crate::dryrun::write_text(&report, &mut out)
+        crate::dryrun::write_text(&report, console::colors_enabled(), &mut out)
     }
     .and_then(|()| std::io::Write::flush(&mut out))
     .map_err(|e| Error::io("cannot write to standard output", &e))?;
@@ -182,7 +214,14 @@ fn emit(text: &str, output: Option<&Path>) -> Result<(), Error> {
     }
 }
 
-fn list() -> Result<ExitCode, Error> {
+/// The version of the JSON documents of `list`, `validate`, `status` and `log` (docs/json.md).
+pub const JSON_FORMAT: u32 = 1;
+
+fn json_text(doc: &serde_json::Value) -> String {
+    format!("{doc:#}\n")
+}
+
+fn list(json: bool) -> Result<ExitCode, Error> {
     let mut rows = Vec::new();
     for (id, text) in bundled::BUNDLED {
         let source = Source {
@@ -190,15 +229,38 @@ fn list() -> Result<ExitCode, Error> {
             text: (*text).to_string(),
         };
         let loaded = runbook::load(&source);
-        let (title, article) = match &loaded.runbook {
-            Some(rb) => (rb.title.clone(), rb.article.clone()),
-            None => (
-                "(invalid: run `stepwise validate`)".to_string(),
-                String::new(),
-            ),
-        };
-        rows.push((id.to_string(), article, title));
+        rows.push((id.to_string(), source, loaded.runbook));
     }
+    if json {
+        let runbooks: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(id, source, rb)| {
+                serde_json::json!({
+                    "id": id,
+                    "valid": rb.is_some(),
+                    "title": rb.as_ref().map(|r| &r.title),
+                    "article": rb.as_ref().map(|r| &r.article),
+                    "product": rb.as_ref().map(|r| &r.product),
+                    "released": rb.as_ref().and_then(|r| r.released.as_ref()),
+                    "sha256": source.content_hash(),
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({ "format": JSON_FORMAT, "runbooks": runbooks });
+        emit(&json_text(&doc), None)?;
+        return Ok(ExitCode::Success);
+    }
+    let rows: Vec<(String, String, String)> = rows
+        .into_iter()
+        .map(|(id, _, rb)| match rb {
+            Some(rb) => (id, rb.article, rb.title),
+            None => (
+                id,
+                String::new(),
+                "(invalid: run `stepwise validate`)".to_string(),
+            ),
+        })
+        .collect();
     let id_w = rows.iter().map(|r| r.0.len()).max().unwrap_or(2).max(2);
     let art_w = rows.iter().map(|r| r.1.len()).max().unwrap_or(7).max(7);
     let mut out = format!("{:id_w$}  {:art_w$}  TITLE\n", "ID", "ARTICLE");
@@ -209,22 +271,40 @@ fn list() -> Result<ExitCode, Error> {
     Ok(ExitCode::Success)
 }
 
-fn validate(args: &[String]) -> Result<ExitCode, Error> {
+/// `validate`: every diagnostic of every runbook, as text on standard error with a line per
+/// file on standard output, or (`--json`) one document on standard output.
+fn validate(args: &[String], json: bool) -> Result<ExitCode, Error> {
     let mut failed = false;
+    let mut reports = Vec::new();
     for arg in args {
         let source = match bundled::resolve(arg) {
             Ok(s) => s,
             Err(message) => {
                 crate::errln!("stepwise: {message}");
                 failed = true;
+                reports.push(serde_json::json!({
+                    "runbook": arg,
+                    "file": null,
+                    "valid": false,
+                    "error": message,
+                    "errors": 0,
+                    "warnings": 0,
+                    "diagnostics": [],
+                }));
                 continue;
             }
         };
         let loaded = runbook::load(&source);
+        if loaded.errors() > 0 {
+            failed = true;
+        }
+        if json {
+            reports.push(validate_json(arg, &source, &loaded));
+            continue;
+        }
         let rendered = runbook::render_diagnostics(&source, &loaded.diagnostics);
         crate::stdio::err(&rendered);
         if loaded.errors() > 0 {
-            failed = true;
             crate::errln!(
                 "{}: invalid: {} error{}, {} warning{}",
                 source.name,
@@ -242,9 +322,42 @@ fn validate(args: &[String]) -> Result<ExitCode, Error> {
             ))?;
         }
     }
+    if json {
+        let doc = serde_json::json!({
+            "format": JSON_FORMAT,
+            "valid": !failed,
+            "runbooks": reports,
+        });
+        emit(&json_text(&doc), None)?;
+    }
     Ok(if failed {
         ExitCode::Failure
     } else {
         ExitCode::Success
+    })
+}
+
+fn validate_json(arg: &str, source: &Source, loaded: &runbook::Loaded) -> serde_json::Value {
+    let diagnostics: Vec<serde_json::Value> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "file": source.name,
+                "line": d.pos.line,
+                "column": d.pos.col,
+                "severity": d.severity.word(),
+                "code": d.code(),
+                "message": d.message,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "runbook": arg,
+        "file": source.name,
+        "valid": loaded.errors() == 0,
+        "errors": loaded.errors(),
+        "warnings": loaded.warnings(),
+        "diagnostics": diagnostics,
     })
 }

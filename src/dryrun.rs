@@ -755,15 +755,16 @@ fn needed_params<'p>(plan: &'p Plan) -> BTreeSet<&'p str> {
     out
 }
 
-/// The report as text: the plan shown, the findings grouped by phase, the summary line.
-pub fn render_text(r: &Report) -> String {
+/// The report as text: the plan shown, the findings grouped by phase, the summary line;
+/// `color` paints blocking findings red and warnings yellow.
+pub fn render_text(r: &Report, color: bool) -> String {
     let mut out = Vec::new();
-    let _ = write_text(r, &mut out);
+    let _ = write_text(r, color, &mut out);
     String::from_utf8(out).unwrap_or_default()
 }
 
 /// [`render_text`] written as it goes, a phase at a time, rather than built whole.
-pub fn write_text(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<()> {
+pub fn write_text(r: &Report, color: bool, w: &mut impl std::io::Write) -> std::io::Result<()> {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -882,13 +883,13 @@ pub fn write_text(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<()
                 Some(key) => format!("{key}: "),
                 None => String::new(),
             };
-            let _ = writeln!(
-                out,
-                "    {:<8}  {subject}{}: {}",
-                f.severity.name(),
-                f.checked,
-                f.found
-            );
+            let tone = match f.severity {
+                Severity::Blocking => crate::color::Tone::Bad,
+                Severity::Warning => crate::color::Tone::Warn,
+                Severity::Ok => crate::color::Tone::Plain,
+            };
+            let word = crate::color::paint(f.severity.name(), tone, false).force_styling(color);
+            let _ = writeln!(out, "    {word:<8}  {subject}{}: {}", f.checked, f.found);
             if let Some(to_do) = &f.to_do {
                 let _ = writeln!(out, "    {:<8}  to do: {to_do}", "");
             }

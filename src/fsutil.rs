@@ -45,6 +45,29 @@ fn write_atomic_mode(path: &Path, bytes: &[u8], private: bool) -> io::Result<()>
     Ok(())
 }
 
+/// Writes a new file at `path` atomically and durably; fails with `AlreadyExists` (leaving
+/// what is there alone) when something is already at `path`.
+pub fn write_new_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if fs::symlink_metadata(path).is_ok() {
+        return Err(io::ErrorKind::AlreadyExists.into());
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".stepwise-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    let permissions = default_permissions(tmp.as_file())?;
+    tmp.as_file().set_permissions(permissions)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist_noclobber(path).map_err(|e| e.error)?;
+    sync_dir(dir);
+    Ok(())
+}
+
 /// Replaces `path` with `bytes` atomically and durably, through the temporary file `tmp` (in the
 /// same folder): for a file that a step writes into an operator's folder, where a temporary file
 /// with a fresh random name would be left behind for good by a crash. With the same `tmp` every

@@ -200,6 +200,7 @@ fn list(state_dir: &Path, json: bool) -> Result<ExitCode, Error> {
     }
     let text = if json {
         let doc = json!({
+            "format": crate::app::JSON_FORMAT,
             "state_dir": state_dir.display().to_string(),
             "runs": items,
             "abandoned_creations": abandoned,
@@ -716,6 +717,7 @@ fn detail_json(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
         .map(|(k, v)| (k, ParamValue::from(v)))
         .collect();
     let doc = json!({
+        "format": crate::app::JSON_FORMAT,
         "run_id": h.run_id,
         "dir": ex.run.dir().display().to_string(),
         "runbook_id": h.runbook_id,
@@ -749,8 +751,8 @@ fn detail_json(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
     w.write_all(b"\n")
 }
 
-/// `stepwise log [RUN_DIR] [--state-dir DIR]`: the journal as a timeline.
-pub fn log(run: Option<&str>, state_dir: Option<&Path>) -> Result<ExitCode, Error> {
+/// `stepwise log [RUN_DIR] [--state-dir DIR] [--json]`: the journal as a timeline.
+pub fn log(run: Option<&str>, state_dir: Option<&Path>, json: bool) -> Result<ExitCode, Error> {
     let state_dir = journal::state_dir(state_dir);
     let run = match run {
         Some(arg) => Run::find(&state_dir, arg)?,
@@ -759,22 +761,16 @@ pub fn log(run: Option<&str>, state_dir: Option<&Path>) -> Result<ExitCode, Erro
     };
     let ex = Examined::read(run)?;
     warn(&ex.warnings);
-    print(&timeline(&ex))?;
+    print(&if json {
+        timeline_json(&ex)
+    } else {
+        timeline(&ex)
+    })?;
     Ok(ExitCode::Success)
 }
 
 fn timeline(ex: &Examined) -> String {
     let h = ex.run.header();
-    let plan = ex.plan();
-    let numbers: HashMap<&str, &str> = plan
-        .instances
-        .iter()
-        .map(|i| (i.key.as_str(), plan.step_of(i).number.as_str()))
-        .collect();
-    let label = |key: &str| match numbers.get(key) {
-        Some(n) => format!("{n} {key}"),
-        None => key.to_string(),
-    };
     let width = ex
         .read
         .events
@@ -790,6 +786,56 @@ fn timeline(ex: &Examined) -> String {
         h.runbook_title,
         chain_text(&ex.read)
     );
+    for (e, text) in ex.read.events.iter().zip(event_texts(ex)) {
+        let _ = writeln!(out, "{}  {:<width$}  {text}", e.time, e.operator);
+    }
+    let counts = ex.progress.counts(&ex.plan());
+    let _ = writeln!(out, "State: {}: {}", ex.state_text(), counts_text(&counts));
+    out
+}
+
+/// `log --json`: the run, then every journal event as written, with its timeline sentence.
+fn timeline_json(ex: &Examined) -> String {
+    let h = ex.run.header();
+    let events: Vec<serde_json::Value> = ex
+        .read
+        .events
+        .iter()
+        .zip(event_texts(ex))
+        .map(|(e, text)| {
+            let mut v = serde_json::to_value(e).unwrap_or_default();
+            v["text"] = json!(text);
+            v
+        })
+        .collect();
+    let doc = json!({
+        "format": crate::app::JSON_FORMAT,
+        "run_id": h.run_id,
+        "dir": ex.run.dir().display().to_string(),
+        "runbook_id": h.runbook_id,
+        "runbook_title": h.runbook_title,
+        "rehearsal": h.rehearsal,
+        "state": ex.state().word(),
+        "counts": counts_json(&ex.progress.counts(&ex.plan())),
+        "events": events,
+        "warnings": ex.warnings,
+    });
+    format!("{doc:#}\n")
+}
+
+/// What each journal event says, in the timeline's words, in journal order.
+fn event_texts(ex: &Examined) -> Vec<String> {
+    let plan = ex.plan();
+    let numbers: HashMap<&str, &str> = plan
+        .instances
+        .iter()
+        .map(|i| (i.key.as_str(), plan.step_of(i).number.as_str()))
+        .collect();
+    let label = |key: &str| match numbers.get(key) {
+        Some(n) => format!("{n} {key}"),
+        None => key.to_string(),
+    };
+    let mut out = Vec::with_capacity(ex.read.events.len());
     let mut started: HashMap<&str, journal::Timestamp> = HashMap::new();
     // Items skipped per instance since it was last reopened: a journal written before items
     // were honest says `done` for an instance with such items, which is partly done.
@@ -960,10 +1006,8 @@ fn timeline(ex: &Examined) -> String {
             (EventKind::NoteAdded { .. }, _) | (_, None) => String::new(),
             (_, Some(note)) => format!("; note: {note}"),
         };
-        let _ = writeln!(out, "{}  {:<width$}  {what}{note}", e.time, e.operator);
+        out.push(format!("{what}{note}"));
     }
-    let counts = ex.progress.counts(&plan);
-    let _ = writeln!(out, "State: {}: {}", ex.state_text(), counts_text(&counts));
     out
 }
 

@@ -138,11 +138,11 @@ pub struct StepDoc {
 pub const WRITE_IN_BOXES: usize = 3;
 
 impl StepDoc {
-    /// `  (article step 7)` when the runbook gives the article's number, else nothing.
+    /// ` (article step 7)` when the runbook gives the article's number, else nothing.
     pub fn article_suffix(&self) -> String {
         self.article_step
             .as_ref()
-            .map(|n| format!("  (article step {n})"))
+            .map(|n| format!(" (article step {n})"))
             .unwrap_or_default()
     }
 

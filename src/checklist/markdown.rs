@@ -325,6 +325,36 @@ fn manifest(m: &ManifestDoc, blocks: &mut Vec<String>) {
     ));
 }
 
+/// One fact of the header as a list item: a single value on the item's line; several values
+/// under it, each a paragraph or (written `- ...` in the runbook) a list item of its own, so a
+/// summary or a list of notes reads as written rather than run together.
+fn fact(label: &str, values: &[String]) -> String {
+    match values {
+        [one] => format!("- **{label}:** {}", esc(one)),
+        _ => {
+            let mut out = format!("- **{label}:**\n");
+            let mut prev_item: Option<bool> = None;
+            for v in values {
+                let (item, text) = match v.strip_prefix("- ") {
+                    Some(rest) => (true, rest),
+                    None => (false, v.as_str()),
+                };
+                // Consecutive list items stay one list; anything else is its own paragraph.
+                if !(item && prev_item == Some(true)) {
+                    out.push('\n');
+                }
+                if item {
+                    out.push_str(&format!("  - {}\n", esc(text)));
+                } else {
+                    out.push_str(&format!("  {}\n", esc_line(text)));
+                }
+                prev_item = Some(item);
+            }
+            out.trim_end().to_string()
+        }
+    }
+}
+
 pub fn render(doc: &Doc) -> String {
     let mut blocks = vec![format!("# {}", esc(&doc.title))];
     let mut about = format!("Checklist of runbook {}.", code(&doc.runbook_id));
@@ -335,10 +365,7 @@ pub fn render(doc: &Doc) -> String {
     let facts: Vec<String> = doc
         .facts
         .iter()
-        .map(|(label, values)| {
-            let values: Vec<String> = values.iter().map(|v| esc(v)).collect();
-            format!("- **{label}:** {}", values.join("; "))
-        })
+        .map(|(label, values)| fact(label, values))
         .collect();
     blocks.push(facts.join("\n"));
 

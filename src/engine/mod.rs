@@ -251,6 +251,34 @@ impl<'p, 'r> Walk<'p, 'r> {
     /// reopen what was skipped, partly done or done by hand before the run is finished.
     pub fn walk(&mut self) -> Result<Ending, Error> {
         let total = self.plan.instances.len();
+        loop {
+            if let Some(ending) = self.walk_unsettled()? {
+                return Ok(ending);
+            }
+            if let Some(ending) = self.revisit_before_finishing()? {
+                return Ok(ending);
+            }
+            // A reopened instance is walked at once and settled, or the walk stopped; should one
+            // still be open, the walk takes it up again rather than finish around it.
+            if self
+                .plan
+                .instances
+                .iter()
+                .all(|i| self.state(&i.key).settled())
+            {
+                break;
+            }
+        }
+        self.prompter.progress(total, total, "finished");
+        self.record(NewEvent::new(EventKind::RunFinished {
+            outcome: RunOutcome::Completed,
+        }))?;
+        Ok(Ending::Finished)
+    }
+
+    /// Walks every instance that is not settled, in plan order; `Some` when the walk stopped.
+    fn walk_unsettled(&mut self) -> Result<Option<Ending>, Error> {
+        let total = self.plan.instances.len();
         for instance in &self.plan.instances {
             let state = self.state(&instance.key);
             if state.settled() {
@@ -259,7 +287,7 @@ impl<'p, 'r> Walk<'p, 'r> {
             self.prompter
                 .progress(self.finished_count(), total, &instance.key);
             if interrupt::interrupted() {
-                return Ok(Ending::Interrupted);
+                return Ok(Some(Ending::Interrupted));
             }
             let flow = if state == InstanceState::Started {
                 self.in_doubt(instance)?
@@ -267,48 +295,37 @@ impl<'p, 'r> Walk<'p, 'r> {
                 self.instance(instance)?
             };
             if let Flow::Stop(ending) = flow {
-                return Ok(ending);
+                return Ok(Some(ending));
             }
         }
+        Ok(None)
+    }
+
+    /// Once every instance is settled: offers to reopen what was skipped, partly done or done by
+    /// hand, until the operator finishes; `Some` when the walk stopped.
+    fn revisit_before_finishing(&mut self) -> Result<Option<Ending>, Error> {
         loop {
             let candidates = {
                 let rec = self.recorder();
                 summary::revisitable(self.plan, rec.progress(), None)
             };
             if candidates.is_empty() {
-                break;
+                return Ok(None);
             }
             let key = match self.prompter.revisit(&candidates, true) {
                 Ok(Some(key)) => key,
-                Ok(None) => break,
+                Ok(None) => return Ok(None),
                 Err(s) => {
-                    let Flow::Stop(ending) = stopped(s) else {
-                        break;
-                    };
-                    return Ok(ending);
+                    return Ok(match stopped(s) {
+                        Flow::Stop(ending) => Some(ending),
+                        Flow::Next => None,
+                    });
                 }
             };
             if let Flow::Stop(ending) = self.revisit(&key)? {
-                return Ok(ending);
+                return Ok(Some(ending));
             }
         }
-        // A reopened instance may have been left unsettled (its menu was left another way).
-        if let Some(open) = self
-            .plan
-            .instances
-            .iter()
-            .find(|i| !self.state(&i.key).settled())
-        {
-            return Ok(Ending::Missing(format!(
-                "step instance `{}` is not settled yet",
-                open.key
-            )));
-        }
-        self.prompter.progress(total, total, "finished");
-        self.record(NewEvent::new(EventKind::RunFinished {
-            outcome: RunOutcome::Completed,
-        }))?;
-        Ok(Ending::Finished)
     }
 
     /// The view of an instance, with what can be reopened from its menu.

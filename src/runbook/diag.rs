@@ -13,6 +13,16 @@ pub enum Severity {
     Warning,
 }
 
+impl Severity {
+    /// `error` or `warning`, as diagnostics and `validate --json` say it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub severity: Severity,
@@ -20,7 +30,67 @@ pub struct Diagnostic {
     pub message: String,
 }
 
+/// The stable codes of diagnostics, by what the message says, checked in order: the first
+/// whose needle the message contains gives the code. `validate --json` reports them; tools may
+/// match on them, so a code is never renamed (docs/json.md lists them). A message that matches
+/// none is `invalid-value`.
+pub const CODES: &[(&str, &str)] = &[
+    ("YAML syntax", "yaml-syntax"),
+    ("unknown YAML tag", "yaml-tag"),
+    ("duplicate key", "duplicate-key"),
+    ("expected one YAML document", "yaml-syntax"),
+    ("the file is empty", "empty-file"),
+    ("unknown field `", "unknown-field"),
+    ("is missing the required field", "missing-field"),
+    ("expected a map for", "wrong-type"),
+    ("must be a string", "wrong-type"),
+    ("must be a list", "wrong-type"),
+    ("must be a whole number", "wrong-type"),
+    ("must be true or false", "wrong-type"),
+    ("is not a valid id", "invalid-id"),
+    ("is listed twice", "listed-twice"),
+    ("duplicate ", "duplicate-id"),
+    ("unknown parameter type", "unknown-parameter-type"),
+    ("unknown action type", "unknown-action-type"),
+    ("unknown parameter `", "unknown-parameter"),
+    ("unknown role", "unknown-role"),
+    ("unknown known issue", "unknown-known-issue"),
+    ("unknown manifest", "unknown-manifest"),
+    ("escapes the folder", "path-escapes"),
+    ("is an absolute path", "absolute-path"),
+    ("in condition", "bad-condition"),
+    ("the end of the condition", "bad-condition"),
+    ("compare it with", "bad-condition"),
+    ("is not a choice of parameter", "bad-condition"),
+    ("a condition cannot use it", "bad-condition"),
+    ("so `{{ }}` cannot be used in it", "placeholder-not-allowed"),
+    ("`{{`", "bad-placeholder"),
+    ("does not name a parameter", "bad-placeholder"),
+    ("must be at least", "out-of-range"),
+    ("not be empty", "empty-value"),
+    ("needs at least one", "empty-list"),
+    ("has no steps", "empty-list"),
+    ("needs a non-empty", "empty-list"),
+    ("is only for", "misplaced-field"),
+    ("belongs to a step, not to a phase", "misplaced-field"),
+    ("goes only with", "misplaced-field"),
+    ("cannot have a default", "misplaced-field"),
+];
+
+/// The code of a diagnostic with this message (see [`CODES`]).
+pub fn code_of(message: &str) -> &'static str {
+    CODES
+        .iter()
+        .find(|(needle, _)| message.contains(needle))
+        .map_or("invalid-value", |(_, code)| code)
+}
+
 impl Diagnostic {
+    /// The stable code of this diagnostic (`unknown-field`, `wrong-type`, ...).
+    pub fn code(&self) -> &'static str {
+        code_of(&self.message)
+    }
+
     pub fn error(pos: Pos, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
@@ -39,9 +109,23 @@ impl Diagnostic {
 
     /// Draws the diagnostic: the location line, the source line, and a caret.
     pub fn render(&self, file: &str, source: &str) -> String {
-        let label = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+        self.render_styled(file, source, false)
+    }
+
+    /// [`Self::render`], with the severity in red (error) or yellow (warning) when `color` is
+    /// on: for standard error, when the process's colour decision says so.
+    pub fn render_styled(&self, file: &str, source: &str, color: bool) -> String {
+        let label = self.severity.word();
+        let label = if color {
+            let tone = match self.severity {
+                Severity::Error => crate::color::Tone::Bad,
+                Severity::Warning => crate::color::Tone::Warn,
+            };
+            crate::color::paint(label, tone, true)
+                .force_styling(true)
+                .to_string()
+        } else {
+            label.to_string()
         };
         let mut out = format!(
             "{file}:{}:{}: {label}: {}\n",
@@ -145,6 +229,36 @@ pub fn point_into(source: &str, start: Pos, text: &str, offset: usize) -> Pos {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_by_message() {
+        for (message, code) in [
+            (
+                "unknown field `titel` in the runbook; did you mean `title`?",
+                "unknown-field",
+            ),
+            (
+                "a step is missing the required field `title`",
+                "missing-field",
+            ),
+            ("`title` must be a string, found a list", "wrong-type"),
+            ("duplicate step id `a` (first at line 9)", "duplicate-id"),
+            ("duplicate key `title` (first at line 2)", "duplicate-key"),
+            ("unknown parameter `x` in condition", "unknown-parameter"),
+            (
+                "expected `)`, found the end of the condition",
+                "bad-condition",
+            ),
+            ("`{{` is not closed by `}}`", "bad-placeholder"),
+            (
+                "`a` is listed twice in this copy (first at line 22)",
+                "listed-twice",
+            ),
+            ("something new", "invalid-value"),
+        ] {
+            assert_eq!(code_of(message), code, "{message}");
+        }
+    }
 
     #[test]
     fn renders_caret_under_column() {

@@ -4,8 +4,9 @@
 //! scalar, found a tab"), and a badly indented line as "did not find expected key". Both are
 //! true and useless to someone fixing a runbook. This module looks at the source around the
 //! reported position and says what is wrong where it is wrong: the tab itself, or the line whose
-//! indentation does not line up, with the indentation the lines above suggest. It only rewrites
-//! a message it can improve; anything else passes through unchanged.
+//! indentation does not line up, with the indentation the lines above suggest, or the value
+//! whose `: ` YAML read as a second map ("mapping values are not allowed"), which wants quotes.
+//! It only rewrites a message it can improve; anything else passes through unchanged.
 
 use super::yaml::{Pos, SyntaxError};
 
@@ -18,6 +19,8 @@ pub fn explain(source: &str, info: &str, err: SyntaxError) -> SyntaxError {
         || info.contains("did not find expected '-' indicator")
     {
         misaligned(&lines, err.pos.line)
+    } else if info.contains("mapping values are not allowed in this context") {
+        misaligned(&lines, err.pos.line).or_else(|| colon_in_value(&lines, err.pos))
     } else {
         None
     };
@@ -71,19 +74,28 @@ fn misaligned(lines: &[&str], line: usize) -> Option<SyntaxError> {
     let indent = text.len() - content.len();
     let item = is_item(content);
     let levels = levels_above(lines, line, indent, item);
+    if levels.iter().any(|l| l.indent == indent) {
+        // It lines up with the lines above: the trouble is elsewhere (a `: ` inside a value).
+        return None;
+    }
     let near = levels
         .iter()
         .filter(|l| l.indent != indent)
         .min_by_key(|l| (l.indent.abs_diff(indent), std::cmp::Reverse(l.line)))?;
+    let to = if near.indent == 0 {
+        "start it at the beginning of the line".to_string()
+    } else {
+        format!("indent it by {} spaces", near.indent)
+    };
     let message = if item {
         format!(
-            "YAML syntax: this list item is indented by {indent} spaces, but the item on line {} by {}: the items of one list line up, so indent its `-` by {} spaces",
-            near.line, near.indent, near.indent
+            "YAML syntax: this list item is indented by {indent} spaces, but the item on line {} by {}: the items of one list line up, so {to}",
+            near.line, near.indent
         )
     } else {
         format!(
-            "YAML syntax: this line is indented by {indent} spaces, but `{}` on line {} by {}: the keys of one map line up, so indent it by {} spaces",
-            near.key, near.line, near.indent, near.indent
+            "YAML syntax: this line is indented by {indent} spaces, but `{}` on line {} by {}: the keys of one map line up, so {to}",
+            near.key, near.line, near.indent
         )
     };
     Some(SyntaxError {
@@ -92,6 +104,27 @@ fn misaligned(lines: &[&str], line: usize) -> Option<SyntaxError> {
             col: indent + 1,
         },
         message,
+    })
+}
+
+/// A line that lines up but whose plain value holds `: `, which YAML reads as a second map: the
+/// value wants quotes. The error keeps pointing at that colon.
+fn colon_in_value(lines: &[&str], pos: Pos) -> Option<SyntaxError> {
+    let text = lines.get(pos.line.checked_sub(1)?)?;
+    let content = text.trim_start();
+    let content = content.strip_prefix("- ").unwrap_or(content);
+    let (key, value) = content.split_once(": ")?;
+    let value = value.trim();
+    if !value.contains(": ") || value.starts_with(['\'', '"', '[', '{', '|', '>']) {
+        return None;
+    }
+    Some(SyntaxError {
+        pos,
+        message: format!(
+            "YAML syntax: `: ` inside a value starts a map; put the value in quotes: {}: '{}'",
+            key.trim(),
+            value.replace('\'', "''")
+        ),
     })
 }
 
@@ -181,6 +214,28 @@ mod tests {
         let (line, col, message) = explained(source, 4, "did not find expected '-' indicator");
         assert_eq!((line, col), (4, 4));
         assert!(message.contains("`title` on line 3 by 4"), "{message}");
+    }
+
+    #[test]
+    fn an_over_indented_key_is_measured_against_the_keys_above() {
+        let source = "id: bad\ntitle: Bad\n  article: KB1\n";
+        let (line, col, message) =
+            explained(source, 3, "mapping values are not allowed in this context");
+        assert_eq!((line, col), (3, 3));
+        assert!(
+            message.ends_with("`title` on line 2 by 0: the keys of one map line up, so start it at the beginning of the line"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_colon_in_a_value_is_not_an_indentation_problem() {
+        let info = "mapping values are not allowed in this context";
+        let (_, _, message) = explained("id: a\ntitle: Note: b\n", 2, info);
+        assert_eq!(
+            message,
+            "YAML syntax: `: ` inside a value starts a map; put the value in quotes: title: 'Note: b'"
+        );
     }
 
     #[test]

@@ -10,49 +10,32 @@ use std::collections::HashMap;
 use super::diag::{Diagnostic, point_into};
 use super::expr::{self, Expr, Literal};
 use super::model::*;
+use super::spec::{self, Node as Spec};
 use super::template::Template;
 use super::yaml::{Key, Node, NodeKind, Pos};
 
-const RUNBOOK_FIELDS: &[&str] = &[
-    "id",
-    "title",
-    "article",
-    "product",
-    "released",
-    "replaces",
-    "applies_to",
-    "source",
-    "summary",
-    "restart",
-    "notes",
-    "references",
-    "parameters",
-    "roles",
-    "prerequisites",
-    "phases",
-    "known_issues",
-    "manifests",
-];
-const PARAMETER_FIELDS: &[&str] = &["name", "type", "prompt", "help", "default", "choices"];
-const ROLE_FIELDS: &[&str] = &["id", "title", "description", "hosts"];
-const PREREQUISITE_FIELDS: &[&str] = &["text", "note", "references"];
-const REFERENCE_FIELDS: &[&str] = &["article", "url", "title"];
-const PHASE_FIELDS: &[&str] = &["id", "title", "when", "notes", "steps"];
-const STEP_FIELDS: &[&str] = &[
-    "id",
-    "title",
-    "instructions",
-    "on",
-    "when",
-    "article_step",
-    "items",
-    "notes",
-    "references",
-    "known_issues",
-    "action",
-    "automation",
-];
-const ITEM_FIELDS: &[&str] = &["id", "text", "note"];
+// The fields each kind of map may hold: the format's one table (see [`super::spec`]), which
+// `stepwise schema` turns into the JSON Schema.
+const RUNBOOK_FIELDS: &Spec = &spec::RUNBOOK;
+const PARAMETER_FIELDS: &Spec = &spec::PARAMETER;
+const ROLE_FIELDS: &Spec = &spec::ROLE;
+const PREREQUISITE_FIELDS: &Spec = &spec::PREREQUISITE;
+const REFERENCE_FIELDS: &Spec = &spec::REFERENCE;
+const PHASE_FIELDS: &Spec = &spec::PHASE;
+const STEP_FIELDS: &Spec = &spec::STEP;
+const ITEM_FIELDS: &Spec = &spec::ITEM;
+const ACTION_TYPES: &[&str] = spec::ACTION_TYPES;
+const MANUAL_FIELDS: &Spec = &spec::MANUAL_ACTION;
+const COMMAND_FIELDS: &Spec = &spec::COMMAND_ACTION;
+const COPY_FIELDS: &Spec = &spec::COPY_ACTION;
+const WRITE_FILE_FIELDS: &Spec = &spec::WRITE_FILE_ACTION;
+const CREATE_FOLDER_FIELDS: &Spec = &spec::CREATE_FOLDER_ACTION;
+const CHECK_FIELDS: &Spec = &spec::CHECK_ACTION;
+const ASSERTION_FIELDS: &Spec = &spec::CHECK_ENTRY;
+const ASSERTION_COMMAND_FIELDS: &Spec = &spec::CHECK_COMMAND;
+const KNOWN_ISSUE_FIELDS: &Spec = &spec::KNOWN_ISSUE;
+const MANIFEST_FIELDS: &Spec = &spec::MANIFEST;
+const MANIFEST_FILE_FIELDS: &Spec = &spec::MANIFEST_FILE;
 /// Fields written where they do not belong, with what to say instead of a "did you mean":
 /// `(where, field, message)`.
 const MISPLACED_FIELDS: &[(&str, &str, &str)] = &[(
@@ -60,45 +43,6 @@ const MISPLACED_FIELDS: &[(&str, &str, &str)] = &[(
     "on",
     "`on:` belongs to a step, not to a phase: put `on:` on each step of the phase that runs on the role's hosts",
 )];
-const ACTION_TYPES: &[&str] = &[
-    "manual",
-    "command",
-    "copy",
-    "write_file",
-    "create_folder",
-    "check",
-];
-const MANUAL_FIELDS: &[&str] = &["type"];
-const COMMAND_FIELDS: &[&str] = &[
-    "type",
-    "program",
-    "args",
-    "cwd",
-    "timeout",
-    "success_codes",
-    "shell",
-];
-const COPY_FIELDS: &[&str] = &["type", "from", "to", "files", "backup", "manifest"];
-const WRITE_FILE_FIELDS: &[&str] = &["type", "dir", "file", "content", "backup"];
-const CREATE_FOLDER_FIELDS: &[&str] = &["type", "path"];
-const CHECK_FIELDS: &[&str] = &["type", "checks"];
-const ASSERTION_FIELDS: &[&str] = &["exists", "size", "writable", "command"];
-const ASSERTION_COMMAND_FIELDS: &[&str] = &["program", "args"];
-const KNOWN_ISSUE_FIELDS: &[&str] = &[
-    "id",
-    "title",
-    "symptom",
-    "cause",
-    "applies_to",
-    "workaround",
-    "steps",
-    "notes",
-    "references",
-];
-const MANIFEST_FIELDS: &[&str] = &["id", "title", "note", "platform", "files"];
-const MANIFEST_FILE_FIELDS: &[&str] = &[
-    "name", "size", "version", "date", "time", "platform", "sha256",
-];
 
 /// Decodes and validates a parsed document. Returns the runbook only when there is no error;
 /// the diagnostics (errors and warnings) come back either way, in source order.
@@ -229,12 +173,7 @@ impl<'s> Decoder<'s> {
     }
 
     /// Opens a map, reporting unknown fields (with a "did you mean").
-    fn map<'n>(
-        &mut self,
-        node: &'n Node,
-        what: &'static str,
-        known: &[&str],
-    ) -> Option<Fields<'n>> {
+    fn map<'n>(&mut self, node: &'n Node, what: &'static str, known: &Spec) -> Option<Fields<'n>> {
         let NodeKind::Map(entries) = &node.kind else {
             self.error(
                 node.pos,
@@ -243,7 +182,7 @@ impl<'s> Decoder<'s> {
             return None;
         };
         for (key, _) in entries {
-            if !known.contains(&key.text.as_str()) {
+            if !known.has(&key.text) {
                 let misplaced = MISPLACED_FIELDS
                     .iter()
                     .find(|(w, field, _)| *w == what && *field == key.text);
@@ -251,7 +190,7 @@ impl<'s> Decoder<'s> {
                     self.error(key.pos, *message);
                     continue;
                 }
-                let message = match suggest(&key.text, known.iter().copied()) {
+                let message = match suggest(&key.text, known.names()) {
                     Some(s) => format!(
                         "unknown field `{}` in {what}; did you mean `{s}`?",
                         key.text
@@ -259,7 +198,7 @@ impl<'s> Decoder<'s> {
                     None => format!(
                         "unknown field `{}` in {what}; expected one of: {}",
                         key.text,
-                        known.join(", ")
+                        known.names().collect::<Vec<_>>().join(", ")
                     ),
                 };
                 self.error(key.pos, message);

@@ -9,6 +9,8 @@ pub mod expr;
 mod indent;
 pub mod load;
 pub mod model;
+pub mod schema;
+pub mod spec;
 pub mod template;
 pub mod yaml;
 
@@ -78,10 +80,12 @@ pub fn load(source: &Source) -> Loaded {
     }
 }
 
-/// Renders diagnostics for one source, in order.
+/// Renders diagnostics for one source, in order, for standard error (coloured when the
+/// process's colour decision for standard error says so).
 pub fn render_diagnostics(source: &Source, diagnostics: &[Diagnostic]) -> String {
+    let color = console::colors_enabled_stderr();
     diagnostics
         .iter()
-        .map(|d| d.render(&source.name, &source.text))
+        .map(|d| d.render_styled(&source.name, &source.text, color))
         .collect()
 }

@@ -19,27 +19,41 @@ use crate::runbook::load::suggest;
 use crate::runbook::yaml::{self, Seg};
 use crate::runbook::{ParamType, Parameter, Role, Runbook, Value, host_list_problem};
 
-#[derive(Debug, Deserialize, Default)]
+/// An answers file: the answers to a run's prompts, for a run without a terminal
+/// (docs/operator-guide.md, "Answers files").
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct File {
+    /// The operator recorded in the journal.
     #[serde(default)]
     operator: Option<String>,
+    /// Parameter values by parameter name, as with --set.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     params: BTreeMap<String, serde_yaml::Value>,
+    /// Host lists by role id.
     #[serde(default)]
     hosts: BTreeMap<String, Vec<String>>,
+    /// The answer to "run this automated action now?".
     #[serde(default)]
     confirm: Option<bool>,
+    /// The decision for any manual step instance not listed under `steps`.
     #[serde(default)]
     default: Option<Kind>,
+    /// Decisions per step instance key (`step-id`, `step-id@HOST`): a decision, or a map.
     #[serde(default)]
     steps: BTreeMap<String, StepEntry>,
+    /// What to do when a step fails: `retry`, `workaround:ID`, `done`, `skip-host`,
+    /// `skip-step`, `abort`, or a list of them tried in order.
     #[serde(default)]
     on_failure: Option<OneOrMany>,
+    /// What to do with a step instance left in doubt by an interruption.
     #[serde(default)]
     in_doubt: Option<InDoubtKind>,
+    /// Whether to go on when the runbook changed since the run started.
     #[serde(default)]
     accept_changed_runbook: Option<bool>,
+    /// Go on despite blocking checks, with this reason.
     #[serde(default)]
     override_checks: Option<String>,
     /// Whether the prerequisites are met; `default: done` says yes too.
@@ -51,7 +65,7 @@ struct File {
 }
 
 /// One instance to reopen at the end of the walk, and how to answer it the second time.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Revisit {
     key: String,
@@ -78,7 +92,12 @@ impl Revisit {
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+/// The JSON Schema of an answers file, from the types above.
+pub fn answers_schema() -> schemars::Schema {
+    schemars::schema_for!(File)
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 enum Kind {
     Done,
@@ -92,7 +111,7 @@ enum Kind {
     Automate,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 enum InDoubtKind {
     Rerun,
@@ -107,7 +126,7 @@ enum InDoubtKind {
     Pause,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 enum OneOrMany {
     One(String),
@@ -123,14 +142,14 @@ impl OneOrMany {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 enum StepEntry {
     Kind(Kind),
     Full(StepAnswer),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct StepAnswer {
     #[serde(default)]

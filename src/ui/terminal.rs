@@ -160,11 +160,12 @@ impl TerminalPrompter {
         }
     }
 
-    /// Whether standard input and error are a terminal a person can answer at.
+    /// Whether standard input and error are a terminal a person can answer at. Standard output
+    /// does not matter: prompts and the bar are drawn on standard error, so `run ... | tee log`
+    /// still asks at the terminal.
     pub fn available() -> bool {
-        Term::stderr().is_term()
-            && console::user_attended_stderr()
-            && Term::stdout().features().is_attended()
+        use std::io::IsTerminal;
+        io::stdin().is_terminal() && Term::stderr().is_term() && console::user_attended_stderr()
     }
 
     /// Asks with a menu (dialoguer ends it with a newline).

@@ -849,3 +849,50 @@ fn boxes_follow_the_inventory() {
     }
     assert!(!keys.contains_key("restart-iis@PROV01"));
 }
+
+#[test]
+fn output_dash_is_standard_output() {
+    let sw = Stepwise::new().args(["checklist", "hmc45-ur6", "--format", "md", "-o", "-"]);
+    let out = sw.stdout();
+    assert_eq!(out, Case::bundled("hmc45-ur6").output("md"));
+    assert!(files_in(sw.dir()).is_empty(), "no file named `-` is made");
+}
+
+/// The summary's paragraphs and its `- ` lines, and each note, are blocks and items of their own
+/// in Markdown, never run together on one line.
+#[test]
+fn markdown_summary_and_notes_keep_their_lines() {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let case = Case::bundled("hmc45-ur6");
+    let rb = case.runbook();
+    let md = case.output("md");
+    assert!(!md.contains(":; "), "values joined with `;`:\n{md}");
+    // Every text of the header's lists, as parsed: one per paragraph or list item.
+    let mut blocks: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for event in Parser::new(&md) {
+        match event {
+            Event::Start(Tag::Paragraph | Tag::Item) => current.clear(),
+            Event::End(TagEnd::Paragraph | TagEnd::Item) if !current.is_empty() => {
+                blocks.push(std::mem::take(&mut current))
+            }
+            Event::Text(t) | Event::Code(t) => current.push_str(&t),
+            Event::SoftBreak => current.push(' '),
+            _ => {}
+        }
+    }
+    let summary = rb.summary.as_deref().unwrap();
+    for line in summary.lines().filter_map(|l| l.trim().strip_prefix("- ")) {
+        assert!(
+            blocks.iter().any(|b| b.starts_with(line.trim())),
+            "summary line `{line}` is not an item of its own"
+        );
+    }
+    for note in &rb.notes {
+        let first = note.lines().next().unwrap().trim();
+        assert!(
+            blocks.iter().any(|b| b.starts_with(first)),
+            "note `{first}` does not start a block of its own"
+        );
+    }
+}

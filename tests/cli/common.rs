@@ -43,6 +43,7 @@ pub struct Stepwise {
     args: Vec<OsString>,
     envs: Vec<(String, String)>,
     dir: tempfile::TempDir,
+    cwd: Option<PathBuf>,
 }
 
 impl Stepwise {
@@ -51,7 +52,14 @@ impl Stepwise {
             args: Vec::new(),
             envs: Vec::new(),
             dir: tempfile::tempdir().expect("a temporary folder"),
+            cwd: None,
         }
+    }
+
+    /// Runs the command in `dir` instead of its own temporary folder.
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Stepwise {
+        self.cwd = Some(dir.into());
+        self
     }
 
     pub fn arg(mut self, arg: impl Into<OsString>) -> Stepwise {
@@ -91,7 +99,7 @@ impl Stepwise {
         // lowest-ranked source of the operator's name, so --operator, STEPWISE_OPERATOR and an
         // answers file's `operator` still win.
         cmd.args(&self.args)
-            .current_dir(self.dir.path())
+            .current_dir(self.cwd.as_deref().unwrap_or(self.dir.path()))
             .env_remove("STEPWISE_STATE_DIR")
             .env("USER", "test-operator")
             .stdin(Stdio::null());

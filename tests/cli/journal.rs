@@ -385,7 +385,7 @@ fn status_as_json() {
     let out = empty.run(&["status", "--state-dir", "runs", "--json"]);
     assert_eq!(
         out.stdout,
-        "{\n  \"abandoned_creations\": [],\n  \"runs\": [],\n  \"state_dir\": \"runs\"\n}\n"
+        "{\n  \"abandoned_creations\": [],\n  \"format\": 1,\n  \"runs\": [],\n  \"state_dir\": \"runs\"\n}\n"
     );
 }
 

@@ -10,14 +10,18 @@ mod common;
 
 mod check;
 mod checklist;
+mod color;
+mod completion;
 mod content;
 mod creation;
 mod evidence;
 mod harden;
 mod journal;
+mod json;
 mod kill;
 mod operator;
 mod pipes;
 mod run;
+mod schema;
 mod terminal;
 mod validate;

@@ -275,10 +275,20 @@ impl Terminal {
 
     /// Types `stepwise ARGS…; echo EXIT=$?` at the shell prompt.
     fn run(&mut self, args: &[&str]) {
+        self.run_piped(args, "");
+    }
+
+    /// Types `stepwise ARGS… PIPE; echo EXIT=$?` at the shell prompt (`PIPE` as given, e.g.
+    /// `| tee log`; the exit code is then the last command's).
+    fn run_piped(&mut self, args: &[&str], pipe: &str) {
         let mut line = sh_quote(env!("CARGO_BIN_EXE_stepwise"));
         for a in args {
             line.push(' ');
             line.push_str(&sh_quote(a));
+        }
+        if !pipe.is_empty() {
+            line.push(' ');
+            line.push_str(pipe);
         }
         line.push_str("; echo EXIT=$?");
         self.type_text(&line);
@@ -1107,4 +1117,29 @@ fn long_questions_fit_the_terminal_and_ctrl_c_before_the_run_starts_exits_130() 
         !t.state_dir().exists() || fs::read_dir(t.state_dir()).unwrap().next().is_none(),
         "no run was created"
     );
+}
+
+#[test]
+fn run_piped_into_tee_still_asks_at_the_terminal() {
+    let Some(mut t) = terminal("tee") else {
+        return;
+    };
+    let state = t.state_dir().display().to_string();
+    let log = t.path("run.log").display().to_string();
+    t.run_piped(
+        &["run", "hmc45-ur6", "--state-dir", &state],
+        &format!("| tee {}", sh_quote(&log)),
+    );
+    // Standard output is a pipe, standard input and error are the terminal: the walk asks.
+    t.prompt("Has Update Rollup 5 already been installed?");
+    t.answer(&["n"]);
+    t.prompt("Was this system upgraded from Hosted Messaging and Collaboration 4.0?");
+    t.send(&["C-c"]);
+    t.exit_code();
+    let h = t.history();
+    assert!(
+        h.contains("Interrupted before the run started; nothing was started."),
+        "{h}"
+    );
+    assert!(!h.contains("no terminal"), "{h}");
 }

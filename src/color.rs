@@ -1,0 +1,53 @@
+//! The colour decision for the whole process, made once from `--color` and the environment.
+//!
+//! `auto` (the default) colours a stream only when it is a terminal that supports colour, `TERM`
+//! is not `dumb` and `NO_COLOR` is not set (and honours `CLICOLOR=0` and `CLICOLOR_FORCE=1`);
+//! `always` and `never` override all of that. The decision lives in the terminal library's
+//! switches, so everything drawn through it (prompts, bars, the words below) follows it.
+//! Colour only ever marks what the words already say: nothing is said by colour alone.
+
+use console::{Style, StyledObject};
+
+/// `--color auto|always|never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// Sets the process's colour switches for standard output and error.
+pub fn apply(choice: ColorChoice) {
+    match choice {
+        ColorChoice::Auto => {}
+        ColorChoice::Always | ColorChoice::Never => {
+            let on = choice == ColorChoice::Always;
+            console::set_colors_enabled(on);
+            console::set_colors_enabled_stderr(on);
+        }
+    }
+}
+
+/// How bad a finding or a diagnostic is, for its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Blocking findings and errors: red.
+    Bad,
+    /// Warnings: yellow.
+    Warn,
+    /// Everything else: as it is.
+    Plain,
+}
+
+/// `text` in the colour of `tone`, for standard output (or standard error with `stderr`).
+/// Padding given in a format string applies to the text, not to the colour codes.
+pub fn paint<D>(text: D, tone: Tone, stderr: bool) -> StyledObject<D> {
+    let style = match tone {
+        Tone::Bad => Style::new().red().bold(),
+        Tone::Warn => Style::new().yellow(),
+        Tone::Plain => Style::new(),
+    };
+    let style = if stderr { style.for_stderr() } else { style };
+    style.apply_to(text)
+}
