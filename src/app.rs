@@ -51,18 +51,28 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             plan,
             run,
             output,
+            change,
         } => {
-            let (_, rb) = load_runbook(&runbook)?;
+            let (source, rb) = load_runbook(&runbook)?;
             let mut bindings = bindings(&rb, &plan)?;
             let as_run = match &run {
-                Some(dir) => Some(as_run(&rb, dir, &mut bindings)?),
+                Some(dir) => Some(as_run(&rb, &source, dir, &mut bindings)?),
                 None => None,
             };
             let plan = Plan::new(&rb, &bindings);
+            let record = crate::checklist::Record {
+                hash: source.content_hash(),
+                change: crate::checklist::Change {
+                    number: change.change_number,
+                    window: change.window,
+                    operator: change.operator,
+                    approver: change.approver,
+                },
+            };
             let text = match format {
-                Format::Text => crate::checklist::text(&plan, as_run.as_ref()),
-                Format::Md => crate::checklist::markdown(&plan, as_run.as_ref()),
-                Format::Html => crate::checklist::html(&plan, as_run.as_ref()),
+                Format::Text => crate::checklist::text(&plan, as_run.as_ref(), &record),
+                Format::Md => crate::checklist::markdown(&plan, as_run.as_ref(), &record),
+                Format::Html => crate::checklist::html(&plan, as_run.as_ref(), &record),
             };
             // `-o -` is standard output, as with most tools that take an output file.
             let output = output.filter(|p| p.as_os_str() != "-");
@@ -170,6 +180,7 @@ fn check(runbook: &str, args: &PlanArgs, json: bool) -> Result<ExitCode, Error> 
 /// on the command line win).
 fn as_run(
     rb: &Runbook,
+    source: &Source,
     dir: &Path,
     bindings: &mut Bindings,
 ) -> Result<crate::checklist::AsRun, Error> {
@@ -201,7 +212,84 @@ fn as_run(
     if run.header().rehearsal {
         label.push_str(" (rehearsal)");
     }
-    Ok(crate::checklist::as_run(&label, &read))
+    let mut record = crate::checklist::as_run(&label, &read);
+    let plan = Plan::new(rb, bindings);
+    record.summary = run_summary(&run, &read.events, &progress.counts(&plan), source);
+    Ok(record)
+}
+
+/// The run summary of an as-run record: start, end, operators, machines, counts by outcome, the
+/// runbook's hash (and whether the runbook printed is the one that ran), rehearsal or not.
+fn run_summary(
+    run: &crate::journal::Run,
+    events: &[crate::journal::Event],
+    c: &crate::journal::Counts,
+    source: &Source,
+) -> Vec<(&'static str, String)> {
+    use crate::journal::EventKind;
+    let h = run.header();
+    let ended = events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::RunFinished { outcome } => Some(format!(
+            "{} ({})",
+            e.time.to_rfc3339_seconds(),
+            serde_json::to_value(outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        )),
+        _ => None,
+    });
+    let mut operators: Vec<&str> = Vec::new();
+    let mut machines: Vec<&str> = vec![h.machine.as_str()];
+    for e in events {
+        if !operators.contains(&e.operator.as_str()) {
+            operators.push(&e.operator);
+        }
+        if let EventKind::Resumed { machine, .. } = &e.kind
+            && !machines.contains(&machine.as_str())
+        {
+            machines.push(machine);
+        }
+    }
+    let hash = if h.runbook_sha256 == source.content_hash() {
+        h.runbook_sha256.clone()
+    } else {
+        format!(
+            "{} (the runbook printed here has changed since: {})",
+            h.runbook_sha256,
+            source.content_hash()
+        )
+    };
+    vec![
+        ("Run", run.id().to_string()),
+        ("Started", h.started.to_rfc3339_seconds()),
+        ("Ended", ended.unwrap_or_else(|| "not finished".to_string())),
+        ("Operators", operators.join(", ")),
+        ("Machines", machines.join(", ")),
+        (
+            "Outcomes",
+            format!(
+                "{} done ({} by hand), {} partly done, {} skipped, {} failed, {} in doubt, {} pending, of {}",
+                c.done,
+                c.by_hand,
+                c.partly_done,
+                c.skipped,
+                c.failed,
+                c.in_doubt,
+                c.pending,
+                c.total
+            ),
+        ),
+        ("Runbook SHA-256", hash),
+        (
+            "Rehearsal",
+            if h.rehearsal {
+                "yes: a sandbox stood in for every path; no command ran".to_string()
+            } else {
+                "no".to_string()
+            },
+        ),
+    ]
 }
 
 /// Writes command output to a file (atomically) or to standard output; a closed pipe is not an

@@ -78,6 +78,23 @@ pub struct PlanArgs {
     pub inventory: Option<PathBuf>,
 }
 
+/// The change block of a printed checklist; what is not given is left blank to fill in by hand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChangeArgs {
+    /// The change number, printed in the change block
+    #[arg(long, value_name = "NUMBER")]
+    pub change_number: Option<String>,
+    /// The planned window, e.g. --window "2026-12-05 22:00-02:00 UTC"
+    #[arg(long, value_name = "TEXT")]
+    pub window: Option<String>,
+    /// The operator who will carry the change out
+    #[arg(long, value_name = "NAME")]
+    pub operator: Option<String>,
+    /// Who approved the change
+    #[arg(long, value_name = "NAME")]
+    pub approver: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the bundled runbooks: id, title, article
@@ -127,6 +144,8 @@ pub enum Command {
         /// Write to FILE instead of standard output (`-` is standard output)
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        change: ChangeArgs,
     },
     /// Dry-run checks: show the plan and what would stop it; changes nothing
     #[command(after_help = examples!(

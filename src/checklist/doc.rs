@@ -50,6 +50,16 @@ pub struct Doc {
     pub phases: Vec<PhaseDoc>,
     pub known_issues: Vec<IssueDoc>,
     pub manifests: Vec<ManifestDoc>,
+    /// The runbook's article number and content hash, printed on every page.
+    pub article: String,
+    pub hash: String,
+    /// The change block at the top: given values, or blanks to fill in by hand.
+    pub change: super::Change,
+    /// The as-run record's run summary (label, value), empty without `--run`.
+    pub run_summary: Vec<(&'static str, String)>,
+    pub backout: Option<crate::runbook::Backout>,
+    /// The runbook author's notes on how the article was read: an appendix, out of the way.
+    pub appendix: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -593,7 +603,7 @@ fn paragraphs(text: &str) -> Vec<String> {
 
 impl Doc {
     /// Walks the plan once, in order; ticks the boxes that `as_run` records.
-    pub fn build(plan: &Plan, as_run: Option<&AsRun>) -> Doc {
+    pub fn build(plan: &Plan, as_run: Option<&AsRun>, record: &super::Record) -> Doc {
         let walk = Walk { plan, as_run };
         let rb = plan.runbook;
 
@@ -622,13 +632,8 @@ impl Doc {
         if let Some(journal) = as_run.and_then(|r| r.journal.clone()) {
             facts.push(("Journal", vec![journal]));
         }
-        // How the article was read where it is ambiguous: part of the record, so printed.
-        if !rb.notes.is_empty() {
-            facts.push((
-                "Notes",
-                rb.notes.iter().flat_map(|n| paragraphs(n)).collect(),
-            ));
-        }
+        // How the article was read where it is ambiguous: part of the record, so printed, but in
+        // an appendix (see `appendix` below), out of the operator's way.
 
         let parameters = rb
             .parameters
@@ -770,7 +775,18 @@ impl Doc {
             phases,
             known_issues,
             manifests,
+            article: rb.article.clone(),
+            hash: record.hash.clone(),
+            change: record.change.clone(),
+            run_summary: as_run.map(|r| r.summary.clone()).unwrap_or_default(),
+            backout: rb.backout.clone(),
+            appendix: rb.notes.iter().flat_map(|n| paragraphs(n)).collect(),
         }
+    }
+
+    /// The short form of the content hash printed on every page (the first 16 hex digits).
+    pub fn short_hash(&self) -> &str {
+        &self.hash[..self.hash.len().min(16)]
     }
 }
 

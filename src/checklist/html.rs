@@ -56,7 +56,15 @@ tr { break-inside: avoid; page-break-inside: avoid; }
   line-height: 1.05em; text-align: center; font-weight: bold; vertical-align: middle; }
 .manifest td.size, .manifest th.size { text-align: right; }
 .none { font-style: italic; }
-@page { size: A4; margin: 14mm 12mm; }
+@page { size: auto; margin: 16mm 12mm; }
+td, th, dd, p, li, pre, code { overflow-wrap: anywhere; }
+table.change td.value, table.sign td { height: 2.2em; }
+table.change th, table.summary th { width: 11em; background: #e8e8e8; }
+table.sign th { background: #e8e8e8; }
+table.sign td.role { width: 10em; font-weight: bold; }
+.blank { color: #888; font-style: italic; font-size: .85em; }
+ol.backout li { margin: .3em 0; }
+.appendix { font-size: .95em; }
 @media print {
   body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
   a { color: inherit; text-decoration: none; }
@@ -65,6 +73,115 @@ tr { break-inside: avoid; page-break-inside: avoid; }
   h2 { break-before: auto; }
 }
 "#;
+
+/// Quotes text for a CSS string (`content: "..."`).
+fn css_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            '<' => out.push_str("\\3c "),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The running head and foot of every printed page: runbook id, article and content hash at the
+/// top, "Page N of M" at the bottom.
+fn page_style(doc: &Doc) -> String {
+    let head = format!(
+        "{} \u{b7} {} \u{b7} SHA-256 {}",
+        doc.runbook_id,
+        doc.article,
+        doc.short_hash()
+    );
+    let head = match &doc.change.number {
+        Some(n) => format!("{head} \u{b7} change {n}"),
+        None => head,
+    };
+    format!(
+        "@page {{ @top-left {{ content: {}; font: 8pt Arial, Helvetica, sans-serif; color: #333; }} \
+         @bottom-right {{ content: \"Page \" counter(page) \" of \" counter(pages); font: 8pt Arial, Helvetica, sans-serif; }} }}",
+        css_string(&head)
+    )
+}
+
+/// The change block: what the change board fills in or the options gave.
+fn change_block(out: &mut String, doc: &Doc) {
+    out.push_str(
+        "<section class=\"change\">\n<h2>Change record</h2>\n<table class=\"change\">\n<tbody>\n",
+    );
+    for (label, value) in doc.change.rows() {
+        let cell = match value {
+            Some(v) => esc(v),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "<tr><th>{label}</th><td class=\"value\">{cell}</td></tr>\n"
+        ));
+    }
+    out.push_str(&format!(
+        "<tr><th>Runbook</th><td><code>{}</code> \u{b7} {} \u{b7} SHA-256 <code>{}</code></td></tr>\n",
+        esc(&doc.runbook_id),
+        esc(&doc.article),
+        esc(&doc.hash)
+    ));
+    out.push_str("</tbody>\n</table>\n</section>\n");
+    if !doc.run_summary.is_empty() {
+        out.push_str("<section class=\"run-summary\">\n<h2>Run summary</h2>\n<table class=\"summary\">\n<tbody>\n");
+        for (label, value) in &doc.run_summary {
+            out.push_str(&format!(
+                "<tr><th>{label}</th><td>{}</td></tr>\n",
+                esc(value)
+            ));
+        }
+        out.push_str("</tbody>\n</table>\n</section>\n");
+    }
+}
+
+/// The end of the record: the back-out section, the sign-off block, the author's appendix.
+fn closing(out: &mut String, doc: &Doc) {
+    if let Some(b) = &doc.backout {
+        out.push_str("<section class=\"backout\">\n<h2>Back-out</h2>\n");
+        if let Some(text) = &b.text {
+            out.push_str(&format!(
+                "<p class=\"lines\">{}</p>\n",
+                lines(text.trim_end())
+            ));
+        }
+        if !b.steps.is_empty() {
+            out.push_str("<ol class=\"backout\">\n");
+            for step in &b.steps {
+                out.push_str(&format!(
+                    "<li><span class=\"box backout-box\"></span> {}</li>\n",
+                    esc(step)
+                ));
+            }
+            out.push_str("</ol>\n");
+        }
+        out.push_str("</section>\n");
+    }
+    out.push_str("<section class=\"sign-off\">\n<h2>Sign-off</h2>\n<table class=\"sign\">\n<thead><tr><th>Role</th><th>Name</th><th>Signature</th><th>Date and time</th></tr></thead>\n<tbody>\n");
+    for role in super::SIGN_OFF {
+        out.push_str(&format!(
+            "<tr><td class=\"role\">{role}</td><td></td><td></td><td></td></tr>\n"
+        ));
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
+    if !doc.appendix.is_empty() {
+        out.push_str("<section class=\"appendix\">\n<h2>Appendix: how the article was read</h2>\n");
+        for note in &doc.appendix {
+            out.push_str(&format!("<p>{}</p>\n", esc(note)));
+        }
+        out.push_str("</section>\n");
+    }
+}
 
 /// Escapes text for HTML content and attribute values.
 fn esc(s: &str) -> String {
@@ -422,8 +539,9 @@ pub fn render(doc: &Doc) -> String {
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     out.push_str(&format!(
-        "<title>Checklist: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        esc(&doc.title)
+        "<title>Checklist: {}</title>\n<style>{STYLE}</style>\n<style>{}</style>\n</head>\n<body>\n",
+        esc(&doc.title),
+        page_style(doc)
     ));
 
     out.push_str(&format!("<header>\n<h1>{}</h1>\n", esc(&doc.title)));
@@ -437,6 +555,7 @@ pub fn render(doc: &Doc) -> String {
             esc(run)
         ));
     }
+    change_block(&mut out, doc);
     out.push_str("<dl class=\"facts\">\n");
     for (label, values) in &doc.facts {
         let values: Vec<String> = values.iter().map(|v| esc(v)).collect();
@@ -534,6 +653,7 @@ pub fn render(doc: &Doc) -> String {
         }
         out.push_str("</section>\n");
     }
+    closing(&mut out, doc);
     out.push_str("</body>\n</html>\n");
     out
 }

@@ -355,6 +355,71 @@ fn fact(label: &str, values: &[String]) -> String {
     }
 }
 
+/// The change block (blank cells to fill in), and the run summary of an as-run record.
+fn change_block(blocks: &mut Vec<String>, doc: &Doc) {
+    blocks.push("## Change record".to_string());
+    let mut rows: Vec<Vec<String>> = doc
+        .change
+        .rows()
+        .iter()
+        .map(|(label, value)| vec![label.to_string(), value.map(esc).unwrap_or_default()])
+        .collect();
+    rows.push(vec![
+        "Runbook".into(),
+        format!(
+            "{} · {} · SHA-256 {}",
+            code(&doc.runbook_id),
+            esc(&doc.article),
+            code(&doc.hash)
+        ),
+    ]);
+    blocks.push(table(&["Change", "Value"], &["---", "---"], &rows));
+    if !doc.run_summary.is_empty() {
+        blocks.push("## Run summary".to_string());
+        let rows: Vec<Vec<String>> = doc
+            .run_summary
+            .iter()
+            .map(|(label, value)| vec![label.to_string(), esc(value)])
+            .collect();
+        blocks.push(table(&["Run", "Value"], &["---", "---"], &rows));
+    }
+}
+
+/// The back-out section, the sign-off block and the author's appendix.
+fn closing(blocks: &mut Vec<String>, doc: &Doc) {
+    if let Some(b) = &doc.backout {
+        blocks.push("## Back-out".to_string());
+        if let Some(text) = &b.text {
+            blocks.push(lines(text, ""));
+        }
+        if !b.steps.is_empty() {
+            let list: Vec<String> = b
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("{}. {}", i + 1, esc(s)))
+                .collect();
+            blocks.push(list.join("\n"));
+        }
+    }
+    blocks.push("## Sign-off".to_string());
+    let rows: Vec<Vec<String>> = super::SIGN_OFF
+        .iter()
+        .map(|r| vec![r.to_string(), String::new(), String::new(), String::new()])
+        .collect();
+    blocks.push(table(
+        &["Role", "Name", "Signature", "Date and time"],
+        &["---", "---", "---", "---"],
+        &rows,
+    ));
+    if !doc.appendix.is_empty() {
+        blocks.push("## Appendix: how the article was read".to_string());
+        for note in &doc.appendix {
+            blocks.push(esc_line(note));
+        }
+    }
+}
+
 pub fn render(doc: &Doc) -> String {
     let mut blocks = vec![format!("# {}", esc(&doc.title))];
     let mut about = format!("Checklist of runbook {}.", code(&doc.runbook_id));
@@ -367,6 +432,7 @@ pub fn render(doc: &Doc) -> String {
         .iter()
         .map(|(label, values)| fact(label, values))
         .collect();
+    change_block(&mut blocks, doc);
     blocks.push(facts.join("\n"));
 
     if !doc.parameters.is_empty() {
@@ -455,6 +521,7 @@ pub fn render(doc: &Doc) -> String {
             manifest(m, &mut blocks);
         }
     }
+    closing(&mut blocks, doc);
     let mut out = blocks.join("\n\n");
     out.push('\n');
     out

@@ -105,25 +105,61 @@ pub struct AsRun {
     pub ticks: BTreeMap<String, Tick>,
     /// The confirmation of the prerequisites at the start of the run.
     pub prerequisites: Option<Tick>,
+    /// The run's summary (label, value): start, end, operators, machine, counts, hash,
+    /// rehearsal or not.
+    pub summary: Vec<(&'static str, String)>,
     /// What stands for the journal the record was made from: the SHA-256 of its last event,
     /// which links to every event before it (see `journal::Chain`), so a printed record can be
     /// matched to its journal.
     pub journal: Option<String>,
 }
 
+/// The change-record facts given on the command line; each one not given is printed as a blank
+/// line to fill in by hand.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Change {
+    pub number: Option<String>,
+    pub window: Option<String>,
+    pub operator: Option<String>,
+    pub approver: Option<String>,
+}
+
+impl Change {
+    /// The change block's rows: label and value (`None`: a blank to fill in).
+    pub fn rows(&self) -> [(&'static str, Option<&str>); 4] {
+        [
+            ("Change number", self.number.as_deref()),
+            ("Planned window", self.window.as_deref()),
+            ("Operator", self.operator.as_deref()),
+            ("Approver", self.approver.as_deref()),
+        ]
+    }
+}
+
+/// What makes a checklist a change record: the runbook's content hash and the change block.
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    /// The SHA-256 of the runbook's text, as a run records it.
+    pub hash: String,
+    pub change: Change,
+}
+
+/// The sign-off block's roles, at the end of every checklist.
+pub const SIGN_OFF: [&str; 3] = ["Implemented by", "Verified by", "Approved by"];
+
 /// The checklist as plain text, for a terminal or a printer.
-pub fn text(plan: &Plan, as_run: Option<&AsRun>) -> String {
-    text::render(&Doc::build(plan, as_run))
+pub fn text(plan: &Plan, as_run: Option<&AsRun>, record: &Record) -> String {
+    text::render(&Doc::build(plan, as_run, record))
 }
 
 /// The checklist as GitHub-flavoured Markdown, with task lists and pipe tables.
-pub fn markdown(plan: &Plan, as_run: Option<&AsRun>) -> String {
-    markdown::render(&Doc::build(plan, as_run))
+pub fn markdown(plan: &Plan, as_run: Option<&AsRun>, record: &Record) -> String {
+    markdown::render(&Doc::build(plan, as_run, record))
 }
 
 /// The checklist as one self-contained, printable HTML page with sign-off columns.
-pub fn html(plan: &Plan, as_run: Option<&AsRun>) -> String {
-    html::render(&Doc::build(plan, as_run))
+pub fn html(plan: &Plan, as_run: Option<&AsRun>, record: &Record) -> String {
+    html::render(&Doc::build(plan, as_run, record))
 }
 
 /// The as-run record of a journal: a tick per step instance and item the run finished.
@@ -212,6 +248,7 @@ pub fn as_run_of(run: &str, progress: &crate::journal::Progress) -> AsRun {
             note: None,
             notes: Vec::new(),
         }),
+        summary: Vec::new(),
         journal: None,
     }
 }
@@ -274,6 +311,7 @@ phases:
             run: "run-1".into(),
             ticks,
             prerequisites: Some(tick(Outcome::Done, None)),
+            summary: Vec::new(),
             journal: Some("sha256 0123 (the last of its 9 events; the chain was verified)".into()),
         }
     }
@@ -284,7 +322,7 @@ phases:
         let plan = Plan::new(&rb, &Bindings::default());
         let run = as_run();
 
-        let text = text(&plan, Some(&run));
+        let text = text(&plan, Some(&run), &Record::default());
         assert!(text.contains("As-run record of run run-1"), "{text}");
         assert!(
             text.contains("sha256 0123 (the last of its 9 events"),
@@ -301,12 +339,12 @@ phases:
         ));
         assert!(text.contains("  [!] Done (failed by jdoe at 2011-01-20 23:14)\n"));
 
-        let md = markdown(&plan, Some(&run));
+        let md = markdown(&plan, Some(&run), &Record::default());
         assert!(md.contains("  - [x] Stop — *done by jdoe at 2011-01-20 23:14*\n"));
         assert!(md.contains("  - [x] ~~Done on WEB02~~ — *skipped by jdoe"));
         assert!(md.contains("- [ ] Done — *failed by jdoe"));
 
-        let html = html(&plan, Some(&run));
+        let html = html(&plan, Some(&run), &Record::default());
         assert!(html.contains(
             "<span class=\"box done\" id=\"iis@WEB01#go\" data-key=\"iis@WEB01#go\" data-outcome=\"done\""
         ));
@@ -327,12 +365,16 @@ phases:
     fn without_a_record_every_box_is_empty() {
         let rb = runbook();
         let plan = Plan::new(&rb, &Bindings::default());
-        for out in [text(&plan, None), markdown(&plan, None), html(&plan, None)] {
+        for out in [
+            text(&plan, None, &Record::default()),
+            markdown(&plan, None, &Record::default()),
+            html(&plan, None, &Record::default()),
+        ] {
             assert!(!out.contains("As-run"));
             assert!(!out.contains("jdoe"));
         }
-        assert!(!text(&plan, None).contains("[x]"));
-        assert!(!markdown(&plan, None).contains("[x]"));
-        assert!(!html(&plan, None).contains("data-outcome"));
+        assert!(!text(&plan, None, &Record::default()).contains("[x]"));
+        assert!(!markdown(&plan, None, &Record::default()).contains("[x]"));
+        assert!(!html(&plan, None, &Record::default()).contains("data-outcome"));
     }
 }

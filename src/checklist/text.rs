@@ -416,6 +416,7 @@ pub fn render(doc: &Doc) -> String {
     if let Some(run) = &doc.as_run {
         labelled(&mut out, 0, "", &format!("As-run record of run {run}"));
     }
+    change_block(&mut out, doc);
     out.push('\n');
     for (label, values) in &doc.facts {
         for (i, v) in values.iter().enumerate() {
@@ -497,7 +498,56 @@ pub fn render(doc: &Doc) -> String {
             manifest(&mut out, m);
         }
     }
+    closing(&mut out, doc);
     out
+}
+
+/// The change block: the values given, or a line to fill in.
+fn change_block(out: &mut String, doc: &Doc) {
+    section(out, "CHANGE RECORD");
+    for (label, value) in doc.change.rows() {
+        let value = value.map_or_else(|| "_".repeat(40), str::to_string);
+        labelled(out, 2, &format!("{:<16}", format!("{label}:")), &value);
+    }
+    labelled(
+        out,
+        2,
+        &format!("{:<16}", "Runbook:"),
+        &format!("{} \u{b7} {}", doc.runbook_id, doc.article),
+    );
+    labelled(out, 2, &format!("{:<16}", "SHA-256:"), &doc.hash);
+    if !doc.run_summary.is_empty() {
+        section(out, "RUN SUMMARY");
+        for (label, value) in &doc.run_summary {
+            labelled(out, 2, &format!("{:<18}", format!("{label}:")), value);
+        }
+    }
+}
+
+/// The back-out section, the sign-off block and the author's appendix.
+fn closing(out: &mut String, doc: &Doc) {
+    if let Some(b) = &doc.backout {
+        section(out, "BACK-OUT");
+        if let Some(text) = &b.text {
+            block(out, 2, text);
+        }
+        for (i, step) in b.steps.iter().enumerate() {
+            labelled(out, 2, &format!("[ ] {}. ", i + 1), step);
+        }
+    }
+    section(out, "SIGN-OFF");
+    for role in super::SIGN_OFF {
+        out.push_str(&format!(
+            "  {:<16}name ____________________  signature ____________________  date ____________\n",
+            format!("{role}:")
+        ));
+    }
+    if !doc.appendix.is_empty() {
+        section(out, "APPENDIX: HOW THE ARTICLE WAS READ");
+        for note in &doc.appendix {
+            labelled(out, 2, "- ", note);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,9 @@ pub enum Literal {
 impl fmt::Display for Literal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // There are no escapes: a text holding a double quote is written in single quotes
+            // (one cannot hold both).
+            Literal::Str(s) if s.contains('"') => write!(f, "'{s}'"),
             Literal::Str(s) => write!(f, "\"{s}\""),
             Literal::Bool(b) => write!(f, "{b}"),
             Literal::Num(n) => write!(f, "{n}"),
@@ -458,6 +461,12 @@ mod tests {
             ("(a or b) and c", "(a or b) and c"),
             ("not (a and b)", "not (a and b)"),
             ("edition == 'x' or a", "edition == \"x\" or a"),
+            // Found by the `when` fuzz target: a text holding a double quote printed in double
+            // quotes did not parse again.
+            (
+                "snm == \"_\" or nm == \"u\" or nm == '\"u\"or rdionmta'",
+                "snm == \"_\" or nm == \"u\" or nm == '\"u\"or rdionmta'",
+            ),
         ] {
             let e = parse(text).unwrap();
             assert_eq!(e.to_string(), shown);

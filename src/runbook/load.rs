@@ -36,6 +36,7 @@ const ASSERTION_COMMAND_FIELDS: &Spec = &spec::CHECK_COMMAND;
 const KNOWN_ISSUE_FIELDS: &Spec = &spec::KNOWN_ISSUE;
 const MANIFEST_FIELDS: &Spec = &spec::MANIFEST;
 const MANIFEST_FILE_FIELDS: &Spec = &spec::MANIFEST_FILE;
+const BACKOUT_FIELDS: &Spec = &spec::BACKOUT;
 /// Fields written where they do not belong, with what to say instead of a "did you mean":
 /// `(where, field, message)`.
 const MISPLACED_FIELDS: &[(&str, &str, &str)] = &[(
@@ -550,6 +551,7 @@ impl<'s> Decoder<'s> {
 
         let known_issues = self.known_issues(&f);
         let manifests = self.manifests(&f);
+        let backout = self.backout(&f);
 
         // References that may point forward.
         let issue_ids: Vec<&str> = known_issues.iter().map(|k| k.id.as_str()).collect();
@@ -608,7 +610,29 @@ impl<'s> Decoder<'s> {
             phases,
             known_issues,
             manifests,
+            backout,
         })
+    }
+
+    /// The back-out section: `backout: TEXT`, or a map with `text` and `steps`.
+    fn backout(&mut self, f: &Fields) -> Option<Backout> {
+        let node = f.get("backout")?;
+        if let NodeKind::Scalar { .. } = node.kind
+            && !node.is_null()
+        {
+            let text = self.string(node, "backout")?;
+            return Some(Backout {
+                text: Some(text),
+                steps: Vec::new(),
+            });
+        }
+        let b = self.map(node, "the back-out section", BACKOUT_FIELDS)?;
+        let text = self.opt_string(&b, "text");
+        let steps = self.strings(&b, "steps");
+        if text.is_none() && steps.is_empty() {
+            self.error(b.pos, "a back-out section needs `text` or `steps`");
+        }
+        Some(Backout { text, steps })
     }
 
     fn parameters(&mut self, f: &Fields) -> Vec<Parameter> {

@@ -35,6 +35,16 @@ pub struct Runbook {
     pub phases: Vec<Phase>,
     pub known_issues: Vec<KnownIssue>,
     pub manifests: Vec<Manifest>,
+    /// How to undo the update, for the change record.
+    pub backout: Option<Backout>,
+}
+
+/// How to back the update out: a text, numbered steps, or both. Printed in the checklist's
+/// back-out section; never run by the walk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backout {
+    pub text: Option<String>,
+    pub steps: Vec<String>,
 }
 
 impl Runbook {

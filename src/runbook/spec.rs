@@ -184,6 +184,11 @@ pub const RUNBOOK: Node = Node {
             Ty::List(&Ty::Map("manifest")),
             "the article's file tables",
         ),
+        opt(
+            "backout",
+            Ty::TextOrMap("backout"),
+            "how to undo the update: a text, or a map with `text` and `steps`; printed in the checklist's back-out section, never run",
+        ),
     ],
 };
 
@@ -378,7 +383,7 @@ pub const COMMAND_ACTION: Node = Node {
         opt(
             "timeout",
             Ty::Count,
-            "seconds before the command is stopped (default 600)",
+            "seconds before the command is stopped (default 600; at least 1)",
         ),
         opt(
             "success_codes",
@@ -404,7 +409,7 @@ pub const COPY_ACTION: Node = Node {
         req(
             "files",
             TEXTS,
-            "list of file names (not paths: a name must not be absolute or contain `..`); names match case-insensitively",
+            "list of file names (not paths: a name must not be empty, absolute or contain `..`; it is taken as written, so no `{{ }}`); names match case-insensitively",
         ),
         opt(
             "backup",
@@ -567,6 +572,24 @@ pub const MANIFEST_FILE: Node = Node {
     ],
 };
 
+pub const BACKOUT: Node = Node {
+    name: "backout",
+    what: "the back-out section",
+    doc: "How to undo the update, for the change record.",
+    fields: &[
+        opt(
+            "text",
+            Ty::Text,
+            "what backing out means, and when to do it",
+        ),
+        opt(
+            "steps",
+            TEXTS,
+            "the back-out steps, in order; each is printed with a box",
+        ),
+    ],
+};
+
 /// Every kind of map, the runbook first.
 pub const NODES: &[&Node] = &[
     &RUNBOOK,
@@ -588,6 +611,7 @@ pub const NODES: &[&Node] = &[
     &KNOWN_ISSUE,
     &MANIFEST,
     &MANIFEST_FILE,
+    &BACKOUT,
 ];
 
 /// The action map for an action `type`.

@@ -958,3 +958,38 @@ fn resume_never_appends_through_a_link_at_the_journal() {
     );
     assert_eq!(fs::read(&elsewhere).unwrap(), before);
 }
+
+/// Inputs the fuzz targets found a problem with (`tests/fuzz/TARGET/`), through the binary.
+/// `when`: a condition whose text holds a double quote was printed in double quotes, so the
+/// checklist's "only if" did not read back.
+#[test]
+fn fuzz_findings_stay_fixed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let when = fs::read_to_string(common_root().join("tests/fuzz/when/quote-in-text")).unwrap();
+    runbook(
+        t,
+        "  - { name: snm, type: string, prompt: S }\n  - { name: nm, type: string, prompt: N }\n",
+        "{ type: manual }\n        when: >-\n          PLACEHOLDER",
+    );
+    let text = fs::read_to_string(t.join("rb.yaml"))
+        .unwrap()
+        .replace("PLACEHOLDER", &when);
+    fs::write(t.join("rb.yaml"), text).unwrap();
+    assert_code(&stepwise(t, &["validate", "rb.yaml"]), 0);
+    let sheet = stepwise(t, &["checklist", "rb.yaml"]);
+    assert_code(&sheet, 0);
+    assert!(
+        text_of(&sheet).contains(r#"snm == "_" or nm == "u" or nm == '"u"or rdionmta'"#),
+        "{}",
+        text_of(&sheet)
+    );
+}
+
+fn common_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn text_of(out: &Output) -> String {
+    text(&out.stdout)
+}

@@ -21,6 +21,7 @@ mod json;
 mod kill;
 mod operator;
 mod pipes;
+mod record;
 mod run;
 mod schema;
 mod terminal;

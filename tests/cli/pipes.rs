@@ -183,6 +183,19 @@ fn reading_commands(run_id: &str, sandbox: &Path) -> Vec<Vec<String>> {
         vec!["status", run_id, "--json"],
         vec!["log"],
         vec!["log", run_id],
+        vec!["log", run_id, "--json"],
+        vec!["list", "--json"],
+        vec!["validate", "hmc45-ur6", "exchange2007-ur1", "--json"],
+        vec!["--color", "always", "status", run_id],
+        vec!["schema"],
+        vec!["schema", "answers"],
+        vec!["schema", "inventory"],
+        vec!["man"],
+        vec!["completions", "bash"],
+        vec!["completions", "zsh"],
+        vec!["completions", "fish"],
+        vec!["completions", "powershell"],
+        vec!["completions", "elvish"],
     ];
     for format in ["text", "md", "html"] {
         cmds.push(vec!["checklist", "hmc45-ur6", "--format", format]);
@@ -249,6 +262,20 @@ fn every_reading_command_into_a_closed_pipe_or_head_succeeds() {
     }
     common::assert_no_problems(&problems);
     let _ = fs::remove_dir_all(sandbox);
+}
+
+#[test]
+fn new_into_a_closed_pipe_or_head_writes_its_runbook_and_succeeds() {
+    let setup = Setup::new();
+    let t = setup.path();
+    let closed = into_closed_pipe(t, &["new", "closed.yaml"]);
+    no_panic("new into a closed pipe", closed.code, &closed.stderr);
+    let (code, _, stderr) = into_head(t, &["new", "head.yaml"]);
+    no_panic("new | head -1", code, &stderr);
+    for f in ["closed.yaml", "head.yaml"] {
+        let (code, _, stderr) = plain(t, &["validate", f]);
+        assert_eq!(code, Some(0), "{f} validates: {stderr}");
+    }
 }
 
 #[test]
