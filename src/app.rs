@@ -164,12 +164,15 @@ fn check(runbook: &str, args: &PlanArgs, json: bool) -> Result<ExitCode, Error> 
         hosts: Some(hosts),
     };
     let report = crate::dryrun::check_plan(&plan, &bindings, &opts);
-    let text = if json {
-        crate::dryrun::render_json(&report)
+    // Written as it goes: the whole document of a large plan would be hundreds of megabytes.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, crate::stdio::Out);
+    if json {
+        crate::dryrun::write_json(&report, &mut out)
     } else {
-        crate::dryrun::render_text(&report, console::colors_enabled())
-    };
-    emit(&text, None)?;
+        crate::dryrun::write_text(&report, console::colors_enabled(), &mut out)
+    }
+    .and_then(|()| std::io::Write::flush(&mut out))
+    .map_err(|e| Error::io("cannot write to standard output", &e))?;
     Ok(if report.has_blocking() {
         ExitCode::Failure
     } else {

@@ -6,8 +6,9 @@
 //! looking is done by [`crate::actions::check`], the same code that executes the actions.
 //! Rendering (text, JSON) is here too, from the report alone.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -32,16 +33,19 @@ pub struct CheckOptions {
 }
 
 /// Everything a dry-run check found, ready to render.
+///
+/// It borrows from the plan it was made from: what every instance of a step shares (its title,
+/// condition, action) is kept once per step, not once per host.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct Report<'p> {
     pub runbook: RunbookInfo,
     pub parameters: Vec<ParameterLine>,
     pub roles: Vec<RoleLine>,
     pub phases: Vec<PhaseLine>,
     /// Every step instance in order.
-    pub plan: Vec<PlanEntry>,
+    pub plan: Vec<PlanEntry<'p>>,
     /// Findings about the runbook as a whole first, then per instance in plan order.
-    pub findings: Vec<ReportFinding>,
+    pub findings: Vec<ReportFinding<'p>>,
     pub summary: Summary,
 }
 
@@ -85,30 +89,63 @@ pub struct PhaseLine {
     pub only_if: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct PlanEntry {
+/// One step instance of the plan. In JSON, one object with the instance's fields and its step's
+/// (`ordinal`, `number`, `key`, `phase`, `step`, `host`, `title`, `only_if`, `items`, `action`,
+/// `automation`).
+#[derive(Debug, Clone)]
+pub struct PlanEntry<'p> {
     pub ordinal: usize,
-    /// `PHASE.STEP`, as in the checklist.
-    pub number: String,
-    pub key: String,
-    pub phase: String,
-    pub step: String,
-    pub host: Option<String>,
+    pub key: &'p str,
+    pub host: Option<&'p str>,
     /// Where its actions run: `local`, `ssh ADDRESS:PORT`; `None` when its host has no target.
     pub target: Option<String>,
+    /// The title, action and automation as they read on this instance's host (`{{ host }}` and
+    /// the host's variables filled in).
     pub title: String,
-    /// The step's condition while it is still open.
-    pub only_if: Option<String>,
-    pub items: usize,
     pub action: ActionView,
     /// A manual step's optional automation.
     pub automation: Option<ActionView>,
+    /// What every instance of the step shares.
+    pub step: Rc<StepEntry<'p>>,
+}
+
+/// What the instances of one step share.
+#[derive(Debug, Clone)]
+pub struct StepEntry<'p> {
+    /// `PHASE.STEP`, as in the checklist.
+    pub number: &'p str,
+    pub phase: &'p str,
+    pub id: &'p str,
+    /// The step's condition while it is still open.
+    pub only_if: Option<String>,
+    pub items: usize,
+}
+
+impl Serialize for PlanEntry<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let step = &*self.step;
+        let mut s = serializer.serialize_struct("PlanEntry", 12)?;
+        s.serialize_field("ordinal", &self.ordinal)?;
+        s.serialize_field("number", step.number)?;
+        s.serialize_field("key", self.key)?;
+        s.serialize_field("phase", step.phase)?;
+        s.serialize_field("step", step.id)?;
+        s.serialize_field("host", &self.host)?;
+        s.serialize_field("target", &self.target)?;
+        s.serialize_field("title", &self.title)?;
+        s.serialize_field("only_if", &step.only_if)?;
+        s.serialize_field("items", &step.items)?;
+        s.serialize_field("action", &self.action)?;
+        s.serialize_field("automation", &self.automation)?;
+        s.end()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct ReportFinding {
+pub struct ReportFinding<'p> {
     /// The id of the phase of the instance; `None` for a finding about the whole runbook.
-    pub phase: Option<String>,
+    pub phase: Option<&'p str>,
     #[serde(flatten)]
     pub finding: Finding,
 }
@@ -133,7 +170,7 @@ impl Summary {
     }
 }
 
-impl Report {
+impl Report<'_> {
     pub fn has_blocking(&self) -> bool {
         self.summary.blocking > 0
     }
@@ -314,15 +351,11 @@ fn package_findings(plan: &Plan) -> Vec<Finding> {
 }
 
 /// Checks a whole plan without changing anything.
-pub fn check_plan(plan: &Plan, bindings: &Bindings, opts: &CheckOptions) -> Report {
+pub fn check_plan<'p>(plan: &'p Plan, bindings: &Bindings, opts: &CheckOptions) -> Report<'p> {
     let needed = needed_params(plan);
-    let mut findings: Vec<ReportFinding> = Vec::new();
-    let mut push = |phase: Option<&str>, f: Finding| {
-        findings.push(ReportFinding {
-            phase: phase.map(str::to_string),
-            finding: f,
-        })
-    };
+    let mut findings: Vec<ReportFinding<'p>> = Vec::new();
+    let mut push =
+        |phase: Option<&'p str>, f: Finding| findings.push(ReportFinding { phase, finding: f });
     let rb = plan.runbook;
 
     let mut parameters = Vec::new();
@@ -442,6 +475,9 @@ pub fn check_plan(plan: &Plan, bindings: &Bindings, opts: &CheckOptions) -> Repo
         });
     }
 
+    // The planned phases (and steps) are the runbook's in order, less those left out: walked
+    // side by side, each in one pass.
+    let mut planned_phases = plan.phases.iter().peekable();
     for phase in &rb.phases {
         if let Some(when) = &phase.when {
             push(
@@ -455,8 +491,7 @@ pub fn check_plan(plan: &Plan, bindings: &Bindings, opts: &CheckOptions) -> Repo
                 ),
             );
         }
-        let planned = plan.phases.iter().find(|p| p.phase.id == phase.id);
-        let Some(planned) = planned else {
+        let Some(planned) = planned_phases.next_if(|p| std::ptr::eq(p.phase, phase)) else {
             continue;
         };
         for step in &planned.steps {
@@ -474,9 +509,13 @@ pub fn check_plan(plan: &Plan, bindings: &Bindings, opts: &CheckOptions) -> Repo
             }
         }
         // Steps left out by their own condition.
+        let mut planned_steps = planned.steps.iter().peekable();
         for step in &phase.steps {
+            let is_planned = planned_steps
+                .next_if(|s| std::ptr::eq(s.step, step))
+                .is_some();
             if let Some(when) = &step.when
-                && !planned.steps.iter().any(|s| s.step.id == step.id)
+                && !is_planned
             {
                 push(
                     None,
@@ -506,28 +545,31 @@ pub fn check_plan(plan: &Plan, bindings: &Bindings, opts: &CheckOptions) -> Repo
             only_if: only_if(&planned.applies),
         });
         for step in &planned.steps {
+            let action = &step.step.action;
+            let automation = match action {
+                Action::Manual => step.step.automation.as_ref(),
+                _ => None,
+            };
+            let shared = Rc::new(StepEntry {
+                number: &step.number,
+                phase: &planned.phase.id,
+                id: &step.step.id,
+                only_if: only_if(&step.applies),
+                items: step.step.items.len(),
+            });
             for &index in &step.instances {
                 let instance = &plan.instances[index];
-                let action = &step.step.action;
-                let automation = match action {
-                    Action::Manual => step.step.automation.as_ref(),
-                    _ => None,
-                };
                 let reach = plan.reach(instance);
                 let scoped = plan.for_instance(instance);
                 entries.push(PlanEntry {
                     ordinal: instance.ordinal,
-                    number: step.number.clone(),
-                    key: instance.key.clone(),
-                    phase: planned.phase.id.clone(),
-                    step: step.step.id.clone(),
-                    host: instance.host.clone(),
+                    key: &instance.key,
+                    host: instance.host.as_deref(),
                     target: reach.short(),
                     title: scoped.resolved.show(&step.step.title),
-                    only_if: only_if(&step.applies),
-                    items: step.step.items.len(),
                     action: actions::describe(&scoped, action),
                     automation: automation.map(|a| actions::describe(&scoped, a)),
+                    step: Rc::clone(&shared),
                 });
                 let phase_id = Some(planned.phase.id.as_str());
                 for f in instance_findings(&scoped, instance, &reach, action, opts) {
@@ -776,6 +818,13 @@ fn needed_params<'p>(plan: &'p Plan) -> BTreeSet<&'p str> {
 /// The report as text: the plan shown, the findings grouped by phase, the summary line;
 /// `color` paints blocking findings red and warnings yellow.
 pub fn render_text(r: &Report, color: bool) -> String {
+    let mut out = Vec::new();
+    let _ = write_text(r, color, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`render_text`] written as it goes, a phase at a time, rather than built whole.
+pub fn write_text(r: &Report, color: bool, w: &mut impl std::io::Write) -> std::io::Result<()> {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -809,26 +858,54 @@ pub fn render_text(r: &Report, color: bool) -> String {
         }
     }
 
+    // One pass over the entries and one over the findings, each sorted into its phase: a scan
+    // per phase would be quadratic in a runbook of thousands of phases.
+    let phase_index: HashMap<&str, usize> = r
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.as_str(), i))
+        .collect();
+    let mut entries_of: Vec<Vec<&PlanEntry>> = vec![Vec::new(); r.phases.len()];
+    for e in &r.plan {
+        if let Some(&i) = phase_index.get(e.step.phase) {
+            entries_of[i].push(e);
+        }
+    }
+    let mut runbook_wide: Vec<&ReportFinding> = Vec::new();
+    let mut findings_of: Vec<Vec<&ReportFinding>> = vec![Vec::new(); r.phases.len()];
+    for f in &r.findings {
+        match f.phase {
+            None => runbook_wide.push(f),
+            Some(id) => {
+                if let Some(&i) = phase_index.get(id) {
+                    findings_of[i].push(f);
+                }
+            }
+        }
+    }
+
     out.push_str("\nPlan\n");
-    for phase in &r.phases {
+    for (phase, entries) in r.phases.iter().zip(&entries_of) {
         let cond = phase
             .only_if
             .as_ref()
             .map(|c| format!("  (only if {c})"))
             .unwrap_or_default();
         let _ = writeln!(out, "  {}. {}{cond}", phase.number, phase.title);
-        for e in r.plan.iter().filter(|e| e.phase == phase.id) {
+        for e in entries {
+            let step = &*e.step;
             let kind = match (&e.action, &e.automation) {
                 (ActionView::Manual, None) => "manual".to_string(),
                 (ActionView::Manual, Some(a)) => format!("manual, optional {}", view_type(a)),
                 (a, _) => view_type(a).to_string(),
             };
-            let cond = e
+            let cond = step
                 .only_if
                 .as_ref()
                 .map(|c| format!(" (only if {c})"))
                 .unwrap_or_default();
-            let items = match e.items {
+            let items = match step.items {
                 0 => String::new(),
                 1 => ", 1 item".to_string(),
                 n => format!(", {n} items"),
@@ -836,7 +913,7 @@ pub fn render_text(r: &Report, color: bool) -> String {
             let _ = writeln!(
                 out,
                 "    {:<5} {}  {}  [{kind}{items}]{cond}",
-                e.number, e.key, e.title
+                step.number, e.key, e.title
             );
             for view in std::iter::once(&e.action).chain(&e.automation) {
                 for (label, value) in view_lines(view) {
@@ -844,21 +921,16 @@ pub fn render_text(r: &Report, color: bool) -> String {
                 }
             }
         }
+        w.write_all(out.as_bytes())?;
+        out.clear();
     }
 
     out.push_str("\nFindings\n");
     let mut groups: Vec<(String, Vec<&ReportFinding>)> = Vec::new();
-    let runbook_wide: Vec<&ReportFinding> =
-        r.findings.iter().filter(|f| f.phase.is_none()).collect();
     if !runbook_wide.is_empty() {
         groups.push(("Runbook".to_string(), runbook_wide));
     }
-    for phase in &r.phases {
-        let list: Vec<&ReportFinding> = r
-            .findings
-            .iter()
-            .filter(|f| f.phase.as_deref() == Some(phase.id.as_str()))
-            .collect();
+    for (phase, list) in r.phases.iter().zip(findings_of) {
         if !list.is_empty() {
             groups.push((format!("{}. {}", phase.number, phase.title), list));
         }
@@ -882,9 +954,11 @@ pub fn render_text(r: &Report, color: bool) -> String {
                 let _ = writeln!(out, "    {:<8}  to do: {to_do}", "");
             }
         }
+        w.write_all(out.as_bytes())?;
+        out.clear();
     }
     let _ = writeln!(out, "\n{}", r.summary.line());
-    out
+    w.write_all(out.as_bytes())
 }
 
 fn view_type(v: &ActionView) -> &'static str {
@@ -956,11 +1030,18 @@ fn view_lines(v: &ActionView) -> Vec<(&'static str, String)> {
 
 /// The report as one JSON document (see `docs/check-json.md`).
 pub fn render_json(r: &Report) -> String {
+    let mut out = Vec::new();
+    let _ = write_json(r, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`render_json`] written as it is serialized, rather than built whole.
+pub fn write_json(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<()> {
     #[derive(Serialize)]
-    struct Document<'a> {
+    struct Document<'a, 'p> {
         format: u32,
         #[serde(flatten)]
-        report: &'a Report,
+        report: &'a Report<'p>,
         blocking: bool,
     }
     let doc = Document {
@@ -968,7 +1049,6 @@ pub fn render_json(r: &Report) -> String {
         report: r,
         blocking: r.has_blocking(),
     };
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    text.push('\n');
-    text
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    w.write_all(b"\n")
 }

@@ -128,12 +128,16 @@ pub fn status(run: Option<&str>, state_dir: Option<&Path>, json: bool) -> Result
             }
             let examined = Examined::read(run)?;
             warn(&examined.warnings);
-            let text = if json {
-                detail_json(&examined)
+            if json {
+                // Written as it is serialized, an instance at a time: the whole document of
+                // a large plan would take a few kilobytes per step instance.
+                let mut out = io::BufWriter::with_capacity(1 << 16, crate::stdio::Out);
+                detail_json(&examined, &mut out)
+                    .and_then(|()| io::Write::flush(&mut out))
+                    .map_err(|e| Error::io("cannot write to standard output", &e))?;
             } else {
-                detail_text(&examined)
-            };
-            print(&text)?;
+                print(&detail_text(&examined))?;
+            }
             Ok(ExitCode::Success)
         }
         None => list(&state_dir, json),
@@ -581,7 +585,45 @@ fn chain_json(read: &JournalRead) -> serde_json::Value {
     }
 }
 
-fn detail_json(ex: &Examined) -> String {
+/// A JSON array serialized one element at a time, as the iterator makes them.
+struct Each<I>(std::cell::RefCell<Option<I>>);
+
+impl<I: Iterator<Item = serde_json::Value>> serde::Serialize for Each<I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.borrow_mut().take() {
+            Some(items) => s.collect_seq(items),
+            None => s.collect_seq(std::iter::empty::<serde_json::Value>()),
+        }
+    }
+}
+
+/// A JSON object: the fields of `doc` and a field whose value is serialized lazily, in the
+/// order of their names (as `serde_json::Value` writes its objects).
+struct WithField<'a, T> {
+    doc: &'a serde_json::Map<String, serde_json::Value>,
+    name: &'a str,
+    value: T,
+}
+
+impl<T: serde::Serialize> serde::Serialize for WithField<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut keys: Vec<&str> = self.doc.keys().map(String::as_str).collect();
+        keys.push(self.name);
+        keys.sort_unstable();
+        let mut map = s.serialize_map(Some(keys.len()))?;
+        for key in keys {
+            if key == self.name {
+                map.serialize_entry(key, &self.value)?;
+            } else {
+                map.serialize_entry(key, &self.doc[key])?;
+            }
+        }
+        map.end()
+    }
+}
+
+fn detail_json(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
     let h = ex.run.header();
     let plan = ex.plan();
     let held = ex.held();
@@ -646,14 +688,12 @@ fn detail_json(ex: &Examined) -> String {
         }
         v
     };
-    let instances: Vec<_> = plan
-        .instances
-        .iter()
-        .map(|i| {
+    let instances = Each(std::cell::RefCell::new(Some(plan.instances.iter().map(
+        |i| {
             let number = &plan.step_of(i).number;
             instance_json(&i.key, Some(number), i.host.as_deref())
-        })
-        .collect();
+        },
+    ))));
     let unplanned: Vec<_> = ex
         .progress
         .unplanned(&plan)
@@ -697,12 +737,18 @@ fn detail_json(ex: &Examined) -> String {
         "params": params,
         "secret_params": h.secret_params,
         "hosts": bindings.hosts,
-        "instances": instances,
         "unplanned": unplanned,
         "notes": ex.progress.notes.iter().map(|n| json!({ "text": n.text, "by": stamp(Some(&n.stamp)) })).collect::<Vec<_>>(),
         "warnings": ex.warnings,
     });
-    format!("{doc:#}\n")
+    let no_fields = serde_json::Map::new();
+    let doc = WithField {
+        doc: doc.as_object().unwrap_or(&no_fields),
+        name: "instances",
+        value: instances,
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    w.write_all(b"\n")
 }
 
 /// `stepwise log [RUN_DIR] [--state-dir DIR] [--json]`: the journal as a timeline.

@@ -29,16 +29,35 @@ pub fn stdout_closed() -> bool {
 /// Writes `text` to standard output and flushes it. A closed pipe is success (and later writes
 /// are skipped); any other failure is returned.
 fn write_stdout(text: &str) -> io::Result<()> {
+    write_stdout_bytes(text.as_bytes())
+}
+
+fn write_stdout_bytes(bytes: &[u8]) -> io::Result<()> {
     if stdout_closed() {
         return Ok(());
     }
     let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
             STDOUT_CLOSED.store(true, Ordering::SeqCst);
             Ok(())
         }
         other => other,
+    }
+}
+
+/// Standard output as a writer, for a command that writes its output as it goes (through a
+/// [`io::BufWriter`]) rather than building it whole: a closed pipe is success, as with [`out`].
+pub struct Out;
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        write_stdout_bytes(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -583,16 +583,25 @@ pub fn changed_steps(old: &Source, new: &Source) -> Vec<String> {
             .collect()
     };
     let (sa, sb) = (steps(&a), steps(&b));
+    // Looked up by id rather than scanned: linear in the number of steps.
+    fn by_id(list: &[(String, String)]) -> std::collections::HashMap<&str, &str> {
+        let mut map = std::collections::HashMap::new();
+        for (id, fp) in list {
+            map.entry(id.as_str()).or_insert(fp.as_str());
+        }
+        map
+    }
+    let (ia, ib) = (by_id(&sa), by_id(&sb));
     let mut out = Vec::new();
     for (id, fp) in &sb {
-        match sa.iter().find(|(i, _)| i == id) {
+        match ia.get(id.as_str()) {
             None => out.push(format!("added: {id}")),
-            Some((_, old_fp)) if old_fp != fp => out.push(format!("changed: {id}")),
+            Some(old_fp) if *old_fp != fp => out.push(format!("changed: {id}")),
             _ => {}
         }
     }
     for (id, _) in &sa {
-        if !sb.iter().any(|(i, _)| i == id) {
+        if !ib.contains_key(id.as_str()) {
             out.push(format!("removed: {id}"));
         }
     }

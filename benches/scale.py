@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Growth and memory of every command over the size of the runbook.
+
+Generates runbooks of 500, 5,000 and (with --large) 50,000 steps on 50 hosts (25,000 to 2.5 million
+step instances), and times the whole process of validate, checklist (text, md, html), check (text,
+JSON), run start (an answers file that pauses at the first step) and status (text, JSON) on each,
+with its peak resident memory. Prints, per command, the median CPU time (user + system) and wall time at
+each size, the growth factor of the CPU time per tenfold step (target: at most 11), and the peak
+memory per step instance at the largest size (target: at most 400 bytes).
+
+Usage: python3 benches/scale.py [--large] [--runs N]
+The 50,000-step size runs each command once; it needs a few GB of memory before the memory work
+and takes about a minute or two on an idle 2-core machine.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import BIN, ROOT, generated_runbook  # noqa: E402
+
+HOSTS = 50
+
+
+def run_once(args, cwd, ok_codes):
+    """CPU time (user + system, s), wall time (s) and peak RSS (bytes) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([BIN] + args, cwd=cwd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in ok_codes:
+        sys.exit("stepwise %s exited %d: %s" % (" ".join(args), proc.returncode, err[-2000:]))
+    return usage.ru_utime + usage.ru_stime, elapsed, usage.ru_maxrss * 1024
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--large", action="store_true", help="include 50,000 steps (each command once)")
+    ap.add_argument("--runs", type=int, default=5, help="runs per command at 500 steps (5,000: half)")
+    ap.add_argument("--no-build", action="store_true")
+    opts = ap.parse_args()
+    if not opts.no_build:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--locked"], cwd=ROOT, check=True)
+    sizes = [500, 5000] + ([50000] if opts.large else [])
+    print("load average before: %s (%d cores)" % (loadavg(), os.cpu_count()))
+    results = {}  # (command, size) -> (median s, peak bytes)
+    commands = []
+    tmp = tempfile.mkdtemp(prefix="stepwise-scale-", dir=os.path.join(ROOT, "target"))
+    try:
+        for steps in sizes:
+            d = os.path.join(tmp, str(steps))
+            os.makedirs(d)
+            rb = os.path.join(d, "generated.yaml")
+            with open(rb, "w") as f:
+                f.write(generated_runbook(steps=steps, hosts=HOSTS))
+            answers = os.path.join(d, "answers.yaml")
+            with open(answers, "w") as f:
+                f.write("operator: bench\nprerequisites: true\nconfirm: true\ndefault: pause\n")
+            state = os.path.join(d, "runs")
+            cases = [
+                ("validate", ["validate", rb], (0,)),
+                ("checklist text", ["checklist", rb, "--format", "text"], (0,)),
+                ("checklist md", ["checklist", rb, "--format", "md"], (0,)),
+                ("checklist html", ["checklist", rb, "--format", "html"], (0,)),
+                ("check text", ["check", rb], (0,)),
+                ("check json", ["check", rb, "--json"], (0,)),
+                ("run start (pauses)", ["run", rb, "--answers", answers, "--state-dir", state], (3,)),
+            ]
+            runs = opts.runs if steps == 500 else max(1, opts.runs // 2) if steps == 5000 else 1
+            for name, args, ok in cases:
+                samples = []
+                for _ in range(runs):
+                    if name.startswith("run start"):
+                        shutil.rmtree(state, ignore_errors=True)
+                    samples.append(run_once(args, d, ok))
+                record(results, commands, name, steps, samples, runs, "")
+            run_dir = os.path.join(state, [n for n in os.listdir(state) if not n.startswith(".")][0])
+            journal = os.path.getsize(os.path.join(run_dir, "journal.jsonl")) \
+                if os.path.exists(os.path.join(run_dir, "journal.jsonl")) else 0
+            for name, args in (("status text", ["status", run_dir]),
+                               ("status json", ["status", run_dir, "--json"])):
+                samples = [run_once(args, d, (0,)) for _ in range(runs)]
+                record(results, commands, name, steps, samples, runs, "; journal %d bytes" % journal)
+            shutil.rmtree(d, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("load average after: %s" % loadavg())
+    print()
+    n = lambda v: format(v, ",")
+    head = "| command | " + " | ".join("CPU ms at %s" % n(s) for s in sizes) + " | " + \
+        " | ".join("×%s→%s" % (n(a), n(b)) for a, b in zip(sizes, sizes[1:])) + \
+        " | wall ms at %s | peak MB at %s | bytes per instance | marginal bytes per instance |" % (
+            n(sizes[-1]), n(sizes[-1]))
+    print(head)
+    print("|" + " --- |" * (head.count("|") - 1))
+    big, small = sizes[-1], sizes[-2]
+    for name in commands:
+        cpu = [results[(name, s)][0] for s in sizes]
+        factors = ["%.1f" % (b / a) for a, b in zip(cpu, cpu[1:])]
+        peak = results[(name, big)][2]
+        marginal = (peak - results[(name, small)][2]) / ((big - small) * HOSTS)
+        print("| %s | %s | %s | %.0f | %.0f | %.0f | %.0f |" % (
+            name, " | ".join("%.0f" % (t * 1000) for t in cpu), " | ".join(factors),
+            results[(name, big)][1] * 1000, peak / 1e6, peak / (big * HOSTS), marginal))
+    print()
+    print("CPU = user + system time of the process (median), which the load of a shared machine")
+    print("moves far less than the wall time; bytes per instance = peak RSS / (%s steps x %d hosts);"
+          % (n(big), HOSTS))
+    print("marginal = the growth of the peak RSS from %s to %s steps, per instance added."
+          % (n(small), n(big)))
+
+
+def record(results, commands, name, steps, samples, runs, extra):
+    cpu = statistics.median(c for c, _, _ in samples)
+    wall = statistics.median(w for _, w, _ in samples)
+    peak = max(p for _, _, p in samples)
+    results[(name, steps)] = (cpu, wall, peak)
+    if name not in commands:
+        commands.append(name)
+    print("  %6d steps  %-20s CPU %9.1f ms  wall %9.1f ms  %8.1f MB  (%d runs%s)" % (
+        steps, name, cpu * 1000, wall * 1000, peak / 1e6, runs, extra), flush=True)
+
+
+if __name__ == "__main__":
+    main()
