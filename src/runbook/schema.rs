@@ -112,19 +112,38 @@ pub fn answers() -> Value {
     v
 }
 
-/// The JSON Schema of an inventory file (`--inventory`): a map of role id to host names.
+/// The JSON Schema of an inventory file (`--inventory`): either of its two shapes, a map of role
+/// id to host names, or `roles`, `defaults`, `hosts` and `known_hosts` (from the types that read
+/// it, [`crate::target::Inventory`]).
 pub fn inventory() -> Value {
+    let mut described =
+        serde_json::to_value(schemars::schema_for!(crate::target::Inventory)).unwrap_or_default();
+    let definitions = described
+        .as_object_mut()
+        .and_then(|o| o.remove("$defs"))
+        .unwrap_or_else(|| json!({}));
+    if let Some(o) = described.as_object_mut() {
+        o.remove("$schema");
+        o.remove("title");
+    }
     json!({
         "$schema": DRAFT,
         "title": "stepwise inventory",
-        "description": "Host lists per role: each key is a role id of the runbook, each value the host names of that role for this run.",
-        "type": "object",
-        "propertyNames": { "pattern": "^[a-z][a-z0-9_-]*$" },
-        "additionalProperties": {
-            "type": "array",
-            "items": { "type": "string", "minLength": 1 },
-            "description": "the host names of the role",
-        },
+        "description": "Host lists per role, and how each host is reached: either a map of role id to host names, or roles, defaults, hosts and known_hosts.",
+        "$defs": definitions,
+        "anyOf": [
+            {
+                "description": "Host lists per role: each key is a role id of the runbook, each value the host names of that role for this run.",
+                "type": "object",
+                "propertyNames": { "pattern": "^[a-z][a-z0-9_-]*$", "not": { "enum": ["roles", "defaults", "hosts", "known_hosts"] } },
+                "additionalProperties": {
+                    "type": "array",
+                    "items": { "type": "string", "minLength": 1 },
+                    "description": "the host names of the role",
+                },
+            },
+            described,
+        ],
     })
 }
 

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// How a host's actions are reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetKind {
     /// This machine: the host is the one `stepwise` runs on.
@@ -47,7 +47,9 @@ impl TargetKind {
 }
 
 /// The shell of a target, which decides how a command line is sent to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Shell {
     /// Windows PowerShell: commands go as `powershell -NoProfile -NonInteractive
@@ -71,7 +73,7 @@ impl Shell {
 }
 
 /// How `stepwise` proves who it is to an SSH server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthKind {
     /// A private key file (`key:`).
@@ -83,7 +85,7 @@ pub enum AuthKind {
 }
 
 /// One host's entry in an inventory (or its `defaults`), as written.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -170,7 +172,7 @@ impl HostTarget {
 }
 
 /// An inventory: host lists per role, and how hosts are reached.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Inventory {
     /// Host lists per role; a role not listed keeps the runbook's (or the answers file's).

@@ -157,6 +157,29 @@ fn answers_files_and_inventories_fit_their_schemas() {
         problems.push(format!("the inventory fixture: {e}"));
     }
     assert!(!errors(&inventory, &yaml("web: WEB01\n")).is_empty());
+    // Every inventory example of docs/inventory.md, both shapes, fits the schema.
+    let doc = fs::read_to_string(root().join("docs/inventory.md")).unwrap();
+    let mut examples = 0;
+    for block in doc.split("```yaml\n").skip(1) {
+        let block = block.split("```").next().unwrap_or_default();
+        if block.starts_with("# inventory example") {
+            examples += 1;
+            for e in errors(&inventory, &yaml(block)) {
+                problems.push(format!("docs/inventory.md example {examples}: {e}"));
+            }
+        }
+    }
+    assert!(
+        examples >= 2,
+        "docs/inventory.md has {examples} inventory examples"
+    );
+    let misspelt = "roles: { web: [WEB01] }\nhosts:\n  WEB01: { target: ssh, adress: 10.0.0.11 }\n";
+    assert!(
+        !errors(&inventory, &yaml(misspelt)).is_empty(),
+        "a misspelt host field fits the inventory schema"
+    );
+    let bad_target = "hosts:\n  WEB01: { target: winrm }\n";
+    assert!(!errors(&inventory, &yaml(bad_target)).is_empty());
     crate::common::assert_no_problems(&problems);
 }
 
