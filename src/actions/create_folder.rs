@@ -116,16 +116,7 @@ pub(super) fn execute(
     let (state, shown) = survey(plan, instance, a);
     let findings = check_state(instance, &state, &shown);
     if findings.iter().any(|f| f.severity != Severity::Ok) {
-        let mut failure = Failure::not_ready(&findings);
-        if failure.message.is_empty() {
-            failure.message = findings
-                .iter()
-                .filter(|f| f.severity != Severity::Ok)
-                .map(Finding::sentence)
-                .collect::<Vec<_>>()
-                .join("; ");
-        }
-        return Err(failure);
+        return Err(Failure::not_ready(&findings));
     }
     match state {
         State::Folder(path) => Ok(Outcome {

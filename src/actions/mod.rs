@@ -366,13 +366,22 @@ impl Failure {
     }
 
     /// A failure from the blocking findings of the action's own check.
+    /// The action cannot start: its blocking findings say why, or, when none blocks, the
+    /// findings that are not ok.
     fn not_ready(findings: &[Finding]) -> Failure {
-        let blocking: Vec<String> = findings
-            .iter()
-            .filter(|f| f.severity == Severity::Blocking)
-            .map(Finding::sentence)
-            .collect();
-        Failure::new(FailureKind::NotReady, blocking.join("; "))
+        let said = |pick: fn(&Finding) -> bool| {
+            findings
+                .iter()
+                .filter(|f| pick(f))
+                .map(Finding::sentence)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let mut message = said(|f| f.severity == Severity::Blocking);
+        if message.is_empty() {
+            message = said(|f| f.severity != Severity::Ok);
+        }
+        Failure::new(FailureKind::NotReady, message)
     }
 }
 

@@ -141,16 +141,7 @@ pub(super) fn execute(
     let s = survey(plan, instance, a);
     let findings = check_survey(plan, instance, a, &s);
     let (Some(dir), Some(content)) = (&s.dir, content(plan, a)) else {
-        let mut failure = Failure::not_ready(&findings);
-        if failure.message.is_empty() {
-            failure.message = findings
-                .iter()
-                .filter(|f| f.severity != Severity::Ok)
-                .map(Finding::sentence)
-                .collect::<Vec<_>>()
-                .join("; ");
-        }
-        return Err(failure);
+        return Err(Failure::not_ready(&findings));
     };
     if findings.iter().any(|f| f.severity == Severity::Blocking) {
         return Err(Failure::not_ready(&findings));
