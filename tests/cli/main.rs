@@ -25,6 +25,7 @@ mod completion;
 mod content;
 mod creation;
 mod evidence;
+mod fleet;
 mod harden;
 mod journal;
 mod json;
