@@ -35,7 +35,9 @@
 //!   other system a path that needs Windows (a drive letter, `\\server`, `%VAR%`) cannot be
 //!   checked (a warning, never a blocking finding) and backslashes are folder separators. File
 //!   names match ignoring case, as on Windows.
-//! - Checks run on the machine where `stepwise` runs, for every host's instance alike.
+//! - An instance whose target is `ssh` is checked and done on its host ([`check_on`],
+//!   [`ExecContext::remote`]): `command`, `write_file`, `copy` (from the package on this machine
+//!   to the host) and `check`; everything else runs on the machine where `stepwise` runs.
 //!
 //! Nothing here prompts, prints, or writes the journal: that is the engine's job.
 //!
@@ -92,6 +94,7 @@ mod create_folder;
 pub mod evidence;
 pub mod fsops;
 mod remote;
+mod remote_copy;
 pub mod shell;
 mod write_file;
 
@@ -214,7 +217,7 @@ pub fn check_on(
     remote: Option<&crate::target::ssh::Session>,
 ) -> Vec<Finding> {
     match remote {
-        Some(s) => remote::check(plan, instance, action, s),
+        Some(s) => remote::check(plan, instance, action, env, s),
         None => check(plan, instance, action, env),
     }
 }
