@@ -50,8 +50,17 @@ const ALTER_UPLOAD: &str = "STEPWISE_TEST_ALTER_UPLOAD";
 struct Destination {
     /// The folder on the host, when it can be used.
     dir: Option<String>,
-    /// Per file of the copy (in the runbook's order): what is there, and its permissions.
-    files: Vec<(DestFile, Option<u32>)>,
+    /// Per file of the copy, in the runbook's order.
+    files: Vec<HostFile>,
+}
+
+/// What is at one file's name on the host.
+struct HostFile {
+    dest: DestFile,
+    /// The permissions of the file there, when the server gives them.
+    mode: Option<u32>,
+    /// The SHA-256 of the file there, when it was read to compare it with the source.
+    sha256: Option<String>,
 }
 
 /// Looks at both sides (read-only): the findings, the source survey and the destination.
@@ -121,7 +130,7 @@ fn survey<'r>(
             }
         }
     }
-    let dests: Vec<DestFile> = dest.files.iter().map(|(d, _)| d.clone()).collect();
+    let dests: Vec<DestFile> = dest.files.iter().map(|h| h.dest.clone()).collect();
     out.extend(copy::check_destination(instance, a, &to_shown, &dests));
     out.extend(room(instance, a, s, &dir, &to_shown, &dests, backup_dir));
     dest.dir = Some(dir);
@@ -137,7 +146,7 @@ fn look(
     names: &[String],
     f: &copy::FileSurvey,
     backup: bool,
-) -> Result<(DestFile, Option<u32>), String> {
+) -> Result<HostFile, String> {
     let source = f.source_entry();
     let partial = matches!(
         fsops::pick(names, &format!(".{}.stepwise-part", f.name)),
@@ -145,6 +154,7 @@ fn look(
     );
     let mut mode = None;
     let mut in_place = false;
+    let mut sha256 = None;
     let found = match fsops::pick(names, &f.name) {
         Pick::Missing => DestFound::Missing,
         Pick::Ambiguous(many) => DestFound::Ambiguous(many),
@@ -159,7 +169,9 @@ fn look(
                         let here = fsops::sha256_file(&src.path)
                             .map_err(|e| crate::error::describe_io(&e))?;
                         let never = std::sync::atomic::AtomicBool::new(false);
-                        in_place = s.sha256(&path, &never)?.0 == here;
+                        let there = s.sha256(&path, &never)?.0;
+                        in_place = there == here;
+                        sha256 = Some(there);
                     }
                     DestFound::Found {
                         name: name.to_string(),
@@ -171,8 +183,8 @@ fn look(
             }
         }
     };
-    Ok((
-        DestFile {
+    Ok(HostFile {
+        dest: DestFile {
             name: f.name.clone(),
             found,
             in_place,
@@ -180,7 +192,8 @@ fn look(
             source_size: source.map(fsops::Entry::size),
         },
         mode,
-    ))
+        sha256,
+    })
 }
 
 /// Whether the account on the host may read a file (asked of a POSIX shell with `test -r`; a
@@ -271,14 +284,15 @@ pub(super) fn execute(
     let total: u64 = dest
         .files
         .iter()
-        .filter(|(d, _)| !d.in_place)
-        .filter_map(|(d, _)| d.source_size)
+        .filter(|h| !h.dest.in_place)
+        .filter_map(|h| h.dest.source_size)
         .sum();
     let manifest = copy::manifest_name(a);
     let mut base = 0u64;
     let mut done = Vec::new();
     let mut copied = 0;
-    for (f, (d, mode)) in src.files.iter().zip(&dest.files) {
+    for (f, h) in src.files.iter().zip(&dest.files) {
+        let (d, mode) = (&h.dest, &h.mode);
         if ctx.cancel.load(Ordering::SeqCst) {
             return Err(
                 Failure::new(FailureKind::Cancelled, "the copy was cancelled").with_done(done),
@@ -294,6 +308,13 @@ pub(super) fn execute(
         let target_name = existing.unwrap_or(&source.name);
         let target = join_host(s, dir, target_name);
         if d.in_place {
+            (ctx.progress)(Progress::FileCopied(&super::FileCopied {
+                name: f.name.clone(),
+                path: target.clone().into(),
+                bytes: source.size(),
+                sha256: h.sha256.clone().unwrap_or_default(),
+                in_place: true,
+            }));
             done.push(Done::AlreadyInPlace {
                 name: f.name.clone(),
                 to: target.into(),
@@ -339,9 +360,16 @@ pub(super) fn execute(
                 return Err(e.with_done(done));
             }
         };
+        // The SHA-256 read back from the host, which `verify` found equal to the source's.
+        (ctx.progress)(Progress::FileCopied(&super::FileCopied {
+            name: f.name.clone(),
+            path: target.clone().into(),
+            bytes,
+            sha256,
+            in_place: false,
+        }));
         base += bytes;
         copied += 1;
-        let _ = sha256;
         done.push(Done::Copied {
             name: f.name.clone(),
             to: target.into(),

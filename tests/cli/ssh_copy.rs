@@ -161,7 +161,21 @@ fn a_copy_to_web02_backs_up_verifies_and_changes_web02s_tree_only() {
         "WEB02's share holds the two files and no temporary file; WEB01 is untouched"
     );
     assert_eq!(local_tree(&pkg), before, "the package is unchanged");
-    let _ = run_dir;
+    let journal = fs::read_to_string(run_dir.join("journal.jsonl")).unwrap();
+    for (name, bytes) in [
+        ("A.msi", b"new A\n".to_vec()),
+        ("B.msi", vec![b'b'; 3 << 20]),
+    ] {
+        let sha = sha256_hex(&bytes);
+        assert!(
+            journal
+                .lines()
+                .any(|l| l.contains("\"kind\":\"file_copied\"")
+                    && l.contains(&format!("\"file\":\"{name}\""))
+                    && l.contains(&sha)),
+            "the journal records {name}'s SHA-256 {sha}:\n{journal}"
+        );
+    }
 }
 
 #[test]
@@ -230,6 +244,17 @@ fn a_rerun_skips_files_already_in_place_by_content_and_replaces_a_partial_copy()
     assert!(
         !run_dir.join("backup/copy@WEB01").exists(),
         "nothing was replaced"
+    );
+    let journal = fs::read_to_string(run_dir.join("journal.jsonl")).unwrap();
+    let sha_a = sha256_hex(b"new A\n");
+    assert!(
+        journal
+            .lines()
+            .any(|l| l.contains("\"kind\":\"file_copied\"")
+                && l.contains("\"file\":\"A.msi\"")
+                && l.contains("\"in_place\":true")
+                && l.contains(&sha_a)),
+        "a file found in place is journaled with the hash of what is there:\n{journal}"
     );
     assert_eq!(
         fleet.trees(),
