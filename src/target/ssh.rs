@@ -53,6 +53,9 @@ pub enum ConnectError {
         user: String,
         how: String,
     },
+    /// The host authenticates with a password and none was given: it is only asked at a
+    /// terminal, never read from a file.
+    NoPassword { host: String, user: String },
     /// The key file, the agent or the known-hosts file could not be used.
     Local(String),
     /// The SSH conversation failed.
@@ -94,6 +97,10 @@ impl fmt::Display for ConnectError {
             ConnectError::AuthFailed { host, user, how } => {
                 write!(f, "{host} refused authentication as {user} with {how}")
             }
+            ConnectError::NoPassword { host, user } => write!(
+                f,
+                "{host} authenticates {user} with a password, which stepwise asks at the terminal and never stores: a password cannot be answered from a file; run stepwise at a terminal, or give {host} a key (`key: FILE`) or `auth: agent` in the inventory"
+            ),
             ConnectError::Local(m) => write!(f, "{m}"),
             ConnectError::Protocol { host, why } => write!(f, "SSH with {host} failed: {why}"),
         }
@@ -836,7 +843,7 @@ async fn authenticate(
         }
         AuthKind::Password => {
             let Some(password) = password else {
-                return Err(failed("a password: none was given".into()));
+                return Err(ConnectError::NoPassword { host, user });
             };
             let result = tokio::time::timeout(
                 timeout,

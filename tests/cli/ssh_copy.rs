@@ -414,3 +414,57 @@ fn a_copy_whose_read_back_differs_fails_and_leaves_no_file_at_its_name() {
         "the altered file is not at B.msi's name, and its temporary file is removed"
     );
 }
+
+#[test]
+fn a_password_host_without_a_terminal_is_blocking_and_never_asked_from_a_file() {
+    let fleet = Fleet::start(&["WEB01"]);
+    fs::create_dir(fleet.host("WEB01").tree.join("share")).unwrap();
+    let t = Stepwise::new();
+    let pkg = package(&t);
+    t.file(
+        "book.yaml",
+        &copy_book(
+            "WEB01",
+            &pkg,
+            &[("copy", "A.msi", &format!("{HOST_ROOT}/share"))],
+            "      - { name: A.msi, size: 6 }\n",
+        ),
+    );
+    t.file(
+        "inventory.yaml",
+        &fleet.inventory("").replace(
+            "address: 127.0.0.2 }",
+            "address: 127.0.0.2, auth: password }",
+        ),
+    );
+    let refusal = "WEB01 authenticates root with a password, which stepwise asks at the terminal and never stores: a password cannot be answered from a file; run stepwise at a terminal, or give WEB01 a key (`key: FILE`) or `auth: agent` in the inventory";
+    let out = Stepwise::new()
+        .current_dir(t.dir())
+        .args(["check", "book.yaml", "--inventory", "inventory.yaml"])
+        .run();
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!(
+            "    blocking  copy@WEB01: host WEB01 over SSH: {refusal}\n"
+        )),
+        "{}",
+        out.stdout
+    );
+    t.file(
+        "a.yaml",
+        "confirm: true\ndefault: done\nsteps:\n  copy@WEB01: { on_failure: skip-host, note: no password without a terminal }\n",
+    );
+    let (out, run_dir) = run(t.dir(), &[]);
+    assert_ne!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!(
+            "  blocking copy@WEB01: host WEB01 over SSH: {refusal}\n"
+        )),
+        "the run stops at its checks, saying why:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert_eq!(fleet.trees(), ["WEB01: share"], "nothing reached WEB01");
+    let journal = fs::read_to_string(run_dir.join("journal.jsonl")).unwrap();
+    assert!(!journal.contains("password\":"), "{journal}");
+}
