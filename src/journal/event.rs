@@ -176,6 +176,25 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         in_place: bool,
     },
+    /// In a host-major phase, the operator went on to batch `batch` of `of` (2 or more): one
+    /// confirmation per batch, never carried over to the next.
+    BatchConfirmed {
+        phase: String,
+        batch: u32,
+        of: u32,
+    },
+    /// In a host-major phase, a host failed: its instance `key` failed and was not recovered
+    /// (the host was skipped). The rest of the phase is not done on it.
+    HostFailed {
+        phase: String,
+        key: String,
+    },
+    /// More hosts of a host-major phase failed than its `max_failures`, and the operator went
+    /// on with `failed` hosts failed; one more failing host asks again.
+    FailuresAccepted {
+        phase: String,
+        failed: u32,
+    },
 }
 
 impl EventKind {
@@ -206,6 +225,9 @@ impl EventKind {
             EventKind::InDoubtResolved { .. } => "in_doubt_resolved",
             EventKind::RunbookChangedAccepted { .. } => "runbook_changed_accepted",
             EventKind::FileCopied { .. } => "file_copied",
+            EventKind::BatchConfirmed { .. } => "batch_confirmed",
+            EventKind::HostFailed { .. } => "host_failed",
+            EventKind::FailuresAccepted { .. } => "failures_accepted",
         }
     }
 
@@ -223,7 +245,8 @@ impl EventKind {
             | EventKind::ActionOutput { key, .. }
             | EventKind::CommandStarted { key, .. }
             | EventKind::InDoubtResolved { key, .. }
-            | EventKind::FileCopied { key, .. } => Some(key),
+            | EventKind::FileCopied { key, .. }
+            | EventKind::HostFailed { key, .. } => Some(key),
             EventKind::NoteAdded { key } | EventKind::KnownIssueApplied { key, .. } => {
                 key.as_deref()
             }
@@ -273,6 +296,10 @@ struct Wire {
     file: Option<String>,
     bytes: Option<u64>,
     in_place: Option<bool>,
+    phase: Option<String>,
+    batch: Option<u32>,
+    of: Option<u32>,
+    failed: Option<u32>,
 }
 
 /// The `kind` names, in the order of [`EventKind`].
@@ -303,6 +330,9 @@ enum Kind {
     InDoubtResolved,
     RunbookChangedAccepted,
     FileCopied,
+    BatchConfirmed,
+    HostFailed,
+    FailuresAccepted,
 }
 
 impl Wire {
@@ -404,6 +434,19 @@ impl Wire {
                 bytes: need(w.bytes, "bytes")?,
                 sha256: need(w.sha256, "sha256")?,
                 in_place: w.in_place.unwrap_or(false),
+            },
+            Kind::BatchConfirmed => EventKind::BatchConfirmed {
+                phase: need(w.phase, "phase")?,
+                batch: need(w.batch, "batch")?,
+                of: need(w.of, "of")?,
+            },
+            Kind::HostFailed => EventKind::HostFailed {
+                phase: need(w.phase, "phase")?,
+                key: need(w.key, "key")?,
+            },
+            Kind::FailuresAccepted => EventKind::FailuresAccepted {
+                phase: need(w.phase, "phase")?,
+                failed: need(w.failed, "failed")?,
             },
         };
         Ok(Event {
@@ -845,6 +888,19 @@ mod tests {
                 bytes: 0,
                 sha256: "cd".repeat(32),
                 in_place: true,
+            },
+            EventKind::BatchConfirmed {
+                phase: "rolling".into(),
+                batch: 2,
+                of: 3,
+            },
+            EventKind::HostFailed {
+                phase: "rolling".into(),
+                key: "install@WEB02".into(),
+            },
+            EventKind::FailuresAccepted {
+                phase: "rolling".into(),
+                failed: 2,
             },
         ];
         for kind in kinds {
