@@ -162,20 +162,6 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         changed_steps: Vec<String>,
     },
-    /// A copy put one file in place: `file` as the runbook names it, at `path`, `bytes` long,
-    /// with the SHA-256 its content was verified to have on disk after the sync. `in_place`:
-    /// the file was already there with the source's content (an interrupted attempt copied it),
-    /// and `sha256` is of what is there. Written as each file is done, so a run cut short still
-    /// records the files it installed.
-    FileCopied {
-        key: String,
-        file: String,
-        path: String,
-        bytes: u64,
-        sha256: String,
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        in_place: bool,
-    },
     /// In a host-major phase, the operator went on to batch `batch` of `of` (2 or more): one
     /// confirmation per batch, never carried over to the next.
     BatchConfirmed {
@@ -194,6 +180,20 @@ pub enum EventKind {
     FailuresAccepted {
         phase: String,
         failed: u32,
+    },
+    /// A copy put one file in place: `file` as the runbook names it, at `path`, `bytes` long,
+    /// with the SHA-256 its content was verified to have on disk after the sync. `in_place`:
+    /// the file was already there with the source's content (an interrupted attempt copied it),
+    /// and `sha256` is of what is there. Written as each file is done, so a run cut short still
+    /// records the files it installed.
+    FileCopied {
+        key: String,
+        file: String,
+        path: String,
+        bytes: u64,
+        sha256: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        in_place: bool,
     },
 }
 
@@ -224,10 +224,10 @@ impl EventKind {
             EventKind::RunFinished { .. } => "run_finished",
             EventKind::InDoubtResolved { .. } => "in_doubt_resolved",
             EventKind::RunbookChangedAccepted { .. } => "runbook_changed_accepted",
-            EventKind::FileCopied { .. } => "file_copied",
             EventKind::BatchConfirmed { .. } => "batch_confirmed",
             EventKind::HostFailed { .. } => "host_failed",
             EventKind::FailuresAccepted { .. } => "failures_accepted",
+            EventKind::FileCopied { .. } => "file_copied",
         }
     }
 
@@ -245,8 +245,8 @@ impl EventKind {
             | EventKind::ActionOutput { key, .. }
             | EventKind::CommandStarted { key, .. }
             | EventKind::InDoubtResolved { key, .. }
-            | EventKind::FileCopied { key, .. }
-            | EventKind::HostFailed { key, .. } => Some(key),
+            | EventKind::HostFailed { key, .. }
+            | EventKind::FileCopied { key, .. } => Some(key),
             EventKind::NoteAdded { key } | EventKind::KnownIssueApplied { key, .. } => {
                 key.as_deref()
             }
@@ -293,13 +293,13 @@ struct Wire {
     sha256: Option<String>,
     changed_steps: Option<Vec<String>>,
     left: Option<Vec<String>>,
-    file: Option<String>,
-    bytes: Option<u64>,
-    in_place: Option<bool>,
     phase: Option<String>,
     batch: Option<u32>,
     of: Option<u32>,
     failed: Option<u32>,
+    file: Option<String>,
+    bytes: Option<u64>,
+    in_place: Option<bool>,
 }
 
 /// The `kind` names, in the order of [`EventKind`].
@@ -329,10 +329,10 @@ enum Kind {
     RunFinished,
     InDoubtResolved,
     RunbookChangedAccepted,
-    FileCopied,
     BatchConfirmed,
     HostFailed,
     FailuresAccepted,
+    FileCopied,
 }
 
 impl Wire {
@@ -427,14 +427,6 @@ impl Wire {
                 sha256: need(w.sha256, "sha256")?,
                 changed_steps: w.changed_steps.unwrap_or_default(),
             },
-            Kind::FileCopied => EventKind::FileCopied {
-                key: need(w.key, "key")?,
-                file: need(w.file, "file")?,
-                path: need(w.path, "path")?,
-                bytes: need(w.bytes, "bytes")?,
-                sha256: need(w.sha256, "sha256")?,
-                in_place: w.in_place.unwrap_or(false),
-            },
             Kind::BatchConfirmed => EventKind::BatchConfirmed {
                 phase: need(w.phase, "phase")?,
                 batch: need(w.batch, "batch")?,
@@ -447,6 +439,14 @@ impl Wire {
             Kind::FailuresAccepted => EventKind::FailuresAccepted {
                 phase: need(w.phase, "phase")?,
                 failed: need(w.failed, "failed")?,
+            },
+            Kind::FileCopied => EventKind::FileCopied {
+                key: need(w.key, "key")?,
+                file: need(w.file, "file")?,
+                path: need(w.path, "path")?,
+                bytes: need(w.bytes, "bytes")?,
+                sha256: need(w.sha256, "sha256")?,
+                in_place: w.in_place.unwrap_or(false),
             },
         };
         Ok(Event {
@@ -873,6 +873,19 @@ mod tests {
                 sha256: "11".into(),
                 changed_steps: vec!["s".into()],
             },
+            EventKind::BatchConfirmed {
+                phase: "rolling".into(),
+                batch: 2,
+                of: 3,
+            },
+            EventKind::HostFailed {
+                phase: "rolling".into(),
+                key: "install@WEB02".into(),
+            },
+            EventKind::FailuresAccepted {
+                phase: "rolling".into(),
+                failed: 2,
+            },
             EventKind::FileCopied {
                 key: "k".into(),
                 file: "Demo.msi".into(),
@@ -888,19 +901,6 @@ mod tests {
                 bytes: 0,
                 sha256: "cd".repeat(32),
                 in_place: true,
-            },
-            EventKind::BatchConfirmed {
-                phase: "rolling".into(),
-                batch: 2,
-                of: 3,
-            },
-            EventKind::HostFailed {
-                phase: "rolling".into(),
-                key: "install@WEB02".into(),
-            },
-            EventKind::FailuresAccepted {
-                phase: "rolling".into(),
-                failed: 2,
             },
         ];
         for kind in kinds {

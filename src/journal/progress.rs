@@ -426,26 +426,6 @@ impl Progress {
                 sha256.clone(),
                 changed_steps.clone(),
             )),
-            EventKind::FileCopied {
-                key,
-                file,
-                path,
-                bytes,
-                sha256,
-                in_place,
-            } => {
-                let record = FileRecord {
-                    file: file.clone(),
-                    path: path.clone(),
-                    bytes: *bytes,
-                    sha256: sha256.clone(),
-                    in_place: *in_place,
-                    stamp: Stamp::of(event),
-                };
-                let files = &mut self.entry(key, event).files;
-                files.retain(|f| f.path != record.path);
-                files.push(record);
-            }
             EventKind::BatchConfirmed { phase, batch, .. } => {
                 self.fleet
                     .confirmed
@@ -465,6 +445,26 @@ impl Progress {
             EventKind::FailuresAccepted { phase, failed } => {
                 let n = self.fleet.accepted.entry(phase.clone()).or_default();
                 *n = (*n).max(*failed);
+            }
+            EventKind::FileCopied {
+                key,
+                file,
+                path,
+                bytes,
+                sha256,
+                in_place,
+            } => {
+                let record = FileRecord {
+                    file: file.clone(),
+                    path: path.clone(),
+                    bytes: *bytes,
+                    sha256: sha256.clone(),
+                    in_place: *in_place,
+                    stamp: Stamp::of(event),
+                };
+                let files = &mut self.entry(key, event).files;
+                files.retain(|f| f.path != record.path);
+                files.push(record);
             }
         }
         // A note on any other event is kept with its instance, or with the run (a pause's
