@@ -548,3 +548,88 @@ fn a_check_that_waits_passes_when_the_file_appears_and_fails_after_its_bound() {
         )]
     );
 }
+
+unix_only! {
+    "SIGINT";
+
+    /// Ctrl-C (SIGINT) while a check waits stops the wait as it stops a command: progress is
+    /// saved, the journal says `interrupted`, stepwise exits 130, and resume asks about the
+    /// check, which then holds.
+    #[test]
+    fn ctrl_c_while_a_check_waits_saves_and_resume_takes_it_up() {
+        let t = Stepwise::new();
+        t.file("waits.yaml", &waiting_check("10m"));
+        t.file(
+            "answers.yaml",
+            &format!(
+                "params: {{ dir: '{}' }}\nconfirm: true\nin_doubt: rerun\n",
+                t.dir().display()
+            ),
+        );
+        let mut child = Command::new(stepwise_program())
+            .args(["run", "waits.yaml", "--answers", "answers.yaml"])
+            .args(["--state-dir", "runs", "--operator", "alice"])
+            .current_dir(t.dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let journal_has = |what: &str| {
+            fs::read_dir(t.dir().join("runs"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| {
+                    fs::read_to_string(e.path().join("journal.jsonl"))
+                        .is_ok_and(|j| j.contains(what))
+                })
+        };
+        wait_for(&mut child, || journal_has(r#""kind":"instance_started""#));
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let started = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "stepwise went on waiting after Ctrl-C"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(130));
+        let kinds: Vec<String> = journal(&t)
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            &kinds[kinds.len() - 2..],
+            ["instance_started", "interrupted"],
+            "{kinds:?}"
+        );
+        fs::write(t.dir().join("flag"), "up").unwrap();
+        let out = run_in(&t, "resume");
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        let journal = journal(&t);
+        assert_eq!(
+            events(&journal, &["in_doubt_resolved", "instance_done"]),
+            ["in_doubt_resolved service-up", "instance_done service-up"]
+        );
+    }
+}
+
+fn run_in(t: &Stepwise, command: &str) -> crate::common::Output {
+    Stepwise::new()
+        .current_dir(t.dir())
+        .args([command, "--answers", "answers.yaml"])
+        .args(["--state-dir", "runs", "--operator", "alice"])
+        .run()
+}
