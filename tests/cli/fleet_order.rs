@@ -354,6 +354,27 @@ fn max_failures_one_stops_the_walk_at_the_second_failing_host_and_asks() {
         status.contains("  failed hosts: WEB01 (at install@WEB01), WEB02 (at install@WEB02)\n"),
         "{status}"
     );
+    let json: Value = serde_json::from_str(
+        &Stepwise::new()
+            .current_dir(t.dir())
+            .args(["status", "--json", "--state-dir", "runs"])
+            .arg(run_dir(&t))
+            .stdout(),
+    )
+    .unwrap();
+    let fleet = &json["fleet"][0];
+    assert_eq!(fleet["phase"], "rolling");
+    assert_eq!(
+        fleet["failed_hosts"],
+        serde_json::json!([
+            { "host": "WEB01", "key": "install@WEB01" },
+            { "host": "WEB02", "key": "install@WEB02" }
+        ])
+    );
+    assert_eq!(fleet["failures_accepted"], 2);
+    assert_eq!(fleet["batches"][3]["hosts"], serde_json::json!(["WEB04"]));
+    assert_eq!(fleet["batches"][3]["went_on"]["operator"], "alice");
+    assert_eq!(fleet["batches"][0]["went_on"], Value::Null);
 }
 
 unix_only! {
