@@ -159,6 +159,35 @@ fn serial_one_walks_every_step_on_each_host_in_turn_and_asks_before_each_batch()
         "{md}"
     );
 
+    let check = Stepwise::new()
+        .current_dir(t.dir())
+        .args(["check", "rolling.yaml", "--inventory", "inventory.yaml"])
+        .args(["--set", "with_agent=false"])
+        .run();
+    assert!(
+        check.stdout.contains(&format!("\n     {order}\n")),
+        "{}",
+        check.stdout
+    );
+    let planned: Vec<&str> = check
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("    2."))
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .take(6)
+        .collect();
+    assert_eq!(
+        planned,
+        [
+            "drain@WEB01",
+            "install@WEB01",
+            "components@WEB01",
+            "restart@WEB01",
+            "verify@WEB01",
+            "drain@WEB02"
+        ]
+    );
+
     // Batch 2 is answered, batch 3 is not: the confirmation does not carry over.
     let out = run(
         &t,
