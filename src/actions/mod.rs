@@ -66,6 +66,8 @@
 //!         Progress::Bytes { done, total, .. } => eprintln!("{done} of {total} bytes"),
 //!         Progress::Line(line) => eprintln!("| {line}"),
 //!         Progress::Started { pid } => eprintln!("started as process {pid}"),
+//!         // Journal "file_copied" with it, at once.
+//!         Progress::FileCopied(f) => eprintln!("{} sha256 {}", f.path.display(), f.sha256),
 //!     };
 //!     let mut ctx = ExecContext {
 //!         backup_dir: &backup,
@@ -265,6 +267,25 @@ pub enum Progress<'a> {
     Line(&'a str),
     /// A command's process started with this id.
     Started { pid: u32 },
+    /// A copy put a file in place (or found it there) and verified it on disk: the engine
+    /// journals it (`file_copied`) at once, before the next file.
+    FileCopied(&'a FileCopied),
+}
+
+/// One file a copy put in place, as the journal records it: what the runbook calls it, where it
+/// is, its size, and the SHA-256 of its content as read back from the destination after the
+/// sync. A remote copy reports the same record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileCopied {
+    /// The name as the runbook spells it.
+    pub name: String,
+    /// Where it is now.
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// Lower-case hex.
+    pub sha256: String,
+    /// It was already there with the source's content (left by an interrupted attempt).
+    pub in_place: bool,
 }
 
 /// What an execution gets from the engine.

@@ -181,6 +181,20 @@ pub enum EventKind {
         phase: String,
         failed: u32,
     },
+    /// A copy put one file in place: `file` as the runbook names it, at `path`, `bytes` long,
+    /// with the SHA-256 its content was verified to have on disk after the sync. `in_place`:
+    /// the file was already there with the source's content (an interrupted attempt copied it),
+    /// and `sha256` is of what is there. Written as each file is done, so a run cut short still
+    /// records the files it installed.
+    FileCopied {
+        key: String,
+        file: String,
+        path: String,
+        bytes: u64,
+        sha256: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        in_place: bool,
+    },
 }
 
 impl EventKind {
@@ -213,6 +227,7 @@ impl EventKind {
             EventKind::BatchConfirmed { .. } => "batch_confirmed",
             EventKind::HostFailed { .. } => "host_failed",
             EventKind::FailuresAccepted { .. } => "failures_accepted",
+            EventKind::FileCopied { .. } => "file_copied",
         }
     }
 
@@ -230,7 +245,8 @@ impl EventKind {
             | EventKind::ActionOutput { key, .. }
             | EventKind::CommandStarted { key, .. }
             | EventKind::InDoubtResolved { key, .. }
-            | EventKind::HostFailed { key, .. } => Some(key),
+            | EventKind::HostFailed { key, .. }
+            | EventKind::FileCopied { key, .. } => Some(key),
             EventKind::NoteAdded { key } | EventKind::KnownIssueApplied { key, .. } => {
                 key.as_deref()
             }
@@ -281,6 +297,9 @@ struct Wire {
     batch: Option<u32>,
     of: Option<u32>,
     failed: Option<u32>,
+    file: Option<String>,
+    bytes: Option<u64>,
+    in_place: Option<bool>,
 }
 
 /// The `kind` names, in the order of [`EventKind`].
@@ -313,6 +332,7 @@ enum Kind {
     BatchConfirmed,
     HostFailed,
     FailuresAccepted,
+    FileCopied,
 }
 
 impl Wire {
@@ -419,6 +439,14 @@ impl Wire {
             Kind::FailuresAccepted => EventKind::FailuresAccepted {
                 phase: need(w.phase, "phase")?,
                 failed: need(w.failed, "failed")?,
+            },
+            Kind::FileCopied => EventKind::FileCopied {
+                key: need(w.key, "key")?,
+                file: need(w.file, "file")?,
+                path: need(w.path, "path")?,
+                bytes: need(w.bytes, "bytes")?,
+                sha256: need(w.sha256, "sha256")?,
+                in_place: w.in_place.unwrap_or(false),
             },
         };
         Ok(Event {
@@ -691,6 +719,19 @@ impl NewEvent {
         let key = instance.key.clone();
         NewEvent::on(instance, EventKind::InstanceReopened { key })
     }
+
+    /// A file a copy put in place (or found there), with the SHA-256 verified on disk.
+    pub fn file_copied(instance: &Instance, file: &crate::actions::FileCopied) -> NewEvent {
+        let kind = EventKind::FileCopied {
+            key: instance.key.clone(),
+            file: file.name.clone(),
+            path: file.path.display().to_string(),
+            bytes: file.bytes,
+            sha256: file.sha256.clone(),
+            in_place: file.in_place,
+        };
+        NewEvent::on(instance, kind)
+    }
 }
 
 #[cfg(test)]
@@ -844,6 +885,22 @@ mod tests {
             EventKind::FailuresAccepted {
                 phase: "rolling".into(),
                 failed: 2,
+            },
+            EventKind::FileCopied {
+                key: "k".into(),
+                file: "Demo.msi".into(),
+                path: "/srv/share/Demo.msi".into(),
+                bytes: 1234,
+                sha256: "ab".repeat(32),
+                in_place: false,
+            },
+            EventKind::FileCopied {
+                key: "k".into(),
+                file: "Demo.msi".into(),
+                path: "/srv/share/Demo.msi".into(),
+                bytes: 0,
+                sha256: "cd".repeat(32),
+                in_place: true,
             },
         ];
         for kind in kinds {

@@ -118,6 +118,20 @@ pub struct InstanceProgress {
     pub reopened: u32,
     /// Whether a known issue's workaround was applied to it since it was last reopened.
     pub worked_around: bool,
+    /// The files its copy put in place, in the order they were done; a file copied again (a
+    /// retry) is listed once, with its last record.
+    pub files: Vec<FileRecord>,
+}
+
+/// One file a copy put in place, as `file_copied` recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    pub file: String,
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub in_place: bool,
+    pub stamp: Stamp,
 }
 
 impl InstanceProgress {
@@ -135,6 +149,7 @@ impl InstanceProgress {
             known_issues: Vec::new(),
             reopened: 0,
             worked_around: false,
+            files: Vec::new(),
         }
     }
 }
@@ -430,6 +445,26 @@ impl Progress {
             EventKind::FailuresAccepted { phase, failed } => {
                 let n = self.fleet.accepted.entry(phase.clone()).or_default();
                 *n = (*n).max(*failed);
+            }
+            EventKind::FileCopied {
+                key,
+                file,
+                path,
+                bytes,
+                sha256,
+                in_place,
+            } => {
+                let record = FileRecord {
+                    file: file.clone(),
+                    path: path.clone(),
+                    bytes: *bytes,
+                    sha256: sha256.clone(),
+                    in_place: *in_place,
+                    stamp: Stamp::of(event),
+                };
+                let files = &mut self.entry(key, event).files;
+                files.retain(|f| f.path != record.path);
+                files.push(record);
             }
         }
         // A note on any other event is kept with its instance, or with the run (a pause's
