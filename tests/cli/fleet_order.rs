@@ -683,3 +683,27 @@ fn run_in(t: &Stepwise, command: &str) -> crate::common::Output {
         .args(["--state-dir", "runs", "--operator", "alice"])
         .run()
 }
+
+#[test]
+fn an_answers_file_names_batches_by_phase_and_number_or_is_refused() {
+    let t = Stepwise::new();
+    t.file("rolling.yaml", &rolling("1", 0));
+    t.file(
+        "answers.yaml",
+        "confirm: true\nbatches:\n  rollng/2: confirm\n  rolling/1: confirm\n  prepare/2: confirm\n  rolling: pause\n",
+    );
+    let out = Stepwise::new()
+        .current_dir(t.dir())
+        .args(["run", "rolling.yaml", "--answers", "answers.yaml"])
+        .args(["--state-dir", "runs", "--operator", "alice"])
+        .run();
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.stderr,
+        "stepwise: answers.yaml: the answers file does not fit (4 problems):\n\
+         answers.yaml:3:3: batches: `rollng/2`: runbook `rolling` has no phase `rollng`; did you mean `rolling`?\n\
+         answers.yaml:4:3: batches: `rolling/1`: `1` is not a batch to go on to: a number from 2 (the first batch starts without asking)\n\
+         answers.yaml:5:3: batches: `prepare/2`: phase `prepare` does not run host by host (no `for_each_host`)\n\
+         answers.yaml:6:3: batches: `rolling`: expected PHASE/BATCH, for example `rolling/2` (the batch about to start)\n"
+    );
+}
