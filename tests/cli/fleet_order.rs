@@ -188,6 +188,25 @@ fn serial_one_walks_every_step_on_each_host_in_turn_and_asks_before_each_batch()
         ]
     );
 
+    let json: Value = serde_json::from_str(
+        &Stepwise::new()
+            .current_dir(t.dir())
+            .args([
+                "check",
+                "--json",
+                "rolling.yaml",
+                "--inventory",
+                "inventory.yaml",
+            ])
+            .args(["--set", "with_agent=false"])
+            .run()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["phases"][1]["host_order"], order);
+    assert_eq!(json["phases"][0].get("host_order"), None);
+    assert_eq!(json["plan"][2]["key"], "install@WEB01");
+
     // Batch 2 is answered, batch 3 is not: the confirmation does not carry over.
     let out = run(
         &t,
