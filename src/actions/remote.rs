@@ -50,7 +50,7 @@ pub(super) fn check(
 }
 
 /// A runbook path as the host reads it: on a POSIX host backslashes are folder separators.
-fn host_path(s: &Session, text: &str) -> String {
+pub(super) fn host_path(s: &Session, text: &str) -> String {
     match s.target.shell {
         Shell::Sh => text.replace('\\', "/"),
         _ => text.to_string(),
@@ -248,7 +248,7 @@ fn write_file_check(
     (out, Some((target, existing)))
 }
 
-fn join_host(s: &Session, dir: &str, file: &str) -> String {
+pub(super) fn join_host(s: &Session, dir: &str, file: &str) -> String {
     match s.target.shell {
         Shell::Sh => format!("{}/{file}", dir.trim_end_matches('/')),
         _ => super::join_shown(dir, file),
@@ -372,7 +372,7 @@ fn write_file(
     })
 }
 
-fn sha256(bytes: &[u8]) -> String {
+pub(super) fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)
         .iter()
@@ -691,7 +691,7 @@ fn command(
             format!("{shown} was cancelled; its channel was closed"),
         )),
         RemoteEnd::Lost(why) => Err(fail(
-            FailureKind::Io,
+            FailureKind::ConnectionLost,
             format!(
                 "lost the connection to {host} while {shown} ran ({why}); whether it finished is unknown"
             ),

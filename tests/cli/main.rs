@@ -36,6 +36,7 @@ mod record;
 mod run;
 mod schema;
 mod ssh;
+mod ssh_failures;
 mod target;
 mod terminal;
 mod validate;
