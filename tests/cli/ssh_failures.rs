@@ -237,3 +237,123 @@ fn a_command_cut_by_a_dropped_connection_stays_in_doubt_until_the_host_answers_a
     assert_eq!(fs::read_to_string(tree.join("runs")).unwrap(), "run\nrun\n");
     assert_eq!(fs::read_to_string(tree.join("after")).unwrap(), "after\n");
 }
+
+/// Stops (SIGSTOP) every session of a host's SSH server: what was sent to it gets no answer.
+fn freeze_sessions(fleet: &Fleet, name: &str) {
+    let pid = fleet.host(name).sshd.as_ref().unwrap().id();
+    for p in descendants(pid) {
+        let _ = rustix::process::kill_process(
+            rustix::process::Pid::from_raw(p as i32).unwrap(),
+            rustix::process::Signal::STOP,
+        );
+    }
+}
+
+#[test]
+fn a_write_file_cut_by_a_dropped_connection_is_looked_at_again_on_the_host_and_finished() {
+    let mut fleet = Fleet::start(&["WEB01", "WEB02"]);
+    let web01 = fleet.host("WEB01").tree.clone();
+    let web02 = fleet.host("WEB02").tree.clone();
+    fs::create_dir(web01.join("conf")).unwrap();
+    fs::write(web01.join("conf/App.config"), "old\n").unwrap();
+    let t = Stepwise::new();
+    t.file(
+        "book.yaml",
+        &format!(
+            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: gate, title: Gate, hosts: [WEB02] }}\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: wait, title: Wait, on: gate, action: {{ type: command, program: sh, args: [-c, 'touch {HOST_ROOT}/waiting; while ! test -e {HOST_ROOT}/go; do sleep 0.1; done'] }} }}\n      - id: config\n        title: Config\n        on: web\n        action: {{ type: write_file, dir: '{HOST_ROOT}/conf', file: App.config, content: \"new\\n\" }}\n"
+        ),
+    );
+    t.file("inventory.yaml", &fleet.inventory(""));
+    t.file(
+        "a.yaml",
+        "confirm: true\ndefault: done\nin_doubt: evidence\n",
+    );
+    let t = t.args(RUN);
+    let out = std::thread::scope(|scope| {
+        let running = scope.spawn(|| t.run());
+        wait_for("the first step to run on WEB02", || {
+            web02.join("waiting").exists()
+        });
+        // WEB01's server stops answering, then the walk reaches its write_file: dispatched,
+        // and what was sent gets no answer until the server is killed.
+        freeze_sessions(&fleet, "WEB01");
+        fs::write(web02.join("go"), "").unwrap();
+        wait_for("config@WEB01 to be dispatched", || {
+            fs::read_dir(t.dir().join("runs"))
+                .ok()
+                .and_then(|mut d| d.find_map(|e| e.ok().map(|e| e.path().join("journal.jsonl"))))
+                .and_then(|j| fs::read_to_string(j).ok())
+                .is_some_and(|j| {
+                    j.contains("\"kind\":\"instance_started\",\"key\":\"config@WEB01\"")
+                })
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        kill_host(&mut fleet, "WEB01");
+        running.join().unwrap()
+    });
+    let at = format!("127.0.0.2:{}", fleet.port);
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(
+            "   ✗ The connection to WEB01 dropped while `config@WEB01` ran: its outcome is unknown.\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "   WEB01 cannot be reached now: cannot connect to WEB01 ({at}): Connection refused.\n   What the action left on WEB01 cannot be looked at, so nothing is guessed: `config@WEB01` stays in doubt until WEB01 answers.\n"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        instance_events(&t, "config@WEB01"),
+        [
+            format!("instance_started target=ssh {at}"),
+            "note_added".to_string()
+        ],
+        "neither done nor failed"
+    );
+
+    // WEB01 is back: resume looks at the file on WEB01 and writes it again. (The temporary file
+    // is what a write cut after its first bytes leaves: it is named, and replaced.)
+    fleet.up(0);
+    fs::write(web01.join("conf/.App.config.stepwise-part"), "ne").unwrap();
+    let out = stepwise(t.dir(), &RESUME);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!(
+            "   It was interrupted. What the files look like now: 0 of 1 file in place in {HOST_ROOT}/conf on WEB01\n     App.config  old version (does not hold the content: not written yet); partial temporary file .App.config.stepwise-part beside it\n   Not every file is in place: the evidence says it did not complete.\n"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("   ✓ wrote {HOST_ROOT}/conf/App.config on WEB01")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        fs::read_to_string(web01.join("conf/App.config")).unwrap(),
+        "new\n"
+    );
+    assert_eq!(
+        fleet.trees(),
+        [
+            "WEB01: conf",
+            "WEB01: conf/App.config",
+            "WEB02: go",
+            "WEB02: waiting"
+        ]
+    );
+    assert_eq!(
+        instance_events(&t, "config@WEB01")[2..],
+        [
+            "in_doubt_resolved resolution=not_done".to_string(),
+            format!("instance_started target=ssh {at}"),
+            "instance_done how=automated".to_string(),
+        ]
+    );
+}
