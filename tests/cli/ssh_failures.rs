@@ -236,6 +236,28 @@ fn a_command_cut_by_a_dropped_connection_stays_in_doubt_until_the_host_answers_a
     );
     assert_eq!(fs::read_to_string(tree.join("runs")).unwrap(), "run\nrun\n");
     assert_eq!(fs::read_to_string(tree.join("after")).unwrap(), "after\n");
+
+    // The as-run record names the target each action ran on, in every format.
+    let run = run_dir(&t);
+    let run = run.to_str().unwrap();
+    for format in ["text", "md", "html"] {
+        let out = stepwise(
+            t.dir(),
+            &["checklist", "book.yaml", "--run", run, "--format", format],
+        );
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        let done = format!("done (by automation) on ssh {at} by alice at ");
+        assert_eq!(
+            out.stdout.matches(&done).count(),
+            2,
+            "{format}:\n{}",
+            out.stdout
+        );
+        if format == "html" {
+            let shown = format!("<div class=\"note\">done by automation on ssh {at}</div>");
+            assert_eq!(out.stdout.matches(&shown).count(), 2, "{}", out.stdout);
+        }
+    }
 }
 
 /// Stops (SIGSTOP) every session of a host's SSH server: what was sent to it gets no answer.
