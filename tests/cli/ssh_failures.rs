@@ -294,20 +294,23 @@ fn a_write_file_cut_by_a_dropped_connection_is_looked_at_again_on_the_host_and_f
     let out = std::thread::scope(|scope| {
         let running = scope.spawn(|| t.run());
         wait_for("the first step to run on WEB02", || {
-            web02.join("waiting").exists()
+            web02.join("waiting").exists() || running.is_finished()
         });
         // WEB01's server stops answering, then the walk reaches its write_file: dispatched,
         // and what was sent gets no answer until the server is killed.
         freeze_sessions(&fleet, "WEB01");
         fs::write(web02.join("go"), "").unwrap();
         wait_for("config@WEB01 to be dispatched", || {
-            fs::read_dir(t.dir().join("runs"))
-                .ok()
-                .and_then(|mut d| d.find_map(|e| e.ok().map(|e| e.path().join("journal.jsonl"))))
-                .and_then(|j| fs::read_to_string(j).ok())
-                .is_some_and(|j| {
-                    j.contains("\"kind\":\"instance_started\",\"key\":\"config@WEB01\"")
-                })
+            running.is_finished()
+                || fs::read_dir(t.dir().join("runs"))
+                    .ok()
+                    .and_then(|mut d| {
+                        d.find_map(|e| e.ok().map(|e| e.path().join("journal.jsonl")))
+                    })
+                    .and_then(|j| fs::read_to_string(j).ok())
+                    .is_some_and(|j| {
+                        j.contains("\"kind\":\"instance_started\",\"key\":\"config@WEB01\"")
+                    })
         });
         std::thread::sleep(Duration::from_millis(300));
         kill_host(&mut fleet, "WEB01");
@@ -377,5 +380,140 @@ fn a_write_file_cut_by_a_dropped_connection_is_looked_at_again_on_the_host_and_f
             format!("instance_started target=ssh {at}"),
             "instance_done how=automated".to_string(),
         ]
+    );
+}
+
+/// `stepwise run` of one command step on WEB01 with the given inventory and answers: its exit
+/// code, the blocking lines of its dry-run checks, and whether anything was dispatched.
+fn run_blocked(t: &Stepwise, inventory: &str, answers: &str) -> (i32, Vec<String>, bool) {
+    t.file(
+        "book.yaml",
+        &format!(
+            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: mark, title: Mark, on: web, action: {{ type: command, program: sh, args: [-c, 'echo marked > {HOST_ROOT}/mark'] }} }}\n"
+        ),
+    );
+    t.file("inventory.yaml", inventory);
+    t.file("a.yaml", answers);
+    let out = stepwise(t.dir(), &RUN);
+    let lines = out
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("blocking"))
+        .map(str::to_string)
+        .collect();
+    (out.code, lines, journal(t).contains("instance_started"))
+}
+
+#[test]
+fn a_run_says_exactly_why_a_host_cannot_be_used_and_sends_it_nothing() {
+    let fleet = Fleet::start(&["WEB01"]);
+    let at = format!("127.0.0.2:{}", fleet.port);
+    let answers = "confirm: true\ndefault: done\n";
+
+    // A host whose SSH server accepts the connection and never answers.
+    let silent = std::net::TcpListener::bind(("127.0.0.9", fleet.port)).unwrap();
+    let t = Stepwise::new();
+    let inventory = fleet
+        .inventory("")
+        .replace("connect_timeout: 5", "connect_timeout: 1")
+        .replace("address: 127.0.0.2", "address: 127.0.0.9");
+    assert_eq!(
+        run_blocked(&t, &inventory, answers),
+        (
+            1,
+            vec![format!(
+                "  blocking mark@WEB01: host WEB01 over SSH: cannot connect to WEB01 (127.0.0.9:{}): no answer within 1 s",
+                fleet.port
+            )],
+            false
+        )
+    );
+    drop(silent);
+
+    // A user the host does not have: authentication fails.
+    let t = Stepwise::new();
+    let inventory = fleet
+        .inventory("")
+        .replace("user: root", "user: nobody-here");
+    assert_eq!(
+        run_blocked(&t, &inventory, answers),
+        (
+            1,
+            vec![format!(
+                "  blocking mark@WEB01: host WEB01 over SSH: WEB01 refused authentication as nobody-here with the key {}",
+                fleet.path("client_key").display()
+            )],
+            false
+        )
+    );
+
+    // A key that is not pinned, and no answer to trust it: refused, and nothing pinned.
+    fs::write(fleet.path("known_hosts"), "").unwrap();
+    let fp = fleet.fingerprint("WEB01");
+    let t = Stepwise::new();
+    assert_eq!(
+        run_blocked(&t, &fleet.inventory(""), answers),
+        (
+            1,
+            vec![format!(
+                "  blocking mark@WEB01: host WEB01 over SSH: WEB01 ({at}) offers a host key that is not pinned: ssh-ed25519 {fp}; check that it is WEB01's, then accept it at the terminal or pin it with `host_keys: {{ WEB01: \"{fp}\" }}` in the answers file"
+            )],
+            false
+        )
+    );
+    assert_eq!(fs::read_to_string(fleet.path("known_hosts")).unwrap(), "");
+    assert_eq!(fleet.trees(), Vec::<String>::new(), "nothing ran on WEB01");
+}
+
+#[test]
+fn a_host_down_when_its_step_comes_fails_that_step_with_nothing_sent_and_resume_runs_it() {
+    let mut fleet = Fleet::start(&["WEB01", "WEB02"]);
+    let web02 = fleet.host("WEB02").tree.clone();
+    let t = Stepwise::new();
+    t.file(
+        "book.yaml",
+        &format!(
+            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: gate, title: Gate, hosts: [WEB02] }}\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: wait, title: Wait, on: gate, action: {{ type: command, program: sh, args: [-c, 'touch {HOST_ROOT}/waiting; while ! test -e {HOST_ROOT}/go; do sleep 0.1; done'] }} }}\n      - {{ id: mark, title: Mark, on: web, action: {{ type: command, program: sh, args: [-c, 'echo marked > {HOST_ROOT}/mark'] }} }}\n"
+        ),
+    );
+    t.file("inventory.yaml", &fleet.inventory(""));
+    t.file(
+        "a.yaml",
+        "confirm: true\ndefault: done\nsteps:\n  mark@WEB01: { on_failure: pause }\n",
+    );
+    let t = t.args(RUN);
+    let out = std::thread::scope(|scope| {
+        let running = scope.spawn(|| t.run());
+        wait_for("the first step to run on WEB02", || {
+            web02.join("waiting").exists() || running.is_finished()
+        });
+        kill_host(&mut fleet, "WEB01");
+        fs::write(web02.join("go"), "").unwrap();
+        running.join().unwrap()
+    });
+    let at = format!("127.0.0.2:{}", fleet.port);
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!(
+            "   ✗ mark@WEB01 failed: cannot connect to WEB01 ({at}): Connection refused\n"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        instance_events(&t, "mark@WEB01"),
+        [
+            format!("instance_started target=ssh {at}"),
+            "instance_failed".to_string()
+        ]
+    );
+    assert!(!fleet.host("WEB01").tree.join("mark").exists());
+
+    fleet.up(0);
+    let out = stepwise(t.dir(), &RESUME);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        fs::read_to_string(fleet.host("WEB01").tree.join("mark")).unwrap(),
+        "marked\n"
     );
 }
