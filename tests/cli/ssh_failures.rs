@@ -517,3 +517,58 @@ fn a_host_down_when_its_step_comes_fails_that_step_with_nothing_sent_and_resume_
         "marked\n"
     );
 }
+
+#[test]
+fn after_a_crash_during_a_command_on_a_host_resume_says_its_outcome_cannot_be_known() {
+    let fleet = Fleet::start(&["WEB01"]);
+    let tree = fleet.host("WEB01").tree.clone();
+    let t = Stepwise::new();
+    t.file(
+        "book.yaml",
+        &format!(
+            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: slow, title: Slow, on: web, action: {{ type: command, program: sh, args: [-c, 'echo run >> {HOST_ROOT}/runs; while ! test -e {HOST_ROOT}/quick; do sleep 0.1; done'] }} }}\n"
+        ),
+    );
+    t.file("inventory.yaml", &fleet.inventory(""));
+    t.file(
+        "a.yaml",
+        "confirm: true\ndefault: done\nin_doubt: evidence\n",
+    );
+    let mut child = crate::common::stepwise_command()
+        .args(RUN)
+        .current_dir(t.dir())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the command to start on WEB01", || {
+        tree.join("runs").exists() || child.try_wait().ok().flatten().is_some()
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // What the host runs is let go (it may still run after stepwise died).
+    fs::write(tree.join("quick"), "").unwrap();
+    let at = format!("127.0.0.2:{}", fleet.port);
+    assert_eq!(
+        instance_events(&t, "slow@WEB01"),
+        [format!("instance_started target=ssh {at}")]
+    );
+    let out = stepwise(t.dir(), &RESUME);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("   The connection to WEB01 ended before the command's exit came back: stepwise cannot know whether it finished (it may have, or may still be running there).\n"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        instance_events(&t, "slow@WEB01")[1..],
+        [
+            "in_doubt_resolved resolution=not_done".to_string(),
+            format!("instance_started target=ssh {at}"),
+            "action_output exit_code=0".to_string(),
+            "instance_done how=automated".to_string(),
+        ]
+    );
+    assert_eq!(fs::read_to_string(tree.join("runs")).unwrap(), "run\nrun\n");
+}
