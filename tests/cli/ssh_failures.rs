@@ -302,15 +302,13 @@ fn a_write_file_cut_by_a_dropped_connection_is_looked_at_again_on_the_host_and_f
         fs::write(web02.join("go"), "").unwrap();
         wait_for("config@WEB01 to be dispatched", || {
             running.is_finished()
-                || fs::read_dir(t.dir().join("runs"))
-                    .ok()
-                    .and_then(|mut d| {
-                        d.find_map(|e| e.ok().map(|e| e.path().join("journal.jsonl")))
+                || fs::read_dir(t.dir().join("runs")).is_ok_and(|d| {
+                    d.flatten().any(|e| {
+                        fs::read_to_string(e.path().join("journal.jsonl")).is_ok_and(|j| {
+                            j.contains("\"kind\":\"instance_started\",\"key\":\"config@WEB01\"")
+                        })
                     })
-                    .and_then(|j| fs::read_to_string(j).ok())
-                    .is_some_and(|j| {
-                        j.contains("\"kind\":\"instance_started\",\"key\":\"config@WEB01\"")
-                    })
+                })
         });
         std::thread::sleep(Duration::from_millis(300));
         kill_host(&mut fleet, "WEB01");
