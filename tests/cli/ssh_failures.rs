@@ -570,3 +570,52 @@ fn after_a_crash_during_a_command_on_a_host_resume_says_its_outcome_cannot_be_kn
     );
     assert_eq!(fs::read_to_string(tree.join("runs")).unwrap(), "run\nrun\n");
 }
+
+#[test]
+fn a_step_whose_host_dropped_can_be_settled_by_hand_with_a_note_while_the_host_is_down() {
+    let mut fleet = Fleet::start(&["WEB01"]);
+    let tree = fleet.host("WEB01").tree.clone();
+    let t = Stepwise::new();
+    t.file(
+        "book.yaml",
+        &format!(
+            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: slow, title: Slow, on: web, action: {{ type: command, program: sh, args: [-c, 'echo run >> {HOST_ROOT}/runs; sleep 30'] }} }}\n"
+        ),
+    );
+    t.file("inventory.yaml", &fleet.inventory(""));
+    t.file(
+        "a.yaml",
+        "confirm: true\ndefault: done\nsteps:\n  slow@WEB01: { in_doubt: done, note: \"the console of WEB01 shows it finished\" }\n",
+    );
+    let t = t.args(RUN);
+    let out = std::thread::scope(|scope| {
+        let running = scope.spawn(|| t.run());
+        wait_for("the command to start on WEB01", || {
+            tree.join("runs").exists() || running.is_finished()
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        kill_host(&mut fleet, "WEB01");
+        running.join().unwrap()
+    });
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("   WEB01 cannot be reached now: "),
+        "{}",
+        out.stdout
+    );
+    let at = format!("127.0.0.2:{}", fleet.port);
+    assert_eq!(
+        instance_events(&t, "slow@WEB01"),
+        [
+            format!("instance_started target=ssh {at}"),
+            "action_output".to_string(),
+            "note_added".to_string(),
+            "in_doubt_resolved resolution=done how=by_hand".to_string(),
+        ]
+    );
+    assert!(
+        journal(&t).contains("\"note\":\"the console of WEB01 shows it finished\""),
+        "{}",
+        journal(&t)
+    );
+}
