@@ -11,7 +11,7 @@
 
 use super::evidence::{FileEvidence, FileState, Survey};
 use super::fsops::{Listing, Lookup};
-use super::remote::{host_path, join_host, sha256};
+use super::remote::{host_path, join_host};
 use super::{check_folder, missing_params};
 use crate::plan::{Instance, Plan};
 use crate::runbook::{Action, CopyAction, WriteFileAction};
@@ -134,4 +134,12 @@ fn local_sha256(path: &std::path::Path) -> std::io::Result<(u64, String)> {
         .map(|b| format!("{b:02x}"))
         .collect();
     Ok((size, hex))
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
