@@ -572,6 +572,22 @@ pub(super) fn execute(
         let dest = f.dest_entry();
         let target = dest.map_or_else(|| to_dir.join(&src.name), |d| d.path.clone());
         if f.in_place {
+            // Recorded with the hash of what is there, which the survey found to be the
+            // source's bytes.
+            let sha256 = match fsops::sha256_file(&target) {
+                Ok(h) => h,
+                Err(e) => {
+                    let what = format!("cannot read {} to record it", target.display());
+                    return Err(copy_failure(&what, fsops::CopyError::Read(e)).with_done(done));
+                }
+            };
+            (ctx.progress)(Progress::FileCopied(&super::FileCopied {
+                name: f.name.clone(),
+                path: target.clone(),
+                bytes: src.size(),
+                sha256,
+                in_place: true,
+            }));
             done.push(Done::AlreadyInPlace {
                 name: f.name.clone(),
                 to: target,
@@ -604,6 +620,13 @@ pub(super) fn execute(
         if let Err(message) = verify(&target, src, f.manifest, &written, &manifest_name(a)) {
             return Err(Failure::new(FailureKind::Verify, message).with_done(done));
         }
+        (ctx.progress)(Progress::FileCopied(&super::FileCopied {
+            name: f.name.clone(),
+            path: target.clone(),
+            bytes: written.bytes,
+            sha256: written.sha256.clone(),
+            in_place: false,
+        }));
         base += written.bytes;
         copied += 1;
         done.push(Done::Copied {
