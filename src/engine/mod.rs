@@ -1278,6 +1278,20 @@ impl<'p, 'r> Walk<'p, 'r> {
                     }
                     match self.execute(&pseudo, action)? {
                         Ok(()) => self.done(&pseudo, Completion::Automated, None)?,
+                        Err(f) if f.outcome_unknown => {
+                            // Neither done nor failed: said, and journaled as what it is.
+                            let sentence = format!(
+                                "the connection to {} dropped while the workaround step `{key}` ran: its outcome is unknown; look on {} before you go on",
+                                host.unwrap_or_default(),
+                                host.unwrap_or_default()
+                            );
+                            self.record(NewEvent::note_added(
+                                Some(&pseudo),
+                                format!("{sentence} ({})", f.what),
+                            ))?;
+                            self.prompter.show(&format!("   ✗ {sentence}."));
+                            return Ok(None);
+                        }
                         Err(f) => {
                             self.record(NewEvent::instance_failed(&pseudo, f.what.clone()))?;
                             self.prompter
