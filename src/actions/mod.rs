@@ -35,7 +35,9 @@
 //!   other system a path that needs Windows (a drive letter, `\\server`, `%VAR%`) cannot be
 //!   checked (a warning, never a blocking finding) and backslashes are folder separators. File
 //!   names match ignoring case, as on Windows.
-//! - Checks run on the machine where `stepwise` runs, for every host's instance alike.
+//! - An instance whose target is `ssh` is checked and done on its host ([`check_on`],
+//!   [`ExecContext::remote`]): `command`, `write_file`, `copy` (from the package on this machine
+//!   to the host) and `check`; everything else runs on the machine where `stepwise` runs.
 //!
 //! Nothing here prompts, prints, or writes the journal: that is the engine's job.
 //!
@@ -94,6 +96,7 @@ mod create_folder;
 pub mod evidence;
 pub mod fsops;
 mod remote;
+mod remote_copy;
 pub mod remote_evidence;
 pub mod shell;
 mod wait;
@@ -219,7 +222,7 @@ pub fn check_on(
 ) -> Vec<Finding> {
     match remote {
         Some(s) => {
-            let mut findings = remote::check(plan, instance, action, s);
+            let mut findings = remote::check(plan, instance, action, env, s);
             findings.extend(waits(instance, action));
             findings
         }

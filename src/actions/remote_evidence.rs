@@ -2,20 +2,24 @@
 //! [`super::evidence::survey`], for the question resume (or a walk whose connection dropped)
 //! asks about an instance whose outcome is unknown.
 //!
-//! It only reads, over the host's [`Session`] (SFTP `stat` and `read`): for a `write_file`, is
-//! the target file there with the content to write (compared by SHA-256), the old content, or
-//! missing, and is a temporary file (`.NAME.stepwise-part`) left beside it; for a `copy`, the
-//! same for every file, the content compared with the source's on this machine (the package
-//! lives on the jump host). A command leaves nothing a survey can look at: the engine says what
-//! the journal knows of its exit instead.
+//! It only reads, over the host's [`Session`] (SFTP: the folder's listing, metadata, and the
+//! content streamed through SHA-256 on this side): for a `write_file`, is the target file there
+//! with the content to write, the old content, or missing, and is a temporary file
+//! (`.NAME.stepwise-part`) left beside it; for a `copy`, the same for every file, the content
+//! compared with the source's on this machine (the package lives on the jump host). Names are
+//! matched ignoring case where no name matches exactly, as the copy itself matches them. A
+//! command leaves nothing a survey can look at: the engine says what the journal knows of its
+//! exit instead.
+
+use std::sync::atomic::AtomicBool;
 
 use super::evidence::{FileEvidence, FileState, Survey};
-use super::fsops::{Listing, Lookup};
+use super::fsops::{self, Lookup, Pick};
 use super::remote::{host_path, join_host};
 use super::{check_folder, missing_params};
 use crate::plan::{Instance, Plan};
 use crate::runbook::{Action, CopyAction, WriteFileAction};
-use crate::target::ssh::{Session, Stat};
+use crate::target::ssh::{Kind, Session};
 
 /// What a file should hold: its size and SHA-256, or why that cannot be known.
 type Expected = Result<(u64, String), String>;
@@ -41,9 +45,10 @@ fn write_file(plan: &Plan, a: &WriteFileAction, s: &Session) -> Survey {
         Err("a parameter it needs has no value".to_string())
     };
     let dir = host_path(s, &plan.resolved.fill(&a.dir));
+    let listing = s.list(&dir);
     Survey {
         dest,
-        files: vec![file(s, &dir, &a.file, expected)],
+        files: vec![file(s, &dir, &listing, &a.file, expected)],
         copy: false,
     }
 }
@@ -53,23 +58,26 @@ fn copy(plan: &Plan, instance: &Instance, a: &CopyAction, s: &Session) -> Survey
     let from_shown = plan.resolved.show(&a.from);
     let source = check_folder(plan, instance, &a.from, "source folder", false)
         .0
-        .and_then(|d| Listing::read(&d).ok());
+        .and_then(|d| fsops::Listing::read(&d).ok());
     let dir = host_path(s, &plan.resolved.fill(&a.to));
+    let listing = s.list(&dir);
     let files = a
         .files
         .iter()
         .map(|f| {
             let name = &f.value;
             let expected = match source.as_ref().map(|l| l.find(name)) {
-                Some(Lookup::Found(e)) => local_sha256(&e.path).map_err(|e| {
-                    format!(
-                        "the source cannot be read: {}",
-                        crate::error::describe_io(&e)
-                    )
-                }),
+                Some(Lookup::Found(e)) => fsops::sha256_file(&e.path)
+                    .map(|h| (e.size(), h))
+                    .map_err(|e| {
+                        format!(
+                            "the source cannot be read: {}",
+                            crate::error::describe_io(&e)
+                        )
+                    }),
                 _ => Err(format!("the source is not in {from_shown}")),
             };
-            file(s, &dir, name, expected)
+            file(s, &dir, &listing, name, expected)
         })
         .collect();
     Survey {
@@ -80,60 +88,63 @@ fn copy(plan: &Plan, instance: &Instance, a: &CopyAction, s: &Session) -> Survey
 }
 
 /// One file on the host: its state against what it should hold, and a temporary file beside it.
-fn file(s: &Session, dir: &str, name: &str, expected: Expected) -> FileEvidence {
-    let path = join_host(s, dir, name);
-    let part_name = format!(".{name}.stepwise-part");
-    let partial = matches!(
-        s.stat(&join_host(s, dir, &part_name)),
-        Ok(Stat::File { .. })
-    )
-    .then_some(part_name);
-    let state = match s.stat(&path) {
-        Err(e) => FileState::Unknown(format!("it cannot be looked at on {}: {e}", s.target.host)),
-        Ok(Stat::Missing) => FileState::Missing,
-        Ok(Stat::Folder) => FileState::Unknown("a folder is there".to_string()),
-        Ok(Stat::File { size }) => match expected {
-            Err(why) => FileState::Unknown(why),
-            // Another size is another content: no need to read it.
-            Ok((want_size, _)) if want_size != size => FileState::OldVersion,
-            Ok((_, want)) => match s.read(&path) {
-                Err(e) => {
-                    FileState::Unknown(format!("it cannot be read on {}: {e}", s.target.host))
+fn file(
+    s: &Session,
+    dir: &str,
+    listing: &Result<Vec<String>, String>,
+    name: &str,
+    expected: Expected,
+) -> FileEvidence {
+    let host = &s.target.host;
+    let names = match listing {
+        Ok(names) => names,
+        Err(e) => {
+            return FileEvidence {
+                name: name.to_string(),
+                state: FileState::Unknown(format!("its folder cannot be listed on {host}: {e}")),
+                partial: None,
+            };
+        }
+    };
+    let partial = match fsops::pick(names, &format!(".{name}.stepwise-part")) {
+        Pick::One(p) => matches!(
+            s.metadata(&join_host(s, dir, p)),
+            Ok(Some(m)) if m.kind == Kind::File
+        )
+        .then(|| p.to_string()),
+        _ => None,
+    };
+    let state = match fsops::pick(names, name) {
+        Pick::Missing => FileState::Missing,
+        Pick::Ambiguous(many) => {
+            FileState::Unknown(format!("{} files match it ignoring case", many.len()))
+        }
+        Pick::One(found) => {
+            let path = join_host(s, dir, found);
+            match s.metadata(&path) {
+                Err(e) => FileState::Unknown(format!("it cannot be looked at on {host}: {e}")),
+                Ok(None) => FileState::Missing,
+                Ok(Some(m)) if m.kind != Kind::File => {
+                    FileState::Unknown(format!("{}, not a file", m.kind_words()))
                 }
-                Ok(bytes) if sha256(&bytes) == want => FileState::InPlace,
-                Ok(_) => FileState::OldVersion,
-            },
-        },
+                Ok(Some(m)) => match expected {
+                    Err(why) => FileState::Unknown(why),
+                    // Another size is another content: no need to read it.
+                    Ok((size, _)) if size != m.size => FileState::OldVersion,
+                    Ok((_, want)) => match s.sha256(&path, &AtomicBool::new(false)) {
+                        Err(e) => FileState::Unknown(format!("it cannot be read on {host}: {e}")),
+                        Ok((got, _)) if got == want => FileState::InPlace,
+                        Ok(_) => FileState::OldVersion,
+                    },
+                },
+            }
+        }
     };
     FileEvidence {
         name: name.to_string(),
         state,
         partial,
     }
-}
-
-/// The size and SHA-256 of a file on this machine, read in pieces.
-fn local_sha256(path: &std::path::Path) -> std::io::Result<(u64, String)> {
-    use sha2::Digest;
-    use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    let hex = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok((size, hex))
 }
 
 fn sha256(bytes: &[u8]) -> String {

@@ -37,6 +37,7 @@ mod record;
 mod run;
 mod schema;
 mod ssh;
+mod ssh_copy;
 mod ssh_failures;
 mod target;
 mod terminal;

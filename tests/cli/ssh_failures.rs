@@ -619,3 +619,76 @@ fn a_step_whose_host_dropped_can_be_settled_by_hand_with_a_note_while_the_host_i
         journal(&t)
     );
 }
+
+#[test]
+fn a_copy_cut_by_a_dropped_connection_is_surveyed_on_the_host_and_finished_on_resume() {
+    let mut fleet = Fleet::start(&["WEB01"]);
+    let tree = fleet.host("WEB01").tree.clone();
+    fs::create_dir(tree.join("share")).unwrap();
+    fs::write(tree.join("share/Small.msi"), "old small\n").unwrap();
+    let t = Stepwise::new();
+    let pkg = t.dir().join("pkg");
+    fs::create_dir(&pkg).unwrap();
+    fs::write(pkg.join("Small.msi"), "new small\n").unwrap();
+    let big: Vec<u8> = (0..16u32 << 20).map(|i| (i % 251) as u8).collect();
+    fs::write(pkg.join("Big.msi"), &big).unwrap();
+    t.file(
+        "book.yaml",
+        &format!(
+            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: copy, title: Copy, on: web, action: {{ type: copy, from: '{}', to: '{HOST_ROOT}/share', files: [Small.msi, Big.msi] }} }}\n",
+            pkg.display()
+        ),
+    );
+    t.file("inventory.yaml", &fleet.inventory(""));
+    t.file(
+        "a.yaml",
+        "confirm: true\ndefault: done\nin_doubt: evidence\n",
+    );
+    let t = t.args(RUN);
+    let part = tree.join("share/.Big.msi.stepwise-part");
+    let out = std::thread::scope(|scope| {
+        let running = scope.spawn(|| t.run());
+        wait_for("Big.msi to be half way on WEB01", || {
+            running.is_finished() || fs::metadata(&part).is_ok_and(|m| m.len() > 1 << 20)
+        });
+        kill_host(&mut fleet, "WEB01");
+        running.join().unwrap()
+    });
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(
+            "   ✗ The connection to WEB01 dropped while `copy@WEB01` ran: its outcome is unknown.\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    let at = format!("127.0.0.2:{}", fleet.port);
+    let events = instance_events(&t, "copy@WEB01");
+    assert_eq!(events[0], format!("instance_started target=ssh {at}"));
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.starts_with("instance_done") || e.starts_with("instance_failed")),
+        "{events:?}"
+    );
+    assert!(part.exists(), "the copy was cut half way");
+
+    fleet.up(0);
+    let out = stepwise(t.dir(), &RESUME);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!(
+            "   It was interrupted. What the files look like now: 1 of 2 files in place in {HOST_ROOT}/share on WEB01\n     Small.msi  in place (content matches the source)\n     Big.msi    missing (not copied yet); partial temporary file .Big.msi.stepwise-part beside it\n   Not every file is in place: the evidence says it did not complete.\n"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(fs::read(tree.join("share/Big.msi")).unwrap(), big);
+    assert_eq!(
+        fs::read_to_string(tree.join("share/Small.msi")).unwrap(),
+        "new small\n"
+    );
+    assert!(!part.exists());
+    let events = instance_events(&t, "copy@WEB01");
+    assert_eq!(events.last().unwrap(), "instance_done how=automated");
+}
