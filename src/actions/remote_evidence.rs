@@ -154,3 +154,32 @@ fn sha256(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// The temporary files (`.NAME.stepwise-part`, plain files only) an interrupted attempt of this
+/// action left beside its targets on the host, as paths on the host.
+pub fn leftovers(plan: &Plan, action: &Action, s: &Session) -> Vec<String> {
+    let (dir, names): (_, Vec<String>) = match action {
+        Action::Copy(a) => (&a.to, a.files.iter().map(|f| f.value.clone()).collect()),
+        Action::WriteFile(a) => (&a.dir, vec![a.file.clone()]),
+        _ => return Vec::new(),
+    };
+    if !missing_params(plan, dir).is_empty() {
+        return Vec::new();
+    }
+    let dir = host_path(s, &plan.resolved.fill(dir));
+    let Ok(listing) = s.list(&dir) else {
+        return Vec::new();
+    };
+    names
+        .iter()
+        .filter_map(
+            |name| match fsops::pick(&listing, &format!(".{name}.stepwise-part")) {
+                Pick::One(p) => {
+                    let path = join_host(s, &dir, p);
+                    matches!(s.metadata(&path), Ok(Some(m)) if m.kind == Kind::File).then_some(path)
+                }
+                _ => None,
+            },
+        )
+        .collect()
+}

@@ -688,6 +688,7 @@ impl<'p, 'r> Walk<'p, 'r> {
             return;
         };
         if !self.runs_here(instance) {
+            self.settled_on_host(instance, action);
             return;
         }
         let scoped = self.plan.for_instance(instance);
@@ -701,6 +702,36 @@ impl<'p, 'r> Walk<'p, 'r> {
                     "   warning: cannot remove the partial temporary file {}: {}",
                     path.display(),
                     crate::error::describe_io(&e)
+                )),
+            }
+        }
+    }
+
+    /// The same for an instance on a host reached over SSH, over its connection; a host that
+    /// cannot be reached keeps them (the next attempt replaces them).
+    fn settled_on_host(&mut self, instance: &Instance, action: &Action) {
+        if !matches!(action, Action::Copy(_) | Action::WriteFile(_)) {
+            return;
+        }
+        let Reach::Host(t) = self.plan.reach(instance) else {
+            return;
+        };
+        if t.kind != TargetKind::Ssh {
+            return;
+        }
+        let Ok(s) = self.hosts.session(&t) else {
+            return;
+        };
+        let scoped = self.plan.for_instance(instance);
+        for path in actions::remote_evidence::leftovers(&scoped, action, &s) {
+            match s.remove(&path) {
+                Ok(()) => self.prompter.show(&format!(
+                    "   Removed the partial temporary file {path} on {}.",
+                    t.host
+                )),
+                Err(e) => self.prompter.show(&format!(
+                    "   warning: cannot remove the partial temporary file {path} on {}: {e}",
+                    t.host
                 )),
             }
         }

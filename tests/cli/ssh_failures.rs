@@ -692,3 +692,39 @@ fn a_copy_cut_by_a_dropped_connection_is_surveyed_on_the_host_and_finished_on_re
     let events = instance_events(&t, "copy@WEB01");
     assert_eq!(events.last().unwrap(), "instance_done how=automated");
 }
+
+#[test]
+fn a_settled_step_leaves_no_temporary_file_of_an_earlier_attempt_on_its_host() {
+    let fleet = Fleet::start(&["WEB01"]);
+    let tree = fleet.host("WEB01").tree.clone();
+    fs::create_dir(tree.join("conf")).unwrap();
+    fs::write(tree.join("conf/App.config"), "old\n").unwrap();
+    // What a write cut after its first bytes leaves.
+    fs::write(tree.join("conf/.App.config.stepwise-part"), "ne").unwrap();
+    let t = Stepwise::new();
+    t.file(
+        "book.yaml",
+        &format!(
+            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: config, title: Config, on: web, action: {{ type: write_file, dir: '{HOST_ROOT}/conf', file: App.config, content: \"new\\n\" }} }}\n"
+        ),
+    );
+    t.file("inventory.yaml", &fleet.inventory(""));
+    t.file(
+        "a.yaml",
+        "confirm: true\ndefault: done\nsteps:\n  config@WEB01: { confirm: false, decision: by-hand, note: written from the console }\n",
+    );
+    let out = stepwise(t.dir(), &RUN);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!(
+            "   Removed the partial temporary file {HOST_ROOT}/conf/.App.config.stepwise-part on WEB01.\n"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(fleet.trees(), ["WEB01: conf", "WEB01: conf/App.config"]);
+    assert_eq!(
+        fs::read_to_string(tree.join("conf/App.config")).unwrap(),
+        "old\n"
+    );
+}
