@@ -13,9 +13,9 @@
 //! instance in doubt is answered from what its action left ([`crate::actions::evidence`]) and the
 //! journal, never by re-running a command whose process still runs. An action whose SSH
 //! connection dropped while it ran has an unknown outcome: it is never journaled as failed or
-//! done, but asked about as in doubt, from what its host shows once it answers again. Settled instances that were
-//! skipped, partly done or done by hand can be reopened (`instance_reopened`) before the run
-//! finishes.
+//! done, but asked about as in doubt, from what its host shows once it answers again. Settled
+//! instances that were skipped, partly done or done by hand can be reopened
+//! (`instance_reopened`) before the run finishes.
 //!
 //! The engine reads the runbook only through the plan, talks to the operator only through a
 //! [`Prompter`], and writes state only through the journal.
