@@ -7,6 +7,17 @@
 //! answers file's `host_keys`, or an answer at the terminal): then it is pinned (appended to the
 //! file atomically) and the caller journals it.
 //!
+//! Authentication: a key file, the keys of an SSH agent, or a password the caller asked at the
+//! terminal (never read from a file, never stored here beyond the connection); a host whose
+//! `auth` is `password` and that was given none is refused before anything is tried
+//! ([`ConnectError::NoPassword`]).
+//!
+//! Files go through SFTP on the same connection: looking (stat, list, free space through
+//! `statvfs@openssh.com`, reading a file through or hashing it), and writing (a file created
+//! with create-and-exclusive, so nothing existing is followed or overwritten; a rename over the
+//! target with `posix-rename@openssh.com`, on a second SFTP channel since the high-level client
+//! does not expose that extension).
+//!
 //! Everything here blocks: a small tokio runtime per connection drives russh, with a timeout on
 //! the connection and on every operation.
 
