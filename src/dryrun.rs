@@ -969,6 +969,7 @@ fn view_type(v: &ActionView) -> &'static str {
         ActionView::WriteFile { .. } => "write_file",
         ActionView::CreateFolder { .. } => "create_folder",
         ActionView::Check { .. } => "check",
+        ActionView::Restart { .. } => "restart",
     }
 }
 
@@ -1025,6 +1026,21 @@ fn view_lines(v: &ActionView) -> Vec<(&'static str, String)> {
         ],
         ActionView::CreateFolder { path } => vec![("create", format!("{path} (empty)"))],
         ActionView::Check { checks } => checks.iter().map(|c| ("check", c.clone())).collect(),
+        ActionView::Restart {
+            command_line,
+            wait_secs,
+            checks,
+        } => {
+            let mut lines = vec![
+                ("restart", command_line.clone()),
+                (
+                    "wait",
+                    format!("at most {wait_secs} s for the host to answer again"),
+                ),
+            ];
+            lines.extend(checks.iter().map(|c| ("then check", c.clone())));
+            lines
+        }
     }
 }
 

@@ -20,7 +20,9 @@
 
 pub mod interrupt;
 pub mod operator;
+pub mod parallel;
 pub mod rehearsal;
+pub mod restart;
 pub mod start;
 pub mod summary;
 pub mod view;
@@ -265,8 +267,15 @@ impl<'p, 'r> Walk<'p, 'r> {
             if interrupt::interrupted() {
                 return Ok(Some(Ending::Interrupted));
             }
-            let flow = if state == InstanceState::Started {
+            let flow = if state == InstanceState::Started && self.restart_phase(instance).is_some()
+            {
+                self.resume_restart(instance)?
+            } else if state == InstanceState::Started {
                 self.in_doubt(instance)?
+            } else if let Some(batch) = self.parallel_batch(instance)
+                && let Some(flow) = self.parallel(&batch)?
+            {
+                flow
             } else {
                 self.instance(instance)?
             };
@@ -869,6 +878,8 @@ impl<'p, 'r> Walk<'p, 'r> {
         let mut session = None;
         let refused = match self.plan.reach(instance) {
             Reach::Unreachable { host } => Some(Reach::unreachable_sentence(&host)),
+            // A restart sent before: its host may be down, the wait reconnects.
+            Reach::Host(_) if self.waits_for_restart(instance, action) => None,
             Reach::Host(t) if t.kind == TargetKind::Ssh => match self.hosts.session(&t) {
                 Ok(s) => {
                     session = Some(s);
@@ -926,7 +937,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         };
         let result = {
             let _guard = interrupt::ActionGuard::enter();
-            actions::execute(&scoped, instance, action, &mut ctx)
+            self.run_action(&scoped, instance, action, &mut ctx)
         };
         bar.finish_and_clear();
         if let Some(e) = journal_failure {

@@ -162,6 +162,42 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         changed_steps: Vec<String>,
     },
+    /// Where a `restart` action stands on the instance's host: the restart was sent, the walk
+    /// waits for the host, it went down, it is back, or it did not come back in time. Resume
+    /// takes an instance whose restart was sent up again at the wait, never at the restart.
+    Restart {
+        key: String,
+        phase: RestartPhase,
+    },
+}
+
+/// The phases of a restart, as journaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestartPhase {
+    /// The restart command was sent to the host.
+    Sent,
+    /// The walk waits for the host to answer again (after sending, or again on resume).
+    Waiting,
+    /// The host was seen down (its connection dropped, or it refused a new one).
+    Down,
+    /// The host answers over SSH again, with its pinned key.
+    Back,
+    /// The host did not come back within the restart's `wait`.
+    TimedOut,
+}
+
+impl RestartPhase {
+    /// In the operator's words.
+    pub fn word(self) -> &'static str {
+        match self {
+            RestartPhase::Sent => "restart sent",
+            RestartPhase::Waiting => "waiting for the host to answer again",
+            RestartPhase::Down => "the host went down",
+            RestartPhase::Back => "the host is back",
+            RestartPhase::TimedOut => "the host did not come back in time",
+        }
+    }
 }
 
 impl EventKind {
@@ -191,6 +227,7 @@ impl EventKind {
             EventKind::RunFinished { .. } => "run_finished",
             EventKind::InDoubtResolved { .. } => "in_doubt_resolved",
             EventKind::RunbookChangedAccepted { .. } => "runbook_changed_accepted",
+            EventKind::Restart { .. } => "restart",
         }
     }
 
@@ -207,7 +244,8 @@ impl EventKind {
             | EventKind::ItemSkipped { key, .. }
             | EventKind::ActionOutput { key, .. }
             | EventKind::CommandStarted { key, .. }
-            | EventKind::InDoubtResolved { key, .. } => Some(key),
+            | EventKind::InDoubtResolved { key, .. }
+            | EventKind::Restart { key, .. } => Some(key),
             EventKind::NoteAdded { key } | EventKind::KnownIssueApplied { key, .. } => {
                 key.as_deref()
             }
@@ -254,6 +292,7 @@ struct Wire {
     sha256: Option<String>,
     changed_steps: Option<Vec<String>>,
     left: Option<Vec<String>>,
+    phase: Option<RestartPhase>,
 }
 
 /// The `kind` names, in the order of [`EventKind`].
@@ -283,6 +322,7 @@ enum Kind {
     RunFinished,
     InDoubtResolved,
     RunbookChangedAccepted,
+    Restart,
 }
 
 impl Wire {
@@ -376,6 +416,10 @@ impl Wire {
                 previous_sha256: need(w.previous_sha256, "previous_sha256")?,
                 sha256: need(w.sha256, "sha256")?,
                 changed_steps: w.changed_steps.unwrap_or_default(),
+            },
+            Kind::Restart => EventKind::Restart {
+                key: need(w.key, "key")?,
+                phase: need(w.phase, "phase")?,
             },
         };
         Ok(Event {
@@ -544,6 +588,12 @@ impl NewEvent {
     pub fn instance_dispatched(instance: &Instance, target: Option<String>) -> NewEvent {
         let key = instance.key.clone();
         NewEvent::on(instance, EventKind::InstanceStarted { key, target })
+    }
+
+    /// A phase of an instance's restart.
+    pub fn restart(instance: &Instance, phase: RestartPhase) -> NewEvent {
+        let key = instance.key.clone();
+        NewEvent::on(instance, EventKind::Restart { key, phase })
     }
 
     pub fn instance_done(instance: &Instance, how: Completion) -> NewEvent {
@@ -788,6 +838,14 @@ mod tests {
                 previous_sha256: "00".into(),
                 sha256: "11".into(),
                 changed_steps: vec!["s".into()],
+            },
+            EventKind::Restart {
+                key: "k".into(),
+                phase: RestartPhase::Sent,
+            },
+            EventKind::Restart {
+                key: "k".into(),
+                phase: RestartPhase::TimedOut,
             },
         ];
         for kind in kinds {
