@@ -105,12 +105,11 @@ fn parallel_three_on_six_hosts_never_runs_more_than_three_at_once_and_finishes_a
         .iter()
         .map(|h| (nanos(&h.tree.join("start")), nanos(&h.tree.join("end"))))
         .collect();
-    let most = spans
-        .iter()
-        .map(|(start, _)| spans.iter().filter(|(s, e)| s <= start && start < e).count())
-        .max()
-        .unwrap();
-    assert_eq!(most, 3, "at most three at once, and three did run together: {spans:?}");
+    assert_eq!(
+        most_at_once(&spans),
+        3,
+        "at most three at once, and three did run together: {spans:?}"
+    );
 
     let events = work_events(&journal(t.dir()));
     for host in SIX {
@@ -336,4 +335,127 @@ fn restart_when_asked(fleet: &mut Fleet, host: &str, kill: Option<(&mut Child, &
             fs::write(tree.join("service-up"), "yes").unwrap();
         }
     }
+}
+
+/// The largest number of `(start, end)` spans that overlap at any start.
+fn most_at_once(spans: &[(u128, u128)]) -> usize {
+    spans
+        .iter()
+        .map(|(start, _)| {
+            spans
+                .iter()
+                .filter(|(s, e)| s <= start && start < e)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+unix_only! {
+"signals and `sh`";
+
+#[test]
+fn a_parallel_step_on_local_targets_runs_them_too() {
+    let t = Stepwise::new();
+    let marks = t.dir().join("marks");
+    fs::create_dir(&marks).unwrap();
+    let hosts = ["L1", "L2", "L3", "L4"];
+    t.file(
+        "book.yaml",
+        &book(
+            &hosts,
+            &format!(
+                "        parallel: 2\n        action: {{ type: command, program: sh, args: [-c, 'date +%s%N > {m}/$0.start; sleep 1; date +%s%N > {m}/$0.end', '{{{{ host }}}}'] }}\n",
+                m = marks.display()
+            ),
+        ),
+    );
+    t.file(
+        "inventory.yaml",
+        "hosts:\n  L1: { target: local }\n  L2: { target: local }\n  L3: { target: local }\n  L4: { target: local }\n",
+    );
+    t.file("a.yaml", "confirm: true\ndefault: done\n");
+    let t = run_args(t);
+    let out = t.run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let spans: Vec<(u128, u128)> = hosts
+        .iter()
+        .map(|h| {
+            (
+                nanos(&marks.join(format!("{h}.start"))),
+                nanos(&marks.join(format!("{h}.end"))),
+            )
+        })
+        .collect();
+    assert_eq!(most_at_once(&spans), 2, "{spans:?}");
+    let events = work_events(&journal(t.dir()));
+    for h in hosts {
+        assert!(events.contains(&format!("instance_done work@{h}")), "{events:?}");
+    }
+}
+
+}
+
+unix_only! {
+"SSH test hosts need Linux namespaces";
+
+#[test]
+fn ctrl_c_stops_every_running_host_and_resume_answers_each_from_its_evidence() {
+    let hosts = ["WEB01", "WEB02", "WEB03"];
+    let fleet = Fleet::start(&hosts);
+    let t = Stepwise::new();
+    // The first time on a host it takes long; once it has begun there, it ends at once.
+    t.file(
+        "book.yaml",
+        &book(
+            &hosts,
+            &format!(
+                "        parallel: 3\n        action: {{ type: command, program: sh, args: [-c, 'if [ -f {HOST_ROOT}/began ]; then echo again >> {HOST_ROOT}/began; exit 0; fi; echo first > {HOST_ROOT}/began; sleep 60'] }}\n"
+            ),
+        ),
+    );
+    t.file("inventory.yaml", &fleet.inventory(""));
+    t.file("a.yaml", "confirm: true\ndefault: done\nin_doubt: evidence\n");
+    let mut child = spawn(&t, "run");
+    for h in hosts {
+        wait_for(&fleet.host(h).tree.join("began"), "a host's command");
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, text) = finish(child.wait().unwrap().code(), &t, "run");
+    assert_eq!(code, Some(130), "{text}");
+    let events = work_events(&journal(t.dir()));
+    for h in hosts {
+        let key = format!("work@{h}");
+        assert!(events.contains(&format!("instance_started {key}")), "{events:?}");
+        assert!(events.contains(&format!("action_output {key}")), "{events:?}");
+        assert!(!events.contains(&format!("instance_done {key}")), "{events:?}");
+        assert!(!events.contains(&format!("instance_failed {key}")), "{events:?}");
+    }
+    // Each output was saved without an exit code: stopped before it exited.
+    let stopped = journal(t.dir())
+        .lines()
+        .filter(|l| l.contains(r#""kind":"action_output""#) && !l.contains("exit_code"))
+        .count();
+    assert_eq!(stopped, 3);
+
+    let mut resumed = spawn(&t, "resume");
+    let (code, text) = finish(resumed.wait().unwrap().code(), &t, "resume");
+    assert_eq!(code, Some(0), "{text}");
+    let events = work_events(&journal(t.dir()));
+    for h in hosts {
+        let key = format!("work@{h}");
+        assert!(events.contains(&format!("in_doubt_resolved {key}")), "{events:?}");
+        assert!(events.contains(&format!("instance_done {key}")), "{events:?}");
+        assert_eq!(
+            fs::read_to_string(fleet.host(h).tree.join("began")).unwrap(),
+            "first\nagain\n",
+            "{h}: taken up again once, on its own evidence"
+        );
+    }
+}
+
 }
