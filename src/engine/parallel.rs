@@ -39,13 +39,24 @@ use crate::ui::FailureView;
 /// What a host's thread sends back: the instance's index in the batch and its action's end.
 type Ended = (usize, Result<Outcome, Failure>);
 
+thread_local! {
+    /// The steps the operator declined to run on all their hosts at once, in this process:
+    /// their hosts are then asked one by one, and not asked all at once again.
+    static DECLINED: std::cell::RefCell<std::collections::BTreeSet<String>> =
+        const { std::cell::RefCell::new(std::collections::BTreeSet::new()) };
+}
+
 impl Walk<'_, '_> {
     /// The instances to run together with `instance`, when its step is parallel: it and the
     /// instances of the same step that follow it in the walk's order, still to do and reachable.
     /// `None` when the step runs one host at a time.
     pub(super) fn parallel_batch(&self, instance: &Instance) -> Option<Vec<Instance>> {
         let step = self.plan.step_of(instance).step;
-        if step.parallel < 2 || self.rehearsal || matches!(step.action, Action::Manual) {
+        if step.parallel < 2
+            || self.rehearsal
+            || matches!(step.action, Action::Manual)
+            || DECLINED.with(|d| d.borrow().contains(&step.id))
+        {
             return None;
         }
         let start = self
@@ -86,6 +97,7 @@ impl Walk<'_, '_> {
             Err(s) => return Ok(Some(super::stopped(s))),
         };
         if !confirmed {
+            DECLINED.with(|d| d.borrow_mut().insert(step.id.clone()));
             self.prompter
                 .show("   Not run on all of them at once: each host is asked on its own.");
             return Ok(None);
@@ -182,6 +194,9 @@ impl Walk<'_, '_> {
                 running -= 1;
                 overall.inc(1);
                 self.journal_end(&batch[index], &ended, &output_dir)?;
+                let total = self.plan.instances.len();
+                self.prompter
+                    .progress(self.finished_count(), total, &batch[index].key);
                 results[index] = Some(ended);
             }
         })?;
