@@ -529,7 +529,12 @@ impl<'p, 'r> Walk<'p, 'r> {
                         ))));
                     };
                     let how = if backed {
-                        if self.rehearsal && matches!(step.automated(), Some(Action::Command(_))) {
+                        if self.rehearsal
+                            && matches!(
+                                step.automated(),
+                                Some(Action::Command(_) | Action::Restart(_))
+                            )
+                        {
                             Completion::Rehearsed
                         } else {
                             Completion::Automated
@@ -612,7 +617,7 @@ impl<'p, 'r> Walk<'p, 'r> {
     /// How an automated action's success is recorded: after a workaround applied to this
     /// instance since it was last reopened, by automation, or (a rehearsed command) rehearsed.
     fn automated_how(&self, instance: &Instance, action: &Action) -> Completion {
-        if self.rehearsal && matches!(action, Action::Command(_)) {
+        if self.rehearsal && matches!(action, Action::Command(_) | Action::Restart(_)) {
             return Completion::Rehearsed;
         }
         let rec = self.recorder();
@@ -865,7 +870,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         instance: &Instance,
         action: &Action,
     ) -> Result<Result<(), FailureView>, Error> {
-        if self.rehearsal && matches!(action, Action::Command(_)) {
+        if self.rehearsal && matches!(action, Action::Command(_) | Action::Restart(_)) {
             let lines = view::describe_action(self.plan, action);
             self.prompter
                 .show(&format!("   Rehearsal: not run: {}", lines.join("; ")));
