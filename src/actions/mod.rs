@@ -94,6 +94,7 @@ pub mod fsops;
 mod remote;
 pub mod restart;
 pub mod shell;
+mod wait;
 mod write_file;
 
 use std::path::{Path, PathBuf};
@@ -216,8 +217,20 @@ pub fn check_on(
 ) -> Vec<Finding> {
     match (remote, action) {
         (Some(s), Action::Restart(r)) => restart::check_remote(plan, instance, r, s),
-        (Some(s), _) => remote::check(plan, instance, action, s),
+        (Some(s), _) => {
+            let mut findings = remote::check(plan, instance, action, s);
+            findings.extend(waits(instance, action));
+            findings
+        }
         (None, _) => check(plan, instance, action, env),
+    }
+}
+
+/// For a `check` that waits: the finding that says how long a run would wait.
+fn waits(instance: &Instance, action: &Action) -> Option<Finding> {
+    match action {
+        Action::Check(c) => c.retry.map(|r| wait::finding(instance, r)),
+        _ => None,
     }
 }
 
@@ -233,7 +246,11 @@ pub fn check(plan: &Plan, instance: &Instance, action: &Action, env: &CheckEnv) 
         Action::Copy(a) => copy::check(plan, instance, a, env.backup_dir.as_deref()),
         Action::WriteFile(a) => write_file::check(plan, instance, a),
         Action::CreateFolder(a) => create_folder::check(plan, instance, a),
-        Action::Check(a) => assert::check(plan, instance, a),
+        Action::Check(a) => {
+            let mut findings = assert::check(plan, instance, a);
+            findings.extend(waits(instance, action));
+            findings
+        }
         Action::Restart(_) => restart::check_here(instance),
     }
 }
@@ -405,6 +422,21 @@ pub fn execute(
         // Only the walk runs a restart: it waits for the host to come back.
         return Err(restart::not_here(instance));
     }
+    if let Action::Check(c) = action
+        && let Some(retry) = c.retry
+    {
+        return wait::retrying(retry, ctx, |ctx| execute_once(plan, instance, action, ctx));
+    }
+    execute_once(plan, instance, action, ctx)
+}
+
+/// One execution of an action (a `check` that waits is made of several).
+fn execute_once(
+    plan: &Plan,
+    instance: &Instance,
+    action: &Action,
+    ctx: &mut ExecContext<'_>,
+) -> Result<Outcome, Failure> {
     if let Some(s) = ctx.remote {
         return remote::execute(plan, instance, action, ctx, s);
     }
@@ -459,6 +491,9 @@ pub enum ActionView {
     Check {
         /// Each assertion in words: `exists C:\x (1024 bytes)`.
         checks: Vec<String>,
+        /// For a check that waits: `up to 5m, looking every 10s`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        waits: Option<String>,
     },
     Restart {
         /// The restart command line, arguments quoted where they need it.
@@ -512,6 +547,13 @@ pub fn describe(plan: &Plan, action: &Action) -> ActionView {
         },
         Action::Check(a) => ActionView::Check {
             checks: a.checks.iter().map(|c| assertion_words(plan, c)).collect(),
+            waits: a.retry.map(|r| {
+                format!(
+                    "up to {}, looking every {}",
+                    crate::runbook::model::written_duration(r.for_secs),
+                    crate::runbook::model::written_duration(r.every_secs)
+                )
+            }),
         },
         Action::Restart(r) => {
             let args: Vec<String> = r.args.iter().map(show).collect();

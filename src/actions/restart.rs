@@ -102,6 +102,7 @@ pub fn verify(
     }
     let checks = Action::Check(CheckAction {
         checks: r.checks.clone(),
+        retry: None,
     });
     remote::execute(plan, instance, &checks, ctx, s)
 }

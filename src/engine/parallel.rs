@@ -3,8 +3,8 @@
 //!
 //! The walk takes the step's instances that follow each other in its order and are still to do
 //! (pending, or failed earlier; an instance in doubt is answered on its own first, and a host
-//! without a target is left to the by-hand path), shows the step once and asks once for all of
-//! them ("Run step 1.2 on WEB01..WEB06, 3 at a time?"). Declining asks host by host, as without
+//! without a target is left to the by-hand path; in a host-major phase, the hosts of the
+//! current batch only), shows the step once and asks once for all of them ("Run step 1.2 on WEB01..WEB06, 3 at a time?"). Declining asks host by host, as without
 //! `parallel`.
 //!
 //! Each host's action runs on a thread of its own, through that host's own SSH connection (one
@@ -59,14 +59,19 @@ impl Walk<'_, '_> {
         {
             return None;
         }
-        let start = self
-            .plan
-            .instances
+        // In the walk's order: in a host-major phase, only the hosts of the current batch.
+        let order = crate::fleet::order(self.plan);
+        let start = order
+            .slots
             .iter()
-            .position(|i| i.key == instance.key)?;
-        let batch: Vec<Instance> = self.plan.instances[start..]
+            .position(|&(i, _)| self.plan.instances[i].key == instance.key)?;
+        let in_batch = order.slots[start].1;
+        let batch: Vec<Instance> = order.slots[start..]
             .iter()
-            .take_while(|i| i.step_id == instance.step_id)
+            .take_while(|&&(i, b)| {
+                b == in_batch && self.plan.instances[i].step_id == instance.step_id
+            })
+            .map(|&(i, _)| &self.plan.instances[i])
             .filter(|i| {
                 matches!(
                     self.state(&i.key),

@@ -162,6 +162,25 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         changed_steps: Vec<String>,
     },
+    /// In a host-major phase, the operator went on to batch `batch` of `of` (2 or more): one
+    /// confirmation per batch, never carried over to the next.
+    BatchConfirmed {
+        phase: String,
+        batch: u32,
+        of: u32,
+    },
+    /// In a host-major phase, a host failed: its instance `key` failed and was not recovered
+    /// (the host was skipped). The rest of the phase is not done on it.
+    HostFailed {
+        phase: String,
+        key: String,
+    },
+    /// More hosts of a host-major phase failed than its `max_failures`, and the operator went
+    /// on with `failed` hosts failed; one more failing host asks again.
+    FailuresAccepted {
+        phase: String,
+        failed: u32,
+    },
     /// Where a `restart` action stands on the instance's host: the restart was sent, the walk
     /// waits for the host, it went down, it is back, or it did not come back in time. Resume
     /// takes an instance whose restart was sent up again at the wait, never at the restart.
@@ -188,6 +207,12 @@ pub enum RestartPhase {
 }
 
 impl RestartPhase {
+    /// From its name in the journal (`sent`, `timed_out`).
+    fn from_name(name: &str) -> Result<RestartPhase, String> {
+        serde_json::from_value(serde_json::Value::String(name.to_string()))
+            .map_err(|_| format!("unknown restart phase `{name}`"))
+    }
+
     /// In the operator's words.
     pub fn word(self) -> &'static str {
         match self {
@@ -228,6 +253,9 @@ impl EventKind {
             EventKind::InDoubtResolved { .. } => "in_doubt_resolved",
             EventKind::RunbookChangedAccepted { .. } => "runbook_changed_accepted",
             EventKind::Restart { .. } => "restart",
+            EventKind::BatchConfirmed { .. } => "batch_confirmed",
+            EventKind::HostFailed { .. } => "host_failed",
+            EventKind::FailuresAccepted { .. } => "failures_accepted",
         }
     }
 
@@ -246,6 +274,7 @@ impl EventKind {
             | EventKind::CommandStarted { key, .. }
             | EventKind::InDoubtResolved { key, .. }
             | EventKind::Restart { key, .. } => Some(key),
+            EventKind::HostFailed { key, .. } => Some(key),
             EventKind::NoteAdded { key } | EventKind::KnownIssueApplied { key, .. } => {
                 key.as_deref()
             }
@@ -292,7 +321,10 @@ struct Wire {
     sha256: Option<String>,
     changed_steps: Option<Vec<String>>,
     left: Option<Vec<String>>,
-    phase: Option<RestartPhase>,
+    phase: Option<String>,
+    batch: Option<u32>,
+    of: Option<u32>,
+    failed: Option<u32>,
 }
 
 /// The `kind` names, in the order of [`EventKind`].
@@ -323,6 +355,9 @@ enum Kind {
     InDoubtResolved,
     RunbookChangedAccepted,
     Restart,
+    BatchConfirmed,
+    HostFailed,
+    FailuresAccepted,
 }
 
 impl Wire {
@@ -419,7 +454,20 @@ impl Wire {
             },
             Kind::Restart => EventKind::Restart {
                 key: need(w.key, "key")?,
+                phase: RestartPhase::from_name(&need(w.phase, "phase")?)?,
+            },
+            Kind::BatchConfirmed => EventKind::BatchConfirmed {
                 phase: need(w.phase, "phase")?,
+                batch: need(w.batch, "batch")?,
+                of: need(w.of, "of")?,
+            },
+            Kind::HostFailed => EventKind::HostFailed {
+                phase: need(w.phase, "phase")?,
+                key: need(w.key, "key")?,
+            },
+            Kind::FailuresAccepted => EventKind::FailuresAccepted {
+                phase: need(w.phase, "phase")?,
+                failed: need(w.failed, "failed")?,
             },
         };
         Ok(Event {
@@ -846,6 +894,19 @@ mod tests {
             EventKind::Restart {
                 key: "k".into(),
                 phase: RestartPhase::TimedOut,
+            },
+            EventKind::BatchConfirmed {
+                phase: "rolling".into(),
+                batch: 2,
+                of: 3,
+            },
+            EventKind::HostFailed {
+                phase: "rolling".into(),
+                key: "install@WEB02".into(),
+            },
+            EventKind::FailuresAccepted {
+                phase: "rolling".into(),
+                failed: 2,
             },
         ];
         for kind in kinds {

@@ -26,6 +26,7 @@ mod content;
 mod creation;
 mod evidence;
 mod fleet;
+mod fleet_order;
 mod harden;
 mod journal;
 mod json;
