@@ -2,9 +2,9 @@
 # One command step on many SSH hosts, `parallel: P`, side by side with `ansible -m command -f P`
 # over the same hosts, in one run.
 #
-# Starts one sshd that listens on HOSTS loopback addresses (127.0.1.1, 127.0.1.2, …; one
-# ListenAddress line each, the same port), so every host is its own address with its own
-# connection. Then, ROUNDS times each, alternating:
+# Starts sshd listening on HOSTS loopback addresses (127.0.1.1, 127.0.1.2, …; one ListenAddress
+# line each, the same port; OpenSSH takes at most 16 per server, so one server per 16 hosts), so
+# every host is its own address with its own connection. Then, ROUNDS times each, alternating:
 #   - stepwise runs a runbook of one command step (`true`) on a role of HOSTS hosts with
 #     `parallel: P` (connections, dry-run checks, the walk and the journal included: the whole
 #     `stepwise run`);
@@ -15,28 +15,33 @@
 # 22 is not needed: a free port is used) and Debian's openssh-server; asserts nothing.
 #
 #   bash benches/fleet.sh [HOSTS] [P] [ROUNDS]
+#
+# STEPWISE_BIN=PATH times that executable instead of building the release one.
 set -euo pipefail
 HOSTS=${1:-100}
 P=${2:-20}
 ROUNDS=${3:-3}
 cd "$(dirname "$0")/.."
-cargo build --release --locked -q
-BIN=$PWD/target/release/stepwise
+if [ -n "${STEPWISE_BIN:-}" ]; then
+  BIN=$STEPWISE_BIN
+else
+  cargo build --release --locked -q
+  BIN=$PWD/target/release/stepwise
+fi
 VENV=/tmp/stepwise-fleet-ansible
 if [ ! -x "$VENV/bin/ansible" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q ansible-core
 fi
 W=$(mktemp -d)
-trap 'kill $SSHD 2>/dev/null || true; rm -rf "$W"' EXIT
+SSHDS=()
+trap 'kill "${SSHDS[@]}" 2>/dev/null || true; rm -rf "$W"' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ssh-keygen -q -t ed25519 -N '' -f "$W/client" -C bench
 ssh-keygen -q -t ed25519 -N '' -f "$W/host" -C bench
 cp "$W/client.pub" "$W/authorized_keys"
 mkdir -p /run/sshd
-{
-  for i in $(seq "$HOSTS"); do echo "ListenAddress 127.0.1.$i:$PORT"; done
-  cat <<EOF
+cat >"$W/sshd_common" <<EOF
 HostKey $W/host
 AuthorizedKeysFile $W/authorized_keys
 PidFile none
@@ -50,10 +55,16 @@ MaxSessions 100
 Subsystem sftp internal-sftp
 LogLevel ERROR
 EOF
-} >"$W/sshd_config"
-/usr/sbin/sshd -D -e -f "$W/sshd_config" 2>/dev/null &
-SSHD=$!
-for _ in $(seq 100); do (echo >/dev/tcp/127.0.1.$HOSTS/$PORT) 2>/dev/null && break; sleep 0.1; done
+for first in $(seq 1 16 "$HOSTS"); do
+  last=$((first + 15 < HOSTS ? first + 15 : HOSTS))
+  { for i in $(seq "$first" "$last"); do echo "ListenAddress 127.0.1.$i:$PORT"; done
+    cat "$W/sshd_common"; } >"$W/sshd_config.$first"
+  /usr/sbin/sshd -D -e -f "$W/sshd_config.$first" 2>/dev/null &
+  SSHDS+=($!)
+done
+for i in $(seq "$HOSTS"); do
+  for _ in $(seq 100); do (echo >/dev/tcp/127.0.1.$i/$PORT) 2>/dev/null && break; sleep 0.1; done
+done
 KEY=$(cut -d' ' -f1,2 "$W/host.pub")
 : >"$W/known_hosts"
 {
@@ -85,9 +96,9 @@ phases:
       - { id: run, title: Run, on: web, parallel: $P, action: { type: command, program: "true" } }
 EOF
 printf 'confirm: true\ndefault: done\n' >"$W/a.yaml"
-export ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_PYTHON_INTERPRETER=auto_silent ANSIBLE_NOCOLOR=1
+export ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 ANSIBLE_NOCOLOR=1
 ANSIBLE_ARGS=(all -i "$W/hosts.ini" -u root --private-key "$W/client" -m command -a true -f "$P"
-  -e "ansible_port=$PORT" --ssh-common-args "-o UserKnownHostsFile=$W/known_hosts -o StrictHostKeyChecking=yes")
+  -e "ansible_port=$PORT" "--ssh-common-args=-o UserKnownHostsFile=$W/known_hosts -o StrictHostKeyChecking=yes")
 now() { date +%s.%N; }
 S=()
 A=()
@@ -96,13 +107,13 @@ for r in $(seq "$ROUNDS"); do
   "$BIN" run "$W/book.yaml" --operator bench --inventory "$W/inventory.yaml" --answers "$W/a.yaml" \
     --state-dir "$W/runs" >"$W/stepwise.out" 2>&1 || { cat "$W/stepwise.out"; exit 1; }
   t1=$(now)
-  "$VENV/bin/ansible" "${ANSIBLE_ARGS[@]}" >"$W/ansible.out" 2>&1 || { tail -20 "$W/ansible.out"; exit 1; }
+  "$VENV/bin/ansible" "${ANSIBLE_ARGS[@]}" >"$W/ansible.out" 2>&1 || { head -20 "$W/ansible.out"; exit 1; }
   t2=$(now)
   S+=("$(python3 -c "print($t1-$t0)")")
   A+=("$(python3 -c "print($t2-$t1)")")
   echo "round $r: stepwise $(printf '%.2f' "${S[-1]}") s, ansible $(printf '%.2f' "${A[-1]}") s"
 done
-done_count=$(grep -c '"kind":"instance_done"' "$W"/runs/*/journal.jsonl | awk -F: '{s+=$2} END {print s}')
+done_count=$(cat "$W"/runs/*/journal.jsonl | grep -c '"kind":"instance_done"' || true)
 ok_count=$(grep -c 'CHANGED' "$W/ansible.out" || true)
 python3 - "$HOSTS" "$P" "$done_count" "$ok_count" "$ROUNDS" "${S[@]}" "${A[@]}" <<'EOF'
 import statistics, sys
