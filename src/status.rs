@@ -595,6 +595,15 @@ fn instance_lines(r: &InstanceProgress, held: bool) -> Vec<String> {
     for issue in &r.known_issues {
         lines.push(format!("known issue applied: {issue}"));
     }
+    for f in &r.files {
+        let what = if f.in_place { "in place" } else { "copied" };
+        lines.push(format!(
+            "{what}: {} sha256 {} ({})",
+            f.path,
+            f.sha256,
+            crate::actions::fsops::human_bytes(f.bytes)
+        ));
+    }
     lines
 }
 
@@ -732,6 +741,20 @@ fn detail_json(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
                 .map(|(path, code)| json!({ "path": path, "exit_code": code }))
                 .collect();
             v["known_issues"] = json!(r.known_issues);
+            v["files"] = r
+                .files
+                .iter()
+                .map(|f| {
+                    json!({
+                        "file": f.file,
+                        "path": f.path,
+                        "bytes": f.bytes,
+                        "sha256": f.sha256,
+                        "in_place": f.in_place,
+                        "by": stamp(Some(&f.stamp)),
+                    })
+                })
+                .collect();
         }
         v
     };
@@ -1062,6 +1085,25 @@ fn event_texts(ex: &Examined) -> Vec<String> {
                 format!(
                     "runbook change accepted (now sha256 {}){steps}",
                     short(sha256)
+                )
+            }
+            EventKind::FileCopied {
+                key,
+                file,
+                path,
+                bytes,
+                sha256,
+                in_place,
+            } => {
+                let what = if *in_place {
+                    "found in place at"
+                } else {
+                    "copied to"
+                };
+                format!(
+                    "{}: {file} {what} {path} ({}), sha256 {sha256}",
+                    label(key),
+                    crate::actions::fsops::human_bytes(*bytes)
                 )
             }
         };

@@ -35,7 +35,9 @@
 //!   other system a path that needs Windows (a drive letter, `\\server`, `%VAR%`) cannot be
 //!   checked (a warning, never a blocking finding) and backslashes are folder separators. File
 //!   names match ignoring case, as on Windows.
-//! - Checks run on the machine where `stepwise` runs, for every host's instance alike.
+//! - An instance whose target is `ssh` is checked and done on its host ([`check_on`],
+//!   [`ExecContext::remote`]): `command`, `write_file`, `copy` (from the package on this machine
+//!   to the host) and `check`; everything else runs on the machine where `stepwise` runs.
 //!
 //! Nothing here prompts, prints, or writes the journal: that is the engine's job.
 //!
@@ -66,6 +68,8 @@
 //!         Progress::Bytes { done, total, .. } => eprintln!("{done} of {total} bytes"),
 //!         Progress::Line(line) => eprintln!("| {line}"),
 //!         Progress::Started { pid } => eprintln!("started as process {pid}"),
+//!         // Journal "file_copied" with it, at once.
+//!         Progress::FileCopied(f) => eprintln!("{} sha256 {}", f.path.display(), f.sha256),
 //!     };
 //!     let mut ctx = ExecContext {
 //!         backup_dir: &backup,
@@ -92,6 +96,7 @@ mod create_folder;
 pub mod evidence;
 pub mod fsops;
 mod remote;
+mod remote_copy;
 pub mod restart;
 pub mod shell;
 mod wait;
@@ -216,9 +221,9 @@ pub fn check_on(
     remote: Option<&crate::target::ssh::Session>,
 ) -> Vec<Finding> {
     match (remote, action) {
-        (Some(s), Action::Restart(r)) => restart::check_remote(plan, instance, r, s),
+        (Some(s), Action::Restart(r)) => restart::check_remote(plan, instance, r, env, s),
         (Some(s), _) => {
-            let mut findings = remote::check(plan, instance, action, s);
+            let mut findings = remote::check(plan, instance, action, env, s);
             findings.extend(waits(instance, action));
             findings
         }
@@ -268,6 +273,25 @@ pub enum Progress<'a> {
     Line(&'a str),
     /// A command's process started with this id.
     Started { pid: u32 },
+    /// A copy put a file in place (or found it there) and verified it on disk: the engine
+    /// journals it (`file_copied`) at once, before the next file.
+    FileCopied(&'a FileCopied),
+}
+
+/// One file a copy put in place, as the journal records it: what the runbook calls it, where it
+/// is, its size, and the SHA-256 of its content as read back from the destination after the
+/// sync. A remote copy reports the same record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileCopied {
+    /// The name as the runbook spells it.
+    pub name: String,
+    /// Where it is now.
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// Lower-case hex.
+    pub sha256: String,
+    /// It was already there with the source's content (left by an interrupted attempt).
+    pub in_place: bool,
 }
 
 /// What an execution gets from the engine.

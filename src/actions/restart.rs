@@ -55,9 +55,10 @@ pub(super) fn check_remote(
     plan: &Plan,
     instance: &Instance,
     r: &RestartAction,
+    env: &super::CheckEnv,
     s: &Session,
 ) -> Vec<Finding> {
-    remote::check(plan, instance, &Action::Command(command_of(r)), s)
+    remote::check(plan, instance, &Action::Command(command_of(r)), env, s)
 }
 
 /// Sends the restart: runs its command on the host. The command ending with success, or the

@@ -946,6 +946,15 @@ impl<'p, 'r> Walk<'p, 'r> {
                 bar.set_message(file.to_string());
                 bar.set_position(done);
             }
+            ActionProgress::FileCopied(file) => {
+                let event = NewEvent::file_copied(instance, file);
+                let mut rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
+                if journal_failure.is_none()
+                    && let Err(e) = rec.record(event)
+                {
+                    journal_failure = Some(e);
+                }
+            }
             ActionProgress::Line(line) => {
                 bar.set_message(line.chars().take(100).collect::<String>());
                 bar.tick();

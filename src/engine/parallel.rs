@@ -10,8 +10,9 @@
 //! Each host's action runs on a thread of its own, through that host's own SSH connection (one
 //! per host, as always) or on this machine for a local target. The journal keeps one writer at
 //! a time: `instance_started` and every outcome are journaled by the walk's thread, which
-//! receives each host's result over a channel; a command's `command_started` and a restart's
-//! phases are journaled from the host's thread through the same lock. Each host's outcome is
+//! receives each host's result over a channel; a command's `command_started`, a copy's
+//! `file_copied` and a restart's phases are journaled from the host's thread through the same
+//! lock. Each host's outcome is
 //! journaled on its own, as it ends: `instance_done`, or `instance_failed`.
 //!
 //! A failure on one host does not interrupt the others: the failure menu for each failed host
@@ -306,6 +307,13 @@ fn run_one(
         ActionProgress::Bytes { file, done, total } => {
             bar.set_message(format!("{file} {done}/{total} bytes"));
         }
+        ActionProgress::FileCopied(file) => {
+            let event = NewEvent::file_copied(instance, file);
+            let mut rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = rec.record(event) {
+                unjournaled.get_or_insert(e.to_string());
+            }
+        }
         ActionProgress::Line(line) => {
             bar.set_message(line.chars().take(100).collect::<String>());
             bar.tick();
@@ -323,7 +331,7 @@ fn run_one(
     match unjournaled {
         Some(e) => Err(Failure::new(
             FailureKind::Io,
-            format!("cannot journal the command of {}: {e}", instance.key),
+            format!("cannot journal the action of {}: {e}", instance.key),
         )),
         None => result,
     }

@@ -181,6 +181,20 @@ pub enum EventKind {
         phase: String,
         failed: u32,
     },
+    /// A copy put one file in place: `file` as the runbook names it, at `path`, `bytes` long,
+    /// with the SHA-256 its content was verified to have on disk after the sync. `in_place`:
+    /// the file was already there with the source's content (an interrupted attempt copied it),
+    /// and `sha256` is of what is there. Written as each file is done, so a run cut short still
+    /// records the files it installed.
+    FileCopied {
+        key: String,
+        file: String,
+        path: String,
+        bytes: u64,
+        sha256: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        in_place: bool,
+    },
     /// Where a `restart` action stands on the instance's host: the restart was sent, the walk
     /// waits for the host, it went down, it is back, or it did not come back in time. Resume
     /// takes an instance whose restart was sent up again at the wait, never at the restart.
@@ -256,6 +270,7 @@ impl EventKind {
             EventKind::BatchConfirmed { .. } => "batch_confirmed",
             EventKind::HostFailed { .. } => "host_failed",
             EventKind::FailuresAccepted { .. } => "failures_accepted",
+            EventKind::FileCopied { .. } => "file_copied",
         }
     }
 
@@ -273,8 +288,9 @@ impl EventKind {
             | EventKind::ActionOutput { key, .. }
             | EventKind::CommandStarted { key, .. }
             | EventKind::InDoubtResolved { key, .. }
+            | EventKind::HostFailed { key, .. }
+            | EventKind::FileCopied { key, .. }
             | EventKind::Restart { key, .. } => Some(key),
-            EventKind::HostFailed { key, .. } => Some(key),
             EventKind::NoteAdded { key } | EventKind::KnownIssueApplied { key, .. } => {
                 key.as_deref()
             }
@@ -325,6 +341,9 @@ struct Wire {
     batch: Option<u32>,
     of: Option<u32>,
     failed: Option<u32>,
+    file: Option<String>,
+    bytes: Option<u64>,
+    in_place: Option<bool>,
 }
 
 /// The `kind` names, in the order of [`EventKind`].
@@ -358,6 +377,7 @@ enum Kind {
     BatchConfirmed,
     HostFailed,
     FailuresAccepted,
+    FileCopied,
 }
 
 impl Wire {
@@ -468,6 +488,14 @@ impl Wire {
             Kind::FailuresAccepted => EventKind::FailuresAccepted {
                 phase: need(w.phase, "phase")?,
                 failed: need(w.failed, "failed")?,
+            },
+            Kind::FileCopied => EventKind::FileCopied {
+                key: need(w.key, "key")?,
+                file: need(w.file, "file")?,
+                path: need(w.path, "path")?,
+                bytes: need(w.bytes, "bytes")?,
+                sha256: need(w.sha256, "sha256")?,
+                in_place: w.in_place.unwrap_or(false),
             },
         };
         Ok(Event {
@@ -746,6 +774,19 @@ impl NewEvent {
         let key = instance.key.clone();
         NewEvent::on(instance, EventKind::InstanceReopened { key })
     }
+
+    /// A file a copy put in place (or found there), with the SHA-256 verified on disk.
+    pub fn file_copied(instance: &Instance, file: &crate::actions::FileCopied) -> NewEvent {
+        let kind = EventKind::FileCopied {
+            key: instance.key.clone(),
+            file: file.name.clone(),
+            path: file.path.display().to_string(),
+            bytes: file.bytes,
+            sha256: file.sha256.clone(),
+            in_place: file.in_place,
+        };
+        NewEvent::on(instance, kind)
+    }
 }
 
 #[cfg(test)]
@@ -907,6 +948,22 @@ mod tests {
             EventKind::FailuresAccepted {
                 phase: "rolling".into(),
                 failed: 2,
+            },
+            EventKind::FileCopied {
+                key: "k".into(),
+                file: "Demo.msi".into(),
+                path: "/srv/share/Demo.msi".into(),
+                bytes: 1234,
+                sha256: "ab".repeat(32),
+                in_place: false,
+            },
+            EventKind::FileCopied {
+                key: "k".into(),
+                file: "Demo.msi".into(),
+                path: "/srv/share/Demo.msi".into(),
+                bytes: 0,
+                sha256: "cd".repeat(32),
+                in_place: true,
             },
         ];
         for kind in kinds {

@@ -122,6 +122,20 @@ pub struct InstanceProgress {
     pub worked_around: bool,
     /// The last phase of a restart in its current attempt (cleared when it is started again).
     pub restart: Option<RestartPhase>,
+    /// The files its copy put in place, in the order they were done; a file copied again (a
+    /// retry) is listed once, with its last record.
+    pub files: Vec<FileRecord>,
+}
+
+/// One file a copy put in place, as `file_copied` recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    pub file: String,
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub in_place: bool,
+    pub stamp: Stamp,
 }
 
 impl InstanceProgress {
@@ -140,6 +154,7 @@ impl InstanceProgress {
             reopened: 0,
             worked_around: false,
             restart: None,
+            files: Vec::new(),
         }
     }
 }
@@ -437,6 +452,26 @@ impl Progress {
             EventKind::FailuresAccepted { phase, failed } => {
                 let n = self.fleet.accepted.entry(phase.clone()).or_default();
                 *n = (*n).max(*failed);
+            }
+            EventKind::FileCopied {
+                key,
+                file,
+                path,
+                bytes,
+                sha256,
+                in_place,
+            } => {
+                let record = FileRecord {
+                    file: file.clone(),
+                    path: path.clone(),
+                    bytes: *bytes,
+                    sha256: sha256.clone(),
+                    in_place: *in_place,
+                    stamp: Stamp::of(event),
+                };
+                let files = &mut self.entry(key, event).files;
+                files.retain(|f| f.path != record.path);
+                files.push(record);
             }
         }
         // A note on any other event is kept with its instance, or with the run (a pause's

@@ -261,6 +261,12 @@ pub trait Prompter {
         let _ = (host, algorithm, fingerprint);
         Ok(false)
     }
+    /// The password of a host whose inventory says `auth: password`, asked once, hidden, at a
+    /// terminal; `None` where nobody can be asked (an answers file never holds one).
+    fn host_password(&mut self, host: &str, user: &str) -> Result<Option<String>, Stop> {
+        let _ = (host, user);
+        Ok(None)
+    }
     /// Whether every prerequisite is met (they were shown); `false` stops before the first step.
     fn confirm_prerequisites(&mut self, prerequisites: &[String]) -> Result<bool, Stop>;
     /// Whether to go on despite blocking findings; the reason is journaled.

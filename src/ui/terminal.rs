@@ -687,6 +687,11 @@ impl Prompter for TerminalPrompter {
         )
     }
 
+    fn host_password(&mut self, host: &str, user: &str) -> Result<Option<String>, Stop> {
+        self.secret(&format!("SSH password of {user} on {host} (not stored)"))
+            .map(Some)
+    }
+
     fn confirm_action(&mut self, view: &StepView) -> Result<bool, Stop> {
         let prompt = match step_label(view) {
             Some(step) => format!("Run step {step} now?"),

@@ -38,6 +38,7 @@ mod record;
 mod run;
 mod schema;
 mod ssh;
+mod ssh_copy;
 mod target;
 mod terminal;
 mod validate;
