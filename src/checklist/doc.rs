@@ -352,6 +352,12 @@ impl Walk<'_, '_> {
         let optional = matches!(step.action, Action::Manual);
         let lead = if optional {
             format!("Can be automated ({})", action.type_name())
+        } else if step.parallel > 1 {
+            format!(
+                "Automated ({}, on up to {} hosts at once)",
+                action.type_name(),
+                step.parallel
+            )
         } else {
             format!("Automated ({})", action.type_name())
         };

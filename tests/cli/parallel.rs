@@ -459,3 +459,20 @@ fn ctrl_c_stops_every_running_host_and_resume_answers_each_from_its_evidence() {
 }
 
 }
+
+#[test]
+fn the_checklist_says_how_many_hosts_a_parallel_step_runs_on_at_once() {
+    let t = Stepwise::new();
+    t.file(
+        "book.yaml",
+        &book(
+            &["WEB01", "WEB02", "WEB03"],
+            "        parallel: 2\n        action: { type: command, program: iisreset.exe }\n",
+        ),
+    );
+    let out = t.args(["checklist", "book.yaml"]).stdout();
+    assert!(
+        out.contains("       Automated (command, on up to 2 hosts at once): runs iisreset.exe\n"),
+        "{out}"
+    );
+}
