@@ -74,14 +74,21 @@ pub fn send(
     let command = Action::Command(command_of(r));
     match remote::execute(plan, instance, &command, ctx, s) {
         Ok(outcome) => Ok(outcome),
-        Err(f) if matches!(f.kind, FailureKind::Io | FailureKind::Killed) => Ok(Outcome {
-            summary: format!(
-                "the restart was sent to {} (its connection ended with it)",
-                s.target.host
-            ),
-            done: Vec::new(),
-            command: f.command.map(|c| *c),
-        }),
+        Err(f)
+            if matches!(
+                f.kind,
+                FailureKind::Io | FailureKind::Killed | FailureKind::ConnectionLost
+            ) =>
+        {
+            Ok(Outcome {
+                summary: format!(
+                    "the restart was sent to {} (its connection ended with it)",
+                    s.target.host
+                ),
+                done: Vec::new(),
+                command: f.command.map(|c| *c),
+            })
+        }
         Err(f) => Err(f),
     }
 }

@@ -118,6 +118,13 @@ impl Walk<'_, '_> {
         }
         for (instance, failure) in failed {
             let view = self.view(&instance);
+            if failure.outcome_unknown {
+                // The connection dropped under it: in doubt, looked at again on the host.
+                if let Flow::Stop(e) = self.connection_dropped(&instance, &failure)? {
+                    return Ok(Some(Flow::Stop(e)));
+                }
+                continue;
+            }
             match self.failure(&instance, step, &view, &failure)? {
                 Recovery::Retry => {
                     self.prompter
@@ -243,6 +250,10 @@ impl Walk<'_, '_> {
                     // Stays started: resume asks about it on its own evidence.
                     self.prompter
                         .show(&format!("   ✗ {host}: stopped: {}", f.message));
+                } else if f.kind == FailureKind::ConnectionLost {
+                    // Its outcome is unknown: taken up once the others have ended.
+                    self.prompter
+                        .show(&format!("   ✗ {host}: outcome unknown: {}", f.message));
                 } else {
                     self.record(NewEvent::instance_failed(instance, f.message.clone()))?;
                     self.prompter
