@@ -95,6 +95,7 @@ pub mod evidence;
 pub mod fsops;
 mod remote;
 pub mod shell;
+pub(crate) mod transfer;
 mod write_file;
 
 use std::path::{Path, PathBuf};
@@ -783,6 +784,13 @@ pub(crate) fn copy_failure(what: &str, e: fsops::CopyError) -> Failure {
         CopyError::Size { expected, found } => Failure::new(
             FailureKind::Verify,
             format!("{what}: the copy has {found} bytes, expected {expected}"),
+        ),
+        CopyError::Mismatch { source, on_disk } => Failure::new(
+            FailureKind::Verify,
+            format!(
+                "{what}: the copy read back from the disk has SHA-256 {on_disk}, the source has \
+                 SHA-256 {source}; the copy was removed and the destination left as it was"
+            ),
         ),
     }
 }

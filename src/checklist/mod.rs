@@ -78,6 +78,32 @@ pub struct Tick {
     pub note: Option<String>,
     /// Every note recorded on the instance, in the order they were written.
     pub notes: Vec<RunNote>,
+    /// The files its copy put in place, each with the SHA-256 verified on disk.
+    pub files: Vec<RunFile>,
+}
+
+/// A file a run's copy put in place, as its journal records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFile {
+    /// Where it is.
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+    /// It was already there (an interrupted attempt had copied it).
+    pub in_place: bool,
+}
+
+impl RunFile {
+    /// `(1.4 MB)`, or `(1.4 MB, found in place)`: shown after the hash, before the path, so
+    /// that the hashes of a step line up.
+    pub fn size_note(&self) -> String {
+        let size = crate::actions::fsops::human_bytes(self.bytes);
+        if self.in_place {
+            format!("({size}, found in place)")
+        } else {
+            format!("({size})")
+        }
+    }
 }
 
 impl Tick {
@@ -208,6 +234,16 @@ pub fn as_run_of(run: &str, progress: &crate::journal::Progress) -> AsRun {
                 when: when(&n.stamp),
             })
             .collect();
+        let files = p
+            .files
+            .iter()
+            .map(|f| RunFile {
+                path: f.path.clone(),
+                bytes: f.bytes,
+                sha256: f.sha256.clone(),
+                in_place: f.in_place,
+            })
+            .collect();
         ticks.insert(
             key.to_string(),
             Tick {
@@ -217,6 +253,7 @@ pub fn as_run_of(run: &str, progress: &crate::journal::Progress) -> AsRun {
                 when: when(stamp),
                 note,
                 notes,
+                files,
             },
         );
         for (item, ip) in &p.items {
@@ -233,6 +270,7 @@ pub fn as_run_of(run: &str, progress: &crate::journal::Progress) -> AsRun {
                     when: when(&ip.stamp),
                     note,
                     notes: Vec::new(),
+                    files: Vec::new(),
                 },
             );
         }
@@ -247,6 +285,7 @@ pub fn as_run_of(run: &str, progress: &crate::journal::Progress) -> AsRun {
             when: when(s),
             note: None,
             notes: Vec::new(),
+            files: Vec::new(),
         }),
         summary: Vec::new(),
         journal: None,
@@ -294,6 +333,7 @@ phases:
             when: "2011-01-20 23:14".into(),
             note: note.map(String::from),
             notes: Vec::new(),
+            files: Vec::new(),
         }
     }
 
