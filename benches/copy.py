@@ -10,13 +10,16 @@ one-step runbook that copies the set, driven by an answers file: the whole proce
 Each round runs every tool once, in turn, so that all see the same machine; before each timed
 command the destination is emptied and `sync` run (untimed), and the sources stay in the page
 cache (the first round warms them and is not counted). Prints, per data set and tool, the median
-wall time, the throughput and the ratio to `cp` + `sync`, and the load average before and after.
+wall time, the throughput and the ratio to `cp` + `sync`, the median CPU time of the processes
+(user + system; the kernel's writeback threads are not in it, so it flatters `sync`), and the
+load average before and after.
 
 The work folder is on the project's disk (target/bench-copy, or STEPWISE_BENCH_DIR), not in
 memory; STEPWISE_BENCH_KEEP=1 keeps it. Needs rsync (Debian package `rsync`; installed here if
 missing, as root). Usage: python3 benches/copy.py [ROUNDS] [GIB_ROUNDS]
 """
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -121,31 +124,37 @@ def main():
             ("rsync --checksum", [["rsync", "-a", "--checksum", src + "/", dst + "/"]]),
         ]
         times = {name: [] for name, _ in tools}
+        cpus = {name: [] for name, _ in tools}
         for r in range(rounds + 1):
             for name, cmds in tools:
                 shutil.rmtree(dst, ignore_errors=True)
                 shutil.rmtree(os.path.join(work, "runs"), ignore_errors=True)
                 os.makedirs(dst)
                 sh(["sync"])
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 start = time.perf_counter()
                 for c in cmds:
                     sh(c, stdout=subprocess.DEVNULL)
                 took = time.perf_counter() - start
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
                 if r > 0:
                     times[name].append(took)
+                    cpus[name].append(cpu)
             print("  %s: round %d of %d" % (label, r, rounds), file=sys.stderr)
-        results.append((label, total, rounds, times))
+        results.append((label, total, rounds, times, cpus))
     load_after = os.getloadavg()
     print("load average before: %.2f %.2f %.2f; after: %.2f %.2f %.2f (2 cores)" % (load_before + load_after))
-    for label, total, rounds, times in results:
+    for label, total, rounds, times, cpus in results:
         base = statistics.median(times["cp + sync"])
         print()
         print("%s: %.1f MB, median of %d rounds" % (label, total / 1e6, rounds))
-        print("| tool | median s | MB/s | throughput vs cp + sync |")
-        print("| --- | --- | --- | --- |")
+        print("| tool | median s | MB/s | throughput vs cp + sync | CPU s |")
+        print("| --- | --- | --- | --- | --- |")
         for name, ts in times.items():
             m = statistics.median(ts)
-            print("| %s | %.3f | %.0f | %.0f %% |" % (name, m, total / 1e6 / m, 100 * base / m))
+            c = statistics.median(cpus[name])
+            print("| %s | %.3f | %.0f | %.0f %% | %.3f |" % (name, m, total / 1e6 / m, 100 * base / m, c))
     if not os.environ.get("STEPWISE_BENCH_KEEP"):
         shutil.rmtree(work, ignore_errors=True)
 

@@ -35,7 +35,9 @@
 //!   other system a path that needs Windows (a drive letter, `\\server`, `%VAR%`) cannot be
 //!   checked (a warning, never a blocking finding) and backslashes are folder separators. File
 //!   names match ignoring case, as on Windows.
-//! - Checks run on the machine where `stepwise` runs, for every host's instance alike.
+//! - An instance whose target is `ssh` is checked and done on its host ([`check_on`],
+//!   [`ExecContext::remote`]): `command`, `write_file`, `copy` (from the package on this machine
+//!   to the host) and `check`; everything else runs on the machine where `stepwise` runs.
 //!
 //! Nothing here prompts, prints, or writes the journal: that is the engine's job.
 //!
@@ -94,8 +96,10 @@ mod create_folder;
 pub mod evidence;
 pub mod fsops;
 mod remote;
+mod remote_copy;
 pub mod shell;
 pub(crate) mod transfer;
+mod wait;
 mod write_file;
 
 use std::path::{Path, PathBuf};
@@ -217,8 +221,20 @@ pub fn check_on(
     remote: Option<&crate::target::ssh::Session>,
 ) -> Vec<Finding> {
     match remote {
-        Some(s) => remote::check(plan, instance, action, s),
+        Some(s) => {
+            let mut findings = remote::check(plan, instance, action, env, s);
+            findings.extend(waits(instance, action));
+            findings
+        }
         None => check(plan, instance, action, env),
+    }
+}
+
+/// For a `check` that waits: the finding that says how long a run would wait.
+fn waits(instance: &Instance, action: &Action) -> Option<Finding> {
+    match action {
+        Action::Check(c) => c.retry.map(|r| wait::finding(instance, r)),
+        _ => None,
     }
 }
 
@@ -234,7 +250,11 @@ pub fn check(plan: &Plan, instance: &Instance, action: &Action, env: &CheckEnv) 
         Action::Copy(a) => copy::check(plan, instance, a, env.backup_dir.as_deref()),
         Action::WriteFile(a) => write_file::check(plan, instance, a),
         Action::CreateFolder(a) => create_folder::check(plan, instance, a),
-        Action::Check(a) => assert::check(plan, instance, a),
+        Action::Check(a) => {
+            let mut findings = assert::check(plan, instance, a);
+            findings.extend(waits(instance, action));
+            findings
+        }
     }
 }
 
@@ -420,6 +440,21 @@ pub fn execute(
     action: &Action,
     ctx: &mut ExecContext<'_>,
 ) -> Result<Outcome, Failure> {
+    if let Action::Check(c) = action
+        && let Some(retry) = c.retry
+    {
+        return wait::retrying(retry, ctx, |ctx| execute_once(plan, instance, action, ctx));
+    }
+    execute_once(plan, instance, action, ctx)
+}
+
+/// One execution of an action (a `check` that waits is made of several).
+fn execute_once(
+    plan: &Plan,
+    instance: &Instance,
+    action: &Action,
+    ctx: &mut ExecContext<'_>,
+) -> Result<Outcome, Failure> {
     if let Some(s) = ctx.remote {
         return remote::execute(plan, instance, action, ctx, s);
     }
@@ -473,6 +508,9 @@ pub enum ActionView {
     Check {
         /// Each assertion in words: `exists C:\x (1024 bytes)`.
         checks: Vec<String>,
+        /// For a check that waits: `up to 5m, looking every 10s`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        waits: Option<String>,
     },
 }
 
@@ -534,6 +572,13 @@ pub fn describe(plan: &Plan, action: &Action) -> ActionView {
                     }
                 })
                 .collect(),
+            waits: a.retry.map(|r| {
+                format!(
+                    "up to {}, looking every {}",
+                    crate::runbook::model::written_duration(r.for_secs),
+                    crate::runbook::model::written_duration(r.every_secs)
+                )
+            }),
         },
     }
 }

@@ -33,6 +33,7 @@ use sha2::{Digest, Sha256};
 use super::fsops::{Copied, CopyError, hex};
 
 /// The size of a range the copy hands to the kernel at once, and reports progress after.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 const RANGE: u64 = 16 << 20;
 /// The buffer the hashing reads go through.
 const BUF: usize = 1 << 20;
