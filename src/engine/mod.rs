@@ -11,9 +11,11 @@
 //! operator's word recorded as by hand (with a note where it stands in for the automation).
 //! Declining an action never leads to done; a step with items not all done is partly done; an
 //! instance in doubt is answered from what its action left ([`crate::actions::evidence`]) and the
-//! journal, never by re-running a command whose process still runs. Settled instances that were
-//! skipped, partly done or done by hand can be reopened (`instance_reopened`) before the run
-//! finishes.
+//! journal, never by re-running a command whose process still runs. An action whose SSH
+//! connection dropped while it ran has an unknown outcome: it is never journaled as failed or
+//! done, but asked about as in doubt, from what its host shows once it answers again. Settled
+//! instances that were skipped, partly done or done by hand can be reopened
+//! (`instance_reopened`) before the run finishes.
 //!
 //! The engine reads the runbook only through the plan, talks to the operator only through a
 //! [`Prompter`], and writes state only through the journal.
