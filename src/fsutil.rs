@@ -117,7 +117,8 @@ pub fn create_fresh(path: &Path) -> io::Result<fs::File> {
         Err(e) => return Err(e),
     }
     let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    // Readable too: a copy reads back what it wrote.
+    options.read(true).write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

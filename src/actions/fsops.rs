@@ -9,11 +9,9 @@
 //! execution calls them.
 
 use std::fs::{self, File, Metadata};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use sha2::{Digest, Sha256};
+use std::sync::atomic::AtomicBool;
 
 /// A runbook path that cannot be checked on this machine, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -581,19 +579,11 @@ pub fn has_content(path: &Path, bytes: &[u8]) -> io::Result<bool> {
 /// The hex SHA-256 of a file (read-only).
 pub fn sha256_file(path: &Path) -> io::Result<String> {
     let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = read_full(&mut file, &mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
+    Ok(super::transfer::hash_reader(&mut file)?.1)
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes as lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -624,6 +614,12 @@ pub enum CopyError {
         expected: u64,
         found: u64,
     },
+    /// What was read back from the destination after the sync is not what was read from the
+    /// source: both SHA-256s, in hex.
+    Mismatch {
+        source: String,
+        on_disk: String,
+    },
     Cancelled,
 }
 
@@ -631,7 +627,7 @@ pub enum CopyError {
 #[derive(Debug, Clone)]
 pub struct Copied {
     pub bytes: u64,
-    /// The hex SHA-256 of the bytes written.
+    /// The hex SHA-256 of the source, which the copy was verified to have on disk.
     pub sha256: String,
 }
 
@@ -646,10 +642,12 @@ pub fn temp_path(target: &Path) -> PathBuf {
     target.with_file_name(format!(".{name}.stepwise-part"))
 }
 
-/// Copies `from` to `to` through [`temp_path`]: written in chunks (calling `progress` with the
-/// bytes written so far and checking `cancel` between chunks), synced, its size verified, then
-/// renamed over `to` and the folder synced. On any failure the temporary file is removed and
-/// `to` is untouched.
+/// Copies `from` to `to` through [`temp_path`] and proves the copy
+/// ([`super::transfer::copy_verified`]): the source is hashed once while it is copied (calling
+/// `progress` with the bytes copied so far and checking `cancel` between ranges), the copy is
+/// synced, read back from the disk and hashed, and only when the two SHA-256s agree is it
+/// renamed over `to` and the folder synced. On any failure (a hash that differs included) the
+/// temporary file is removed and `to` is left as it was.
 ///
 /// Whatever is at the temporary name (a file left by a crash, or a link someone planted) is
 /// removed, never written through: the file is created anew ([`crate::fsutil::create_fresh`]).
@@ -683,40 +681,13 @@ fn copy_into(
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Copied, CopyError> {
-    let mut src = File::open(from).map_err(CopyError::Read)?;
+    let src = File::open(from).map_err(CopyError::Read)?;
     let src_meta = src.metadata().map_err(CopyError::Read)?;
-    let expected = src_meta.len();
-    let mut dst = crate::fsutil::create_fresh(tmp).map_err(CopyError::Write)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; CHUNK];
-    let mut written = 0u64;
-    loop {
-        if cancel.load(Ordering::SeqCst) {
-            return Err(CopyError::Cancelled);
-        }
-        let n = read_full(&mut src, &mut buf).map_err(CopyError::Read)?;
-        if n == 0 {
-            break;
-        }
-        dst.write_all(&buf[..n]).map_err(CopyError::Write)?;
-        hasher.update(&buf[..n]);
-        written += n as u64;
-        progress(written);
-    }
+    let dst = crate::fsutil::create_fresh(tmp).map_err(CopyError::Write)?;
+    // Set before the data, so that the sync of the data makes them durable too.
     let permissions = crate::fsutil::kept_permissions(to, &src_meta);
     dst.set_permissions(permissions).map_err(CopyError::Write)?;
-    dst.sync_all().map_err(CopyError::Write)?;
-    let on_disk = dst.metadata().map_err(CopyError::Write)?.len();
-    if written != expected || on_disk != expected {
-        return Err(CopyError::Size {
-            expected,
-            found: on_disk.min(written),
-        });
-    }
-    Ok(Copied {
-        bytes: written,
-        sha256: hex(&hasher.finalize()),
-    })
+    super::transfer::copy_verified(&src, &dst, src_meta.len(), tmp, to, cancel, progress)
 }
 
 /// Removes a file, ignoring any error (for temporary files that may not exist).

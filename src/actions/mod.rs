@@ -100,6 +100,7 @@ mod remote_copy;
 pub mod remote_evidence;
 pub mod restart;
 pub mod shell;
+pub(crate) mod transfer;
 mod wait;
 mod write_file;
 
@@ -857,6 +858,13 @@ pub(crate) fn copy_failure(what: &str, e: fsops::CopyError) -> Failure {
         CopyError::Size { expected, found } => Failure::new(
             FailureKind::Verify,
             format!("{what}: the copy has {found} bytes, expected {expected}"),
+        ),
+        CopyError::Mismatch { source, on_disk } => Failure::new(
+            FailureKind::Verify,
+            format!(
+                "{what}: the copy read back from the disk has SHA-256 {on_disk}, the source has \
+                 SHA-256 {source}; the copy was removed and the destination left as it was"
+            ),
         ),
     }
 }

@@ -277,6 +277,14 @@ fn row(out: &mut String, class: &str, attrs: &str, b: &Tickbox) {
                 esc(&n.describe())
             ));
         }
+        for f in &t.files {
+            out.push_str(&format!(
+                "<div class=\"note run-file\">SHA-256 <code>{}</code> {} {}</div>",
+                esc(&f.sha256),
+                esc(&f.size_note()),
+                esc(&f.path)
+            ));
+        }
     }
     out.push_str("</td>");
     let (who, when) = tick

@@ -157,6 +157,14 @@ fn task(b: &Tickbox, indent: &str) -> String {
             esc(&n.text)
         ));
     }
+    for f in b.tick.iter().flat_map(|t| &t.files) {
+        s.push_str(&format!(
+            "\\\n{indent}  SHA-256 `{}` {} {}",
+            f.sha256,
+            esc(&f.size_note()),
+            esc(&f.path)
+        ));
+    }
     s
 }
 

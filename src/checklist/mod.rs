@@ -78,9 +78,35 @@ pub struct Tick {
     pub note: Option<String>,
     /// Every note recorded on the instance, in the order they were written.
     pub notes: Vec<RunNote>,
+    /// The files its copy put in place, each with the SHA-256 verified on disk.
+    pub files: Vec<RunFile>,
     /// Where its action ran, as the journal's `instance_started` says (`ssh 10.0.0.11:22`,
     /// `local`): for an outcome the automation gave (done by it, or failed).
     pub target: Option<String>,
+}
+
+/// A file a run's copy put in place, as its journal records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFile {
+    /// Where it is.
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+    /// It was already there (an interrupted attempt had copied it).
+    pub in_place: bool,
+}
+
+impl RunFile {
+    /// `(1.4 MB)`, or `(1.4 MB, found in place)`: shown after the hash, before the path, so
+    /// that the hashes of a step line up.
+    pub fn size_note(&self) -> String {
+        let size = crate::actions::fsops::human_bytes(self.bytes);
+        if self.in_place {
+            format!("({size}, found in place)")
+        } else {
+            format!("({size})")
+        }
+    }
 }
 
 impl Tick {
@@ -233,6 +259,16 @@ pub fn as_run_of(run: &str, progress: &crate::journal::Progress) -> AsRun {
                 when: when(&n.stamp),
             })
             .collect();
+        let files = p
+            .files
+            .iter()
+            .map(|f| RunFile {
+                path: f.path.clone(),
+                bytes: f.bytes,
+                sha256: f.sha256.clone(),
+                in_place: f.in_place,
+            })
+            .collect();
         ticks.insert(
             key.to_string(),
             Tick {
@@ -242,6 +278,7 @@ pub fn as_run_of(run: &str, progress: &crate::journal::Progress) -> AsRun {
                 when: when(stamp),
                 note,
                 notes,
+                files,
                 target: None,
             },
         );
@@ -259,6 +296,7 @@ pub fn as_run_of(run: &str, progress: &crate::journal::Progress) -> AsRun {
                     when: when(&ip.stamp),
                     note,
                     notes: Vec::new(),
+                    files: Vec::new(),
                     target: None,
                 },
             );
@@ -274,6 +312,7 @@ pub fn as_run_of(run: &str, progress: &crate::journal::Progress) -> AsRun {
             when: when(s),
             note: None,
             notes: Vec::new(),
+            files: Vec::new(),
             target: None,
         }),
         summary: Vec::new(),
@@ -322,6 +361,7 @@ phases:
             when: "2011-01-20 23:14".into(),
             note: note.map(String::from),
             notes: Vec::new(),
+            files: Vec::new(),
             target: None,
         }
     }

@@ -169,6 +169,16 @@ fn tickbox(out: &mut String, indent: usize, b: &Tickbox) {
             &n.text,
         );
     }
+    for f in b.tick.iter().flat_map(|t| &t.files) {
+        // The size is one word, never folded between its number and its unit.
+        let spans = [
+            Span::Text(format!("{} ", f.sha256)),
+            Span::Code(f.size_note()),
+            Span::Text(format!(" {}", f.path)),
+        ];
+        let first = format!("{}SHA-256 ", " ".repeat(indent + 4));
+        fill(out, &first, indent + 12, &words(&spans));
+    }
 }
 
 fn group(out: &mut String, indent: usize, g: &BoxGroup) {

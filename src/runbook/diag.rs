@@ -83,6 +83,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("belongs to a step, not to a phase", "misplaced-field"),
     ("goes only with", "misplaced-field"),
     ("cannot have a default", "misplaced-field"),
+    ("must be 64 hexadecimal digits", "bad-hash"),
 ];
 
 /// The code of a diagnostic with this message (see [`CODES`]).

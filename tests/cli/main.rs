@@ -23,6 +23,7 @@ mod checklist;
 mod color;
 mod completion;
 mod content;
+mod copy;
 mod creation;
 mod evidence;
 mod fleet;
