@@ -769,6 +769,14 @@ impl Session {
         self.handle.is_closed()
     }
 
+    /// Whether the connection is still open, after giving it a moment to notice a peer that
+    /// went away while nothing was asked of it (its reader only runs while an operation does).
+    pub fn still_open(&self) -> bool {
+        self.rt
+            .block_on(async { tokio::time::sleep(Duration::from_millis(10)).await });
+        !self.handle.is_closed()
+    }
+
     /// Runs a short read-only command and gives its exit code and output (for lookups).
     pub fn query(&self, line: &str, timeout: Duration) -> Result<(i32, String), String> {
         let mut out = Vec::new();
