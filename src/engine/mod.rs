@@ -11,9 +11,11 @@
 //! operator's word recorded as by hand (with a note where it stands in for the automation).
 //! Declining an action never leads to done; a step with items not all done is partly done; an
 //! instance in doubt is answered from what its action left ([`crate::actions::evidence`]) and the
-//! journal, never by re-running a command whose process still runs. Settled instances that were
-//! skipped, partly done or done by hand can be reopened (`instance_reopened`) before the run
-//! finishes.
+//! journal, never by re-running a command whose process still runs. An action whose SSH
+//! connection dropped while it ran has an unknown outcome: it is never journaled as failed or
+//! done, but asked about as in doubt, from what its host shows once it answers again. Settled
+//! instances that were skipped, partly done or done by hand can be reopened
+//! (`instance_reopened`) before the run finishes.
 //!
 //! The engine reads the runbook only through the plan, talks to the operator only through a
 //! [`Prompter`], and writes state only through the journal.
@@ -21,7 +23,9 @@
 mod fleet;
 pub mod interrupt;
 pub mod operator;
+pub mod parallel;
 pub mod rehearsal;
+pub mod restart;
 pub mod start;
 pub mod summary;
 pub mod view;
@@ -279,8 +283,15 @@ impl<'p, 'r> Walk<'p, 'r> {
             if interrupt::interrupted() {
                 return Ok(Some(Ending::Interrupted));
             }
-            let flow = if state == InstanceState::Started {
+            let flow = if state == InstanceState::Started && self.restart_phase(instance).is_some()
+            {
+                self.resume_restart(instance)?
+            } else if state == InstanceState::Started {
                 self.in_doubt(instance)?
+            } else if let Some(batch) = self.parallel_batch(instance)
+                && let Some(flow) = self.parallel(&batch)?
+            {
+                flow
             } else {
                 self.instance(instance)?
             };
@@ -639,7 +650,12 @@ impl<'p, 'r> Walk<'p, 'r> {
                         ))));
                     };
                     let how = if backed {
-                        if self.rehearsal && matches!(step.automated(), Some(Action::Command(_))) {
+                        if self.rehearsal
+                            && matches!(
+                                step.automated(),
+                                Some(Action::Command(_) | Action::Restart(_))
+                            )
+                        {
                             Completion::Rehearsed
                         } else {
                             Completion::Automated
@@ -753,7 +769,7 @@ impl<'p, 'r> Walk<'p, 'r> {
     /// How an automated action's success is recorded: after a workaround applied to this
     /// instance since it was last reopened, by automation, or (a rehearsed command) rehearsed.
     fn automated_how(&self, instance: &Instance, action: &Action) -> Completion {
-        if self.rehearsal && matches!(action, Action::Command(_)) {
+        if self.rehearsal && matches!(action, Action::Command(_) | Action::Restart(_)) {
             return Completion::Rehearsed;
         }
         let rec = self.recorder();
@@ -1009,7 +1025,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         instance: &Instance,
         action: &Action,
     ) -> Result<Result<(), FailureView>, Error> {
-        if self.rehearsal && matches!(action, Action::Command(_)) {
+        if self.rehearsal && matches!(action, Action::Command(_) | Action::Restart(_)) {
             let lines = view::describe_action(self.plan, action);
             self.prompter
                 .show(&format!("   Rehearsal: not run: {}", lines.join("; ")));
@@ -1022,6 +1038,8 @@ impl<'p, 'r> Walk<'p, 'r> {
         let mut session = None;
         let refused = match self.plan.reach(instance) {
             Reach::Unreachable { host } => Some(Reach::unreachable_sentence(&host)),
+            // A restart sent before: its host may be down, the wait reconnects.
+            Reach::Host(_) if self.waits_for_restart(instance, action) => None,
             Reach::Host(t) if t.kind == TargetKind::Ssh => match self.hosts.session(&t) {
                 Ok(s) => {
                     session = Some(s);
@@ -1088,7 +1106,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         };
         let result = {
             let _guard = interrupt::ActionGuard::enter();
-            actions::execute(&scoped, instance, action, &mut ctx)
+            self.run_action(&scoped, instance, action, &mut ctx)
         };
         bar.finish_and_clear();
         if let Some(e) = journal_failure {
@@ -1104,8 +1122,11 @@ impl<'p, 'r> Walk<'p, 'r> {
                 self.record_output(instance, &failure.command.as_deref(), &output_dir)?;
                 // Whatever failed while the connection went away (a write, a move, a copy) may
                 // have reached the host or not: its outcome is unknown, not a failure.
+                // (Not a restart's: its connection goes away on purpose, and it says itself
+                // what failed after.)
                 if session.as_ref().is_some_and(|s| s.is_closed())
                     && failure.kind != actions::FailureKind::Cancelled
+                    && !matches!(action, Action::Restart(_))
                 {
                     failure.kind = actions::FailureKind::ConnectionLost;
                 }
