@@ -161,6 +161,34 @@ fn run(command: Command) -> Result<ExitCode, Error> {
     }
 }
 
+/// Asks, hidden, the password of each host whose inventory says `auth: password`, when
+/// standard input and error are a terminal; without one nothing is asked, and connecting to
+/// such a host is a finding that says a password cannot be answered from a file.
+fn ask_passwords(
+    hosts: &crate::target::Hosts,
+    needed: &[crate::target::HostTarget],
+) -> Result<(), Error> {
+    use std::io::IsTerminal;
+    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    for t in needed
+        .iter()
+        .filter(|t| t.auth == crate::target::AuthKind::Password)
+    {
+        if !terminal {
+            continue;
+        }
+        let password = dialoguer::Password::new()
+            .with_prompt(format!(
+                "SSH password of {} on {} (not stored)",
+                t.user, t.host
+            ))
+            .interact()
+            .map_err(|e| Error::io("cannot read a password at the terminal", &e.into()))?;
+        hosts.set_password(&t.host, password);
+    }
+    Ok(())
+}
+
 /// `stepwise check`: the dry-run. Reads only; exits 1 when a finding is blocking.
 fn check(runbook: &str, args: &PlanArgs, json: bool) -> Result<ExitCode, Error> {
     let (_, rb) = load_runbook(runbook)?;
@@ -168,7 +196,9 @@ fn check(runbook: &str, args: &PlanArgs, json: bool) -> Result<ExitCode, Error> 
     let plan = Plan::new(&rb, &bindings);
     // Every SSH host the plan needs, reached at once; nothing is pinned or changed there.
     let hosts = std::sync::Arc::new(crate::target::Hosts::new(&plan.inventory));
-    hosts.connect_all(&crate::target::Hosts::needed(&plan));
+    let needed = crate::target::Hosts::needed(&plan);
+    ask_passwords(&hosts, &needed)?;
+    hosts.connect_all(&needed);
     let opts = crate::dryrun::CheckOptions {
         interactive: false,
         env: crate::actions::CheckEnv {

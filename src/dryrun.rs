@@ -87,6 +87,9 @@ pub struct PhaseLine {
     pub title: String,
     /// The phase's condition while it is still open.
     pub only_if: Option<String>,
+    /// How a host-major phase walks its hosts (`for_each_host`), in words; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_order: Option<String>,
 }
 
 /// One step instance of the plan. In JSON, one object with the instance's fields and its step's
@@ -545,6 +548,7 @@ pub fn check_plan<'p>(plan: &'p Plan, bindings: &Bindings, opts: &CheckOptions) 
             id: planned.phase.id.clone(),
             title: planned.phase.title.clone(),
             only_if: only_if(&planned.applies),
+            host_order: crate::fleet::describe(plan, phases.len()),
         });
         for step in &planned.steps {
             let action = &step.step.action;
@@ -952,6 +956,9 @@ pub fn write_text(r: &Report, color: bool, w: &mut impl std::io::Write) -> std::
             .map(|c| format!("  (only if {c})"))
             .unwrap_or_default();
         let _ = writeln!(out, "  {}. {}{cond}", phase.number, phase.title);
+        if let Some(order) = &phase.host_order {
+            let _ = writeln!(out, "     {order}");
+        }
         for e in entries {
             let step = &*e.step;
             let kind = match (&*e.action, e.automation.as_deref()) {
@@ -1083,7 +1090,11 @@ fn view_lines(v: &ActionView) -> Vec<(&'static str, String)> {
             ("backup", yes_no(*backup).to_string()),
         ],
         ActionView::CreateFolder { path } => vec![("create", format!("{path} (empty)"))],
-        ActionView::Check { checks } => checks.iter().map(|c| ("check", c.clone())).collect(),
+        ActionView::Check { checks, waits } => checks
+            .iter()
+            .map(|c| ("check", c.clone()))
+            .chain(waits.iter().map(|w| ("waits", w.clone())))
+            .collect(),
     }
 }
 

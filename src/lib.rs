@@ -14,6 +14,7 @@ pub mod dryrun;
 pub mod engine;
 pub mod error;
 pub mod exit_codes;
+pub mod fleet;
 pub mod fsutil;
 pub mod input;
 pub mod journal;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::runbook::expr::Expr;
-use crate::runbook::{ParamType, Phase, Runbook, Step, Template, Value};
+use crate::runbook::{Item, ParamType, Phase, Runbook, Step, Template, Value};
 use crate::target::{Inventory, Reach};
 
 /// The name `{{ host }}` stands for: the host of the instance.
@@ -240,6 +240,12 @@ fn applies(when: Option<&Expr>, resolved: &Resolved) -> Option<Applies> {
     }
 }
 
+/// Whether an item is part of an instance whose values are `resolved`: `None` when its `when`
+/// is false, `OnlyIf` while it is open.
+pub fn item_applies(item: &Item, resolved: &Resolved) -> Option<Applies> {
+    applies(item.when.as_ref().map(|w| &w.value), resolved)
+}
+
 impl<'r> Plan<'r> {
     pub fn new(runbook: &'r Runbook, bindings: &Bindings) -> Plan<'r> {
         let resolved = Resolved::new(runbook, bindings);
@@ -342,6 +348,20 @@ impl<'r> Plan<'r> {
         let mut scoped = self.clone();
         scoped.resolved = self.resolved.on_host(self.runbook, host, &vars);
         std::borrow::Cow::Owned(scoped)
+    }
+
+    /// The values an instance sees: those on its host (`{{ host }}` and the inventory's values
+    /// for it), or the plan's for an instance on no host. Cheaper than [`Plan::for_instance`].
+    pub fn resolved_for(&self, instance: &Instance) -> std::borrow::Cow<'_, Resolved> {
+        let Some(host) = &instance.host else {
+            return std::borrow::Cow::Borrowed(&self.resolved);
+        };
+        let vars = self
+            .inventory
+            .entry(host)
+            .map(|e| e.vars)
+            .unwrap_or_default();
+        std::borrow::Cow::Owned(self.resolved.on_host(self.runbook, host, &vars))
     }
 
     /// Whether every condition in the plan is decided.

@@ -398,11 +398,17 @@ fn detail_text(ex: &Examined) -> String {
     }
     field("Parameters:", &params_lines(ex));
     field("Hosts:", &hosts_lines(ex));
+    let fleet = fleet_lines(ex, &plan);
+    if !fleet.is_empty() {
+        field("Host by host:", &fleet);
+    }
     out.push('\n');
 
     let mut rows = Vec::new();
     let mut extra: HashMap<usize, Vec<String>> = HashMap::new();
-    for instance in &plan.instances {
+    // In the walk's order: a host-major phase batch by batch.
+    let order = crate::fleet::order(&plan);
+    for instance in order.slots.iter().map(|&(i, _)| &plan.instances[i]) {
         let planned = plan.step_of(instance);
         let recorded = ex.progress.instance(&instance.key);
         let state = ex.progress.state(&instance.key);
@@ -415,7 +421,12 @@ fn detail_text(ex: &Examined) -> String {
             lines.extend(instance_lines(r, held));
             let step = planned.step;
             if !r.items.is_empty() {
-                for item in &step.items {
+                let resolved = plan.resolved_for(instance);
+                let items = step
+                    .items
+                    .iter()
+                    .filter(|i| crate::plan::item_applies(i, &resolved).is_some());
+                for item in items {
                     lines.push(match r.items.get(&item.id) {
                         Some(p) => format!(
                             "item {}: {} ({})",
@@ -504,6 +515,42 @@ fn detail_text(ex: &Examined) -> String {
     out
 }
 
+/// Per host-major phase: how it walks its hosts, the batches gone on to, the hosts that
+/// failed.
+fn fleet_lines(ex: &Examined, plan: &crate::plan::Plan) -> Vec<String> {
+    let mut lines = Vec::new();
+    let fleet = &ex.progress.fleet;
+    for (index, planned) in plan.phases.iter().enumerate() {
+        let Some(order) = crate::fleet::describe(plan, index) else {
+            continue;
+        };
+        let id = &planned.phase.id;
+        lines.push(format!("phase {id}: {order}"));
+        let batches = crate::fleet::batches(plan, index);
+        for (b, hosts) in batches.iter().enumerate().skip(1) {
+            let number = u32::try_from(b + 1).unwrap_or(u32::MAX);
+            let said = match fleet.confirmed.get(&(id.clone(), number)) {
+                Some(stamp) => format!("went on ({})", stamp_text(stamp)),
+                None => "not gone on to yet".to_string(),
+            };
+            lines.push(format!(
+                "  batch {} of {} ({}): {said}",
+                b + 1,
+                batches.len(),
+                crate::fleet::and_list(hosts)
+            ));
+        }
+        if let Some(failed) = fleet.failed.get(id) {
+            let list: Vec<String> = failed
+                .iter()
+                .map(|(host, key)| format!("{host} (at {key})"))
+                .collect();
+            lines.push(format!("  failed hosts: {}", list.join(", ")));
+        }
+    }
+    lines
+}
+
 /// On what the word *done* rests, for the detail view.
 fn done_how(how: Completion) -> &'static str {
     match how {
@@ -547,6 +594,15 @@ fn instance_lines(r: &InstanceProgress, held: bool) -> Vec<String> {
     }
     for issue in &r.known_issues {
         lines.push(format!("known issue applied: {issue}"));
+    }
+    for f in &r.files {
+        let what = if f.in_place { "in place" } else { "copied" };
+        lines.push(format!(
+            "{what}: {} sha256 {} ({})",
+            f.path,
+            f.sha256,
+            crate::actions::fsops::human_bytes(f.bytes)
+        ));
     }
     lines
 }
@@ -685,6 +741,20 @@ fn detail_json(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
                 .map(|(path, code)| json!({ "path": path, "exit_code": code }))
                 .collect();
             v["known_issues"] = json!(r.known_issues);
+            v["files"] = r
+                .files
+                .iter()
+                .map(|f| {
+                    json!({
+                        "file": f.file,
+                        "path": f.path,
+                        "bytes": f.bytes,
+                        "sha256": f.sha256,
+                        "in_place": f.in_place,
+                        "by": stamp(Some(&f.stamp)),
+                    })
+                })
+                .collect();
         }
         v
     };
@@ -947,6 +1017,17 @@ fn event_texts(ex: &Examined) -> Vec<String> {
                 Some(key) => format!("{}: known issue {issue} applied", label(key)),
                 None => format!("known issue {issue} applied"),
             },
+            EventKind::BatchConfirmed { phase, batch, of } => {
+                format!("phase {phase}: went on to batch {batch} of {of}")
+            }
+            EventKind::HostFailed { phase, key } => format!(
+                "phase {phase}: host {} failed at {}; the rest of the phase is not done on it",
+                e.host.as_deref().unwrap_or("?"),
+                label(key)
+            ),
+            EventKind::FailuresAccepted { phase, failed } => {
+                format!("phase {phase}: went on with {failed} failed host(s)")
+            }
             EventKind::Paused => "paused".to_string(),
             EventKind::Resumed {
                 machine,
@@ -1003,6 +1084,25 @@ fn event_texts(ex: &Examined) -> Vec<String> {
                 format!(
                     "runbook change accepted (now sha256 {}){steps}",
                     short(sha256)
+                )
+            }
+            EventKind::FileCopied {
+                key,
+                file,
+                path,
+                bytes,
+                sha256,
+                in_place,
+            } => {
+                let what = if *in_place {
+                    "found in place at"
+                } else {
+                    "copied to"
+                };
+                format!(
+                    "{}: {file} {what} {path} ({}), sha256 {sha256}",
+                    label(key),
+                    crate::actions::fsops::human_bytes(*bytes)
                 )
             }
         };

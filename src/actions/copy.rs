@@ -17,15 +17,15 @@ use crate::plan::{Instance, Plan};
 use crate::runbook::{CopyAction, ManifestFile, TableRows};
 
 /// One file of a copy, as found on disk.
-struct FileSurvey<'r> {
+pub(super) struct FileSurvey<'r> {
     /// The name as the runbook spells it.
-    name: String,
-    source: Lookup,
+    pub(super) name: String,
+    pub(super) source: Lookup,
     /// The file-table rows that can stand for it.
     rows: TableRows<'r>,
     /// The row its size is checked against: the row that names it, the one row cut short that
     /// it starts with, or among several such rows the one of its size.
-    manifest: Option<&'r ManifestFile>,
+    pub(super) manifest: Option<&'r ManifestFile>,
     /// What is at the destination under the same name (ignoring case).
     dest: Lookup,
     /// Whether the destination already holds the source's content.
@@ -35,7 +35,7 @@ struct FileSurvey<'r> {
 }
 
 impl FileSurvey<'_> {
-    fn source_entry(&self) -> Option<&Entry> {
+    pub(super) fn source_entry(&self) -> Option<&Entry> {
         match &self.source {
             Lookup::Found(e) if e.is_file() => Some(e),
             _ => None,
@@ -62,20 +62,42 @@ impl FileSurvey<'_> {
 }
 
 /// Both folders and every file, looked at once.
-struct Survey<'r> {
-    from: Option<PathBuf>,
-    from_shown: String,
+pub(super) struct Survey<'r> {
+    pub(super) from: Option<PathBuf>,
+    pub(super) from_shown: String,
     to: Option<PathBuf>,
     to_shown: String,
-    files: Vec<FileSurvey<'r>>,
-    from_findings: Vec<Finding>,
+    pub(super) files: Vec<FileSurvey<'r>>,
+    pub(super) from_findings: Vec<Finding>,
     to_findings: Vec<Finding>,
 }
 
 fn survey<'r>(plan: &Plan<'r>, instance: &Instance, a: &CopyAction) -> Survey<'r> {
+    survey_in(plan, instance, a, true)
+}
+
+/// The source side only, on this machine, for a copy to a host over SSH (whose destination
+/// is looked at there): every file's destination is left `Missing` and not looked at.
+pub(super) fn survey_sources<'r>(
+    plan: &Plan<'r>,
+    instance: &Instance,
+    a: &CopyAction,
+) -> Survey<'r> {
+    survey_in(plan, instance, a, false)
+}
+
+fn survey_in<'r>(
+    plan: &Plan<'r>,
+    instance: &Instance,
+    a: &CopyAction,
+    local_dest: bool,
+) -> Survey<'r> {
     let (mut from, mut from_findings) =
         check_folder(plan, instance, &a.from, "source folder", false);
-    let (mut to, mut to_findings) = check_folder(plan, instance, &a.to, "destination folder", true);
+    let (mut to, mut to_findings) = match local_dest {
+        true => check_folder(plan, instance, &a.to, "destination folder", true),
+        false => (None, Vec::new()),
+    };
     let from_list = list(plan, instance, &a.from, &mut from, &mut from_findings);
     let to_list = list(plan, instance, &a.to, &mut to, &mut to_findings);
     let runbook = plan.runbook;
@@ -150,7 +172,7 @@ fn list(
 }
 
 /// The manifest id named in findings: `manifest `files``, or `the manifests`.
-fn manifest_name(a: &CopyAction) -> String {
+pub(super) fn manifest_name(a: &CopyAction) -> String {
     match &a.manifest {
         Some(m) => format!("manifest `{}`", m.value),
         None => "the manifest".to_string(),
@@ -180,13 +202,74 @@ fn check_survey(
     }
     out.extend(s.to_findings.iter().cloned());
     if s.to.is_some() {
-        out.extend(check_destination(instance, a, s));
-        out.extend(check_room(instance, a, s, backup_dir));
+        let dests = dest_files(s);
+        out.extend(check_destination(instance, a, &s.to_shown, &dests));
+        out.extend(check_room(instance, a, s, &dests, backup_dir));
     }
     out
 }
 
-fn check_sources(plan: &Plan, instance: &Instance, a: &CopyAction, s: &Survey) -> Vec<Finding> {
+/// What is at the destination for one file of a copy, wherever the destination is (this
+/// machine, or a host over SSH): what the destination findings, the room needed and the
+/// execution are decided from.
+#[derive(Clone)]
+pub(super) struct DestFile {
+    /// The name as the runbook spells it.
+    pub(super) name: String,
+    pub(super) found: DestFound,
+    /// The destination already holds the source's content.
+    pub(super) in_place: bool,
+    /// An interrupted attempt left a temporary file for it.
+    pub(super) partial: bool,
+    /// The source's size, when the source is there.
+    pub(super) source_size: Option<u64>,
+}
+
+/// What is at a file's destination name (matched ignoring case).
+#[derive(Clone)]
+pub(super) enum DestFound {
+    Missing,
+    /// Several names match ignoring case and none exactly.
+    Ambiguous(Vec<String>),
+    Found {
+        /// The name as it is at the destination.
+        name: String,
+        /// What it is when it is not a file (`a folder`, `a named pipe (FIFO)`).
+        not_a_file: Option<&'static str>,
+        size: u64,
+        /// Whether it can be read (to back it up).
+        readable: bool,
+    },
+}
+
+fn dest_files(s: &Survey) -> Vec<DestFile> {
+    s.files
+        .iter()
+        .map(|f| DestFile {
+            name: f.name.clone(),
+            found: match &f.dest {
+                Lookup::Missing => DestFound::Missing,
+                Lookup::Ambiguous(names) => DestFound::Ambiguous(names.clone()),
+                Lookup::Found(d) => DestFound::Found {
+                    name: d.name.clone(),
+                    not_a_file: (!d.is_file()).then(|| fsops::kind(&d.meta)),
+                    size: d.size(),
+                    readable: f.in_place || fsops::readable(&d.path),
+                },
+            },
+            in_place: f.in_place,
+            partial: f.partial,
+            source_size: f.source_entry().map(Entry::size),
+        })
+        .collect()
+}
+
+pub(super) fn check_sources(
+    plan: &Plan,
+    instance: &Instance,
+    a: &CopyAction,
+    s: &Survey,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut verified = 0;
     let mut unlisted = Vec::new();
@@ -347,36 +430,42 @@ fn check_sources(plan: &Plan, instance: &Instance, a: &CopyAction, s: &Survey) -
     out
 }
 
-fn check_destination(instance: &Instance, a: &CopyAction, s: &Survey) -> Vec<Finding> {
+/// The findings about the files a copy replaces or finds in place at its destination `to`
+/// (as the operator reads it: `/srv/share`, `/srv/share on WEB02`).
+pub(super) fn check_destination(
+    instance: &Instance,
+    a: &CopyAction,
+    to: &str,
+    dests: &[DestFile],
+) -> Vec<Finding> {
     let mut out = Vec::new();
-    let to = &s.to_shown;
     let mut replaced = Vec::new();
     let mut in_place = Vec::new();
-    for f in &s.files {
-        match &f.dest {
-            Lookup::Found(d) if !d.is_file() => out.push(Finding::blocking(
+    for f in dests {
+        match &f.found {
+            DestFound::Found {
+                name,
+                not_a_file: Some(kind),
+                ..
+            } => out.push(Finding::blocking(
                 instance,
                 format!("{} in {to}", f.name),
-                format!(
-                    "{} is {}; a file cannot replace it",
-                    d.name,
-                    fsops::kind(&d.meta)
-                ),
-                format!("Move {} out of {to}", d.name),
+                format!("{name} is {kind}; a file cannot replace it"),
+                format!("Move {name} out of {to}"),
             )),
-            Lookup::Found(d) if f.in_place => in_place.push(d.name.clone()),
-            Lookup::Found(d) => {
-                if a.backup && !fsops::readable(&d.path) {
+            DestFound::Found { name, .. } if f.in_place => in_place.push(name.clone()),
+            DestFound::Found { name, readable, .. } => {
+                if a.backup && !readable {
                     out.push(Finding::blocking(
                         instance,
-                        format!("backup of {} in {to}", d.name),
+                        format!("backup of {name} in {to}"),
                         "cannot be read: permission denied",
                         format!("Give the account that runs stepwise read access to {to}"),
                     ));
                 }
-                replaced.push(d.name.clone());
+                replaced.push(name.clone());
             }
-            Lookup::Ambiguous(names) => out.push(Finding::blocking(
+            DestFound::Ambiguous(names) => out.push(Finding::blocking(
                 instance,
                 format!("{} in {to}", f.name),
                 format!(
@@ -386,7 +475,7 @@ fn check_destination(instance: &Instance, a: &CopyAction, s: &Survey) -> Vec<Fin
                 ),
                 "Keep only one of them; Windows cannot tell them apart",
             )),
-            Lookup::Missing => {}
+            DestFound::Missing => {}
         }
     }
     let checked = format!("files replaced in {to}");
@@ -407,8 +496,7 @@ fn check_destination(instance: &Instance, a: &CopyAction, s: &Survey) -> Vec<Fin
             "Back these files up by hand if you may need them again",
         ));
     }
-    let partial: Vec<&str> = s
-        .files
+    let partial: Vec<&str> = dests
         .iter()
         .filter(|f| f.partial)
         .map(|f| f.name.as_str())
@@ -437,21 +525,22 @@ fn check_destination(instance: &Instance, a: &CopyAction, s: &Survey) -> Vec<Fin
 }
 
 /// Bytes the copy still has to write at the destination, and to back up.
-fn needs(a: &CopyAction, s: &Survey) -> (u64, u64) {
+pub(super) fn needs(a: &CopyAction, dests: &[DestFile]) -> (u64, u64) {
     let mut new = 0;
     let mut backups = 0;
-    for f in &s.files {
+    for f in dests {
         if f.in_place {
             continue;
         }
-        if let Some(src) = f.source_entry() {
-            new += src.size();
-        }
+        new += f.source_size.unwrap_or(0);
         if a.backup
-            && let Some(d) = f.dest_entry()
-            && d.is_file()
+            && let DestFound::Found {
+                not_a_file: None,
+                size,
+                ..
+            } = f.found
         {
-            backups += d.size();
+            backups += size;
         }
     }
     (new, backups)
@@ -461,12 +550,13 @@ fn check_room(
     instance: &Instance,
     a: &CopyAction,
     s: &Survey,
+    dests: &[DestFile],
     backup_dir: Option<&Path>,
 ) -> Vec<Finding> {
     let Some(to) = &s.to else {
         return Vec::new();
     };
-    let (new, backups) = needs(a, s);
+    let (new, backups) = needs(a, dests);
     let to_shown = &s.to_shown;
     let Some(free) = fsops::free_space(to) else {
         return vec![Finding::warning(
@@ -512,7 +602,13 @@ fn check_room(
     out
 }
 
-fn room_finding(instance: &Instance, dir: &str, what: &str, need: u64, free: u64) -> Finding {
+pub(super) fn room_finding(
+    instance: &Instance,
+    dir: &str,
+    what: &str,
+    need: u64,
+    free: u64,
+) -> Finding {
     let checked = format!("room in {dir} for {what}");
     let found = format!(
         "{} needed, {} free",
@@ -572,6 +668,22 @@ pub(super) fn execute(
         let dest = f.dest_entry();
         let target = dest.map_or_else(|| to_dir.join(&src.name), |d| d.path.clone());
         if f.in_place {
+            // Recorded with the hash of what is there, which the survey found to be the
+            // source's bytes.
+            let sha256 = match fsops::sha256_file(&target) {
+                Ok(h) => h,
+                Err(e) => {
+                    let what = format!("cannot read {} to record it", target.display());
+                    return Err(copy_failure(&what, fsops::CopyError::Read(e)).with_done(done));
+                }
+            };
+            (ctx.progress)(Progress::FileCopied(&super::FileCopied {
+                name: f.name.clone(),
+                path: target.clone(),
+                bytes: src.size(),
+                sha256,
+                in_place: true,
+            }));
             done.push(Done::AlreadyInPlace {
                 name: f.name.clone(),
                 to: target,
@@ -604,6 +716,13 @@ pub(super) fn execute(
         if let Err(message) = verify(&target, src, f.manifest, &written, &manifest_name(a)) {
             return Err(Failure::new(FailureKind::Verify, message).with_done(done));
         }
+        (ctx.progress)(Progress::FileCopied(&super::FileCopied {
+            name: f.name.clone(),
+            path: target.clone(),
+            bytes: written.bytes,
+            sha256: written.sha256.clone(),
+            in_place: false,
+        }));
         base += written.bytes;
         copied += 1;
         done.push(Done::Copied {

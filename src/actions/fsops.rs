@@ -145,19 +145,15 @@ impl Listing {
     /// Finds `name` as Windows would: an exact match first, otherwise the one entry whose name
     /// is the same ignoring case.
     pub fn find(&self, name: &str) -> Lookup {
-        let matches: Vec<&String> = self.names.iter().filter(|n| same_name(n, name)).collect();
-        let chosen = match matches.iter().find(|n| n.as_str() == name) {
-            Some(exact) => *exact,
-            None => match matches.as_slice() {
-                [] => return Lookup::Missing,
-                [one] => *one,
-                many => return Lookup::Ambiguous(many.iter().map(|n| n.to_string()).collect()),
-            },
+        let chosen = match pick(&self.names, name) {
+            Pick::One(n) => n,
+            Pick::Missing => return Lookup::Missing,
+            Pick::Ambiguous(many) => return Lookup::Ambiguous(many),
         };
         let path = self.dir.join(chosen);
         match fs::metadata(&path) {
             Ok(meta) => Lookup::Found(Entry {
-                name: chosen.clone(),
+                name: chosen.to_string(),
                 path,
                 meta,
             }),
@@ -168,6 +164,30 @@ impl Listing {
     /// Every name in the folder, sorted.
     pub fn names(&self) -> &[String] {
         &self.names
+    }
+}
+
+/// Which of a folder's names a runbook name stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pick<'n> {
+    Missing,
+    One(&'n str),
+    /// Several names match ignoring case and none matches exactly.
+    Ambiguous(Vec<String>),
+}
+
+/// Finds `name` among a folder's `names` as Windows would: an exact match first, otherwise the
+/// one name that is the same ignoring case. Shared by this machine's folders ([`Listing`]) and
+/// a host's (listed over SFTP), so both find the same file.
+pub fn pick<'n>(names: &'n [String], name: &str) -> Pick<'n> {
+    let matches: Vec<&String> = names.iter().filter(|n| same_name(n, name)).collect();
+    match matches.iter().find(|n| n.as_str() == name) {
+        Some(exact) => Pick::One(exact),
+        None => match matches.as_slice() {
+            [] => Pick::Missing,
+            [one] => Pick::One(one),
+            many => Pick::Ambiguous(many.iter().map(|n| n.to_string()).collect()),
+        },
     }
 }
 

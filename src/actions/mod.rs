@@ -35,7 +35,9 @@
 //!   other system a path that needs Windows (a drive letter, `\\server`, `%VAR%`) cannot be
 //!   checked (a warning, never a blocking finding) and backslashes are folder separators. File
 //!   names match ignoring case, as on Windows.
-//! - Checks run on the machine where `stepwise` runs, for every host's instance alike.
+//! - An instance whose target is `ssh` is checked and done on its host ([`check_on`],
+//!   [`ExecContext::remote`]): `command`, `write_file`, `copy` (from the package on this machine
+//!   to the host) and `check`; everything else runs on the machine where `stepwise` runs.
 //!
 //! Nothing here prompts, prints, or writes the journal: that is the engine's job.
 //!
@@ -66,6 +68,8 @@
 //!         Progress::Bytes { done, total, .. } => eprintln!("{done} of {total} bytes"),
 //!         Progress::Line(line) => eprintln!("| {line}"),
 //!         Progress::Started { pid } => eprintln!("started as process {pid}"),
+//!         // Journal "file_copied" with it, at once.
+//!         Progress::FileCopied(f) => eprintln!("{} sha256 {}", f.path.display(), f.sha256),
 //!     };
 //!     let mut ctx = ExecContext {
 //!         backup_dir: &backup,
@@ -92,7 +96,9 @@ mod create_folder;
 pub mod evidence;
 pub mod fsops;
 mod remote;
+mod remote_copy;
 pub mod shell;
+mod wait;
 mod write_file;
 
 use std::path::{Path, PathBuf};
@@ -214,8 +220,20 @@ pub fn check_on(
     remote: Option<&crate::target::ssh::Session>,
 ) -> Vec<Finding> {
     match remote {
-        Some(s) => remote::check(plan, instance, action, s),
+        Some(s) => {
+            let mut findings = remote::check(plan, instance, action, env, s);
+            findings.extend(waits(instance, action));
+            findings
+        }
         None => check(plan, instance, action, env),
+    }
+}
+
+/// For a `check` that waits: the finding that says how long a run would wait.
+fn waits(instance: &Instance, action: &Action) -> Option<Finding> {
+    match action {
+        Action::Check(c) => c.retry.map(|r| wait::finding(instance, r)),
+        _ => None,
     }
 }
 
@@ -231,7 +249,11 @@ pub fn check(plan: &Plan, instance: &Instance, action: &Action, env: &CheckEnv) 
         Action::Copy(a) => copy::check(plan, instance, a, env.backup_dir.as_deref()),
         Action::WriteFile(a) => write_file::check(plan, instance, a),
         Action::CreateFolder(a) => create_folder::check(plan, instance, a),
-        Action::Check(a) => assert::check(plan, instance, a),
+        Action::Check(a) => {
+            let mut findings = assert::check(plan, instance, a);
+            findings.extend(waits(instance, action));
+            findings
+        }
     }
 }
 
@@ -248,6 +270,25 @@ pub enum Progress<'a> {
     Line(&'a str),
     /// A command's process started with this id.
     Started { pid: u32 },
+    /// A copy put a file in place (or found it there) and verified it on disk: the engine
+    /// journals it (`file_copied`) at once, before the next file.
+    FileCopied(&'a FileCopied),
+}
+
+/// One file a copy put in place, as the journal records it: what the runbook calls it, where it
+/// is, its size, and the SHA-256 of its content as read back from the destination after the
+/// sync. A remote copy reports the same record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileCopied {
+    /// The name as the runbook spells it.
+    pub name: String,
+    /// Where it is now.
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// Lower-case hex.
+    pub sha256: String,
+    /// It was already there with the source's content (left by an interrupted attempt).
+    pub in_place: bool,
 }
 
 /// What an execution gets from the engine.
@@ -398,6 +439,21 @@ pub fn execute(
     action: &Action,
     ctx: &mut ExecContext<'_>,
 ) -> Result<Outcome, Failure> {
+    if let Action::Check(c) = action
+        && let Some(retry) = c.retry
+    {
+        return wait::retrying(retry, ctx, |ctx| execute_once(plan, instance, action, ctx));
+    }
+    execute_once(plan, instance, action, ctx)
+}
+
+/// One execution of an action (a `check` that waits is made of several).
+fn execute_once(
+    plan: &Plan,
+    instance: &Instance,
+    action: &Action,
+    ctx: &mut ExecContext<'_>,
+) -> Result<Outcome, Failure> {
     if let Some(s) = ctx.remote {
         return remote::execute(plan, instance, action, ctx, s);
     }
@@ -451,6 +507,9 @@ pub enum ActionView {
     Check {
         /// Each assertion in words: `exists C:\x (1024 bytes)`.
         checks: Vec<String>,
+        /// For a check that waits: `up to 5m, looking every 10s`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        waits: Option<String>,
     },
 }
 
@@ -512,6 +571,13 @@ pub fn describe(plan: &Plan, action: &Action) -> ActionView {
                     }
                 })
                 .collect(),
+            waits: a.retry.map(|r| {
+                format!(
+                    "up to {}, looking every {}",
+                    crate::runbook::model::written_duration(r.for_secs),
+                    crate::runbook::model::written_duration(r.every_secs)
+                )
+            }),
         },
     }
 }

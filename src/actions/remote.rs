@@ -6,8 +6,9 @@
 //! [`crate::target::shell`]); its check looks the program up on the host, read-only. A
 //! `write_file` and the `check` assertions go through SFTP: a file is written under a temporary
 //! name beside its target, read back and compared by SHA-256, then moved into place; the file it
-//! replaces is backed up into the run folder first. A `copy` is not done over SSH by this
-//! version: its check is blocking and its execution refuses, so it is done by hand, never here.
+//! replaces is backed up into the run folder first. A `copy` goes to the host through SFTP as
+//! well ([`super::remote_copy`]). A `create_folder` is not done over SSH by this version: its
+//! check is blocking and its execution refuses, so it is done by hand, never here.
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -23,13 +24,14 @@ use crate::target::ssh::{RemoteEnd, Session, Stat};
 use crate::target::{Shell, shell};
 
 /// How long a program lookup on a host may take.
-const LOOKUP_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const LOOKUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Checks an action on its host, read-only.
 pub(super) fn check(
     plan: &Plan,
     instance: &Instance,
     action: &Action,
+    env: &super::CheckEnv,
     s: &Session,
 ) -> Vec<Finding> {
     match action {
@@ -40,6 +42,9 @@ pub(super) fn check(
         )],
         Action::Command(a) => vec![program_finding(plan, instance, &a.program, a.shell, s)],
         Action::WriteFile(a) => write_file_check(plan, instance, a, s).0,
+        Action::Copy(a) => {
+            super::remote_copy::check(plan, instance, a, s, env.backup_dir.as_deref())
+        }
         Action::Check(a) => a
             .checks
             .iter()
@@ -50,17 +55,25 @@ pub(super) fn check(
 }
 
 /// A runbook path as the host reads it: on a POSIX host backslashes are folder separators.
-fn host_path(s: &Session, text: &str) -> String {
+pub(super) fn host_path(s: &Session, text: &str) -> String {
     match s.target.shell {
         Shell::Sh => text.replace('\\', "/"),
         _ => text.to_string(),
     }
 }
 
-/// Checks a folder on the host: it exists, is a folder, and (when asked) is writable.
-fn folder(s: &Session, instance: &Instance, dir: &str, shown: &str, writable: bool) -> Finding {
+/// Checks a folder on the host: it exists, is a folder, and (when asked) is writable. `what`
+/// names it in the finding: `folder`, `destination folder`.
+pub(super) fn folder(
+    s: &Session,
+    instance: &Instance,
+    dir: &str,
+    shown: &str,
+    what: &str,
+    writable: bool,
+) -> Finding {
     let host = &s.target.host;
-    let checked = format!("folder {shown} on {host}");
+    let checked = format!("{what} {shown} on {host}");
     match s.stat(dir) {
         Err(e) => Finding::blocking(
             instance,
@@ -160,6 +173,7 @@ fn assertion(plan: &Plan, instance: &Instance, a: &Assertion, s: &Session) -> Fi
             instance,
             &host_path(s, &plan.resolved.fill(dir)),
             &plan.resolved.show(dir),
+            "folder",
             true,
         ),
         Assertion::Command { program, .. } => program_finding(plan, instance, program, false, s),
@@ -190,7 +204,7 @@ fn write_file_check(
         );
     }
     let dir = host_path(s, &plan.resolved.fill(&a.dir));
-    let f = folder(s, instance, &dir, &shown_dir, true);
+    let f = folder(s, instance, &dir, &shown_dir, "folder", true);
     if f.severity == super::Severity::Blocking {
         return (vec![f], None);
     }
@@ -248,7 +262,7 @@ fn write_file_check(
     (out, Some((target, existing)))
 }
 
-fn join_host(s: &Session, dir: &str, file: &str) -> String {
+pub(super) fn join_host(s: &Session, dir: &str, file: &str) -> String {
     match s.target.shell {
         Shell::Sh => format!("{}/{file}", dir.trim_end_matches('/')),
         _ => super::join_shown(dir, file),
@@ -325,36 +339,8 @@ fn write_file(
             format!("{tmp} on {host}: SHA-256 {got} after writing, expected {want}"),
         ));
     }
-    let mv = match s.target.shell {
-        Shell::Sh => format!(
-            "mv -f -- {} {}",
-            shell::sh_word(&tmp),
-            shell::sh_word(&target)
-        ),
-        Shell::Cmd => format!(
-            "move /y {} {}",
-            shell::cmd_word(&tmp),
-            shell::cmd_word(&target)
-        ),
-        Shell::Powershell => format!(
-            "powershell -NoProfile -NonInteractive -EncodedCommand {}",
-            shell::encode_powershell(&format!(
-                "Move-Item -Force -LiteralPath {} -Destination {}",
-                shell::powershell_literal(&tmp),
-                shell::powershell_literal(&target)
-            ))
-        ),
-    };
-    match s.query(&mv, LOOKUP_TIMEOUT) {
-        Ok((0, _)) => {}
-        Ok((code, out)) => {
-            return Err(io(format!(
-                "cannot move {tmp} to {target} on {host} (exit {code}): {}",
-                out.trim()
-            )));
-        }
-        Err(e) => return Err(io(format!("cannot move {tmp} to {target} on {host}: {e}"))),
-    }
+    move_into_place(s, &tmp, &target)
+        .map_err(|e| io(format!("cannot move {tmp} to {target} on {host}: {e}")))?;
     Ok(Outcome {
         summary: match &backup {
             Some(b) => format!(
@@ -370,6 +356,41 @@ fn write_file(
         }],
         command: None,
     })
+}
+
+/// Moves a temporary file over its target on the host in one step: the SFTP server's
+/// `posix-rename@openssh.com` where it offers it (OpenSSH does), otherwise the shell's move
+/// (`mv -f`, `move /y`, `Move-Item -Force`), since a plain SFTP rename refuses an existing
+/// target.
+pub(super) fn move_into_place(s: &Session, tmp: &str, target: &str) -> Result<(), String> {
+    if s.posix_rename(tmp, target)? {
+        return Ok(());
+    }
+    let mv = match s.target.shell {
+        Shell::Sh => format!(
+            "mv -f -- {} {}",
+            shell::sh_word(tmp),
+            shell::sh_word(target)
+        ),
+        Shell::Cmd => format!(
+            "move /y {} {}",
+            shell::cmd_word(tmp),
+            shell::cmd_word(target)
+        ),
+        Shell::Powershell => format!(
+            "powershell -NoProfile -NonInteractive -EncodedCommand {}",
+            shell::encode_powershell(&format!(
+                "Move-Item -Force -LiteralPath {} -Destination {}",
+                shell::powershell_literal(tmp),
+                shell::powershell_literal(target)
+            ))
+        ),
+    };
+    match s.query(&mv, LOOKUP_TIMEOUT) {
+        Ok((0, _)) => Ok(()),
+        Ok((code, out)) => Err(format!("exit {code}: {}", out.trim())),
+        Err(e) => Err(e),
+    }
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -475,6 +496,7 @@ pub(super) fn execute(
         }),
         Action::Command(a) => command(plan, instance, a, ctx, s),
         Action::WriteFile(a) => write_file(plan, instance, a, ctx, s),
+        Action::Copy(a) => super::remote_copy::execute(plan, instance, a, ctx, s),
         Action::Check(a) => {
             let findings: Vec<Finding> = a
                 .checks

@@ -117,6 +117,8 @@ pub struct PhaseDoc {
     pub title: String,
     /// The open condition, rendered: shown as "only if <it>".
     pub only_if: Option<String>,
+    /// For a host-major phase: "Do its steps on each host of … in turn, 1 at a time: …".
+    pub host_order: Option<String>,
     pub notes: Vec<String>,
     pub steps: Vec<StepDoc>,
 }
@@ -458,7 +460,14 @@ impl Walk<'_, '_> {
                         }
                     });
                 }
-                vec![text("checks, without changing anything, that:")]
+                match c.retry {
+                    None => vec![text("checks, without changing anything, that:")],
+                    Some(r) => vec![text(format!(
+                        "waits up to {} (looking every {}), without changing anything, until:",
+                        crate::runbook::model::written_duration(r.for_secs),
+                        crate::runbook::model::written_duration(r.every_secs)
+                    ))],
+                }
             }
         };
         Some(ActionDoc {
@@ -503,17 +512,25 @@ impl Walk<'_, '_> {
             .iter()
             .map(|&i| {
                 let instance = &self.plan.instances[i];
+                let resolved = self.plan.resolved_for(instance);
+                // An item whose `when` is false on this host is not part of the instance; one
+                // still open is printed "only if …", as a step is.
                 let items: Vec<Tickbox> = step
                     .items
                     .iter()
-                    .map(|item| {
+                    .filter_map(|item| {
+                        let applies = crate::plan::item_applies(item, &resolved)?;
                         let key = instance.item_key(&item.id);
-                        Tickbox {
+                        let mut label = self.show(&item.text);
+                        if let Some(only_if) = open_condition(&applies, &resolved) {
+                            label.push_str(&format!(" (only if {only_if})"));
+                        }
+                        Some(Tickbox {
                             tick: self.tick(&key),
                             key,
-                            label: self.show(&item.text),
+                            label,
                             note: item.note.clone(),
-                        }
+                        })
                     })
                     .collect();
                 let label = match (&instance.host, items.is_empty()) {
@@ -769,13 +786,15 @@ impl Doc {
         plan: &'a Plan,
         as_run: Option<&'a AsRun>,
     ) -> impl Iterator<Item = PhaseDoc> + 'a {
-        plan.phases.iter().map(move |pp| {
+        plan.phases.iter().enumerate().map(move |(index, pp)| {
             let walk = Walk { plan, as_run };
             PhaseDoc {
                 number: pp.number,
                 id: pp.phase.id.clone(),
                 title: pp.phase.title.clone(),
                 only_if: open_condition(&pp.applies, &plan.resolved),
+                host_order: crate::fleet::describe(plan, index)
+                    .map(|d| format!("Do every step of this phase {d}.")),
                 notes: pp.phase.notes.clone(),
                 steps: pp
                     .steps

@@ -424,6 +424,9 @@ fn phase(out: &mut String, p: &PhaseDoc) {
             esc(cond)
         ));
     }
+    if let Some(order) = &p.host_order {
+        out.push_str(&format!("<p class=\"order\">{}</p>\n", esc(order)));
+    }
     for n in &p.notes {
         out.push_str(&format!(
             "<p class=\"note\"><strong>Note:</strong> {}</p>\n",

@@ -243,6 +243,9 @@ fn phase(p: &PhaseDoc, blocks: &mut Vec<String>) {
     if let Some(cond) = &p.only_if {
         blocks.push(format!("*Do this phase only if {}.*", esc(cond)));
     }
+    if let Some(order) = &p.host_order {
+        blocks.push(format!("**{}**", esc(order)));
+    }
     for n in &p.notes {
         blocks.push(format!("**Note:** {}", lines(n, "")));
     }

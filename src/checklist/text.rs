@@ -278,6 +278,9 @@ fn phase(out: &mut String, p: &PhaseDoc) {
     if let Some(cond) = &p.only_if {
         labelled(out, 0, "", &format!("Do this phase only if {cond}"));
     }
+    if let Some(order) = &p.host_order {
+        labelled(out, 0, "", order);
+    }
     for n in &p.notes {
         labelled(out, 0, "Note: ", n);
     }

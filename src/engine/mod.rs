@@ -18,6 +18,7 @@
 //! The engine reads the runbook only through the plan, talks to the operator only through a
 //! [`Prompter`], and writes state only through the journal.
 
+mod fleet;
 pub mod interrupt;
 pub mod operator;
 pub mod rehearsal;
@@ -252,13 +253,26 @@ impl<'p, 'r> Walk<'p, 'r> {
         Ok(Ending::Finished)
     }
 
-    /// Walks every instance that is not settled, in plan order; `Some` when the walk stopped.
+    /// Walks every instance that is not settled, in fleet order (the plan's, with host-major
+    /// phases batch by batch); `Some` when the walk stopped.
     fn walk_unsettled(&mut self) -> Result<Option<Ending>, Error> {
         let total = self.plan.instances.len();
-        for instance in &self.plan.instances {
+        let order = crate::fleet::order(self.plan);
+        let mut announced = None;
+        for &(index, batch) in &order.slots {
+            let instance = &self.plan.instances[index];
             let state = self.state(&instance.key);
             if state.settled() {
                 continue;
+            }
+            if let Some(b) = batch {
+                if let Some(ending) = self.batch_gate(&order.batches[b])? {
+                    return Ok(Some(ending));
+                }
+                if announced != Some(b) {
+                    announced = Some(b);
+                    self.announce_batch(&order.batches[b]);
+                }
             }
             self.prompter
                 .progress(self.finished_count(), total, &instance.key);
@@ -271,6 +285,11 @@ impl<'p, 'r> Walk<'p, 'r> {
                 self.instance(instance)?
             };
             if let Flow::Stop(ending) = flow {
+                return Ok(Some(ending));
+            }
+            if let Some(b) = batch
+                && let Some(ending) = self.failures_gate(order.batches[b].phase)?
+            {
                 return Ok(Some(ending));
             }
         }
@@ -687,12 +706,11 @@ impl<'p, 'r> Walk<'p, 'r> {
     fn confirm_manual(
         &mut self,
         instance: &Instance,
-        step: &Step,
         view: &StepView,
         note: Option<String>,
     ) -> Result<Option<Flow>, Error> {
         let mut left = Vec::new();
-        if !step.items.is_empty() {
+        if !view.items.is_empty() {
             let answers = match self.prompter.items(view) {
                 Ok(a) => a,
                 Err(s) => return Ok(Some(stopped(s))),
@@ -733,7 +751,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         let mut text = format!(
             "   Partly done: {} of {} items left:",
             left.len(),
-            step.items.len()
+            view.items.len()
         );
         for (_, t) in &left {
             text.push_str(&format!("\n     - {t}"));
@@ -748,7 +766,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         loop {
             match ask!(self.prompter.decision(&view)) {
                 Decision::Done { note } => {
-                    if let Some(flow) = self.confirm_manual(instance, step, &view, note)? {
+                    if let Some(flow) = self.confirm_manual(instance, &view, note)? {
                         return Ok(flow);
                     }
                     return Ok(Flow::Next);
@@ -912,6 +930,15 @@ impl<'p, 'r> Walk<'p, 'r> {
                 bar.set_message(file.to_string());
                 bar.set_position(done);
             }
+            ActionProgress::FileCopied(file) => {
+                let event = NewEvent::file_copied(instance, file);
+                let mut rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
+                if journal_failure.is_none()
+                    && let Err(e) = rec.record(event)
+                {
+                    journal_failure = Some(e);
+                }
+            }
             ActionProgress::Line(line) => {
                 bar.set_message(line.chars().take(100).collect::<String>());
                 bar.tick();
@@ -1045,6 +1072,7 @@ impl<'p, 'r> Walk<'p, 'r> {
             FailureChoice::SkipHost(reason) => {
                 self.record(NewEvent::instance_skipped(instance, reason))?;
                 self.settled(instance, step);
+                self.host_failed(instance)?;
                 Ok(Recovery::Flow(Flow::Next))
             }
             FailureChoice::Pause => {

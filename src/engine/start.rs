@@ -18,8 +18,8 @@ use crate::input;
 use crate::journal::{self, EventKind, Identity, NewEvent, NewRun, Recorder, Run, RunState};
 use crate::plan::{Bindings, Plan};
 use crate::runbook::{self, ParamType, Runbook, Source, Step};
-use crate::target::Hosts;
 use crate::target::ssh::ConnectError;
+use crate::target::{AuthKind, Hosts};
 use crate::ui::scripted::Answers;
 use crate::ui::terminal::TerminalPrompter;
 use crate::ui::{Prompter, Stop};
@@ -278,6 +278,11 @@ fn reach_hosts(
     let needed = Hosts::needed(plan);
     if needed.is_empty() {
         return Ok(hosts);
+    }
+    for t in needed.iter().filter(|t| t.auth == AuthKind::Password) {
+        if let Some(password) = prompter.host_password(&t.host, &t.user)? {
+            hosts.set_password(&t.host, password);
+        }
     }
     prompter.show(&format!(
         "Connecting to {} over SSH…",

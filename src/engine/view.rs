@@ -59,7 +59,12 @@ pub fn describe_action(plan: &Plan, action: &Action) -> Vec<String> {
                 "create the empty folder {path}, unless it is already there"
             ));
         }
-        ActionView::Check { checks } => out.extend(checks.iter().map(|c| format!("check: {c}"))),
+        ActionView::Check { checks, waits } => {
+            out.extend(checks.iter().map(|c| format!("check: {c}")));
+            if let Some(w) = waits {
+                out.push(format!("wait until every check holds: {w}"));
+            }
+        }
     }
     out
 }
@@ -97,7 +102,7 @@ pub fn step_view(plan: &Plan, instance: &Instance) -> StepView {
         instance.host.as_deref(),
         &instance.key,
     );
-    view.ordinal = instance.ordinal;
+    view.ordinal = crate::fleet::position(plan, instance);
     view.total = plan.instances.len();
     view.number = planned.number.clone();
     view.phase_title = phase.phase.title.clone();
@@ -127,10 +132,25 @@ pub fn view_of(plan: &Plan, step: &Step, host: Option<&str>, key: &str) -> StepV
         article_step: step.article_step.clone(),
         host: host.map(str::to_string),
         instructions: step.instructions.as_ref().map(|i| r.show(i)),
+        // An item whose `when` is false here is not part of the instance; one still open
+        // (only before a run's values are all given) says so.
         items: step
             .items
             .iter()
-            .map(|i| (i.id.clone(), r.show(&i.text)))
+            .filter_map(|i| match crate::plan::item_applies(i, r)? {
+                crate::plan::Applies::Yes => Some((i.id.clone(), r.show(&i.text))),
+                crate::plan::Applies::OnlyIf(_) => {
+                    let when = i
+                        .when
+                        .as_ref()
+                        .map(|w| w.value.to_string())
+                        .unwrap_or_default();
+                    Some((
+                        i.id.clone(),
+                        format!("{} (only if {when})", r.show(&i.text)),
+                    ))
+                }
+            })
             .collect(),
         notes: step.notes.iter().map(|n| r.show(n)).collect(),
         known_issues: known_issues(plan, step, host),

@@ -162,6 +162,39 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         changed_steps: Vec<String>,
     },
+    /// In a host-major phase, the operator went on to batch `batch` of `of` (2 or more): one
+    /// confirmation per batch, never carried over to the next.
+    BatchConfirmed {
+        phase: String,
+        batch: u32,
+        of: u32,
+    },
+    /// In a host-major phase, a host failed: its instance `key` failed and was not recovered
+    /// (the host was skipped). The rest of the phase is not done on it.
+    HostFailed {
+        phase: String,
+        key: String,
+    },
+    /// More hosts of a host-major phase failed than its `max_failures`, and the operator went
+    /// on with `failed` hosts failed; one more failing host asks again.
+    FailuresAccepted {
+        phase: String,
+        failed: u32,
+    },
+    /// A copy put one file in place: `file` as the runbook names it, at `path`, `bytes` long,
+    /// with the SHA-256 its content was verified to have on disk after the sync. `in_place`:
+    /// the file was already there with the source's content (an interrupted attempt copied it),
+    /// and `sha256` is of what is there. Written as each file is done, so a run cut short still
+    /// records the files it installed.
+    FileCopied {
+        key: String,
+        file: String,
+        path: String,
+        bytes: u64,
+        sha256: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        in_place: bool,
+    },
 }
 
 impl EventKind {
@@ -191,6 +224,10 @@ impl EventKind {
             EventKind::RunFinished { .. } => "run_finished",
             EventKind::InDoubtResolved { .. } => "in_doubt_resolved",
             EventKind::RunbookChangedAccepted { .. } => "runbook_changed_accepted",
+            EventKind::BatchConfirmed { .. } => "batch_confirmed",
+            EventKind::HostFailed { .. } => "host_failed",
+            EventKind::FailuresAccepted { .. } => "failures_accepted",
+            EventKind::FileCopied { .. } => "file_copied",
         }
     }
 
@@ -207,7 +244,9 @@ impl EventKind {
             | EventKind::ItemSkipped { key, .. }
             | EventKind::ActionOutput { key, .. }
             | EventKind::CommandStarted { key, .. }
-            | EventKind::InDoubtResolved { key, .. } => Some(key),
+            | EventKind::InDoubtResolved { key, .. }
+            | EventKind::HostFailed { key, .. }
+            | EventKind::FileCopied { key, .. } => Some(key),
             EventKind::NoteAdded { key } | EventKind::KnownIssueApplied { key, .. } => {
                 key.as_deref()
             }
@@ -254,6 +293,13 @@ struct Wire {
     sha256: Option<String>,
     changed_steps: Option<Vec<String>>,
     left: Option<Vec<String>>,
+    phase: Option<String>,
+    batch: Option<u32>,
+    of: Option<u32>,
+    failed: Option<u32>,
+    file: Option<String>,
+    bytes: Option<u64>,
+    in_place: Option<bool>,
 }
 
 /// The `kind` names, in the order of [`EventKind`].
@@ -283,6 +329,10 @@ enum Kind {
     RunFinished,
     InDoubtResolved,
     RunbookChangedAccepted,
+    BatchConfirmed,
+    HostFailed,
+    FailuresAccepted,
+    FileCopied,
 }
 
 impl Wire {
@@ -376,6 +426,27 @@ impl Wire {
                 previous_sha256: need(w.previous_sha256, "previous_sha256")?,
                 sha256: need(w.sha256, "sha256")?,
                 changed_steps: w.changed_steps.unwrap_or_default(),
+            },
+            Kind::BatchConfirmed => EventKind::BatchConfirmed {
+                phase: need(w.phase, "phase")?,
+                batch: need(w.batch, "batch")?,
+                of: need(w.of, "of")?,
+            },
+            Kind::HostFailed => EventKind::HostFailed {
+                phase: need(w.phase, "phase")?,
+                key: need(w.key, "key")?,
+            },
+            Kind::FailuresAccepted => EventKind::FailuresAccepted {
+                phase: need(w.phase, "phase")?,
+                failed: need(w.failed, "failed")?,
+            },
+            Kind::FileCopied => EventKind::FileCopied {
+                key: need(w.key, "key")?,
+                file: need(w.file, "file")?,
+                path: need(w.path, "path")?,
+                bytes: need(w.bytes, "bytes")?,
+                sha256: need(w.sha256, "sha256")?,
+                in_place: w.in_place.unwrap_or(false),
             },
         };
         Ok(Event {
@@ -648,6 +719,19 @@ impl NewEvent {
         let key = instance.key.clone();
         NewEvent::on(instance, EventKind::InstanceReopened { key })
     }
+
+    /// A file a copy put in place (or found there), with the SHA-256 verified on disk.
+    pub fn file_copied(instance: &Instance, file: &crate::actions::FileCopied) -> NewEvent {
+        let kind = EventKind::FileCopied {
+            key: instance.key.clone(),
+            file: file.name.clone(),
+            path: file.path.display().to_string(),
+            bytes: file.bytes,
+            sha256: file.sha256.clone(),
+            in_place: file.in_place,
+        };
+        NewEvent::on(instance, kind)
+    }
 }
 
 #[cfg(test)]
@@ -788,6 +872,35 @@ mod tests {
                 previous_sha256: "00".into(),
                 sha256: "11".into(),
                 changed_steps: vec!["s".into()],
+            },
+            EventKind::BatchConfirmed {
+                phase: "rolling".into(),
+                batch: 2,
+                of: 3,
+            },
+            EventKind::HostFailed {
+                phase: "rolling".into(),
+                key: "install@WEB02".into(),
+            },
+            EventKind::FailuresAccepted {
+                phase: "rolling".into(),
+                failed: 2,
+            },
+            EventKind::FileCopied {
+                key: "k".into(),
+                file: "Demo.msi".into(),
+                path: "/srv/share/Demo.msi".into(),
+                bytes: 1234,
+                sha256: "ab".repeat(32),
+                in_place: false,
+            },
+            EventKind::FileCopied {
+                key: "k".into(),
+                file: "Demo.msi".into(),
+                path: "/srv/share/Demo.msi".into(),
+                bytes: 0,
+                sha256: "cd".repeat(32),
+                in_place: true,
             },
         ];
         for kind in kinds {

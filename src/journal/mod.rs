@@ -72,6 +72,7 @@
 //! | `instance_reopened` | the operator reopens a settled instance; it is pending again |
 //! | `command_started` | when a command's process has started (its pid and machine), so resume can tell whether it still runs |
 //! | `action_output` | after a command ends: the saved output file and the exit code |
+//! | `file_copied` | as a copy finishes each file, before the next: its name, path, size and the SHA-256 verified on disk (`in_place` for a file an earlier attempt had copied) |
 //! | `note_added`, `known_issue_applied` | on the operator's word, for an instance or the run |
 //! | `in_doubt_resolved` | on resume, per [`Progress::in_doubt`] instance (`not_done` makes it pending again; `done` says `how`: automated on the evidence, by_hand on the operator's word) |
 //! | `runbook_changed_accepted` | on resume, when the runbook's hash differs and the operator goes on |
@@ -109,8 +110,8 @@ pub use file::{
 };
 pub use lock::{HOLDER_FILE, Holder, LOCK_FILE, LockState, RunLock, probe as probe_lock};
 pub use progress::{
-    Counts, InstanceProgress, InstanceState, ItemProgress, ItemState, Lifecycle, Note, Progress,
-    RunState, Stamp,
+    Counts, FileRecord, InstanceProgress, InstanceState, ItemProgress, ItemState, Lifecycle, Note,
+    Progress, RunState, Stamp,
 };
 pub use recorder::Recorder;
 pub use run::{FORMAT_VERSION, Header, ListedRun, NewRun, Run, list_runs};

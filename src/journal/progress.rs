@@ -118,6 +118,20 @@ pub struct InstanceProgress {
     pub reopened: u32,
     /// Whether a known issue's workaround was applied to it since it was last reopened.
     pub worked_around: bool,
+    /// The files its copy put in place, in the order they were done; a file copied again (a
+    /// retry) is listed once, with its last record.
+    pub files: Vec<FileRecord>,
+}
+
+/// One file a copy put in place, as `file_copied` recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    pub file: String,
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub in_place: bool,
+    pub stamp: Stamp,
 }
 
 impl InstanceProgress {
@@ -135,6 +149,7 @@ impl InstanceProgress {
             known_issues: Vec::new(),
             reopened: 0,
             worked_around: false,
+            files: Vec::new(),
         }
     }
 }
@@ -231,6 +246,33 @@ pub struct Progress {
     pub checks_overridden: Vec<(Vec<String>, Stamp)>,
     /// Runbook changes accepted: previous hash, new hash, changed steps.
     pub runbook_changes: Vec<(String, String, Vec<String>)>,
+    /// The host-major phases: batches confirmed, hosts failed, failures accepted.
+    pub fleet: FleetProgress,
+}
+
+/// What the journal says of the host-major phases, by phase id.
+#[derive(Debug, Clone, Default)]
+pub struct FleetProgress {
+    /// Batches the operator went on to (`phase`, batch number), with who and when.
+    pub confirmed: BTreeMap<(String, u32), Stamp>,
+    /// Hosts that failed, per phase, in order: the host and the instance that failed.
+    pub failed: BTreeMap<String, Vec<(String, String)>>,
+    /// Per phase, the most failed hosts the operator went on with.
+    pub accepted: BTreeMap<String, u32>,
+}
+
+impl FleetProgress {
+    pub fn is_confirmed(&self, phase: &str, batch: u32) -> bool {
+        self.confirmed.contains_key(&(phase.to_string(), batch))
+    }
+
+    /// The hosts of a phase that failed, in the order they failed.
+    pub fn failed_hosts(&self, phase: &str) -> Vec<String> {
+        self.failed
+            .get(phase)
+            .map(|v| v.iter().map(|(h, _)| h.clone()).collect())
+            .unwrap_or_default()
+    }
 }
 
 impl Progress {
@@ -384,6 +426,46 @@ impl Progress {
                 sha256.clone(),
                 changed_steps.clone(),
             )),
+            EventKind::BatchConfirmed { phase, batch, .. } => {
+                self.fleet
+                    .confirmed
+                    .insert((phase.clone(), *batch), Stamp::of(event));
+            }
+            EventKind::HostFailed { phase, key } => {
+                let host = event.host.clone().unwrap_or_else(|| {
+                    key.split_once('@')
+                        .map(|(_, h)| h.to_string())
+                        .unwrap_or_default()
+                });
+                let list = self.fleet.failed.entry(phase.clone()).or_default();
+                if !list.iter().any(|(h, _)| *h == host) {
+                    list.push((host, key.clone()));
+                }
+            }
+            EventKind::FailuresAccepted { phase, failed } => {
+                let n = self.fleet.accepted.entry(phase.clone()).or_default();
+                *n = (*n).max(*failed);
+            }
+            EventKind::FileCopied {
+                key,
+                file,
+                path,
+                bytes,
+                sha256,
+                in_place,
+            } => {
+                let record = FileRecord {
+                    file: file.clone(),
+                    path: path.clone(),
+                    bytes: *bytes,
+                    sha256: sha256.clone(),
+                    in_place: *in_place,
+                    stamp: Stamp::of(event),
+                };
+                let files = &mut self.entry(key, event).files;
+                files.retain(|f| f.path != record.path);
+                files.push(record);
+            }
         }
         // A note on any other event is kept with its instance, or with the run (a pause's
         // reason, say).

@@ -33,6 +33,9 @@ const CREATE_FOLDER_FIELDS: &Spec = &spec::CREATE_FOLDER_ACTION;
 const CHECK_FIELDS: &Spec = &spec::CHECK_ACTION;
 const ASSERTION_FIELDS: &Spec = &spec::CHECK_ENTRY;
 const ASSERTION_COMMAND_FIELDS: &Spec = &spec::CHECK_COMMAND;
+const RETRY_FIELDS: &Spec = &spec::CHECK_RETRY;
+/// How often a check with `retry` looks, when `every` is not given (seconds).
+const DEFAULT_RETRY_EVERY: u64 = 5;
 const KNOWN_ISSUE_FIELDS: &Spec = &spec::KNOWN_ISSUE;
 const MANIFEST_FIELDS: &Spec = &spec::MANIFEST;
 const MANIFEST_FILE_FIELDS: &Spec = &spec::MANIFEST_FILE;
@@ -861,6 +864,7 @@ impl<'s> Decoder<'s> {
                 }
             }
         }
+        let host_order = self.host_order(&f, &steps);
         let id = id?;
         Some(Phase {
             id: id.value,
@@ -869,7 +873,126 @@ impl<'s> Decoder<'s> {
             when,
             notes,
             steps,
+            host_order,
         })
+    }
+
+    /// A phase's `for_each_host`, `serial` and `max_failures`; every step of a host-major phase
+    /// must run `on:` its role.
+    fn host_order(&mut self, f: &Fields, steps: &[Step]) -> Option<HostOrder> {
+        let Some(node) = f.get("for_each_host") else {
+            for field in ["serial", "max_failures"] {
+                if let Some(n) = f.get(field) {
+                    self.error(
+                        n.pos,
+                        format!("`{field}` goes only with `for_each_host` (the role whose hosts the phase walks one batch at a time)"),
+                    );
+                }
+            }
+            return None;
+        };
+        let role = self.string(node, "for_each_host")?;
+        if !self.roles.contains_key(&role) {
+            let message = match suggest(&role, self.roles.keys().map(String::as_str)) {
+                Some(s) => format!("unknown role `{role}` in `for_each_host`; did you mean `{s}`?"),
+                None if self.roles.is_empty() => format!(
+                    "unknown role `{role}` in `for_each_host`; the runbook declares no roles"
+                ),
+                None => {
+                    let mut known: Vec<&str> = self.roles.keys().map(String::as_str).collect();
+                    known.sort();
+                    format!(
+                        "unknown role `{role}` in `for_each_host`; expected one of: {}",
+                        known.join(", ")
+                    )
+                }
+            };
+            self.error(node.pos, message);
+            return None;
+        }
+        for step in steps {
+            match &step.on {
+                Some(on) if on.value == role => {}
+                Some(on) => self.error(
+                    on.pos,
+                    format!(
+                        "step `{}` runs on role `{}`, but its phase runs host by host on role `{role}` (`for_each_host`): every step of the phase must run `on: {role}`; move this step to a phase of its own",
+                        step.id, on.value
+                    ),
+                ),
+                None => self.error(
+                    step.pos,
+                    format!(
+                        "step `{}` runs once, not on a host, but its phase runs host by host on role `{role}` (`for_each_host`): give it `on: {role}`, or move it to a phase of its own",
+                        step.id
+                    ),
+                ),
+            }
+        }
+        let serial = match f.get("serial") {
+            Some(n) => self.serial(n)?,
+            None => Serial::Hosts(1),
+        };
+        let max_failures = match f.get("max_failures") {
+            Some(n) => self.integer::<u32>(n, "max_failures")?,
+            None => 0,
+        };
+        Some(HostOrder {
+            role: Spanned {
+                value: role,
+                pos: node.pos,
+            },
+            serial,
+            max_failures,
+        })
+    }
+
+    /// `serial`: a number of hosts (at least 1) or a percentage from 1% to 100%.
+    fn serial(&mut self, node: &Node) -> Option<Serial> {
+        let text = match &node.kind {
+            NodeKind::Scalar { text, .. } if !node.is_null() => text.trim().to_string(),
+            _ => {
+                self.error(
+                    node.pos,
+                    format!(
+                        "`serial` must be a number of hosts (1, 2, ...) or a percentage of them (`25%`), found {}",
+                        node.describe()
+                    ),
+                );
+                return None;
+            }
+        };
+        let (digits, percent) = match text.strip_suffix('%') {
+            Some(d) => (d.trim_end(), true),
+            None => (text.as_str(), false),
+        };
+        let Ok(n) = digits.parse::<u32>() else {
+            self.error(
+                node.pos,
+                format!(
+                    "`serial` must be a number of hosts (1, 2, ...) or a percentage of them (`25%`), found `{text}`"
+                ),
+            );
+            return None;
+        };
+        match (percent, n) {
+            (_, 0) => {
+                self.error(
+                    node.pos,
+                    "`serial` must be at least 1 host (or 1%): a batch of no hosts never ends",
+                );
+                None
+            }
+            (true, 101..) => {
+                self.error(
+                    node.pos,
+                    format!("`serial: {text}` is more than all the hosts: a percentage goes from 1% to 100%"),
+                );
+                None
+            }
+            (true, p) => Some(Serial::Percent(p)),
+            (false, n) => Some(Serial::Hosts(n)),
+        }
     }
 
     fn step(&mut self, node: &Node) -> Option<Step> {
@@ -984,6 +1107,7 @@ impl<'s> Decoder<'s> {
                     id: slug(text.source()),
                     text,
                     note: None,
+                    when: None,
                 })
             } else {
                 let Some(m) = self.map(node, "an item", ITEM_FIELDS) else {
@@ -994,10 +1118,12 @@ impl<'s> Decoder<'s> {
                     .and_then(|n| self.template(n, "text"));
                 let explicit = m.get("id").and_then(|_| self.id(&m, "id")).map(|s| s.value);
                 let note = self.opt_string(&m, "note");
+                let when = self.condition(&m);
                 text.map(|text| Item {
                     id: explicit.unwrap_or_else(|| slug(text.source())),
                     text,
                     note,
+                    when,
                 })
             };
             let Some(item) = item else { continue };
@@ -1278,7 +1404,88 @@ impl<'s> Decoder<'s> {
                 checks.push(a);
             }
         }
-        Some(CheckAction { checks })
+        let retry = f.get("retry").and_then(|n| self.retry(n));
+        Some(CheckAction { checks, retry })
+    }
+
+    /// A check's `retry`: `for` (required) and `every` (default 5 seconds, not longer than
+    /// `for`).
+    fn retry(&mut self, node: &Node) -> Option<Retry> {
+        let r = self.map(node, "a check's retry", RETRY_FIELDS)?;
+        let Some(bound) = r.get("for") else {
+            self.error(
+                r.pos,
+                "a retry needs `for`, the longest the check waits (`for: 5m`): a check never waits without a bound",
+            );
+            return None;
+        };
+        let for_secs = self.duration(bound, "for");
+        let every = r.get("every").map(|n| (n, self.duration(n, "every")));
+        let for_secs = for_secs?;
+        let every_secs = match every {
+            Some((n, every)) => {
+                let every = every?;
+                if every > for_secs {
+                    self.error(
+                        n.pos,
+                        format!(
+                            "`every` ({}) is longer than `for` ({}): the check would look only once",
+                            crate::runbook::model::written_duration(every),
+                            crate::runbook::model::written_duration(for_secs)
+                        ),
+                    );
+                    return None;
+                }
+                every
+            }
+            None => DEFAULT_RETRY_EVERY.min(for_secs),
+        };
+        Some(Retry {
+            for_secs,
+            every_secs,
+        })
+    }
+
+    /// A time: whole seconds, or a number with `s`, `m` or `h`; at least one second.
+    fn duration(&mut self, node: &Node, field: &str) -> Option<u64> {
+        let text = match &node.kind {
+            NodeKind::Scalar { text, .. } if !node.is_null() => text.trim().to_string(),
+            _ => String::new(),
+        };
+        let (digits, unit) = match text.char_indices().last() {
+            Some((i, c @ ('s' | 'm' | 'h'))) => (&text[..i], c),
+            _ => (text.as_str(), 's'),
+        };
+        let scale = match unit {
+            'h' => 3600,
+            'm' => 60,
+            _ => 1,
+        };
+        let secs = digits
+            .trim_end()
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(scale));
+        match secs {
+            Some(0) => {
+                self.error(node.pos, format!("`{field}` must be at least 1 second"));
+                None
+            }
+            Some(s) => Some(s),
+            None => {
+                let found = match text.is_empty() {
+                    true => node.describe().to_string(),
+                    false => format!("`{text}`"),
+                };
+                self.error(
+                    node.pos,
+                    format!(
+                        "`{field}` must be a time: seconds (`30`) or a number with `s`, `m` or `h` (`90s`, `5m`, `1h`), found {found}"
+                    ),
+                );
+                None
+            }
+        }
     }
 
     fn known_issues(&mut self, f: &Fields) -> Vec<KnownIssue> {

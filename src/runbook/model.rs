@@ -290,6 +290,50 @@ pub struct Phase {
     pub when: Option<Spanned<Expr>>,
     pub notes: Vec<String>,
     pub steps: Vec<Step>,
+    /// Host-major order: every step on one batch of the role's hosts before the next batch.
+    pub host_order: Option<HostOrder>,
+}
+
+/// A phase that runs host by host (`for_each_host:`): all its steps on one batch of hosts of
+/// the role, then the next batch, with a confirmation between batches.
+#[derive(Debug, Clone)]
+pub struct HostOrder {
+    /// The role whose hosts the phase walks; every step of the phase runs `on:` it.
+    pub role: Spanned<String>,
+    /// Hosts per batch.
+    pub serial: Serial,
+    /// How many hosts may fail before the walk stops and asks.
+    pub max_failures: u32,
+}
+
+/// How many hosts a batch of a host-major phase holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serial {
+    /// This many hosts (at least 1).
+    Hosts(u32),
+    /// This share of the role's hosts, 1 to 100, rounded up, at least one host.
+    Percent(u32),
+}
+
+impl Serial {
+    /// The number of hosts in a batch, out of `hosts` hosts: at least 1.
+    pub fn batch_size(self, hosts: usize) -> usize {
+        match self {
+            Serial::Hosts(n) => usize::try_from(n).unwrap_or(usize::MAX).max(1),
+            Serial::Percent(p) => {
+                let p = usize::try_from(p).unwrap_or(100);
+                (hosts * p).div_ceil(100).max(1)
+            }
+        }
+    }
+
+    /// As written in a runbook: `2`, `25%`.
+    pub fn written(self) -> String {
+        match self {
+            Serial::Hosts(n) => n.to_string(),
+            Serial::Percent(p) => format!("{p}%"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -328,6 +372,8 @@ pub struct Item {
     pub id: String,
     pub text: Template,
     pub note: Option<String>,
+    /// The item is part of an instance only where this holds (same language as a step's).
+    pub when: Option<Spanned<Expr>>,
 }
 
 #[derive(Debug, Clone)]
@@ -389,6 +435,26 @@ pub struct WriteFileAction {
 #[derive(Debug, Clone)]
 pub struct CheckAction {
     pub checks: Vec<Assertion>,
+    /// Keep evaluating until every assertion holds, for at most this long.
+    pub retry: Option<Retry>,
+}
+
+/// A number of seconds as a runbook may write it: `5m`, `90s`, `1h`.
+pub fn written_duration(secs: u64) -> String {
+    match secs {
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// How long a check waits for its assertions to hold, and how often it looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// The bound, in seconds (at least 1).
+    pub for_secs: u64,
+    /// Seconds between two looks (at least 1, at most `for_secs`).
+    pub every_secs: u64,
 }
 
 #[derive(Debug, Clone)]

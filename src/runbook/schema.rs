@@ -101,6 +101,18 @@ fn ty(t: &Ty) -> Value {
             ]
         }),
         Ty::Sha256 => json!({ "type": "string", "pattern": "^[0-9a-fA-F]{64}$" }),
+        Ty::Serial => json!({
+            "anyOf": [
+                { "type": "integer", "minimum": 1 },
+                { "type": "string", "pattern": "^([1-9][0-9]?|100)%$" },
+            ]
+        }),
+        Ty::Duration => json!({
+            "anyOf": [
+                { "type": "integer", "minimum": 1 },
+                { "type": "string", "pattern": "^[0-9]+(s|m|h)?$" },
+            ]
+        }),
     }
 }
 

@@ -38,6 +38,10 @@ pub enum Ty {
     Default,
     /// A hexadecimal SHA-256 (64 digits).
     Sha256,
+    /// A number of hosts (1 or more) or a percentage of them (`25%`).
+    Serial,
+    /// A time: seconds as a whole number, or with a unit (`90s`, `5m`, `1h`).
+    Duration,
 }
 
 /// One field of a map.
@@ -278,6 +282,21 @@ pub const PHASE: Node = Node {
         ),
         opt("notes", TEXTS, "list of notes shown with the phase"),
         req("steps", STEPS, "the phase's steps (a non-empty list)"),
+        opt(
+            "for_each_host",
+            Ty::Id,
+            "a role id: the phase runs all its steps on one batch of the role's hosts before the next batch (every step must run `on:` that role)",
+        ),
+        opt(
+            "serial",
+            Ty::Serial,
+            "with `for_each_host`: hosts per batch, a number (at least 1) or a percentage of the role's hosts (`25%`, rounded up, at least one host); default 1",
+        ),
+        opt(
+            "max_failures",
+            Ty::Count,
+            "with `for_each_host`: how many hosts may fail before the walk stops and asks (default 0)",
+        ),
     ],
 };
 
@@ -353,6 +372,11 @@ pub const ITEM: Node = Node {
         ),
         req("text", Ty::Template, "what is confirmed"),
         opt("note", Ty::Text, "a note shown with the item"),
+        opt(
+            "when",
+            Ty::Text,
+            "a condition over parameters (see [Conditions](#conditions)): the item is part of the step only where it holds",
+        ),
     ],
 };
 
@@ -465,6 +489,29 @@ pub const CHECK_ACTION: Node = Node {
             "checks",
             Ty::List(&Ty::Map("check_entry")),
             "the assertions; each entry has exactly one of `exists`, `writable`, `command`",
+        ),
+        opt(
+            "retry",
+            Ty::Map("check_retry"),
+            "wait until every assertion holds: `for` (required) how long at most, `every` how often to look",
+        ),
+    ],
+};
+
+pub const CHECK_RETRY: Node = Node {
+    name: "check_retry",
+    what: "a check's retry",
+    doc: "How long a check keeps looking until its assertions hold.",
+    fields: &[
+        req(
+            "for",
+            Ty::Duration,
+            "the longest the check waits: seconds, or with a unit (`90s`, `5m`, `1h`)",
+        ),
+        opt(
+            "every",
+            Ty::Duration,
+            "the time between two looks (default 5s; not longer than `for`)",
         ),
     ],
 };
@@ -608,6 +655,7 @@ pub const NODES: &[&Node] = &[
     &CHECK_ACTION,
     &CHECK_ENTRY,
     &CHECK_COMMAND,
+    &CHECK_RETRY,
     &KNOWN_ISSUE,
     &MANIFEST,
     &MANIFEST_FILE,

@@ -63,6 +63,9 @@ pub struct Hosts {
     known: KnownHosts,
     /// Fingerprints the operator accepted, per host.
     accepted: Mutex<BTreeMap<String, String>>,
+    /// Passwords asked at the terminal, per host: kept in memory for reconnecting, never
+    /// written anywhere.
+    passwords: Mutex<BTreeMap<String, String>>,
     sessions: Mutex<BTreeMap<String, Result<Arc<Session>, ConnectError>>>,
 }
 
@@ -75,6 +78,7 @@ impl Hosts {
         Hosts {
             known: KnownHosts { file },
             accepted: Mutex::new(BTreeMap::new()),
+            passwords: Mutex::new(BTreeMap::new()),
             sessions: Mutex::new(BTreeMap::new()),
         }
     }
@@ -94,6 +98,15 @@ impl Hosts {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(host);
+    }
+
+    /// Gives the password of a host whose `auth` is `password` (asked at the terminal); it is
+    /// kept in memory only, for this command's connections.
+    pub fn set_password(&self, host: &str, password: String) {
+        self.passwords
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(host.to_string(), password);
     }
 
     /// The SSH targets a plan's automated actions need, one per host.
@@ -140,7 +153,13 @@ impl Hosts {
             .unwrap_or_else(|e| e.into_inner())
             .get(&t.host)
             .cloned();
-        Session::connect(t, &self.known, accept.as_deref(), None).map(Arc::new)
+        let password = self
+            .passwords
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&t.host)
+            .cloned();
+        Session::connect(t, &self.known, accept.as_deref(), password.as_deref()).map(Arc::new)
     }
 
     /// The connection to a host: the one already open, or a new one when there is none yet or

@@ -53,6 +53,9 @@ pub enum ConnectError {
         user: String,
         how: String,
     },
+    /// The host authenticates with a password and none was given: it is only asked at a
+    /// terminal, never read from a file.
+    NoPassword { host: String, user: String },
     /// The key file, the agent or the known-hosts file could not be used.
     Local(String),
     /// The SSH conversation failed.
@@ -94,6 +97,10 @@ impl fmt::Display for ConnectError {
             ConnectError::AuthFailed { host, user, how } => {
                 write!(f, "{host} refused authentication as {user} with {how}")
             }
+            ConnectError::NoPassword { host, user } => write!(
+                f,
+                "{host} authenticates {user} with a password, which stepwise asks at the terminal and never stores: a password cannot be answered from a file; run stepwise at a terminal, or give {host} a key (`key: FILE`) or `auth: agent` in the inventory"
+            ),
             ConnectError::Local(m) => write!(f, "{m}"),
             ConnectError::Protocol { host, why } => write!(f, "SSH with {host} failed: {why}"),
         }
@@ -213,7 +220,73 @@ pub struct Session {
     pub newly_pinned: Option<(String, String)>,
     /// The SFTP channel, opened when a file is first looked at.
     sftp: Mutex<Option<Arc<russh_sftp::client::SftpSession>>>,
+    /// A second SFTP channel for the protocol extensions the first one does not expose
+    /// (`posix-rename@openssh.com`), with whether the server offers that extension.
+    raw: Mutex<Option<(Arc<russh_sftp::client::RawSftpSession>, bool)>>,
 }
+
+/// What is at a path on a host, as a copy needs to know it (links are followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta {
+    pub kind: Kind,
+    pub size: u64,
+    /// The permission bits (`0o644`), when the server gives them.
+    pub mode: Option<u32>,
+}
+
+/// The kind of an entry on a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Folder,
+    /// A named pipe, a socket, a device: named for what it is, never opened.
+    Other(&'static str),
+}
+
+impl Meta {
+    fn of(m: &russh_sftp::client::fs::Metadata) -> Meta {
+        let raw = m.permissions;
+        let kind = if m.is_dir() {
+            Kind::Folder
+        } else if m.is_regular() {
+            Kind::File
+        } else {
+            Kind::Other(match raw.map(|p| p & 0o170000) {
+                Some(0o010000) => "a named pipe (FIFO)",
+                Some(0o140000) => "a socket",
+                Some(0o060000) | Some(0o020000) => "a device",
+                _ => "a special file",
+            })
+        };
+        Meta {
+            kind,
+            size: m.len(),
+            mode: raw.map(|p| p & 0o7777),
+        }
+    }
+
+    /// What it is, in words, for a message: `a file`, `a folder`, `a named pipe (FIFO)`.
+    pub fn kind_words(&self) -> &'static str {
+        match self.kind {
+            Kind::File => "a file",
+            Kind::Folder => "a folder",
+            Kind::Other(w) => w,
+        }
+    }
+}
+
+/// Why an upload stopped.
+#[derive(Debug)]
+pub enum UploadError {
+    /// Reading the local source failed.
+    Read(std::io::Error),
+    /// Creating or writing the file on the host failed.
+    Write(String),
+    Cancelled,
+}
+
+/// The size of the pieces a file is read, sent and hashed in.
+const CHUNK: usize = 1 << 20;
 
 /// What is at a path on a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -332,6 +405,7 @@ impl Session {
             handle,
             newly_pinned,
             sftp: Mutex::new(None),
+            raw: Mutex::new(None),
         })
     }
 
@@ -461,6 +535,224 @@ impl Session {
         })
     }
 
+    /// What is at a path, links followed; `None` when nothing is (read-only).
+    pub fn metadata(&self, path: &str) -> Result<Option<Meta>, String> {
+        let sftp = self.sftp()?;
+        self.rt.block_on(async {
+            match sftp.metadata(path).await {
+                Ok(m) => Ok(Some(Meta::of(&m))),
+                Err(e) if no_such_file(&e) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+
+    /// The names in a folder (read-only).
+    pub fn list(&self, dir: &str) -> Result<Vec<String>, String> {
+        let sftp = self.sftp()?;
+        self.rt.block_on(async {
+            let entries = sftp.read_dir(dir).await.map_err(|e| e.to_string())?;
+            let mut names: Vec<String> = entries.map(|e| e.file_name()).collect();
+            names.sort();
+            Ok(names)
+        })
+    }
+
+    /// Bytes available to unprivileged users on the file system that holds `path`, from the
+    /// server's `statvfs@openssh.com`; `None` when the server does not offer it (read-only).
+    pub fn free_space(&self, path: &str) -> Result<Option<u64>, String> {
+        let sftp = self.sftp()?;
+        self.rt.block_on(async {
+            match sftp.fs_info(path).await {
+                Ok(Some(st)) => Ok(Some(st.blocks_avail.saturating_mul(st.fragment_size))),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+
+    /// Reads a file through, in pieces, giving each to `each` (read-only). Stops between
+    /// pieces when `cancel` is set.
+    pub fn read_through(
+        &self,
+        path: &str,
+        cancel: &AtomicBool,
+        each: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<u64, String> {
+        use tokio::io::AsyncReadExt;
+        let sftp = self.sftp()?;
+        self.rt.block_on(async {
+            let mut file = sftp.open(path).await.map_err(|e| e.to_string())?;
+            let mut buf = vec![0u8; CHUNK];
+            let mut total = 0u64;
+            loop {
+                if cancel.load(Ordering::SeqCst) {
+                    return Err("cancelled".to_string());
+                }
+                let n = file.read(&mut buf).await.map_err(|e| e.to_string())?;
+                if n == 0 {
+                    break;
+                }
+                each(&buf[..n]).map_err(|e| crate::error::describe_io(&e))?;
+                total += n as u64;
+            }
+            let _ = file.close().await;
+            Ok(total)
+        })
+    }
+
+    /// The hex SHA-256 of a file on the host and its size, read back over SFTP (read-only).
+    pub fn sha256(&self, path: &str, cancel: &AtomicBool) -> Result<(String, u64), String> {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        let bytes = self.read_through(path, cancel, &mut |b| {
+            hasher.update(b);
+            Ok(())
+        })?;
+        Ok((hex(&hasher.finalize()), bytes))
+    }
+
+    /// Creates `path` anew (SFTP open with create and exclusive: nothing existing at that name
+    /// is followed or overwritten), writes `from` into it in pieces (calling `progress` with the
+    /// bytes sent so far, stopping between pieces when `cancel` is set), gives it `mode`, and
+    /// syncs it where the server offers `fsync@openssh.com`. Returns the bytes sent and their
+    /// hex SHA-256. On failure the file may be left: the caller removes it.
+    pub fn upload_new(
+        &self,
+        from: &mut dyn std::io::Read,
+        path: &str,
+        mode: u32,
+        cancel: &AtomicBool,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(u64, String), UploadError> {
+        use russh_sftp::protocol::{FileAttributes, OpenFlags};
+        use sha2::Digest;
+        use tokio::io::AsyncWriteExt;
+        let sftp = self.sftp().map_err(UploadError::Write)?;
+        let w = |e: &dyn fmt::Display| UploadError::Write(e.to_string());
+        self.rt.block_on(async {
+            let mut attrs = FileAttributes::empty();
+            attrs.permissions = Some(mode);
+            let mut file = sftp
+                .open_with_flags_and_attributes(
+                    path,
+                    OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE,
+                    attrs,
+                )
+                .await
+                .map_err(|e| w(&e))?;
+            let mut hasher = sha2::Sha256::new();
+            let mut buf = vec![0u8; CHUNK];
+            let mut sent = 0u64;
+            loop {
+                if cancel.load(Ordering::SeqCst) {
+                    let _ = file.shutdown().await;
+                    return Err(UploadError::Cancelled);
+                }
+                let n = read_full(from, &mut buf).map_err(UploadError::Read)?;
+                if n == 0 {
+                    break;
+                }
+                file.write_all(&buf[..n]).await.map_err(|e| w(&e))?;
+                hasher.update(&buf[..n]);
+                sent += n as u64;
+                progress(sent);
+            }
+            file.flush().await.map_err(|e| w(&e))?;
+            let _ = file.sync_all().await;
+            file.shutdown().await.map_err(|e| w(&e))?;
+            // The server's umask may have narrowed the mode given at creation.
+            let mut attrs = FileAttributes::empty();
+            attrs.permissions = Some(mode);
+            sftp.set_metadata(path, attrs).await.map_err(|e| w(&e))?;
+            Ok((sent, hex(&hasher.finalize())))
+        })
+    }
+
+    /// Removes a file (not a folder; a link itself, never what it points at). Nothing there is
+    /// not an error.
+    pub fn remove(&self, path: &str) -> Result<(), String> {
+        let sftp = self.sftp()?;
+        self.rt.block_on(async {
+            match sftp.remove_file(path).await {
+                Ok(()) => Ok(()),
+                Err(e) if no_such_file(&e) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+
+    /// Renames `from` over `to` in one step, replacing `to`, with the server's
+    /// `posix-rename@openssh.com`. `Ok(false)` when the server does not offer it (a plain SFTP
+    /// rename refuses an existing target, so the caller moves the file another way).
+    pub fn posix_rename(&self, from: &str, to: &str) -> Result<bool, String> {
+        let (raw, offered) = self.raw()?;
+        if !offered {
+            return Ok(false);
+        }
+        let mut data = Vec::with_capacity(8 + from.len() + to.len());
+        for s in [from, to] {
+            data.extend_from_slice(&(s.len() as u32).to_be_bytes());
+            data.extend_from_slice(s.as_bytes());
+        }
+        self.rt.block_on(async {
+            match raw.extended(POSIX_RENAME, data).await {
+                Ok(russh_sftp::protocol::Packet::Status(st))
+                    if st.status_code == russh_sftp::protocol::StatusCode::Ok =>
+                {
+                    Ok(true)
+                }
+                Ok(russh_sftp::protocol::Packet::Status(st)) => {
+                    Err(format!("{}: {}", st.status_code, st.error_message))
+                }
+                Ok(_) => Err("unexpected answer to posix-rename".to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+
+    fn raw(&self) -> Result<(Arc<russh_sftp::client::RawSftpSession>, bool), String> {
+        let mut slot = self.raw.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((r, offered)) = slot.as_ref() {
+            return Ok((r.clone(), *offered));
+        }
+        let (raw, offered) = self.rt.block_on(async {
+            let channel = self
+                .handle
+                .channel_open_session()
+                .await
+                .map_err(|e| format!("cannot open a channel: {e}"))?;
+            channel
+                .request_subsystem(true, "sftp")
+                .await
+                .map_err(|e| format!("the server offers no SFTP: {e}"))?;
+            let raw = russh_sftp::client::RawSftpSession::new(channel.into_stream());
+            let version = raw.init().await.map_err(|e| format!("SFTP failed: {e}"))?;
+            let offered = version
+                .extensions
+                .get(POSIX_RENAME)
+                .is_some_and(|v| v == "1");
+            Ok::<_, String>((Arc::new(raw), offered))
+        })?;
+        *slot = Some((raw.clone(), offered));
+        Ok((raw, offered))
+    }
+
+    /// Changes the bits of a file that is there (a test's hook uses it to alter an upload).
+    pub fn overwrite_start(&self, path: &str, bytes: &[u8]) -> Result<(), String> {
+        use russh_sftp::protocol::OpenFlags;
+        use tokio::io::AsyncWriteExt;
+        let sftp = self.sftp()?;
+        self.rt.block_on(async {
+            let mut file = sftp
+                .open_with_flags(path, OpenFlags::WRITE)
+                .await
+                .map_err(|e| e.to_string())?;
+            file.write_all(bytes).await.map_err(|e| e.to_string())?;
+            file.shutdown().await.map_err(|e| e.to_string())
+        })
+    }
+
     /// Whether the connection has dropped.
     pub fn is_closed(&self) -> bool {
         self.handle.is_closed()
@@ -478,6 +770,30 @@ impl Session {
             RemoteEnd::Lost(why) => Err(why),
         }
     }
+}
+
+const POSIX_RENAME: &str = "posix-rename@openssh.com";
+
+fn no_such_file(e: &russh_sftp::client::error::Error) -> bool {
+    matches!(e, russh_sftp::client::error::Error::Status(st)
+        if st.status_code == russh_sftp::protocol::StatusCode::NoSuchFile)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn read_full(from: &mut dyn std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match from.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 async fn authenticate(
@@ -527,7 +843,7 @@ async fn authenticate(
         }
         AuthKind::Password => {
             let Some(password) = password else {
-                return Err(failed("a password: none was given".into()));
+                return Err(ConnectError::NoPassword { host, user });
             };
             let result = tokio::time::timeout(
                 timeout,

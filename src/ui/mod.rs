@@ -171,6 +171,68 @@ pub struct FailureView {
     pub has_host: bool,
 }
 
+/// A host-major phase finished a batch, and the next one is to start.
+#[derive(Debug, Clone)]
+pub struct BatchAsk {
+    pub phase: String,
+    /// The batch about to start (2 or more), of `of`.
+    pub batch: usize,
+    pub of: usize,
+    pub done_hosts: Vec<String>,
+    pub next_hosts: Vec<String>,
+}
+
+impl BatchAsk {
+    /// `Batch 1 of 3 done (WEB01): go on to WEB02?`
+    pub fn question(&self) -> String {
+        format!(
+            "Batch {} of {} done ({}): go on to {}?",
+            self.batch - 1,
+            self.of,
+            crate::fleet::and_list(&self.done_hosts),
+            crate::fleet::and_list(&self.next_hosts)
+        )
+    }
+
+    /// How an answers file names this batch: `PHASE/BATCH`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.phase, self.batch)
+    }
+}
+
+/// More hosts of a host-major phase failed than it allows.
+#[derive(Debug, Clone)]
+pub struct FailuresAsk {
+    pub phase: String,
+    pub failed: Vec<String>,
+    pub max_failures: u32,
+}
+
+impl FailuresAsk {
+    /// `2 hosts of phase rolling failed (WEB01, WEB02), more than max_failures 1: go on?`
+    pub fn question(&self) -> String {
+        let n = self.failed.len();
+        let hosts = if n == 1 { "host" } else { "hosts" };
+        format!(
+            "{n} {hosts} of phase `{}` failed ({}), more than its max_failures ({}): go on with the next host, pause, or stop?",
+            self.phase,
+            self.failed.join(", "),
+            self.max_failures
+        )
+    }
+}
+
+/// The answer at a batch boundary, or when too many hosts failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FleetChoice {
+    /// Go on (to the next batch, or despite the failures).
+    Go,
+    /// Save and exit (3); resume asks again.
+    Pause,
+    /// End the run here as aborted (1).
+    Stop,
+}
+
 pub trait Prompter {
     /// Whether a person is answering (prompts are drawn; output is for a terminal).
     fn interactive(&self) -> bool;
@@ -199,6 +261,12 @@ pub trait Prompter {
         let _ = (host, algorithm, fingerprint);
         Ok(false)
     }
+    /// The password of a host whose inventory says `auth: password`, asked once, hidden, at a
+    /// terminal; `None` where nobody can be asked (an answers file never holds one).
+    fn host_password(&mut self, host: &str, user: &str) -> Result<Option<String>, Stop> {
+        let _ = (host, user);
+        Ok(None)
+    }
     /// Whether every prerequisite is met (they were shown); `false` stops before the first step.
     fn confirm_prerequisites(&mut self, prerequisites: &[String]) -> Result<bool, Stop>;
     /// Whether to go on despite blocking findings; the reason is journaled.
@@ -225,6 +293,20 @@ pub trait Prompter {
     /// Whether to run an automated action now; `plan` says what it will do.
     fn confirm_action(&mut self, view: &StepView) -> Result<bool, Stop>;
     fn failure(&mut self, view: &StepView, failure: &FailureView) -> Result<FailureChoice, Stop>;
+    /// Whether to go on to the next batch of a host-major phase (asked for every batch).
+    fn next_batch(&mut self, ask: &BatchAsk) -> Result<FleetChoice, Stop> {
+        Err(Stop::Missing(format!(
+            "no answer to \"{}\"",
+            ask.question()
+        )))
+    }
+    /// More hosts of a host-major phase failed than its `max_failures`: go on, pause or stop.
+    fn too_many_failures(&mut self, ask: &FailuresAsk) -> Result<FleetChoice, Stop> {
+        Err(Stop::Missing(format!(
+            "no answer to \"{}\"",
+            ask.question()
+        )))
+    }
     /// Shows text to the operator (step headers, findings, output tails).
     fn show(&mut self, text: &str);
     /// Shows overall progress: step instances finished of all.

@@ -65,6 +65,41 @@ struct File {
     /// Host keys to pin when a host offers one that is not pinned yet: host to `SHA256:…`.
     #[serde(default)]
     host_keys: BTreeMap<String, String>,
+    /// The answer between two batches of a host-major phase: `confirm` for every batch, or one
+    /// answer per batch, `PHASE/BATCH: confirm | pause | stop` (BATCH is the batch about to
+    /// start, 2 or more). A batch with no answer stops the run.
+    #[serde(default)]
+    batches: Option<Batches>,
+    /// When more hosts of a host-major phase failed than its `max_failures`: `continue`,
+    /// `pause` or `stop`.
+    #[serde(default)]
+    too_many_failures: Option<FailuresKind>,
+}
+
+/// Answers between batches: one for all, or one per batch.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+enum Batches {
+    All(BatchKind),
+    Each(BTreeMap<String, BatchKind>),
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum BatchKind {
+    /// Go on to the batch.
+    Confirm,
+    Pause,
+    Stop,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum FailuresKind {
+    /// Go on with the next host; one more failing host asks again.
+    Continue,
+    Pause,
+    Stop,
 }
 
 /// One instance to reopen at the end of the walk, and how to answer it the second time.
@@ -565,7 +600,43 @@ fn check(
         let at = [Seg::Key("on_failure")];
         parse_failures(&list.list(), "by answers file", rb, &at, problems);
     }
+    if let Some(Batches::Each(map)) = &file.batches {
+        for key in map.keys() {
+            if let Some(message) = batch_key_problem(key, rb) {
+                let at = [Seg::Key("batches"), Seg::Key(key)];
+                problems.at(&at, false, format!("batches: `{key}`: {message}"));
+            }
+        }
+    }
     failures
+}
+
+/// What is wrong with a `batches` key (`PHASE/BATCH`), if anything.
+fn batch_key_problem(key: &str, rb: &Runbook) -> Option<String> {
+    let host_major: Vec<&str> = rb
+        .phases
+        .iter()
+        .filter(|p| p.host_order.is_some())
+        .map(|p| p.id.as_str())
+        .collect();
+    let Some((phase, batch)) = key.rsplit_once('/') else {
+        return Some(
+            "expected PHASE/BATCH, for example `rolling/2` (the batch about to start)".into(),
+        );
+    };
+    if !host_major.contains(&phase) {
+        let what = match rb.phases.iter().any(|p| p.id == phase) {
+            true => format!("phase `{phase}` does not run host by host (no `for_each_host`)"),
+            false => format!("runbook `{}` has no phase `{phase}`", rb.id),
+        };
+        return Some(format!("{what}{}", hint(phase, host_major)));
+    }
+    match batch.parse::<u32>() {
+        Ok(n) if n >= 2 => None,
+        _ => Some(format!(
+            "`{batch}` is not a batch to go on to: a number from 2 (the first batch starts without asking)"
+        )),
+    }
 }
 
 /// The failure choices of an `on_failure` at `at`; each one that is not a choice, or names a
@@ -930,6 +1001,36 @@ impl Prompter for Answers {
             "`{}` failed ({}), and there is no `on_failure` answer for it",
             failure.key, failure.what
         )))
+    }
+
+    fn next_batch(&mut self, ask: &super::BatchAsk) -> Result<super::FleetChoice, Stop> {
+        let kind = match &self.file.batches {
+            Some(Batches::All(k)) => Some(*k),
+            Some(Batches::Each(map)) => map.get(&ask.key()).copied(),
+            None => None,
+        };
+        match kind {
+            Some(BatchKind::Confirm) => Ok(super::FleetChoice::Go),
+            Some(BatchKind::Pause) => Ok(super::FleetChoice::Pause),
+            Some(BatchKind::Stop) => Ok(super::FleetChoice::Stop),
+            None => Err(self.missing(format!(
+                "no answer to \"{}\": answer `batches: {{ {}: confirm }}` (or `batches: confirm` for every batch)",
+                ask.question(),
+                ask.key()
+            ))),
+        }
+    }
+
+    fn too_many_failures(&mut self, ask: &super::FailuresAsk) -> Result<super::FleetChoice, Stop> {
+        match self.file.too_many_failures {
+            Some(FailuresKind::Continue) => Ok(super::FleetChoice::Go),
+            Some(FailuresKind::Pause) => Ok(super::FleetChoice::Pause),
+            Some(FailuresKind::Stop) => Ok(super::FleetChoice::Stop),
+            None => Err(self.missing(format!(
+                "no answer to \"{}\": answer `too_many_failures: continue`, `pause` or `stop`",
+                ask.question()
+            ))),
+        }
     }
 
     fn show(&mut self, text: &str) {

@@ -456,6 +456,32 @@ impl Prompter for TerminalPrompter {
         self.text("Why is it safe to go on?", None, true).map(Some)
     }
 
+    fn next_batch(&mut self, ask: &super::BatchAsk) -> Result<super::FleetChoice, Stop> {
+        let items = [
+            format!("Go on to {}", crate::fleet::and_list(&ask.next_hosts)),
+            "Pause: save and exit (resume asks again)".to_string(),
+            "Stop the run here".to_string(),
+        ];
+        Ok(match self.select(&ask.question(), &items, 0)? {
+            0 => super::FleetChoice::Go,
+            1 => super::FleetChoice::Pause,
+            _ => super::FleetChoice::Stop,
+        })
+    }
+
+    fn too_many_failures(&mut self, ask: &super::FailuresAsk) -> Result<super::FleetChoice, Stop> {
+        let items = [
+            "Pause: save and exit (resume asks again)".to_string(),
+            "Go on with the next host".to_string(),
+            "Stop the run here".to_string(),
+        ];
+        Ok(match self.select(&ask.question(), &items, 0)? {
+            0 => super::FleetChoice::Pause,
+            1 => super::FleetChoice::Go,
+            _ => super::FleetChoice::Stop,
+        })
+    }
+
     fn accept_changed_runbook(&mut self, changes: &[String]) -> Result<bool, Stop> {
         for c in changes {
             self.show(&format!("  {c}"));
@@ -659,6 +685,11 @@ impl Prompter for TerminalPrompter {
             &format!("Is this {host}'s key? Trust and pin it"),
             Some(false),
         )
+    }
+
+    fn host_password(&mut self, host: &str, user: &str) -> Result<Option<String>, Stop> {
+        self.secret(&format!("SSH password of {user} on {host} (not stored)"))
+            .map(Some)
     }
 
     fn confirm_action(&mut self, view: &StepView) -> Result<bool, Stop> {

@@ -23,6 +23,8 @@ pub struct Fleet {
     pub dir: tempfile::TempDir,
     pub port: u16,
     pub hosts: Vec<Host>,
+    /// Set by [`Fleet::allow_password`]: the servers take root's password too.
+    password: bool,
 }
 
 pub struct Host {
@@ -72,6 +74,7 @@ impl Fleet {
             dir,
             port,
             hosts: Vec::new(),
+            password: false,
         };
         for (i, name) in names.iter().enumerate() {
             let address = format!("127.0.0.{}", i + 2);
@@ -108,19 +111,30 @@ impl Fleet {
         fs::write(
             &config,
             format!(
-                "ListenAddress {}:{}\nHostKey {}\nAuthorizedKeysFile {}\nPidFile none\nUsePAM no\nStrictModes no\nPermitRootLogin yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nSubsystem sftp internal-sftp\nLogLevel ERROR\n",
+                "ListenAddress {}:{}\nHostKey {}\nAuthorizedKeysFile {}\nPidFile none\nUsePAM no\nStrictModes no\nPermitRootLogin yes\nPasswordAuthentication {}\nKbdInteractiveAuthentication no\nSubsystem sftp internal-sftp\nLogLevel ERROR\n",
                 h.address,
                 self.port,
                 d.join(format!("{}_host_key", h.name)).display(),
-                d.join("authorized_keys").display()
+                d.join("authorized_keys").display(),
+                if self.password { "yes" } else { "no" }
             ),
         )
         .unwrap();
         // The host's tree over the common path, and in it a folder on a read-only mount (which
         // even root cannot write to).
         fs::create_dir_all(h.tree.join("readonly")).unwrap();
+        // With passwords allowed, the server reads root's password from a shadow file of the
+        // fleet's own, bind-mounted over /etc/shadow in its mount namespace only: this
+        // machine's accounts are never changed.
+        let shadow = match self.password {
+            true => format!(
+                "mount --bind '{}' /etc/shadow && ",
+                d.join("shadow").display()
+            ),
+            false => String::new(),
+        };
         let script = format!(
-            "mount --bind '{}' '{HOST_ROOT}' && mount --bind '{HOST_ROOT}/readonly' '{HOST_ROOT}/readonly' && mount -o remount,bind,ro '{HOST_ROOT}/readonly' && exec /usr/sbin/sshd -D -e -f '{}'",
+            "{shadow}mount --bind '{}' '{HOST_ROOT}' && mount --bind '{HOST_ROOT}/readonly' '{HOST_ROOT}/readonly' && mount -o remount,bind,ro '{HOST_ROOT}/readonly' && exec /usr/sbin/sshd -D -e -f '{}'",
             h.tree.display(),
             config.display()
         );
@@ -151,6 +165,48 @@ impl Fleet {
                 &format!("sshd for {} does not listen on {addr}", self.hosts[i].name),
             );
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Lets every server take `password` for root as well as the key, and restarts them. The
+    /// password lives in a shadow file of the fleet's own (root's line of this machine's
+    /// /etc/shadow with the hash replaced), seen as /etc/shadow by the servers only.
+    pub fn allow_password(&mut self, password: &str) {
+        let out = Command::new("openssl")
+            .args(["passwd", "-6", "-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(password.as_bytes())?;
+                c.wait_with_output()
+            })
+            .expect("openssl must be installed");
+        let hash = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        must(hash.starts_with("$6$"), "openssl passwd -6 gave no hash");
+        let shadow = fs::read_to_string("/etc/shadow").unwrap();
+        let text: String = shadow
+            .lines()
+            .map(|l| match l.split_once(':') {
+                Some(("root", rest)) => {
+                    let rest = rest.split_once(':').map_or("", |(_, r)| r);
+                    format!("root:{hash}:{rest}\n")
+                }
+                _ => format!("{l}\n"),
+            })
+            .collect();
+        fs::write(self.path("shadow"), text).unwrap();
+        fs::set_permissions(
+            self.path("shadow"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
+        self.password = true;
+        for i in 0..self.hosts.len() {
+            let name = self.hosts[i].name.clone();
+            self.down(&name);
+            self.up(i);
         }
     }
 

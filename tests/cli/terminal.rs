@@ -1196,3 +1196,54 @@ fn run_piped_into_tee_still_asks_at_the_terminal() {
     );
     assert!(!h.contains("no terminal"), "{h}");
 }
+
+/// A server that takes a password: `check` asks it at the terminal, hidden, once per host, and
+/// connects with it; a wrong one is refused by the server, and no password is shown.
+#[test]
+fn check_asks_a_hosts_password_hidden_at_the_terminal_and_connects_with_it() {
+    let Some(mut t) = terminal("password") else {
+        return;
+    };
+    let mut fleet = crate::fleet::Fleet::start(&["WEB01"]);
+    fleet.allow_password("s3cret-pw");
+    let root = crate::fleet::HOST_ROOT;
+    fs::create_dir(fleet.host("WEB01").tree.join("share")).unwrap();
+    fs::write(
+        t.path("book.yaml"),
+        format!(
+            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: verify, title: Verify, on: web, action: {{ type: check, checks: [{{ writable: '{root}/share' }}] }} }}\n"
+        ),
+    )
+    .unwrap();
+    fs::write(
+        t.path("inventory.yaml"),
+        fleet.inventory("").replace(
+            "address: 127.0.0.2 }",
+            "address: 127.0.0.2, auth: password }",
+        ),
+    )
+    .unwrap();
+    let asked = "SSH password of root on WEB01 (not stored)";
+    for (password, code, said) in [
+        (
+            "s3cret-pw",
+            0,
+            format!("ok        verify@WEB01: folder {root}/share on WEB01: exists and is writable"),
+        ),
+        (
+            "wrong-pw",
+            1,
+            "host WEB01 over SSH: WEB01 refused authentication as root with a password".to_string(),
+        ),
+    ] {
+        t.run(&["check", "book.yaml", "--inventory", "inventory.yaml"]);
+        t.wait_until("the password prompt", |h| since_command(h).contains(asked));
+        t.type_text(password);
+        t.send(&["Enter"]);
+        assert_eq!(t.exit_code(), code, "{}", t.history());
+        let h = t.history();
+        assert!(h.contains(&said), "{h}");
+        assert!(!h.contains(password), "the password was shown:\n{h}");
+    }
+    assert_eq!(fleet.trees(), ["WEB01: share"]);
+}

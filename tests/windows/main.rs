@@ -1,6 +1,7 @@
 //! The integration suite against the Windows build: the portable modules of `tests/cli/`, run
 //! against `stepwise.exe` under Wine, plus `wine.rs`, the Windows code paths (C:\ paths, free
-//! space, writability, job objects, `%VAR%`, long paths, `cmd /c`).
+//! space, writability, job objects, `%VAR%`, long paths, `cmd /c`), and `ssh.rs`, SSH from a
+//! Windows jump host to the Linux test hosts of `tests/cli/fleet.rs`.
 //!
 //! `scripts/windows.sh` (called by `.ci/run`) builds the executable and prints the path of a
 //! wrapper that runs it under Wine; `STEPWISE_WINDOWS_BIN` names that wrapper. Without it the
@@ -38,12 +39,17 @@ mod checklist;
 #[path = "../cli/content.rs"]
 mod content;
 #[cfg(stepwise_windows_suite)]
+#[path = "../cli/fleet.rs"]
+mod fleet;
+#[cfg(stepwise_windows_suite)]
 #[path = "../cli/journal.rs"]
 mod journal;
 
 #[cfg(stepwise_windows_suite)]
 #[path = "../cli/run.rs"]
 mod run;
+#[cfg(stepwise_windows_suite)]
+mod ssh;
 #[cfg(stepwise_windows_suite)]
 #[path = "../cli/validate.rs"]
 mod validate;
