@@ -60,6 +60,10 @@ def main():
     ap.add_argument("--bin", help="the stepwise binary to measure (implies --no-build)")
     ap.add_argument("--journal", action="store_true",
                     help="also open a journal of 1 million events (status, log)")
+    ap.add_argument("--journal-also", metavar="BIN",
+                    help="measure the journal with this other binary too (made with --bin's)")
+    ap.add_argument("--journal-only", action="store_true",
+                    help="only the journal of 1 million events")
     ap.add_argument("--only-large", action="store_true",
                     help="measure 50,000 steps only (memory per instance; no growth factors)")
     opts = ap.parse_args()
@@ -71,6 +75,8 @@ def main():
     sizes = [500, 5000] + ([50000] if opts.large or opts.only_large else [])
     if opts.only_large:
         sizes = [50000]
+    if opts.journal_only:
+        sizes, opts.journal = [], True
     print("load average before: %s (%d cores)" % (loadavg(), os.cpu_count()))
     results = {}  # (command, size) -> (median s, peak bytes)
     commands = []
@@ -123,10 +129,12 @@ def main():
             state = os.path.join(d, "runs")
             run_once(["run", rb, "--answers", answers, "--state-dir", state], d, (3,))
             run_dir = os.path.join(state, [n for n in os.listdir(state) if not n.startswith(".")][0])
-            journal_open(run_dir, rb, d)
+            journal_open(run_dir, rb, d, [BIN] + ([opts.journal_also] if opts.journal_also else []))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("load average after: %s" % loadavg())
+    if not sizes:
+        return
     print()
     n = lambda v: format(v, ",")
     head = "| command | " + " | ".join("CPU ms at %s" % n(s) for s in sizes) + " | " + \
@@ -152,7 +160,7 @@ def main():
           % (n(small), n(big)))
 
 
-def journal_open(run_dir, rb, cwd):
+def journal_open(run_dir, rb, cwd, binaries):
     """Grows the paused run's journal to JOURNAL_EVENTS events, linked as stepwise links them
     (each line ends with the SHA-256 of the line before), and measures `status` (text, JSON) and
     `log` on it: the peak resident memory against the journal's size."""
@@ -201,13 +209,19 @@ def journal_open(run_dir, rb, cwd):
     size = os.path.getsize(path)
     print("  journal of %d events, %.1f MB, over a plan of %d steps x %d hosts" % (
         seq, size / 1e6, steps, HOSTS), flush=True)
-    for name, args in (("status text", ["status", run_dir]),
-                       ("status json", ["status", run_dir, "--json"]),
-                       ("log text", ["log", run_dir]),
-                       ("log json", ["log", run_dir, "--json"])):
-        cpu, wall, peak = run_once(args, cwd, (0,))
-        print("  journal  %-12s CPU %9.1f ms  wall %9.1f ms  %8.1f MB  peak / journal %.2f" % (
-            name, cpu * 1000, wall * 1000, peak / 1e6, peak / size), flush=True)
+    global BIN
+    measured = BIN
+    for binary in binaries:
+        BIN = os.path.abspath(binary)
+        for name, args in (("status text", ["status", run_dir]),
+                           ("status json", ["status", run_dir, "--json"]),
+                           ("log text", ["log", run_dir]),
+                           ("log json", ["log", run_dir, "--json"])):
+            cpu, wall, peak = run_once(args, cwd, (0,))
+            print("  journal  %-12s CPU %9.1f ms  wall %9.1f ms  %8.1f MB  peak / journal %.2f  (%s)"
+                  % (name, cpu * 1000, wall * 1000, peak / 1e6, peak / size,
+                     os.path.basename(BIN)), flush=True)
+    BIN = measured
 
 
 def record(results, commands, name, steps, samples, runs, extra):
