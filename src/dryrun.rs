@@ -542,6 +542,7 @@ pub fn check_plan<'p>(plan: &'p Plan, bindings: &Bindings, opts: &CheckOptions) 
 
     let mut phases = Vec::new();
     let mut entries = Vec::new();
+    let mut walk_positions: Option<Vec<usize>> = None;
     for planned in &plan.phases {
         phases.push(PhaseLine {
             number: planned.number,
@@ -550,6 +551,7 @@ pub fn check_plan<'p>(plan: &'p Plan, bindings: &Bindings, opts: &CheckOptions) 
             only_if: only_if(&planned.applies),
             host_order: crate::fleet::describe(plan, phases.len()),
         });
+        let first_entry = entries.len();
         for step in &planned.steps {
             let action = &step.step.action;
             let automation = match action {
@@ -561,7 +563,13 @@ pub fn check_plan<'p>(plan: &'p Plan, bindings: &Bindings, opts: &CheckOptions) 
                 phase: &planned.phase.id,
                 id: &step.step.id,
                 only_if: only_if(&step.applies),
-                items: step.step.items.len(),
+                // Items whose `when` is false for the run's values are not part of the step.
+                items: step
+                    .step
+                    .items
+                    .iter()
+                    .filter(|i| crate::plan::item_applies(i, &plan.resolved).is_some())
+                    .count(),
             });
             let mut previous: Option<PlanEntry<'p>> = None;
             for &index in &step.instances {
@@ -604,6 +612,17 @@ pub fn check_plan<'p>(plan: &'p Plan, bindings: &Bindings, opts: &CheckOptions) 
                     }
                 }
             }
+        }
+        // A host-major phase is listed in the walk's order (batch by batch).
+        if crate::fleet::host_order(planned).is_some() {
+            let walk = walk_positions.get_or_insert_with(|| {
+                let mut at = vec![0; plan.instances.len()];
+                for (position, (index, _)) in crate::fleet::order(plan).slots.iter().enumerate() {
+                    at[*index] = position;
+                }
+                at
+            });
+            entries[first_entry..].sort_by_key(|e| walk[e.ordinal - 1]);
         }
     }
 

@@ -551,6 +551,50 @@ fn fleet_lines(ex: &Examined, plan: &crate::plan::Plan) -> Vec<String> {
     lines
 }
 
+/// Per host-major phase, for `status --json`: how it walks its hosts, each batch (and who
+/// went on to it, when), the hosts that failed.
+fn fleet_json(ex: &Examined, plan: &crate::plan::Plan) -> serde_json::Value {
+    let fleet = &ex.progress.fleet;
+    let phases: Vec<serde_json::Value> = plan
+        .phases
+        .iter()
+        .enumerate()
+        .filter_map(|(index, planned)| {
+            let order = crate::fleet::describe(plan, index)?;
+            let id = &planned.phase.id;
+            let batches = crate::fleet::batches(plan, index);
+            let of = batches.len();
+            let batches: Vec<serde_json::Value> = batches
+                .into_iter()
+                .enumerate()
+                .map(|(b, hosts)| {
+                    let number = u32::try_from(b + 1).unwrap_or(u32::MAX);
+                    let went_on = fleet
+                        .confirmed
+                        .get(&(id.clone(), number))
+                        .map(|s| json!({ "operator": s.operator, "time": s.time.to_string() }));
+                    json!({ "batch": b + 1, "of": of, "hosts": hosts, "went_on": went_on })
+                })
+                .collect();
+            let failed: Vec<serde_json::Value> = fleet
+                .failed
+                .get(id)
+                .into_iter()
+                .flatten()
+                .map(|(host, key)| json!({ "host": host, "key": key }))
+                .collect();
+            Some(json!({
+                "phase": id,
+                "order": order,
+                "batches": batches,
+                "failed_hosts": failed,
+                "failures_accepted": fleet.accepted.get(id).copied().unwrap_or(0),
+            }))
+        })
+        .collect();
+    json!(phases)
+}
+
 /// On what the word *done* rests, for the detail view.
 fn done_how(how: Completion) -> &'static str {
     match how {
@@ -807,6 +851,7 @@ fn detail_json(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
         "params": params,
         "secret_params": h.secret_params,
         "hosts": bindings.hosts,
+        "fleet": fleet_json(ex, &plan),
         "unplanned": unplanned,
         "notes": ex.progress.notes.iter().map(|n| json!({ "text": n.text, "by": stamp(Some(&n.stamp)) })).collect::<Vec<_>>(),
         "warnings": ex.warnings,

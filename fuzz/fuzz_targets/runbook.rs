@@ -19,8 +19,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = runbook::render_diagnostics(&source, &loaded.diagnostics);
     if let Some(rb) = &loaded.runbook {
         let plan = Plan::new(rb, &Bindings::default());
-        let _ = stepwise::checklist::text(&plan, None);
-        let _ = stepwise::checklist::markdown(&plan, None);
-        let _ = stepwise::checklist::html(&plan, None);
+        let record = stepwise::checklist::Record::default();
+        let _ = stepwise::checklist::text(&plan, None, &record);
+        let _ = stepwise::checklist::markdown(&plan, None, &record);
+        let _ = stepwise::checklist::html(&plan, None, &record);
     }
 });

@@ -97,6 +97,7 @@ pub mod evidence;
 pub mod fsops;
 mod remote;
 mod remote_copy;
+pub mod remote_evidence;
 pub mod shell;
 mod wait;
 mod write_file;
@@ -377,6 +378,9 @@ pub enum FailureKind {
     Cancelled,
     /// An assertion of a `check` action does not hold.
     AssertionFailed,
+    /// The connection to the host dropped while the action ran: its outcome is unknown (it may
+    /// have finished on the host), so it is neither done nor failed.
+    ConnectionLost,
 }
 
 /// A failed execution: what went wrong, and what had been done before it.

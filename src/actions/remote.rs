@@ -713,7 +713,7 @@ fn command(
             format!("{shown} was cancelled; its channel was closed"),
         )),
         RemoteEnd::Lost(why) => Err(fail(
-            FailureKind::Io,
+            FailureKind::ConnectionLost,
             format!(
                 "lost the connection to {host} while {shown} ran ({why}); whether it finished is unknown"
             ),

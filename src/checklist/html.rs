@@ -262,6 +262,10 @@ fn row(out: &mut String, class: &str, attrs: &str, b: &Tickbox) {
             what.push(' ');
             what.push_str(how);
         }
+        if let Some(target) = &t.target {
+            what.push_str(" on ");
+            what.push_str(target);
+        }
         if let Some(note) = &t.note {
             what.push_str(": ");
             what.push_str(note);

@@ -78,6 +78,9 @@ pub struct Tick {
     pub note: Option<String>,
     /// Every note recorded on the instance, in the order they were written.
     pub notes: Vec<RunNote>,
+    /// Where its action ran, as the journal's `instance_started` says (`ssh 10.0.0.11:22`,
+    /// `local`): for an outcome the automation gave (done by it, or failed).
+    pub target: Option<String>,
 }
 
 impl Tick {
@@ -86,6 +89,9 @@ impl Tick {
         let mut s = self.outcome.word().to_string();
         if let Some(how) = self.how {
             s.push_str(&format!(" ({how})"));
+        }
+        if let Some(target) = &self.target {
+            s.push_str(&format!(" on {target}"));
         }
         s.push_str(&format!(" by {} at {}", self.who, self.when));
         if let Some(note) = &self.note {
@@ -212,10 +218,29 @@ pub fn as_run(run: &str, read: &crate::journal::JournalRead) -> AsRun {
             read.events.len()
         ),
     });
-    AsRun {
-        journal,
-        ..as_run_of(run, &progress)
+    use crate::journal::{Completion, InstanceState};
+    let mut record = as_run_of(run, &progress);
+    // Where each instance was last dispatched: named beside what its automation gave.
+    let mut targets = BTreeMap::new();
+    for e in &read.events {
+        if let crate::journal::EventKind::InstanceStarted { key, target } = &e.kind {
+            targets.insert(key.as_str(), target.clone());
+        }
     }
+    for (key, tick) in record.ticks.iter_mut() {
+        let automated = match progress.state(key) {
+            InstanceState::Done(how) => matches!(
+                how,
+                Completion::Automated | Completion::Workaround | Completion::Rehearsed
+            ),
+            InstanceState::Failed { .. } => true,
+            _ => false,
+        };
+        if automated {
+            tick.target = targets.get(key.as_str()).cloned().flatten();
+        }
+    }
+    AsRun { journal, ..record }
 }
 
 /// The as-run record of a run's progress alone (no journal to name).
@@ -254,6 +279,7 @@ pub fn as_run_of(run: &str, progress: &crate::journal::Progress) -> AsRun {
                 when: when(stamp),
                 note,
                 notes,
+                target: None,
             },
         );
         for (item, ip) in &p.items {
@@ -270,6 +296,7 @@ pub fn as_run_of(run: &str, progress: &crate::journal::Progress) -> AsRun {
                     when: when(&ip.stamp),
                     note,
                     notes: Vec::new(),
+                    target: None,
                 },
             );
         }
@@ -284,6 +311,7 @@ pub fn as_run_of(run: &str, progress: &crate::journal::Progress) -> AsRun {
             when: when(s),
             note: None,
             notes: Vec::new(),
+            target: None,
         }),
         summary: Vec::new(),
         journal: None,
@@ -331,6 +359,7 @@ phases:
             when: "2011-01-20 23:14".into(),
             note: note.map(String::from),
             notes: Vec::new(),
+            target: None,
         }
     }
 
@@ -395,6 +424,17 @@ phases:
             html.contains(
                 "<span class=\"box\" id=\"iis@WEB02#go\" data-key=\"iis@WEB02#go\"></span>"
             )
+        );
+    }
+
+    #[test]
+    fn a_tick_names_the_target_its_action_ran_on() {
+        let mut t = tick(Outcome::Done, None);
+        t.how = Some("by automation");
+        t.target = Some("ssh 10.0.0.11:22".into());
+        assert_eq!(
+            t.describe(),
+            "done (by automation) on ssh 10.0.0.11:22 by jdoe at 2011-01-20 23:14"
         );
     }
 

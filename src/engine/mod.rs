@@ -11,9 +11,11 @@
 //! operator's word recorded as by hand (with a note where it stands in for the automation).
 //! Declining an action never leads to done; a step with items not all done is partly done; an
 //! instance in doubt is answered from what its action left ([`crate::actions::evidence`]) and the
-//! journal, never by re-running a command whose process still runs. Settled instances that were
-//! skipped, partly done or done by hand can be reopened (`instance_reopened`) before the run
-//! finishes.
+//! journal, never by re-running a command whose process still runs. An action whose SSH
+//! connection dropped while it ran has an unknown outcome: it is never journaled as failed or
+//! done, but asked about as in doubt, from what its host shows once it answers again. Settled
+//! instances that were skipped, partly done or done by hand can be reopened
+//! (`instance_reopened`) before the run finishes.
 //!
 //! The engine reads the runbook only through the plan, talks to the operator only through a
 //! [`Prompter`], and writes state only through the journal.
@@ -370,14 +372,42 @@ impl<'p, 'r> Walk<'p, 'r> {
             } else {
                 "It did not complete: show the step again (you are asked before it runs)".into()
             },
+            unreachable: None,
         };
-        // Only where the action runs: another host's files are not looked at here.
+        // Only where the action runs: another host's files are not looked at from here, except
+        // over that host's own connection (reopened if it dropped), read-only.
         let local = self.runs_here(instance);
         let scoped = self.plan.for_instance(instance);
-        if let Some(action @ (Action::Copy(_) | Action::WriteFile(_))) = action
-            && local
-            && let Some(survey) = actions::evidence::survey(&scoped, instance, action)
+        let mut remote = None;
+        if action.is_some()
+            && let Reach::Host(t) = self.plan.reach(instance)
+            && t.kind == TargetKind::Ssh
         {
+            match self.hosts.session(&t) {
+                Ok(s) => remote = Some(s),
+                Err(e) => {
+                    self.prompter.show(&format!(
+                        "   {host} cannot be reached now: {e}.\n   What the action left on {host} cannot be looked at, so nothing is guessed: `{key}` stays in doubt until {host} answers.",
+                        host = t.host,
+                        key = instance.key
+                    ));
+                    evidence.unreachable = Some(format!(
+                        "{} cannot be reached ({e}); `{}` stays in doubt: resume once {} answers",
+                        t.host, instance.key, t.host
+                    ));
+                }
+            }
+        }
+        let survey = match (action, &remote) {
+            (Some(action @ (Action::Copy(_) | Action::WriteFile(_))), Some(s)) => {
+                actions::remote_evidence::survey(&scoped, instance, action, s)
+            }
+            (Some(action @ (Action::Copy(_) | Action::WriteFile(_))), None) if local => {
+                actions::evidence::survey(&scoped, instance, action)
+            }
+            _ => None,
+        };
+        if let Some(survey) = survey {
             let mut text = format!(
                 "   It was interrupted. What the files look like now: {}\n",
                 survey.headline()
@@ -438,7 +468,21 @@ impl<'p, 'r> Walk<'p, 'r> {
                     ));
                 }
             }
+            let over_ssh =
+                matches!(self.plan.reach(instance), Reach::Host(t) if t.kind == TargetKind::Ssh);
             let (text, supports) = match last {
+                // A command on a host: no exit came back. The connection dropped, or stepwise
+                // stopped, while it ran; it may have finished there or still run.
+                Some((_, None)) | None if over_ssh => {
+                    let host = instance.host.clone().unwrap_or_default();
+                    let mut text = format!(
+                        "   The connection to {host} ended before the command's exit came back: stepwise cannot know whether it finished (it may have, or may still be running there)."
+                    );
+                    if let Some((path, _)) = &last {
+                        text.push_str(&format!(" What it printed is in {path}."));
+                    }
+                    (text, Supports::Unknown)
+                }
                 Some((path, Some(code))) if command.success_codes.contains(&code) => (format!(
                     "   The journal shows the command exited with {code} (success); its output is in {path}."
                 ), Supports::Completed),
@@ -492,14 +536,61 @@ impl<'p, 'r> Walk<'p, 'r> {
         true
     }
 
+    /// The connection to the instance's host dropped while its action ran: it is neither done
+    /// nor failed (journaled as a note, the instance stays started), and is asked about as an
+    /// instance in doubt, from what the host shows once it can be reached again.
+    fn connection_dropped(
+        &mut self,
+        instance: &Instance,
+        failure: &FailureView,
+    ) -> Result<Flow, Error> {
+        let host = instance.host.clone().unwrap_or_default();
+        let sentence = format!(
+            "the connection to {host} dropped while `{}` ran: its outcome is unknown",
+            instance.key
+        );
+        let mut text = format!(
+            "\n   ✗ {}{}.\n",
+            sentence[..1].to_uppercase(),
+            &sentence[1..]
+        );
+        text.push_str(&format!("     ({})\n", failure.what));
+        if !failure.output_tail.is_empty() {
+            text.push_str("   Last lines of output:\n");
+            for line in &failure.output_tail {
+                text.push_str(&format!("     | {line}\n"));
+            }
+        }
+        self.prompter.show(text.trim_end());
+        self.record(NewEvent::note_added(
+            Some(instance),
+            format!("{sentence} ({})", failure.what),
+        ))?;
+        let view = self.view(instance);
+        self.ask_in_doubt(instance, &view)
+    }
+
     fn in_doubt(&mut self, instance: &Instance) -> Result<Flow, Error> {
         let view = self.view(instance);
         self.prompter.show(&view::render(&view, false));
+        self.ask_in_doubt(instance, &view)
+    }
+
+    /// Shows what an instance in doubt left and asks whether it completed, until it is answered.
+    fn ask_in_doubt(&mut self, instance: &Instance, view: &StepView) -> Result<Flow, Error> {
+        let view = view.clone();
         let step = self.plan.step_of(instance).step;
         loop {
             let evidence = self.evidence(instance, step);
             match ask!(self.prompter.in_doubt(&view, &evidence)) {
                 InDoubtChoice::Wait => {
+                    if let Some(why) = &evidence.unreachable {
+                        if !self.prompter.interactive() {
+                            return Ok(Flow::Stop(Ending::Missing(why.clone())));
+                        }
+                        // Look again: the host is reconnected to when the evidence is gathered.
+                        continue;
+                    }
                     if !evidence.still_running {
                         continue;
                     }
@@ -514,6 +605,17 @@ impl<'p, 'r> Walk<'p, 'r> {
                     self.prompter.show(
                         "   Not run again: its earlier process still runs. Wait for it, or pause.",
                     );
+                }
+                InDoubtChoice::Rerun if evidence.unreachable.is_some() => {
+                    self.prompter.show(&format!(
+                        "   Not run again: {}.",
+                        evidence.unreachable.as_deref().unwrap_or_default()
+                    ));
+                    if !self.prompter.interactive() {
+                        return Ok(Flow::Stop(Ending::Missing(
+                            evidence.unreachable.clone().unwrap_or_default(),
+                        )));
+                    }
                 }
                 InDoubtChoice::Rerun => {
                     self.record(
@@ -588,6 +690,7 @@ impl<'p, 'r> Walk<'p, 'r> {
             return;
         };
         if !self.runs_here(instance) {
+            self.settled_on_host(instance, action);
             return;
         }
         let scoped = self.plan.for_instance(instance);
@@ -601,6 +704,36 @@ impl<'p, 'r> Walk<'p, 'r> {
                     "   warning: cannot remove the partial temporary file {}: {}",
                     path.display(),
                     crate::error::describe_io(&e)
+                )),
+            }
+        }
+    }
+
+    /// The same for an instance on a host reached over SSH, over its connection; a host that
+    /// cannot be reached keeps them (the next attempt replaces them).
+    fn settled_on_host(&mut self, instance: &Instance, action: &Action) {
+        if !matches!(action, Action::Copy(_) | Action::WriteFile(_)) {
+            return;
+        }
+        let Reach::Host(t) = self.plan.reach(instance) else {
+            return;
+        };
+        if t.kind != TargetKind::Ssh {
+            return;
+        }
+        let Ok(s) = self.hosts.session(&t) else {
+            return;
+        };
+        let scoped = self.plan.for_instance(instance);
+        for path in actions::remote_evidence::leftovers(&scoped, action, &s) {
+            match s.remove(&path) {
+                Ok(()) => self.prompter.show(&format!(
+                    "   Removed the partial temporary file {path} on {}.",
+                    t.host
+                )),
+                Err(e) => self.prompter.show(&format!(
+                    "   warning: cannot remove the partial temporary file {path} on {}: {e}",
+                    t.host
                 )),
             }
         }
@@ -782,6 +915,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                         output_tail: Vec::new(),
                         known_issues: view.known_issues.clone(),
                         has_host: instance.host.is_some(),
+                        outcome_unknown: false,
                     };
                     self.record(NewEvent::note_added(
                         Some(instance),
@@ -853,6 +987,9 @@ impl<'p, 'r> Walk<'p, 'r> {
                         // Journaled as `interrupted` where the walk ends; the instance stays
                         // started, so resume asks whether it completed.
                         return Ok(Flow::Stop(Ending::Interrupted));
+                    }
+                    if failure.outcome_unknown {
+                        return self.connection_dropped(instance, &failure);
                     }
                     self.record(NewEvent::instance_failed(instance, failure.what.clone()))?;
                     match self.failure(instance, step, view, &failure)? {
@@ -965,8 +1102,15 @@ impl<'p, 'r> Walk<'p, 'r> {
                 self.show_outcome(&outcome);
                 Ok(Ok(()))
             }
-            Err(failure) => {
+            Err(mut failure) => {
                 self.record_output(instance, &failure.command.as_deref(), &output_dir)?;
+                // Whatever failed while the connection went away (a write, a move, a copy) may
+                // have reached the host or not: its outcome is unknown, not a failure.
+                if session.as_ref().is_some_and(|s| s.is_closed())
+                    && failure.kind != actions::FailureKind::Cancelled
+                {
+                    failure.kind = actions::FailureKind::ConnectionLost;
+                }
                 let step = self.plan.step_of(instance).step;
                 Ok(Err(self.failure_view(instance, step, &failure)))
             }
@@ -1012,6 +1156,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                 .unwrap_or_default(),
             known_issues: view::known_issues(self.plan, step, instance.host.as_deref()),
             has_host: instance.host.is_some(),
+            outcome_unknown: failure.kind == actions::FailureKind::ConnectionLost,
         }
     }
 
@@ -1132,7 +1277,8 @@ impl<'p, 'r> Walk<'p, 'r> {
             self.prompter
                 .show(&format!("\n   Workaround of \"{}\":", issue.title));
             self.prompter.show(&view::render(&view, false));
-            self.record(NewEvent::instance_started(&pseudo))?;
+            let target = host.and_then(|_| self.plan.reach(&pseudo).short());
+            self.record(NewEvent::instance_dispatched(&pseudo, target))?;
             let by_hand = matches!(step.action, Action::Manual) || !view.reachable;
             match &step.action {
                 _ if by_hand => match self.prompter.decision(&view) {
@@ -1165,6 +1311,20 @@ impl<'p, 'r> Walk<'p, 'r> {
                     }
                     match self.execute(&pseudo, action)? {
                         Ok(()) => self.done(&pseudo, Completion::Automated, None)?,
+                        Err(f) if f.outcome_unknown => {
+                            // Neither done nor failed: said, and journaled as what it is.
+                            let sentence = format!(
+                                "the connection to {} dropped while the workaround step `{key}` ran: its outcome is unknown; look on {} before you go on",
+                                host.unwrap_or_default(),
+                                host.unwrap_or_default()
+                            );
+                            self.record(NewEvent::note_added(
+                                Some(&pseudo),
+                                format!("{sentence} ({})", f.what),
+                            ))?;
+                            self.prompter.show(&format!("   ✗ {sentence}."));
+                            return Ok(None);
+                        }
                         Err(f) => {
                             self.record(NewEvent::instance_failed(&pseudo, f.what.clone()))?;
                             self.prompter

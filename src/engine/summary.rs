@@ -67,7 +67,9 @@ pub fn revisitable(
 pub fn plan_view(plan: &Plan, progress: &Progress, current: Option<&str>) -> String {
     let mut out = String::from("\n   The plan:\n");
     let mut left = 0;
-    for i in &plan.instances {
+    // In the walk's order: a host-major phase batch by batch.
+    let order = crate::fleet::order(plan);
+    for i in order.slots.iter().map(|&(i, _)| &plan.instances[i]) {
         let state = progress.state(&i.key);
         let mark = match state {
             InstanceState::Done(_) => "[x]",

@@ -170,7 +170,7 @@ impl Hosts {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&t.host)
-            && !s.is_closed()
+            && s.still_open()
         {
             return Ok(s.clone());
         }

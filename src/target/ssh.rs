@@ -7,6 +7,17 @@
 //! answers file's `host_keys`, or an answer at the terminal): then it is pinned (appended to the
 //! file atomically) and the caller journals it.
 //!
+//! Authentication: a key file, the keys of an SSH agent, or a password the caller asked at the
+//! terminal (never read from a file, never stored here beyond the connection); a host whose
+//! `auth` is `password` and that was given none is refused before anything is tried
+//! ([`ConnectError::NoPassword`]).
+//!
+//! Files go through SFTP on the same connection: looking (stat, list, free space through
+//! `statvfs@openssh.com`, reading a file through or hashing it), and writing (a file created
+//! with create-and-exclusive, so nothing existing is followed or overwritten; a rename over the
+//! target with `posix-rename@openssh.com`, on a second SFTP channel since the high-level client
+//! does not expose that extension).
+//!
 //! Everything here blocks: a small tokio runtime per connection drives russh, with a timeout on
 //! the connection and on every operation.
 
@@ -756,6 +767,14 @@ impl Session {
     /// Whether the connection has dropped.
     pub fn is_closed(&self) -> bool {
         self.handle.is_closed()
+    }
+
+    /// Whether the connection is still open, after giving it a moment to notice a peer that
+    /// went away while nothing was asked of it (its reader only runs while an operation does).
+    pub fn still_open(&self) -> bool {
+        self.rt
+            .block_on(async { tokio::time::sleep(Duration::from_millis(10)).await });
+        !self.handle.is_closed()
     }
 
     /// Runs a short read-only command and gives its exit code and output (for lookups).

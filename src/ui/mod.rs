@@ -159,6 +159,9 @@ pub struct Evidence {
     pub still_running: bool,
     /// What "it did not complete" does, in words: `finish the copy (only what is missing)`.
     pub rerun: String,
+    /// The host the action ran on cannot be reached now (said already): what it left there
+    /// cannot be looked at, so nothing is guessed; the sentence says so for an answers file.
+    pub unreachable: Option<String>,
 }
 
 /// What failed, for the failure menu.
@@ -169,6 +172,9 @@ pub struct FailureView {
     pub output_tail: Vec<String>,
     pub known_issues: Vec<KnownIssueView>,
     pub has_host: bool,
+    /// The connection to the host dropped while the action ran: whether it finished is
+    /// unknown, so it is not a failure (the instance stays in doubt).
+    pub outcome_unknown: bool,
 }
 
 /// A host-major phase finished a batch, and the next one is to start.

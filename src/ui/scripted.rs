@@ -823,6 +823,17 @@ impl Prompter for Answers {
             return Ok(InDoubtChoice::Wait);
         }
         let note = answer.and_then(|a| a.note);
+        // The host cannot be reached: what the action left there cannot be looked at, and it
+        // cannot be run again. Only the file's explicit word settles it; nothing is guessed.
+        if let Some(why) = &evidence.unreachable
+            && evidence.supports != Supports::Completed
+            && matches!(
+                kind,
+                Some(InDoubtKind::Evidence | InDoubtKind::Rerun | InDoubtKind::Wait) | None
+            )
+        {
+            return Err(self.missing(why.clone()));
+        }
         let done = |note: Option<String>| match evidence.supports {
             // Against the evidence, only the file's own note will do.
             Supports::NotCompleted => InDoubtChoice::Done(note),

@@ -497,6 +497,23 @@ impl Prompter for TerminalPrompter {
             "Step {} ({}) was started and never finished. Did it complete?",
             view.key, view.title
         );
+        if evidence.unreachable.is_some() && evidence.supports != Supports::Completed {
+            let items = [
+                "Try to reach the host again, then look again".to_string(),
+                "Pause: save and exit".to_string(),
+                "It completed: mark it done by hand (a note is required)".to_string(),
+                "Skip it (a reason is required)".to_string(),
+            ];
+            return Ok(match self.select(&prompt, &items, 0)? {
+                0 => InDoubtChoice::Wait,
+                1 => InDoubtChoice::Pause,
+                2 => InDoubtChoice::Done(Some(self.text("How do you know? (note)", None, true)?)),
+                _ => match self.reason("Why skip it?")? {
+                    Some(r) => InDoubtChoice::Skip(r),
+                    None => InDoubtChoice::Wait,
+                },
+            });
+        }
         if evidence.still_running {
             let items = [
                 "Wait for it to end, then look again".to_string(),

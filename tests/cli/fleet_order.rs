@@ -159,6 +159,54 @@ fn serial_one_walks_every_step_on_each_host_in_turn_and_asks_before_each_batch()
         "{md}"
     );
 
+    let check = Stepwise::new()
+        .current_dir(t.dir())
+        .args(["check", "rolling.yaml", "--inventory", "inventory.yaml"])
+        .args(["--set", "with_agent=false"])
+        .run();
+    assert!(
+        check.stdout.contains(&format!("\n     {order}\n")),
+        "{}",
+        check.stdout
+    );
+    let planned: Vec<&str> = check
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("    2."))
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .take(6)
+        .collect();
+    assert_eq!(
+        planned,
+        [
+            "drain@WEB01",
+            "install@WEB01",
+            "components@WEB01",
+            "restart@WEB01",
+            "verify@WEB01",
+            "drain@WEB02"
+        ]
+    );
+
+    let json: Value = serde_json::from_str(
+        &Stepwise::new()
+            .current_dir(t.dir())
+            .args([
+                "check",
+                "--json",
+                "rolling.yaml",
+                "--inventory",
+                "inventory.yaml",
+            ])
+            .args(["--set", "with_agent=false"])
+            .run()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["phases"][1]["host_order"], order);
+    assert_eq!(json["phases"][0].get("host_order"), None);
+    assert_eq!(json["plan"][2]["key"], "install@WEB01");
+
     // Batch 2 is answered, batch 3 is not: the confirmation does not carry over.
     let out = run(
         &t,
@@ -354,6 +402,27 @@ fn max_failures_one_stops_the_walk_at_the_second_failing_host_and_asks() {
         status.contains("  failed hosts: WEB01 (at install@WEB01), WEB02 (at install@WEB02)\n"),
         "{status}"
     );
+    let json: Value = serde_json::from_str(
+        &Stepwise::new()
+            .current_dir(t.dir())
+            .args(["status", "--json", "--state-dir", "runs"])
+            .arg(run_dir(&t))
+            .stdout(),
+    )
+    .unwrap();
+    let fleet = &json["fleet"][0];
+    assert_eq!(fleet["phase"], "rolling");
+    assert_eq!(
+        fleet["failed_hosts"],
+        serde_json::json!([
+            { "host": "WEB01", "key": "install@WEB01" },
+            { "host": "WEB02", "key": "install@WEB02" }
+        ])
+    );
+    assert_eq!(fleet["failures_accepted"], 2);
+    assert_eq!(fleet["batches"][3]["hosts"], serde_json::json!(["WEB04"]));
+    assert_eq!(fleet["batches"][3]["went_on"]["operator"], "alice");
+    assert_eq!(fleet["batches"][0]["went_on"], Value::Null);
 }
 
 unix_only! {
@@ -546,5 +615,114 @@ fn a_check_that_waits_passes_when_the_file_appears_and_fails_after_its_bound() {
             "the check did not hold within 2s (3 looks): {}/flag exists: does not exist (names are matched ignoring case)",
             t2.dir().display()
         )]
+    );
+}
+
+unix_only! {
+    "SIGINT";
+
+    /// Ctrl-C (SIGINT) while a check waits stops the wait as it stops a command: progress is
+    /// saved, the journal says `interrupted`, stepwise exits 130, and resume asks about the
+    /// check, which then holds.
+    #[test]
+    fn ctrl_c_while_a_check_waits_saves_and_resume_takes_it_up() {
+        let t = Stepwise::new();
+        t.file("waits.yaml", &waiting_check("10m"));
+        t.file(
+            "answers.yaml",
+            &format!(
+                "params: {{ dir: '{}' }}\nconfirm: true\nin_doubt: rerun\n",
+                t.dir().display()
+            ),
+        );
+        let mut child = Command::new(stepwise_program())
+            .args(["run", "waits.yaml", "--answers", "answers.yaml"])
+            .args(["--state-dir", "runs", "--operator", "alice"])
+            .current_dir(t.dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let journal_has = |what: &str| {
+            fs::read_dir(t.dir().join("runs"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| {
+                    fs::read_to_string(e.path().join("journal.jsonl"))
+                        .is_ok_and(|j| j.contains(what))
+                })
+        };
+        wait_for(&mut child, || journal_has(r#""kind":"instance_started""#));
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let started = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "stepwise went on waiting after Ctrl-C"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(130));
+        let kinds: Vec<String> = journal(&t)
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            &kinds[kinds.len() - 2..],
+            ["instance_started", "interrupted"],
+            "{kinds:?}"
+        );
+        fs::write(t.dir().join("flag"), "up").unwrap();
+        let out = run_in(&t, "resume");
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        let journal = journal(&t);
+        assert_eq!(
+            events(&journal, &["in_doubt_resolved", "instance_done"]),
+            ["in_doubt_resolved service-up", "instance_done service-up"]
+        );
+    }
+}
+
+fn run_in(t: &Stepwise, command: &str) -> crate::common::Output {
+    Stepwise::new()
+        .current_dir(t.dir())
+        .args([command, "--answers", "answers.yaml"])
+        .args(["--state-dir", "runs", "--operator", "alice"])
+        .run()
+}
+
+#[test]
+fn an_answers_file_names_batches_by_phase_and_number_or_is_refused() {
+    let t = Stepwise::new();
+    t.file("rolling.yaml", &rolling("1", 0));
+    t.file(
+        "answers.yaml",
+        "confirm: true\nbatches:\n  rollng/2: confirm\n  rolling/1: confirm\n  prepare/2: confirm\n  rolling: pause\n",
+    );
+    let out = Stepwise::new()
+        .current_dir(t.dir())
+        .args(["run", "rolling.yaml", "--answers", "answers.yaml"])
+        .args(["--state-dir", "runs", "--operator", "alice"])
+        .run();
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.stderr,
+        "stepwise: answers.yaml: the answers file does not fit (4 problems):\n\
+         answers.yaml:3:3: batches: `rollng/2`: runbook `rolling` has no phase `rollng`; did you mean `rolling`?\n\
+         answers.yaml:4:3: batches: `rolling/1`: `1` is not a batch to go on to: a number from 2 (the first batch starts without asking)\n\
+         answers.yaml:5:3: batches: `prepare/2`: phase `prepare` does not run host by host (no `for_each_host`)\n\
+         answers.yaml:6:3: batches: `rolling`: expected PHASE/BATCH, for example `rolling/2` (the batch about to start)\n"
     );
 }

@@ -38,6 +38,7 @@ mod run;
 mod schema;
 mod ssh;
 mod ssh_copy;
+mod ssh_failures;
 mod target;
 mod terminal;
 mod validate;

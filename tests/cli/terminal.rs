@@ -1197,6 +1197,81 @@ fn run_piped_into_tee_still_asks_at_the_terminal() {
     assert!(!h.contains("no terminal"), "{h}");
 }
 
+/// A host-major phase at the terminal: every step on WEB01, then the question before WEB02;
+/// pausing there and resuming asks the same question again, and going on walks WEB02.
+#[test]
+fn a_host_major_phase_asks_before_each_batch_at_the_terminal() {
+    let Some(mut t) = terminal("batches") else {
+        return;
+    };
+    fs::write(
+        t.path("rolling.yaml"),
+        "id: rolling\ntitle: Rolling\narticle: KB1\nproduct: Demo\nroles:\n  - { id: web, title: Web servers, hosts: [WEB01, WEB02] }\nphases:\n  - id: rolling\n    title: Each web server in turn\n    for_each_host: web\n    steps:\n      - { id: drain, title: Drain, on: web }\n      - { id: install, title: Install, on: web }\n",
+    )
+    .unwrap();
+    let rolling = t.path("rolling.yaml").display().to_string();
+    let state = t.state_dir().display().to_string();
+    t.run(&["run", &rolling, "--state-dir", &state]);
+    t.prompt("Hosts for Web servers (web)");
+    t.answer(&["Enter"]);
+    for (step, prompt) in [
+        (
+            "[1/4] Step 1.1  Drain  on WEB01",
+            "Step 1.1 on WEB01: what now?",
+        ),
+        (
+            "[2/4] Step 1.2  Install  on WEB01",
+            "Step 1.2 on WEB01: what now?",
+        ),
+    ] {
+        let h = t.prompt(prompt);
+        assert!(current_step(&h).contains(step), "at {step}:\n{h}");
+        t.choose("Done");
+    }
+    t.prompt("Batch 1 of 2 done (WEB01): go on to WEB02?");
+    t.choose("Pause: save and exit");
+    assert_eq!(t.exit_code(), 3);
+
+    t.run(&["resume", "--state-dir", &state]);
+    t.prompt("Batch 1 of 2 done (WEB01): go on to WEB02?");
+    t.choose("Go on to WEB02");
+    for (step, prompt) in [
+        (
+            "[3/4] Step 1.1  Drain  on WEB02",
+            "Step 1.1 on WEB02: what now?",
+        ),
+        (
+            "[4/4] Step 1.2  Install  on WEB02",
+            "Step 1.2 on WEB02: what now?",
+        ),
+    ] {
+        let h = t.prompt(prompt);
+        assert!(current_step(&h).contains(step), "at {step}:\n{h}");
+        t.choose("Done");
+    }
+    assert_eq!(t.exit_code(), 0);
+    assert_no_leftover_bar(&t.history());
+    let (_, events, progress) = the_run(&t.state_dir());
+    assert_finished(&progress);
+    let k = kinds(&events);
+    let walk: Vec<&str> = k
+        .iter()
+        .copied()
+        .filter(|k| ["instance_done", "batch_confirmed", "paused"].contains(k))
+        .collect();
+    assert_eq!(
+        walk,
+        [
+            "instance_done",
+            "instance_done",
+            "paused",
+            "batch_confirmed",
+            "instance_done",
+            "instance_done"
+        ]
+    );
+}
+
 /// A server that takes a password: `check` asks it at the terminal, hidden, once per host, and
 /// connects with it; a wrong one is refused by the server, and no password is shown.
 #[test]
