@@ -156,8 +156,9 @@ def main():
     print("CPU = user + system time of the process (median), which the load of a shared machine")
     print("moves far less than the wall time; bytes per instance = peak RSS / (%s steps x %d hosts);"
           % (n(big), HOSTS))
-    print("marginal = the growth of the peak RSS from %s to %s steps, per instance added."
-          % (n(small), n(big)))
+    if small:
+        print("marginal = the growth of the peak RSS from %s to %s steps, per instance added."
+              % (n(small), n(big)))
 
 
 def journal_open(run_dir, rb, cwd, binaries):
