@@ -1054,6 +1054,7 @@ fn view_type(v: &ActionView) -> &'static str {
         ActionView::WriteFile { .. } => "write_file",
         ActionView::CreateFolder { .. } => "create_folder",
         ActionView::Check { .. } => "check",
+        ActionView::Restart { .. } => "restart",
     }
 }
 
@@ -1114,6 +1115,21 @@ fn view_lines(v: &ActionView) -> Vec<(&'static str, String)> {
             .map(|c| ("check", c.clone()))
             .chain(waits.iter().map(|w| ("waits", w.clone())))
             .collect(),
+        ActionView::Restart {
+            command_line,
+            wait_secs,
+            checks,
+        } => {
+            let mut lines = vec![
+                ("restart", command_line.clone()),
+                (
+                    "wait",
+                    format!("at most {wait_secs} s for the host to answer again"),
+                ),
+            ];
+            lines.extend(checks.iter().map(|c| ("then check", c.clone())));
+            lines
+        }
     }
 }
 

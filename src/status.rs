@@ -1058,6 +1058,7 @@ fn event_texts(ex: &Examined) -> Vec<String> {
                     label(key)
                 )
             }
+            EventKind::Restart { key, phase } => format!("{}: {}", label(key), phase.word()),
             EventKind::KnownIssueApplied { key, issue } => match key {
                 Some(key) => format!("{}: known issue {issue} applied", label(key)),
                 None => format!("known issue {issue} applied"),

@@ -98,6 +98,7 @@ pub mod fsops;
 mod remote;
 mod remote_copy;
 pub mod remote_evidence;
+pub mod restart;
 pub mod shell;
 mod wait;
 mod write_file;
@@ -220,13 +221,14 @@ pub fn check_on(
     env: &CheckEnv,
     remote: Option<&crate::target::ssh::Session>,
 ) -> Vec<Finding> {
-    match remote {
-        Some(s) => {
+    match (remote, action) {
+        (Some(s), Action::Restart(r)) => restart::check_remote(plan, instance, r, env, s),
+        (Some(s), _) => {
             let mut findings = remote::check(plan, instance, action, env, s);
             findings.extend(waits(instance, action));
             findings
         }
-        None => check(plan, instance, action, env),
+        (None, _) => check(plan, instance, action, env),
     }
 }
 
@@ -255,6 +257,7 @@ pub fn check(plan: &Plan, instance: &Instance, action: &Action, env: &CheckEnv) 
             findings.extend(waits(instance, action));
             findings
         }
+        Action::Restart(_) => restart::check_here(instance),
     }
 }
 
@@ -443,6 +446,10 @@ pub fn execute(
     action: &Action,
     ctx: &mut ExecContext<'_>,
 ) -> Result<Outcome, Failure> {
+    if let Action::Restart(_) = action {
+        // Only the walk runs a restart: it waits for the host to come back.
+        return Err(restart::not_here(instance));
+    }
     if let Action::Check(c) = action
         && let Some(retry) = c.retry
     {
@@ -472,6 +479,7 @@ fn execute_once(
         Action::WriteFile(a) => write_file::execute(plan, instance, a, ctx),
         Action::CreateFolder(a) => create_folder::execute(plan, instance, a, ctx),
         Action::Check(a) => assert::execute(plan, instance, a, ctx),
+        Action::Restart(_) => Err(restart::not_here(instance)),
     }
 }
 
@@ -514,6 +522,13 @@ pub enum ActionView {
         /// For a check that waits: `up to 5m, looking every 10s`.
         #[serde(skip_serializing_if = "Option::is_none")]
         waits: Option<String>,
+    },
+    Restart {
+        /// The restart command line, arguments quoted where they need it.
+        command_line: String,
+        wait_secs: u64,
+        /// What must hold once the host is back, in words.
+        checks: Vec<String>,
     },
 }
 
@@ -559,22 +574,7 @@ pub fn describe(plan: &Plan, action: &Action) -> ActionView {
             path: show(&a.path),
         },
         Action::Check(a) => ActionView::Check {
-            checks: a
-                .checks
-                .iter()
-                .map(|c| match c {
-                    Assertion::Exists { path, size: None } => format!("exists {}", show(path)),
-                    Assertion::Exists {
-                        path,
-                        size: Some(n),
-                    } => format!("exists {} ({n} bytes)", show(path)),
-                    Assertion::Writable { dir } => format!("writable {}", show(dir)),
-                    Assertion::Command { program, args } => {
-                        let args: Vec<String> = args.iter().map(show).collect();
-                        format!("command exits 0: {}", command_line(&show(program), &args))
-                    }
-                })
-                .collect(),
+            checks: a.checks.iter().map(|c| assertion_words(plan, c)).collect(),
             waits: a.retry.map(|r| {
                 format!(
                     "up to {}, looking every {}",
@@ -583,6 +583,31 @@ pub fn describe(plan: &Plan, action: &Action) -> ActionView {
                 )
             }),
         },
+        Action::Restart(r) => {
+            let args: Vec<String> = r.args.iter().map(show).collect();
+            ActionView::Restart {
+                command_line: command_line(&show(&r.program), &args),
+                wait_secs: r.wait_secs,
+                checks: r.checks.iter().map(|c| assertion_words(plan, c)).collect(),
+            }
+        }
+    }
+}
+
+/// An assertion in words: `exists C:\x (1024 bytes)`.
+fn assertion_words(plan: &Plan, c: &Assertion) -> String {
+    let show = |t: &Template| plan.resolved.show(t);
+    match c {
+        Assertion::Exists { path, size: None } => format!("exists {}", show(path)),
+        Assertion::Exists {
+            path,
+            size: Some(n),
+        } => format!("exists {} ({n} bytes)", show(path)),
+        Assertion::Writable { dir } => format!("writable {}", show(dir)),
+        Assertion::Command { program, args } => {
+            let args: Vec<String> = args.iter().map(show).collect();
+            format!("command exits 0: {}", command_line(&show(program), &args))
+        }
     }
 }
 
@@ -848,18 +873,24 @@ pub fn templates(action: &Action) -> Vec<&Template> {
         Action::Copy(a) => vec![&a.from, &a.to],
         Action::WriteFile(a) => vec![&a.dir, &a.content],
         Action::CreateFolder(a) => vec![&a.path],
-        Action::Check(a) => a
-            .checks
-            .iter()
-            .flat_map(|c| match c {
-                Assertion::Exists { path, .. } => vec![path],
-                Assertion::Writable { dir } => vec![dir],
-                Assertion::Command { program, args } => {
-                    std::iter::once(program).chain(args).collect()
-                }
-            })
+        Action::Check(a) => assertion_templates(&a.checks),
+        Action::Restart(r) => std::iter::once(&r.program)
+            .chain(&r.args)
+            .chain(assertion_templates(&r.checks))
             .collect(),
     }
+}
+
+/// Every template of a list of assertions.
+fn assertion_templates(checks: &[Assertion]) -> Vec<&Template> {
+    checks
+        .iter()
+        .flat_map(|c| match c {
+            Assertion::Exists { path, .. } => vec![path],
+            Assertion::Writable { dir } => vec![dir],
+            Assertion::Command { program, args } => std::iter::once(program).chain(args).collect(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

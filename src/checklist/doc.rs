@@ -351,6 +351,12 @@ impl Walk<'_, '_> {
         let optional = matches!(step.action, Action::Manual);
         let lead = if optional {
             format!("Can be automated ({})", action.type_name())
+        } else if step.parallel > 1 {
+            format!(
+                "Automated ({}, on up to {} hosts at once)",
+                action.type_name(),
+                step.parallel
+            )
         } else {
             format!("Automated ({})", action.type_name())
         };
@@ -438,28 +444,7 @@ impl Walk<'_, '_> {
                 text(", unless it is already there (only the last folder of the path)"),
             ],
             Action::Check(c) => {
-                for a in &c.checks {
-                    details.push(match a {
-                        Assertion::Exists { path, size } => {
-                            let mut line = vec![code(self.show(path)), text(" exists")];
-                            if let Some(size) = size {
-                                line.push(text(format!(" and is {} bytes", thousands(*size))));
-                            }
-                            line
-                        }
-                        Assertion::Writable { dir } => vec![
-                            code(self.show(dir)),
-                            text(" is a folder in which a file can be created"),
-                        ],
-                        Assertion::Command { program, args } => {
-                            let args: Vec<String> = args.iter().map(|a| self.show(a)).collect();
-                            vec![
-                                code(command_line(&self.show(program), &args)),
-                                text(" exits with code 0"),
-                            ]
-                        }
-                    });
-                }
+                details.extend(c.checks.iter().map(|a| self.assertion(a)));
                 match c.retry {
                     None => vec![text("checks, without changing anything, that:")],
                     Some(r) => vec![text(format!(
@@ -469,6 +454,24 @@ impl Walk<'_, '_> {
                     ))],
                 }
             }
+            Action::Restart(r) => {
+                details.extend(r.checks.iter().map(|a| self.assertion(a)));
+                let args: Vec<String> = r.args.iter().map(|a| self.show(a)).collect();
+                let mut s = vec![
+                    text("restarts the host with "),
+                    code(command_line(&self.show(&r.program), &args)),
+                    text(format!(
+                        ", then waits (at most {} seconds) until it answers over SSH again",
+                        thousands(r.wait_secs)
+                    )),
+                ];
+                s.push(text(if r.checks.is_empty() {
+                    ""
+                } else {
+                    ", and checks that:"
+                }));
+                s
+            }
         };
         Some(ActionDoc {
             lead,
@@ -476,6 +479,30 @@ impl Walk<'_, '_> {
             details,
             content,
         })
+    }
+
+    /// One assertion of a `check` (or of a restart's checks) in words.
+    fn assertion(&self, a: &Assertion) -> Vec<Span> {
+        match a {
+            Assertion::Exists { path, size } => {
+                let mut line = vec![code(self.show(path)), text(" exists")];
+                if let Some(size) = size {
+                    line.push(text(format!(" and is {} bytes", thousands(*size))));
+                }
+                line
+            }
+            Assertion::Writable { dir } => vec![
+                code(self.show(dir)),
+                text(" is a folder in which a file can be created"),
+            ],
+            Assertion::Command { program, args } => {
+                let args: Vec<String> = args.iter().map(|a| self.show(a)).collect();
+                vec![
+                    code(command_line(&self.show(program), &args)),
+                    text(" exits with code 0"),
+                ]
+            }
+        }
     }
 
     /// The parts of a step that do not depend on where it sits: no number, no boxes.

@@ -23,7 +23,9 @@
 mod fleet;
 pub mod interrupt;
 pub mod operator;
+pub mod parallel;
 pub mod rehearsal;
+pub mod restart;
 pub mod start;
 pub mod summary;
 pub mod view;
@@ -281,8 +283,15 @@ impl<'p, 'r> Walk<'p, 'r> {
             if interrupt::interrupted() {
                 return Ok(Some(Ending::Interrupted));
             }
-            let flow = if state == InstanceState::Started {
+            let flow = if state == InstanceState::Started && self.restart_phase(instance).is_some()
+            {
+                self.resume_restart(instance)?
+            } else if state == InstanceState::Started {
                 self.in_doubt(instance)?
+            } else if let Some(batch) = self.parallel_batch(instance)
+                && let Some(flow) = self.parallel(&batch)?
+            {
+                flow
             } else {
                 self.instance(instance)?
             };
@@ -641,7 +650,12 @@ impl<'p, 'r> Walk<'p, 'r> {
                         ))));
                     };
                     let how = if backed {
-                        if self.rehearsal && matches!(step.automated(), Some(Action::Command(_))) {
+                        if self.rehearsal
+                            && matches!(
+                                step.automated(),
+                                Some(Action::Command(_) | Action::Restart(_))
+                            )
+                        {
                             Completion::Rehearsed
                         } else {
                             Completion::Automated
@@ -755,7 +769,7 @@ impl<'p, 'r> Walk<'p, 'r> {
     /// How an automated action's success is recorded: after a workaround applied to this
     /// instance since it was last reopened, by automation, or (a rehearsed command) rehearsed.
     fn automated_how(&self, instance: &Instance, action: &Action) -> Completion {
-        if self.rehearsal && matches!(action, Action::Command(_)) {
+        if self.rehearsal && matches!(action, Action::Command(_) | Action::Restart(_)) {
             return Completion::Rehearsed;
         }
         let rec = self.recorder();
@@ -1011,7 +1025,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         instance: &Instance,
         action: &Action,
     ) -> Result<Result<(), FailureView>, Error> {
-        if self.rehearsal && matches!(action, Action::Command(_)) {
+        if self.rehearsal && matches!(action, Action::Command(_) | Action::Restart(_)) {
             let lines = view::describe_action(self.plan, action);
             self.prompter
                 .show(&format!("   Rehearsal: not run: {}", lines.join("; ")));
@@ -1024,6 +1038,8 @@ impl<'p, 'r> Walk<'p, 'r> {
         let mut session = None;
         let refused = match self.plan.reach(instance) {
             Reach::Unreachable { host } => Some(Reach::unreachable_sentence(&host)),
+            // A restart sent before: its host may be down, the wait reconnects.
+            Reach::Host(_) if self.waits_for_restart(instance, action) => None,
             Reach::Host(t) if t.kind == TargetKind::Ssh => match self.hosts.session(&t) {
                 Ok(s) => {
                     session = Some(s);
@@ -1090,7 +1106,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         };
         let result = {
             let _guard = interrupt::ActionGuard::enter();
-            actions::execute(&scoped, instance, action, &mut ctx)
+            self.run_action(&scoped, instance, action, &mut ctx)
         };
         bar.finish_and_clear();
         if let Some(e) = journal_failure {
@@ -1106,8 +1122,11 @@ impl<'p, 'r> Walk<'p, 'r> {
                 self.record_output(instance, &failure.command.as_deref(), &output_dir)?;
                 // Whatever failed while the connection went away (a write, a move, a copy) may
                 // have reached the host or not: its outcome is unknown, not a failure.
+                // (Not a restart's: its connection goes away on purpose, and it says itself
+                // what failed after.)
                 if session.as_ref().is_some_and(|s| s.is_closed())
                     && failure.kind != actions::FailureKind::Cancelled
+                    && !matches!(action, Action::Restart(_))
                 {
                     failure.kind = actions::FailureKind::ConnectionLost;
                 }

@@ -238,7 +238,7 @@ fn walk(
             return Ok(ending);
         }
     };
-    let report = dryrun::check_plan(
+    let mut report = dryrun::check_plan(
         plan,
         bindings,
         &CheckOptions {
@@ -249,6 +249,7 @@ fn walk(
             hosts: Some(hosts.clone()),
         },
     );
+    super::restart::while_restarting(&mut report, &recorder);
     let mut walk = Walk {
         plan,
         recorder,

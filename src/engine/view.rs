@@ -65,6 +65,17 @@ pub fn describe_action(plan: &Plan, action: &Action) -> Vec<String> {
                 out.push(format!("wait until every check holds: {w}"));
             }
         }
+        ActionView::Restart {
+            command_line,
+            wait_secs,
+            checks,
+        } => {
+            out.push(format!("restart the host: {command_line}"));
+            out.push(format!(
+                "then wait (at most {wait_secs} s) until it answers over SSH again"
+            ));
+            out.extend(checks.iter().map(|c| format!("then check: {c}")));
+        }
     }
     out
 }

@@ -195,6 +195,48 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         in_place: bool,
     },
+    /// Where a `restart` action stands on the instance's host: the restart was sent, the walk
+    /// waits for the host, it went down, it is back, or it did not come back in time. Resume
+    /// takes an instance whose restart was sent up again at the wait, never at the restart.
+    Restart {
+        key: String,
+        phase: RestartPhase,
+    },
+}
+
+/// The phases of a restart, as journaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestartPhase {
+    /// The restart command was sent to the host.
+    Sent,
+    /// The walk waits for the host to answer again (after sending, or again on resume).
+    Waiting,
+    /// The host was seen down (its connection dropped, or it refused a new one).
+    Down,
+    /// The host answers over SSH again, with its pinned key.
+    Back,
+    /// The host did not come back within the restart's `wait`.
+    TimedOut,
+}
+
+impl RestartPhase {
+    /// From its name in the journal (`sent`, `timed_out`).
+    fn from_name(name: &str) -> Result<RestartPhase, String> {
+        serde_json::from_value(serde_json::Value::String(name.to_string()))
+            .map_err(|_| format!("unknown restart phase `{name}`"))
+    }
+
+    /// In the operator's words.
+    pub fn word(self) -> &'static str {
+        match self {
+            RestartPhase::Sent => "restart sent",
+            RestartPhase::Waiting => "waiting for the host to answer again",
+            RestartPhase::Down => "the host went down",
+            RestartPhase::Back => "the host is back",
+            RestartPhase::TimedOut => "the host did not come back in time",
+        }
+    }
 }
 
 impl EventKind {
@@ -224,6 +266,7 @@ impl EventKind {
             EventKind::RunFinished { .. } => "run_finished",
             EventKind::InDoubtResolved { .. } => "in_doubt_resolved",
             EventKind::RunbookChangedAccepted { .. } => "runbook_changed_accepted",
+            EventKind::Restart { .. } => "restart",
             EventKind::BatchConfirmed { .. } => "batch_confirmed",
             EventKind::HostFailed { .. } => "host_failed",
             EventKind::FailuresAccepted { .. } => "failures_accepted",
@@ -246,7 +289,8 @@ impl EventKind {
             | EventKind::CommandStarted { key, .. }
             | EventKind::InDoubtResolved { key, .. }
             | EventKind::HostFailed { key, .. }
-            | EventKind::FileCopied { key, .. } => Some(key),
+            | EventKind::FileCopied { key, .. }
+            | EventKind::Restart { key, .. } => Some(key),
             EventKind::NoteAdded { key } | EventKind::KnownIssueApplied { key, .. } => {
                 key.as_deref()
             }
@@ -329,6 +373,7 @@ enum Kind {
     RunFinished,
     InDoubtResolved,
     RunbookChangedAccepted,
+    Restart,
     BatchConfirmed,
     HostFailed,
     FailuresAccepted,
@@ -426,6 +471,10 @@ impl Wire {
                 previous_sha256: need(w.previous_sha256, "previous_sha256")?,
                 sha256: need(w.sha256, "sha256")?,
                 changed_steps: w.changed_steps.unwrap_or_default(),
+            },
+            Kind::Restart => EventKind::Restart {
+                key: need(w.key, "key")?,
+                phase: RestartPhase::from_name(&need(w.phase, "phase")?)?,
             },
             Kind::BatchConfirmed => EventKind::BatchConfirmed {
                 phase: need(w.phase, "phase")?,
@@ -615,6 +664,12 @@ impl NewEvent {
     pub fn instance_dispatched(instance: &Instance, target: Option<String>) -> NewEvent {
         let key = instance.key.clone();
         NewEvent::on(instance, EventKind::InstanceStarted { key, target })
+    }
+
+    /// A phase of an instance's restart.
+    pub fn restart(instance: &Instance, phase: RestartPhase) -> NewEvent {
+        let key = instance.key.clone();
+        NewEvent::on(instance, EventKind::Restart { key, phase })
     }
 
     pub fn instance_done(instance: &Instance, how: Completion) -> NewEvent {
@@ -872,6 +927,14 @@ mod tests {
                 previous_sha256: "00".into(),
                 sha256: "11".into(),
                 changed_steps: vec!["s".into()],
+            },
+            EventKind::Restart {
+                key: "k".into(),
+                phase: RestartPhase::Sent,
+            },
+            EventKind::Restart {
+                key: "k".into(),
+                phase: RestartPhase::TimedOut,
             },
             EventKind::BatchConfirmed {
                 phase: "rolling".into(),

@@ -104,7 +104,9 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use event::{Completion, Event, EventKind, NewEvent, ParamValue, Resolution, RunOutcome};
+pub use event::{
+    Completion, Event, EventKind, NewEvent, ParamValue, Resolution, RestartPhase, RunOutcome,
+};
 pub use file::{
     Chain, JournalRead, JournalWriter, LINK_FIELD, parse as parse_journal, read as read_journal,
 };

@@ -9,7 +9,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::event::{Completion, Event, EventKind, ParamValue, Resolution, RunOutcome};
+use super::event::{
+    Completion, Event, EventKind, ParamValue, Resolution, RestartPhase, RunOutcome,
+};
 use super::time::Timestamp;
 use crate::plan::Plan;
 
@@ -118,6 +120,8 @@ pub struct InstanceProgress {
     pub reopened: u32,
     /// Whether a known issue's workaround was applied to it since it was last reopened.
     pub worked_around: bool,
+    /// The last phase of a restart in its current attempt (cleared when it is started again).
+    pub restart: Option<RestartPhase>,
     /// The files its copy put in place, in the order they were done; a file copied again (a
     /// retry) is listed once, with its last record.
     pub files: Vec<FileRecord>,
@@ -149,6 +153,7 @@ impl InstanceProgress {
             known_issues: Vec::new(),
             reopened: 0,
             worked_around: false,
+            restart: None,
             files: Vec::new(),
         }
     }
@@ -303,6 +308,7 @@ impl Progress {
                 i.started = Some(Stamp::of(event));
                 i.stamp = Some(Stamp::of(event));
                 i.attempts = i.attempts.saturating_add(1);
+                i.restart = None;
             }
             EventKind::InstanceDone { key, how } => {
                 // A journal written before items were honest says `done` for a step whose
@@ -397,6 +403,7 @@ impl Progress {
             EventKind::CommandStarted { key, pid, machine } => {
                 self.entry(key, event).command = Some((*pid, machine.clone()));
             }
+            EventKind::Restart { key, phase } => self.entry(key, event).restart = Some(*phase),
             EventKind::KnownIssueApplied { key, issue } => match key {
                 Some(key) => {
                     let i = self.entry(key, event);

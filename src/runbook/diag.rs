@@ -78,6 +78,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("has no steps", "empty-list"),
     ("needs a non-empty", "empty-list"),
     ("is only for", "misplaced-field"),
+    ("needs `on:` a role", "misplaced-field"),
+    ("needs the step to run `on:` a role", "misplaced-field"),
     ("belongs to a step, not to a phase", "misplaced-field"),
     ("goes only with", "misplaced-field"),
     ("cannot have a default", "misplaced-field"),

@@ -31,6 +31,7 @@ const COPY_FIELDS: &Spec = &spec::COPY_ACTION;
 const WRITE_FILE_FIELDS: &Spec = &spec::WRITE_FILE_ACTION;
 const CREATE_FOLDER_FIELDS: &Spec = &spec::CREATE_FOLDER_ACTION;
 const CHECK_FIELDS: &Spec = &spec::CHECK_ACTION;
+const RESTART_FIELDS: &Spec = &spec::RESTART_ACTION;
 const ASSERTION_FIELDS: &Spec = &spec::CHECK_ENTRY;
 const ASSERTION_COMMAND_FIELDS: &Spec = &spec::CHECK_COMMAND;
 const RETRY_FIELDS: &Spec = &spec::CHECK_RETRY;
@@ -1077,6 +1078,7 @@ impl<'s> Decoder<'s> {
             }
             Some(a)
         });
+        let parallel = self.parallel(&f, action.as_ref(), automation.as_ref());
         let id = id?;
         Some(Step {
             id: id.value,
@@ -1092,7 +1094,48 @@ impl<'s> Decoder<'s> {
             known_issues,
             action: action?,
             automation,
+            parallel,
         })
+    }
+
+    /// A step's `parallel: N`: a whole number of at least 1, on a step that runs `on:` a role
+    /// and has an automated action (1 when absent).
+    fn parallel(
+        &mut self,
+        f: &Fields,
+        action: Option<&Action>,
+        automation: Option<&Action>,
+    ) -> usize {
+        let Some(n) = f.get("parallel") else {
+            return 1;
+        };
+        let Some(count) = self.integer::<usize>(n, "parallel") else {
+            return 1;
+        };
+        if count == 0 {
+            self.error(
+                n.pos,
+                "`parallel` must be at least 1 (the number of hosts the step runs on at once)",
+            );
+            return 1;
+        }
+        if f.get("on").is_none() {
+            self.error(
+                n.pos,
+                "`parallel` needs `on:` a role: a step on no role runs once, on this machine",
+            );
+        } else if matches!(action, Some(Action::Manual)) {
+            let what = if automation.is_some() {
+                "this step is manual (its `automation` is run one host at a time, when the operator chooses it)"
+            } else {
+                "this step is manual"
+            };
+            self.error(
+                n.pos,
+                format!("`parallel` is only for a step with an automated `action`; {what}"),
+            );
+        }
+        count
     }
 
     fn items(&mut self, f: &Fields) -> Vec<Item> {
@@ -1171,6 +1214,7 @@ impl<'s> Decoder<'s> {
             "write_file" => WRITE_FILE_FIELDS,
             "create_folder" => CREATE_FOLDER_FIELDS,
             "check" => CHECK_FIELDS,
+            "restart" => RESTART_FIELDS,
             _ => {
                 let message = match suggest(&kind, ACTION_TYPES.iter().copied()) {
                     Some(s) => format!("unknown action type `{kind}`; did you mean `{s}`?"),
@@ -1189,6 +1233,7 @@ impl<'s> Decoder<'s> {
             "copy" => "a copy action",
             "write_file" => "a write_file action",
             "create_folder" => "a create_folder action",
+            "restart" => "a restart action",
             _ => "a check action",
         };
         let f = self.map(node, what, known)?;
@@ -1201,6 +1246,7 @@ impl<'s> Decoder<'s> {
                 .required(&f, "path")
                 .and_then(|n| self.template(n, "path"))
                 .map(|path| Action::CreateFolder(CreateFolderAction { path })),
+            "restart" => self.restart(&f).map(Action::Restart),
             _ => self.check(&f).map(Action::Check),
         }
     }
@@ -1357,6 +1403,54 @@ impl<'s> Decoder<'s> {
         if items.is_empty() {
             self.error(node.pos, "a check needs at least one entry in `checks`");
         }
+        let checks = self.assertions(items);
+        let retry = self.check_retry(f);
+        Some(CheckAction { checks, retry })
+    }
+
+    /// A restart: the command that restarts the host, how long to wait for it, and what must
+    /// hold once it is back. Where it runs (never this machine) is checked against the step.
+    fn restart(&mut self, f: &Fields) -> Option<RestartAction> {
+        let program = self
+            .required(f, "program")
+            .and_then(|n| self.template(n, "program"));
+        let args = self.templates(f, "args");
+        let wait_secs = match f.get("wait") {
+            Some(n) => match self.integer::<u64>(n, "wait") {
+                Some(0) => {
+                    self.error(
+                        n.pos,
+                        "`wait` must be at least 1 second (the time the host has to come back)",
+                    );
+                    900
+                }
+                w => w.unwrap_or(900),
+            },
+            None => 900,
+        };
+        let checks = match f.get("checks") {
+            Some(n) => {
+                let items = self.list(n, "checks");
+                self.assertions(items)
+            }
+            None => Vec::new(),
+        };
+        if !self.host_known {
+            self.error(
+                f.pos,
+                "a restart needs the step to run `on:` a role: a step on no role runs on this machine, which stepwise does not restart",
+            );
+        }
+        Some(RestartAction {
+            program: program?,
+            args,
+            wait_secs,
+            checks,
+        })
+    }
+
+    /// The entries of a `checks` list.
+    fn assertions(&mut self, items: &[Node]) -> Vec<Assertion> {
         let mut checks = Vec::new();
         for item in items {
             let Some(c) = self.map(item, "a check entry", ASSERTION_FIELDS) else {
@@ -1389,7 +1483,7 @@ impl<'s> Decoder<'s> {
                     .and_then(|n| self.template(n, "writable"))
                     .map(|dir| Assertion::Writable { dir }),
                 _ => {
-                    let n = c.get("command")?;
+                    let Some(n) = c.get("command") else { continue };
                     let Some(m) = self.map(n, "a check command", ASSERTION_COMMAND_FIELDS) else {
                         continue;
                     };
@@ -1404,8 +1498,12 @@ impl<'s> Decoder<'s> {
                 checks.push(a);
             }
         }
-        let retry = f.get("retry").and_then(|n| self.retry(n));
-        Some(CheckAction { checks, retry })
+        checks
+    }
+
+    /// A check's `retry`, read beside its `checks` (see [`Self::check`]).
+    fn check_retry(&mut self, f: &Fields) -> Option<Retry> {
+        f.get("retry").and_then(|n| self.retry(n))
     }
 
     /// A check's `retry`: `for` (required) and `every` (default 5 seconds, not longer than

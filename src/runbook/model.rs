@@ -354,6 +354,9 @@ pub struct Step {
     pub action: Action,
     /// On a manual step: what the operator may choose to run instead of doing it by hand.
     pub automation: Option<Action>,
+    /// How many hosts of its role an automated step may run on at once (`parallel: N`); 1
+    /// runs them one after the other.
+    pub parallel: usize,
 }
 
 impl Step {
@@ -384,6 +387,7 @@ pub enum Action {
     WriteFile(WriteFileAction),
     CreateFolder(CreateFolderAction),
     Check(CheckAction),
+    Restart(RestartAction),
 }
 
 impl Action {
@@ -395,6 +399,7 @@ impl Action {
             Action::WriteFile(_) => "write_file",
             Action::CreateFolder(_) => "create_folder",
             Action::Check(_) => "check",
+            Action::Restart(_) => "restart",
         }
     }
 }
@@ -430,6 +435,18 @@ pub struct WriteFileAction {
     pub file: String,
     pub content: Template,
     pub backup: bool,
+}
+
+/// Restarts the instance's host with a command, waits until it answers over SSH again, then
+/// runs its checks. Never on this machine.
+#[derive(Debug, Clone)]
+pub struct RestartAction {
+    pub program: Template,
+    pub args: Vec<Template>,
+    /// Seconds the host has to go down and answer again.
+    pub wait_secs: u64,
+    /// What must hold once the host is back (retried until the wait is up).
+    pub checks: Vec<Assertion>,
 }
 
 #[derive(Debug, Clone)]

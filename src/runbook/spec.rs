@@ -107,6 +107,7 @@ pub const ACTION_TYPES: &[&str] = &[
     "write_file",
     "create_folder",
     "check",
+    "restart",
 ];
 
 pub const RUNBOOK: Node = Node {
@@ -357,6 +358,11 @@ pub const STEP: Node = Node {
             Ty::Action,
             "only on a manual step: an automated action the operator may choose to run instead of doing the step by hand",
         ),
+        opt(
+            "parallel",
+            Ty::Count,
+            "with `on:` and an automated action: how many hosts of the role it runs on at once (at least 1; default 1, one host after the other)",
+        ),
     ],
 };
 
@@ -516,6 +522,35 @@ pub const CHECK_RETRY: Node = Node {
     ],
 };
 
+pub const RESTART_ACTION: Node = Node {
+    name: "restart_action",
+    what: "a restart action",
+    doc: "Restarts the step's host with a command, waits until it answers over SSH again, then runs its checks.",
+    fields: &[
+        req("type", Ty::OneOf(&["restart"]), "`restart`"),
+        req(
+            "program",
+            Ty::Template,
+            "the program that restarts the host (`shutdown`), run on the host; `{{ }}` allowed",
+        ),
+        opt(
+            "args",
+            Ty::List(&Ty::Template),
+            "list of arguments (`[/r, /t, 0]`); `{{ }}` allowed in each",
+        ),
+        opt(
+            "wait",
+            Ty::Count,
+            "seconds the host has to go down and answer over SSH again (default 900; at least 1)",
+        ),
+        opt(
+            "checks",
+            Ty::List(&Ty::Map("check_entry")),
+            "what must hold once the host is back, as in a `check` action; retried until it holds or the wait is up",
+        ),
+    ],
+};
+
 pub const CHECK_ENTRY: Node = Node {
     name: "check_entry",
     what: "a check entry",
@@ -653,6 +688,7 @@ pub const NODES: &[&Node] = &[
     &WRITE_FILE_ACTION,
     &CREATE_FOLDER_ACTION,
     &CHECK_ACTION,
+    &RESTART_ACTION,
     &CHECK_ENTRY,
     &CHECK_COMMAND,
     &CHECK_RETRY,
@@ -671,6 +707,7 @@ pub fn action(kind: &str) -> Option<&'static Node> {
         "write_file" => Some(&WRITE_FILE_ACTION),
         "create_folder" => Some(&CREATE_FOLDER_ACTION),
         "check" => Some(&CHECK_ACTION),
+        "restart" => Some(&RESTART_ACTION),
         _ => None,
     }
 }

@@ -182,6 +182,17 @@ impl Hosts {
         result
     }
 
+    /// A new connection to a host, replacing the one kept (which a restart has ended): the
+    /// host key is checked against the pinned one as for any connection.
+    pub fn reconnect(&self, t: &HostTarget) -> Result<Arc<Session>, ConnectError> {
+        let result = self.open(t);
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(t.host.clone(), result.clone());
+        result
+    }
+
     /// What connecting to a host gave, when it was tried.
     pub fn result(&self, host: &str) -> Option<Result<Arc<Session>, ConnectError>> {
         self.sessions

@@ -299,6 +299,18 @@ pub trait Prompter {
     /// Whether to run an automated action now; `plan` says what it will do.
     fn confirm_action(&mut self, view: &StepView) -> Result<bool, Stop>;
     fn failure(&mut self, view: &StepView, failure: &FailureView) -> Result<FailureChoice, Stop>;
+    /// Whether to run a parallel step's automated action now on all of `hosts`, `at_once` at a
+    /// time (asked once for all of them). An answers file answers it as it answers
+    /// [`Prompter::confirm_action`] for the step.
+    fn confirm_parallel(
+        &mut self,
+        view: &StepView,
+        hosts: &[String],
+        at_once: usize,
+    ) -> Result<bool, Stop> {
+        let _ = (hosts, at_once);
+        self.confirm_action(view)
+    }
     /// Whether to go on to the next batch of a host-major phase (asked for every batch).
     fn next_batch(&mut self, ask: &BatchAsk) -> Result<FleetChoice, Stop> {
         Err(Stop::Missing(format!(

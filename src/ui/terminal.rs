@@ -717,6 +717,25 @@ impl Prompter for TerminalPrompter {
         self.confirm(&prompt, Some(false))
     }
 
+    fn confirm_parallel(
+        &mut self,
+        view: &StepView,
+        hosts: &[String],
+        at_once: usize,
+    ) -> Result<bool, Stop> {
+        let on = match hosts {
+            [] => String::new(),
+            [one] => format!(" on {one}"),
+            [a, b] => format!(" on {a} and {b}"),
+            [first, .., last] => format!(" on {first}..{last} ({} hosts)", hosts.len()),
+        };
+        let prompt = match step_label(view) {
+            Some(step) => format!("Run step {step}{on}, {at_once} at a time?"),
+            None => format!("Run it{on}, {at_once} at a time?"),
+        };
+        self.confirm(&prompt, Some(false))
+    }
+
     fn failure(&mut self, view: &StepView, failure: &FailureView) -> Result<FailureChoice, Stop> {
         let mut labels = vec!["Retry".to_string()];
         let mut workarounds = Vec::new();

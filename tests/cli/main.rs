@@ -32,6 +32,7 @@ mod journal;
 mod json;
 mod kill;
 mod operator;
+mod parallel;
 mod pipes;
 mod record;
 mod run;

@@ -35,6 +35,7 @@ use stepwise::journal::{
 };
 
 mod faces;
+mod parallel;
 
 /// The longest wait for anything to appear on the screen.
 const WAIT: Duration = Duration::from_secs(20);
