@@ -8,11 +8,12 @@ with its peak resident memory. Prints, per command, the median CPU time (user + 
 each size, the growth factor of the CPU time per tenfold step (target: at most 11), and the peak
 memory per step instance at the largest size (target: at most 400 bytes).
 
-Usage: python3 benches/scale.py [--large] [--runs N]
+Usage: python3 benches/scale.py [--large] [--only-large] [--journal] [--runs N] [--bin PATH]
 The 50,000-step size runs each command once; it needs a few GB of memory before the memory work
 and takes about a minute or two on an idle 2-core machine.
 """
 import argparse
+import hashlib
 import os
 import shutil
 import statistics
@@ -22,9 +23,13 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checklist import BIN, ROOT, generated_runbook  # noqa: E402
+import checklist  # noqa: E402
+from checklist import ROOT, generated_runbook  # noqa: E402
 
 HOSTS = 50
+BIN = checklist.BIN
+JOURNAL_EVENTS = 1_000_000
+JOURNAL_STEPS = 5000
 
 
 def run_once(args, cwd, ok_codes):
@@ -52,10 +57,26 @@ def main():
     ap.add_argument("--large", action="store_true", help="include 50,000 steps (each command once)")
     ap.add_argument("--runs", type=int, default=5, help="runs per command at 500 steps (5,000: half)")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--bin", help="the stepwise binary to measure (implies --no-build)")
+    ap.add_argument("--journal", action="store_true",
+                    help="also open a journal of 1 million events (status, log)")
+    ap.add_argument("--journal-also", metavar="BIN",
+                    help="measure the journal with this other binary too (made with --bin's)")
+    ap.add_argument("--journal-only", action="store_true",
+                    help="only the journal of 1 million events")
+    ap.add_argument("--only-large", action="store_true",
+                    help="measure 50,000 steps only (memory per instance; no growth factors)")
     opts = ap.parse_args()
-    if not opts.no_build:
+    global BIN
+    if opts.bin:
+        BIN = os.path.abspath(opts.bin)
+    elif not opts.no_build:
         subprocess.run(["cargo", "build", "--release", "--quiet", "--locked"], cwd=ROOT, check=True)
-    sizes = [500, 5000] + ([50000] if opts.large else [])
+    sizes = [500, 5000] + ([50000] if opts.large or opts.only_large else [])
+    if opts.only_large:
+        sizes = [50000]
+    if opts.journal_only:
+        sizes, opts.journal = [], True
     print("load average before: %s (%d cores)" % (loadavg(), os.cpu_count()))
     results = {}  # (command, size) -> (median s, peak bytes)
     commands = []
@@ -96,9 +117,24 @@ def main():
                 samples = [run_once(args, d, (0,)) for _ in range(runs)]
                 record(results, commands, name, steps, samples, runs, "; journal %d bytes" % journal)
             shutil.rmtree(d, ignore_errors=True)
+        if opts.journal:
+            d = os.path.join(tmp, "journal")
+            os.makedirs(d)
+            rb = os.path.join(d, "generated.yaml")
+            with open(rb, "w") as f:
+                f.write(generated_runbook(steps=JOURNAL_STEPS, hosts=HOSTS))
+            answers = os.path.join(d, "answers.yaml")
+            with open(answers, "w") as f:
+                f.write("operator: bench\nprerequisites: true\nconfirm: true\ndefault: pause\n")
+            state = os.path.join(d, "runs")
+            run_once(["run", rb, "--answers", answers, "--state-dir", state], d, (3,))
+            run_dir = os.path.join(state, [n for n in os.listdir(state) if not n.startswith(".")][0])
+            journal_open(run_dir, rb, d, [BIN] + ([opts.journal_also] if opts.journal_also else []))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("load average after: %s" % loadavg())
+    if not sizes:
+        return
     print()
     n = lambda v: format(v, ",")
     head = "| command | " + " | ".join("CPU ms at %s" % n(s) for s in sizes) + " | " + \
@@ -107,12 +143,12 @@ def main():
             n(sizes[-1]), n(sizes[-1]))
     print(head)
     print("|" + " --- |" * (head.count("|") - 1))
-    big, small = sizes[-1], sizes[-2]
+    big, small = sizes[-1], sizes[-2] if len(sizes) > 1 else None
     for name in commands:
         cpu = [results[(name, s)][0] for s in sizes]
         factors = ["%.1f" % (b / a) for a, b in zip(cpu, cpu[1:])]
         peak = results[(name, big)][2]
-        marginal = (peak - results[(name, small)][2]) / ((big - small) * HOSTS)
+        marginal = (peak - results[(name, small)][2]) / ((big - small) * HOSTS) if small else 0
         print("| %s | %s | %s | %.0f | %.0f | %.0f | %.0f |" % (
             name, " | ".join("%.0f" % (t * 1000) for t in cpu), " | ".join(factors),
             results[(name, big)][1] * 1000, peak / 1e6, peak / (big * HOSTS), marginal))
@@ -120,8 +156,73 @@ def main():
     print("CPU = user + system time of the process (median), which the load of a shared machine")
     print("moves far less than the wall time; bytes per instance = peak RSS / (%s steps x %d hosts);"
           % (n(big), HOSTS))
-    print("marginal = the growth of the peak RSS from %s to %s steps, per instance added."
-          % (n(small), n(big)))
+    if small:
+        print("marginal = the growth of the peak RSS from %s to %s steps, per instance added."
+              % (n(small), n(big)))
+
+
+def journal_open(run_dir, rb, cwd, binaries):
+    """Grows the paused run's journal to JOURNAL_EVENTS events, linked as stepwise links them
+    (each line ends with the SHA-256 of the line before), and measures `status` (text, JSON) and
+    `log` on it: the peak resident memory against the journal's size."""
+    path = os.path.join(run_dir, "journal.jsonl")
+    with open(path, "rb") as f:
+        lines = f.read().splitlines()
+    last = hashlib.sha256(lines[-1]).hexdigest()
+    seq = len(lines)
+    # The instances of the plan in order: the generator's steps on its hosts.
+    steps = sum(1 for line in open(rb) if line.startswith("      - id: step-"))
+    hosts = ["WEB%02d" % i for i in range(1, HOSTS + 1)]
+    millis = 0
+    out = open(path, "ab")
+
+    def emit(body):
+        nonlocal seq, last, millis
+        seq += 1
+        millis += 7
+        t = "2026-12-01T%02d:%02d:%02d.%03dZ" % (millis // 3600000 % 24, millis // 60000 % 60,
+                                                 millis // 1000 % 60, millis % 1000)
+        line = ('{"seq":%d,"time":"%s","operator":"bench",%s,"prev_sha256":"%s"}'
+                % (seq, t, body, last)).encode()
+        out.write(line + b"\n")
+        last = hashlib.sha256(line).hexdigest()
+
+    emit('"kind":"resumed","machine":"vm","pid":1')
+    n = 0
+    while seq < JOURNAL_EVENTS:
+        for s in range(steps):
+            for h in hosts:
+                key = "step-%d@%s" % (s, h)
+                emit('"kind":"instance_started","key":"%s","host":"%s"' % (key, h))
+                if s % 10 == 0:
+                    for item in ("first-item", "second-item", "third-item"):
+                        emit('"kind":"item_done","key":"%s","item":"%s","host":"%s"' % (key, item, h))
+                if n % 7 == 0:
+                    emit('"kind":"note_added","key":"%s","host":"%s","note":"Checked the log of %s"'
+                         % (key, h, h))
+                emit('"kind":"instance_done","key":"%s","how":"confirmed","host":"%s"' % (key, h))
+                n += 1
+                if seq >= JOURNAL_EVENTS:
+                    break
+            if seq >= JOURNAL_EVENTS:
+                break
+    out.close()
+    size = os.path.getsize(path)
+    print("  journal of %d events, %.1f MB, over a plan of %d steps x %d hosts" % (
+        seq, size / 1e6, steps, HOSTS), flush=True)
+    global BIN
+    measured = BIN
+    for binary in binaries:
+        BIN = os.path.abspath(binary)
+        for name, args in (("status text", ["status", run_dir]),
+                           ("status json", ["status", run_dir, "--json"]),
+                           ("log text", ["log", run_dir]),
+                           ("log json", ["log", run_dir, "--json"])):
+            cpu, wall, peak = run_once(args, cwd, (0,))
+            print("  journal  %-12s CPU %9.1f ms  wall %9.1f ms  %8.1f MB  peak / journal %.2f  (%s)"
+                  % (name, cpu * 1000, wall * 1000, peak / 1e6, peak / size,
+                     os.path.basename(BIN)), flush=True)
+    BIN = measured
 
 
 def record(results, commands, name, steps, samples, runs, extra):

@@ -69,14 +69,27 @@ fn run(command: Command) -> Result<ExitCode, Error> {
                     approver: change.approver,
                 },
             };
-            let text = match format {
-                Format::Text => crate::checklist::text(&plan, as_run.as_ref(), &record),
-                Format::Md => crate::checklist::markdown(&plan, as_run.as_ref(), &record),
-                Format::Html => crate::checklist::html(&plan, as_run.as_ref(), &record),
+            let format = match format {
+                Format::Text => crate::checklist::Format::Text,
+                Format::Md => crate::checklist::Format::Markdown,
+                Format::Html => crate::checklist::Format::Html,
+            };
+            // Written as it is made, a phase at a time: the whole document of a large plan
+            // would be a few hundred bytes per step instance.
+            let write = |w: &mut dyn std::io::Write| {
+                crate::checklist::write(format, &plan, as_run.as_ref(), &record, w)
             };
             // `-o -` is standard output, as with most tools that take an output file.
-            let output = output.filter(|p| p.as_os_str() != "-");
-            emit(&text, output.as_deref())?;
+            match output.filter(|p| p.as_os_str() != "-") {
+                Some(path) => crate::fsutil::write_atomic_with(&path, write)
+                    .map_err(|e| Error::io(format!("cannot write {}", path.display()), &e))?,
+                None => {
+                    let mut out = std::io::BufWriter::with_capacity(1 << 16, crate::stdio::Out);
+                    write(&mut out)
+                        .and_then(|()| std::io::Write::flush(&mut out))
+                        .map_err(|e| Error::io("cannot write to standard output", &e))?;
+                }
+            }
             Ok(ExitCode::Success)
         }
         Command::Check {

@@ -101,13 +101,15 @@ pub struct PlanEntry<'p> {
     pub key: &'p str,
     pub host: Option<&'p str>,
     /// Where its actions run: `local`, `ssh ADDRESS:PORT`; `None` when its host has no target.
-    pub target: Option<String>,
+    pub target: Option<Rc<str>>,
     /// The title, action and automation as they read on this instance's host (`{{ host }}` and
-    /// the host's variables filled in).
-    pub title: String,
-    pub action: ActionView,
+    /// the host's variables filled in). Each is shared with the step's instance before this one
+    /// when it reads the same there, as it does unless it depends on the host: a plan of
+    /// millions of instances holds one copy per step, not one per instance.
+    pub title: Rc<str>,
+    pub action: Rc<ActionView>,
     /// A manual step's optional automation.
-    pub automation: Option<ActionView>,
+    pub automation: Option<Rc<ActionView>>,
     /// What every instance of the step shares.
     pub step: Rc<StepEntry<'p>>,
 }
@@ -135,12 +137,12 @@ impl Serialize for PlanEntry<'_> {
         s.serialize_field("phase", step.phase)?;
         s.serialize_field("step", step.id)?;
         s.serialize_field("host", &self.host)?;
-        s.serialize_field("target", &self.target)?;
-        s.serialize_field("title", &self.title)?;
+        s.serialize_field("target", &self.target.as_deref())?;
+        s.serialize_field("title", &*self.title)?;
         s.serialize_field("only_if", &step.only_if)?;
         s.serialize_field("items", &step.items)?;
-        s.serialize_field("action", &self.action)?;
-        s.serialize_field("automation", &self.automation)?;
+        s.serialize_field("action", &*self.action)?;
+        s.serialize_field("automation", &self.automation.as_deref())?;
         s.end()
     }
 }
@@ -569,20 +571,37 @@ pub fn check_plan<'p>(plan: &'p Plan, bindings: &Bindings, opts: &CheckOptions) 
                     .filter(|i| crate::plan::item_applies(i, &plan.resolved).is_some())
                     .count(),
             });
+            let mut previous: Option<PlanEntry<'p>> = None;
             for &index in &step.instances {
                 let instance = &plan.instances[index];
                 let reach = plan.reach(instance);
                 let scoped = plan.for_instance(instance);
-                entries.push(PlanEntry {
+                let entry = PlanEntry {
                     ordinal: instance.ordinal,
                     key: &instance.key,
                     host: instance.host.as_deref(),
-                    target: reach.short(),
-                    title: scoped.resolved.show(&step.step.title),
-                    action: actions::describe(&scoped, action),
-                    automation: automation.map(|a| actions::describe(&scoped, a)),
+                    target: share(reach.short(), previous.as_ref().map(|p| &p.target), |t| {
+                        t.map(Rc::from)
+                    }),
+                    title: share(
+                        scoped.resolved.show(&step.step.title),
+                        previous.as_ref().map(|p| &p.title),
+                        Rc::from,
+                    ),
+                    action: share(
+                        actions::describe(&scoped, action),
+                        previous.as_ref().map(|p| &p.action),
+                        Rc::new,
+                    ),
+                    automation: share(
+                        automation.map(|a| actions::describe(&scoped, a)),
+                        previous.as_ref().map(|p| &p.automation),
+                        |a| a.map(Rc::new),
+                    ),
                     step: Rc::clone(&shared),
-                });
+                };
+                entries.push(entry.clone());
+                previous = Some(entry);
                 let phase_id = Some(planned.phase.id.as_str());
                 for f in instance_findings(&scoped, instance, &reach, action, opts) {
                     push(phase_id, f);
@@ -627,6 +646,46 @@ pub fn check_plan<'p>(plan: &'p Plan, bindings: &Bindings, opts: &CheckOptions) 
         plan: entries,
         findings,
         summary,
+    }
+}
+
+/// `made` as a shared value: the one before, when it reads the same, else a new one.
+fn share<T, S>(made: T, before: Option<&S>, new: impl FnOnce(T) -> S) -> S
+where
+    S: Clone + Shared<T>,
+{
+    match before {
+        Some(b) if b.same_as(&made) => b.clone(),
+        _ => new(made),
+    }
+}
+
+/// A shared value that can be compared with a freshly made one.
+trait Shared<T> {
+    fn same_as(&self, made: &T) -> bool;
+}
+
+impl Shared<String> for Rc<str> {
+    fn same_as(&self, made: &String) -> bool {
+        **self == **made
+    }
+}
+
+impl Shared<Option<String>> for Option<Rc<str>> {
+    fn same_as(&self, made: &Option<String>) -> bool {
+        self.as_deref() == made.as_deref()
+    }
+}
+
+impl Shared<ActionView> for Rc<ActionView> {
+    fn same_as(&self, made: &ActionView) -> bool {
+        **self == *made
+    }
+}
+
+impl Shared<Option<ActionView>> for Option<Rc<ActionView>> {
+    fn same_as(&self, made: &Option<ActionView>) -> bool {
+        self.as_deref() == made.as_ref()
     }
 }
 
@@ -680,12 +739,12 @@ fn instance_findings(
 /// A finding about a manual step's optional automation: what would block the automation only
 /// warns, since the operator can do the step by hand.
 fn optional(mut f: Finding) -> Finding {
-    f.checked = format!("automation: {}", f.checked);
+    f.checked = format!("automation: {}", f.checked).into();
     if f.severity == Severity::Blocking {
         f.severity = Severity::Warning;
         f.to_do = Some(match f.to_do {
-            Some(t) => format!("{t}; or do the step by hand"),
-            None => "Do the step by hand".to_string(),
+            Some(t) => format!("{t}; or do the step by hand").into(),
+            None => "Do the step by hand".into(),
         });
     }
     f
@@ -921,7 +980,7 @@ pub fn write_text(r: &Report, color: bool, w: &mut impl std::io::Write) -> std::
         }
         for e in entries {
             let step = &*e.step;
-            let kind = match (&e.action, &e.automation) {
+            let kind = match (&*e.action, e.automation.as_deref()) {
                 (ActionView::Manual, None) => "manual".to_string(),
                 (ActionView::Manual, Some(a)) => format!("manual, optional {}", view_type(a)),
                 (a, _) => view_type(a).to_string(),
@@ -941,7 +1000,7 @@ pub fn write_text(r: &Report, color: bool, w: &mut impl std::io::Write) -> std::
                 "    {:<5} {}  {}  [{kind}{items}]{cond}",
                 step.number, e.key, e.title
             );
-            for view in std::iter::once(&e.action).chain(&e.automation) {
+            for view in std::iter::once(&*e.action).chain(e.automation.as_deref()) {
                 for (label, value) in view_lines(view) {
                     let _ = writeln!(out, "          {label:<8} {value}");
                 }

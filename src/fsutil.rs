@@ -17,7 +17,25 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomic_mode(path, bytes, true)
 }
 
+/// Like [`write_atomic`], for content written as it is made: `fill` writes it to the temporary
+/// file (through a buffer), which replaces `path` only once `fill` has succeeded. When it fails,
+/// the temporary file is removed and `path` is left as it was.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    write_atomic_mode_with(path, false, fill)
+}
+
 fn write_atomic_mode(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
+    write_atomic_mode_with(path, private, |w| w.write_all(bytes))
+}
+
+fn write_atomic_mode_with(
+    path: &Path,
+    private: bool,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -26,7 +44,11 @@ fn write_atomic_mode(path: &Path, bytes: &[u8], private: bool) -> io::Result<()>
         .prefix(".stepwise-")
         .suffix(".tmp")
         .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
+    {
+        let mut w = io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+        fill(&mut w)?;
+        w.flush()?;
+    }
     // A temporary file is created owner-only; the result should read like any other file, or
     // keep the permissions of the file it replaces.
     let permissions = match fs::symlink_metadata(path) {

@@ -7,6 +7,7 @@
 //! no files and asks nothing.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::runbook::expr::Expr;
 use crate::runbook::{Item, ParamType, Phase, Runbook, Step, Template, Value};
@@ -189,8 +190,43 @@ pub struct Plan<'r> {
     /// The name of the machine `stepwise` runs on, which a host of that name is.
     pub this_machine: String,
     pub hosts: BTreeMap<String, Vec<String>>,
-    pub phases: Vec<PlannedPhase<'r>>,
-    pub instances: Vec<Instance>,
+    /// Shared, like the instances: the plan as one instance sees it ([`Plan::for_instance`])
+    /// is a copy of the plan with other values, made once per instance, and must not copy them.
+    pub phases: Shared<PlannedPhase<'r>>,
+    pub instances: Shared<Instance>,
+}
+
+/// A list shared by the copies of a plan: read like a `Vec`, cloned by reference.
+#[derive(Debug)]
+pub struct Shared<T>(Arc<Vec<T>>);
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Shared<T> {
+        Shared(Arc::clone(&self.0))
+    }
+}
+
+impl<T> From<Vec<T>> for Shared<T> {
+    fn from(v: Vec<T>) -> Shared<T> {
+        Shared(Arc::new(v))
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = Vec<T>;
+
+    fn deref(&self) -> &Vec<T> {
+        &self.0
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Shared<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
 }
 
 fn applies(when: Option<&Expr>, resolved: &Resolved) -> Option<Applies> {
@@ -274,8 +310,8 @@ impl<'r> Plan<'r> {
             inventory: bindings.inventory.clone(),
             this_machine: crate::journal::machine_name(),
             hosts,
-            phases,
-            instances,
+            phases: phases.into(),
+            instances: instances.into(),
         }
     }
 

@@ -88,19 +88,19 @@ fn parent_findings(instance: &Instance, parent: &Path, checked: &str) -> Vec<Fin
         Ok(m) if m.is_dir() => match super::fsops::writable(parent) {
             Ok(()) => vec![Finding::ok(
                 instance,
-                checked,
+                checked.to_string(),
                 "does not exist yet; it will be created, empty",
             )],
             Err(why) => vec![Finding::blocking(
                 instance,
-                checked,
+                checked.to_string(),
                 format!("cannot be created: {shown} is not writable: {why}"),
                 format!("Give the account that runs stepwise write access to {shown}"),
             )],
         },
         _ => vec![Finding::blocking(
             instance,
-            checked,
+            checked.to_string(),
             format!("cannot be created: its parent folder {shown} does not exist"),
             "Check the path: only the last folder of it is created",
         )],

@@ -138,6 +138,10 @@ impl Severity {
     }
 }
 
+/// A finding's text: most are fixed words (a manual step's finding, once per instance of a plan
+/// of millions), which are borrowed rather than copied.
+pub type Text = std::borrow::Cow<'static, str>;
+
 /// One result of a dry-run check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
@@ -145,19 +149,19 @@ pub struct Finding {
     /// The step instance key, or `None` for a finding about the whole runbook.
     pub instance: Option<String>,
     /// What was checked: `destination folder /srv/msishare`.
-    pub checked: String,
+    pub checked: Text,
     /// What was found: `does not exist`.
-    pub found: String,
+    pub found: Text,
     /// What to do about it (for warnings and blocking findings).
-    pub to_do: Option<String>,
+    pub to_do: Option<Text>,
 }
 
 impl Finding {
     pub fn new(
         severity: Severity,
         instance: Option<&Instance>,
-        checked: impl Into<String>,
-        found: impl Into<String>,
+        checked: impl Into<Text>,
+        found: impl Into<Text>,
     ) -> Finding {
         Finding {
             severity,
@@ -168,33 +172,29 @@ impl Finding {
         }
     }
 
-    pub fn ok(
-        instance: &Instance,
-        checked: impl Into<String>,
-        found: impl Into<String>,
-    ) -> Finding {
+    pub fn ok(instance: &Instance, checked: impl Into<Text>, found: impl Into<Text>) -> Finding {
         Finding::new(Severity::Ok, Some(instance), checked, found)
     }
 
     pub fn warning(
         instance: &Instance,
-        checked: impl Into<String>,
-        found: impl Into<String>,
-        to_do: impl Into<String>,
+        checked: impl Into<Text>,
+        found: impl Into<Text>,
+        to_do: impl Into<Text>,
     ) -> Finding {
         Finding::new(Severity::Warning, Some(instance), checked, found).to_do(to_do)
     }
 
     pub fn blocking(
         instance: &Instance,
-        checked: impl Into<String>,
-        found: impl Into<String>,
-        to_do: impl Into<String>,
+        checked: impl Into<Text>,
+        found: impl Into<Text>,
+        to_do: impl Into<Text>,
     ) -> Finding {
         Finding::new(Severity::Blocking, Some(instance), checked, found).to_do(to_do)
     }
 
-    pub fn to_do(mut self, to_do: impl Into<String>) -> Finding {
+    pub fn to_do(mut self, to_do: impl Into<Text>) -> Finding {
         self.to_do = Some(to_do.into());
         self
     }
@@ -674,7 +674,7 @@ impl Place {
 pub(crate) fn windows_only(instance: &Instance, checked: &str) -> Finding {
     Finding::warning(
         instance,
-        checked,
+        checked.to_string(),
         "can only be checked on Windows",
         "Run `stepwise check` on the Windows server to check it",
     )

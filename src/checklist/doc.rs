@@ -47,7 +47,6 @@ pub struct Doc {
     /// Whether some phase or step is still "only if …".
     pub open_conditions: bool,
     pub prerequisites: Vec<PrereqDoc>,
-    pub phases: Vec<PhaseDoc>,
     pub known_issues: Vec<IssueDoc>,
     pub manifests: Vec<ManifestDoc>,
     /// The runbook's article number and content hash, printed on every page.
@@ -703,39 +702,19 @@ impl Doc {
             })
             .collect();
 
-        let phases: Vec<PhaseDoc> = plan
-            .phases
-            .iter()
-            .enumerate()
-            .map(|(index, pp)| PhaseDoc {
-                number: pp.number,
-                id: pp.phase.id.clone(),
-                title: pp.phase.title.clone(),
-                only_if: open_condition(&pp.applies, &plan.resolved),
-                host_order: crate::fleet::describe(plan, index)
-                    .map(|d| format!("Do every step of this phase {d}.")),
-                notes: pp.phase.notes.clone(),
-                steps: pp
-                    .steps
-                    .iter()
-                    .map(|ps| StepDoc {
-                        groups: walk.groups(ps.step, &ps.instances),
-                        ..walk.step(ps.step, ps.number.clone(), &ps.applies)
-                    })
-                    .collect(),
-            })
-            .collect();
-
         let known_issues = rb
             .known_issues
             .iter()
             .map(|ki| {
-                let seen_at = phases
+                // The planned steps that name it: from the plan, since the phases are made one
+                // at a time as they are written.
+                let naming: Vec<&crate::plan::PlannedStep> = plan
+                    .phases
                     .iter()
                     .flat_map(|p| &p.steps)
-                    .filter(|s| s.known_issues.iter().any(|(id, _)| *id == ki.id))
-                    .map(|s| s.number.clone())
+                    .filter(|s| s.step.known_issues.iter().any(|k| k.value == ki.id))
                     .collect();
+                let seen_at = naming.iter().map(|s| s.number.clone()).collect();
                 let mut steps = Vec::new();
                 for step in &ki.steps {
                     let applies = match step.when.as_ref() {
@@ -752,14 +731,12 @@ impl Doc {
                     doc.on = None;
                     steps.push(doc);
                 }
-                let at: Vec<String> = phases
+                let at: Vec<String> = naming
                     .iter()
-                    .flat_map(|p| &p.steps)
-                    .filter(|s| s.known_issues.iter().any(|(id, _)| *id == ki.id))
                     .flat_map(|s| {
-                        s.groups
+                        s.instances
                             .iter()
-                            .filter_map(|g| g.host.as_ref())
+                            .filter_map(|&i| plan.instances[i].host.as_ref())
                             .map(move |h| format!("{h} at step {}", s.number))
                     })
                     .collect();
@@ -819,7 +796,6 @@ impl Doc {
             roles,
             open_conditions: !plan.is_decided(),
             prerequisites,
-            phases,
             known_issues,
             manifests,
             article: rb.article.clone(),
@@ -829,6 +805,34 @@ impl Doc {
             backout: rb.backout.clone(),
             appendix: rb.notes.iter().flat_map(|n| paragraphs(n)).collect(),
         }
+    }
+
+    /// The phases of the plan, each made when it is asked for: a renderer writes one before
+    /// the next is made, so a checklist of millions of boxes is never held whole.
+    pub fn phases<'a>(
+        plan: &'a Plan,
+        as_run: Option<&'a AsRun>,
+    ) -> impl Iterator<Item = PhaseDoc> + 'a {
+        plan.phases.iter().enumerate().map(move |(index, pp)| {
+            let walk = Walk { plan, as_run };
+            PhaseDoc {
+                number: pp.number,
+                id: pp.phase.id.clone(),
+                title: pp.phase.title.clone(),
+                only_if: open_condition(&pp.applies, &plan.resolved),
+                host_order: crate::fleet::describe(plan, index)
+                    .map(|d| format!("Do every step of this phase {d}.")),
+                notes: pp.phase.notes.clone(),
+                steps: pp
+                    .steps
+                    .iter()
+                    .map(|ps| StepDoc {
+                        groups: walk.groups(ps.step, &ps.instances),
+                        ..walk.step(ps.step, ps.number.clone(), &ps.applies)
+                    })
+                    .collect(),
+            }
+        })
     }
 
     /// The short form of the content hash printed on every page (the first 16 hex digits).

@@ -549,7 +549,12 @@ fn manifest(out: &mut String, m: &ManifestDoc) {
     out.push_str("</tbody>\n</table>\n</section>\n");
 }
 
-pub fn render(doc: &Doc) -> String {
+/// Writes the page to `w`: the head, then each phase as it is made, then the rest.
+pub fn write(
+    doc: &Doc,
+    phases: impl Iterator<Item = PhaseDoc>,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
@@ -650,8 +655,10 @@ pub fn render(doc: &Doc) -> String {
         out.push_str("</tbody>\n</table>\n</section>\n");
     }
 
-    for p in &doc.phases {
-        phase(&mut out, p);
+    for p in phases {
+        phase(&mut out, &p);
+        w.write_all(out.as_bytes())?;
+        out.clear();
     }
 
     if !doc.known_issues.is_empty() {
@@ -670,7 +677,7 @@ pub fn render(doc: &Doc) -> String {
     }
     closing(&mut out, doc);
     out.push_str("</body>\n</html>\n");
-    out
+    w.write_all(out.as_bytes())
 }
 
 #[cfg(test)]

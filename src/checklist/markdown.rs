@@ -431,7 +431,32 @@ fn closing(blocks: &mut Vec<String>, doc: &Doc) {
     }
 }
 
-pub fn render(doc: &Doc) -> String {
+/// Blocks of Markdown written as they are made, a blank line between two.
+struct Blocks<'w> {
+    w: &'w mut dyn std::io::Write,
+    first: bool,
+}
+
+impl Blocks<'_> {
+    fn write(&mut self, blocks: &mut Vec<String>) -> std::io::Result<()> {
+        for block in blocks.drain(..) {
+            if !self.first {
+                self.w.write_all(b"\n\n")?;
+            }
+            self.first = false;
+            self.w.write_all(block.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the checklist to `w`: the head, then each phase as it is made, then the rest.
+pub fn write(
+    doc: &Doc,
+    phases: impl Iterator<Item = PhaseDoc>,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut out = Blocks { w, first: true };
     let mut blocks = vec![format!("# {}", esc(&doc.title))];
     let mut about = format!("Checklist of runbook {}.", code(&doc.runbook_id));
     if let Some(run) = &doc.as_run {
@@ -516,8 +541,9 @@ pub fn render(doc: &Doc) -> String {
         blocks.push(list.join("\n"));
     }
 
-    for p in &doc.phases {
-        phase(p, &mut blocks);
+    for p in phases {
+        phase(&p, &mut blocks);
+        out.write(&mut blocks)?;
     }
 
     if !doc.known_issues.is_empty() {
@@ -533,9 +559,8 @@ pub fn render(doc: &Doc) -> String {
         }
     }
     closing(&mut blocks, doc);
-    let mut out = blocks.join("\n\n");
-    out.push('\n');
-    out
+    out.write(&mut blocks)?;
+    out.w.write_all(b"\n")
 }
 
 #[cfg(test)]

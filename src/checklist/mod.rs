@@ -179,19 +179,56 @@ pub struct Record {
 /// The sign-off block's roles, at the end of every checklist.
 pub const SIGN_OFF: [&str; 3] = ["Implemented by", "Verified by", "Approved by"];
 
+/// The formats a checklist is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Plain text, for a terminal or a printer.
+    Text,
+    /// GitHub-flavoured Markdown, with task lists and pipe tables.
+    Markdown,
+    /// One self-contained, printable HTML page with sign-off columns.
+    Html,
+}
+
+/// Writes the checklist to `w` as it is made, a phase at a time: the whole document of a large
+/// plan is never held (a box per step instance and item, a few hundred bytes each).
+pub fn write(
+    format: Format,
+    plan: &Plan,
+    as_run: Option<&AsRun>,
+    record: &Record,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let doc = Doc::build(plan, as_run, record);
+    let phases = Doc::phases(plan, as_run);
+    match format {
+        Format::Text => text::write(&doc, phases, w),
+        Format::Markdown => markdown::write(&doc, phases, w),
+        Format::Html => html::write(&doc, phases, w),
+    }
+}
+
+/// The whole checklist in one string.
+pub fn render(format: Format, plan: &Plan, as_run: Option<&AsRun>, record: &Record) -> String {
+    let mut out = Vec::new();
+    // Writing to memory cannot fail, and every part is text.
+    let _ = write(format, plan, as_run, record, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// The checklist as plain text, for a terminal or a printer.
 pub fn text(plan: &Plan, as_run: Option<&AsRun>, record: &Record) -> String {
-    text::render(&Doc::build(plan, as_run, record))
+    render(Format::Text, plan, as_run, record)
 }
 
 /// The checklist as GitHub-flavoured Markdown, with task lists and pipe tables.
 pub fn markdown(plan: &Plan, as_run: Option<&AsRun>, record: &Record) -> String {
-    markdown::render(&Doc::build(plan, as_run, record))
+    render(Format::Markdown, plan, as_run, record)
 }
 
 /// The checklist as one self-contained, printable HTML page with sign-off columns.
 pub fn html(plan: &Plan, as_run: Option<&AsRun>, record: &Record) -> String {
-    html::render(&Doc::build(plan, as_run, record))
+    render(Format::Html, plan, as_run, record)
 }
 
 /// The as-run record of a journal: a tick per step instance and item the run finished.

@@ -422,7 +422,12 @@ fn section(out: &mut String, title: &str) {
     heading(out, title, '-');
 }
 
-pub fn render(doc: &Doc) -> String {
+/// Writes the checklist to `w`: the head, then each phase as it is made, then the rest.
+pub fn write(
+    doc: &Doc,
+    phases: impl Iterator<Item = PhaseDoc>,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let mut out = String::new();
     heading(&mut out, &doc.title, '=');
     out.push_str(&format!("Checklist of runbook {}\n", doc.runbook_id));
@@ -495,8 +500,10 @@ pub fn render(doc: &Doc) -> String {
         }
     }
 
-    for p in &doc.phases {
-        phase(&mut out, p);
+    for p in phases {
+        phase(&mut out, &p);
+        w.write_all(out.as_bytes())?;
+        out.clear();
     }
 
     if !doc.known_issues.is_empty() {
@@ -512,7 +519,7 @@ pub fn render(doc: &Doc) -> String {
         }
     }
     closing(&mut out, doc);
-    out
+    w.write_all(out.as_bytes())
 }
 
 /// The change block: the values given, or a line to fill in.

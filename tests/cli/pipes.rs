@@ -435,3 +435,60 @@ fn every_subcommand_into_a_closed_pipe_never_panics() {
         let _ = fs::remove_dir_all(sandbox_of(&run));
     }
 }
+
+/// A runbook whose checklist is half a megabyte long or more: 200 steps on 30 hosts, in 10 phases.
+fn large_runbook() -> String {
+    let hosts: Vec<String> = (1..=30).map(|i| format!("WEB{i:02}")).collect();
+    let mut text = format!(
+        "id: large\ntitle: Large\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [{}] }}\nphases:\n",
+        hosts.join(", ")
+    );
+    for s in 0..200 {
+        if s % 20 == 0 {
+            text.push_str(&format!(
+                "  - id: phase-{0}\n    title: Phase {0}\n    steps:\n",
+                s / 20
+            ));
+        }
+        text.push_str(&format!(
+            "      - {{ id: step-{s}, title: Step {s}, on: web, items: [First, Second] }}\n"
+        ));
+    }
+    text
+}
+
+/// A checklist is written a phase at a time: when the reader goes away part-way through a
+/// long one (`| head -1`, or a pipe closed from the start), the command still succeeds, and
+/// with `-o` the file holds exactly what standard output gets.
+#[test]
+fn a_long_checklist_written_as_it_goes_into_head_or_a_closed_pipe_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path();
+    fs::write(t.join("large.yaml"), large_runbook()).unwrap();
+    for format in ["text", "md", "html"] {
+        let args = ["checklist", "large.yaml", "--format", format];
+        let (code, full, stderr) = plain(t, &args);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(
+            full.len() > 1 << 18,
+            "{format}: the checklist is longer than a pipe's buffer ({} bytes)",
+            full.len()
+        );
+        let (head_code, line, head_err) = into_head(t, &args);
+        no_panic(&format!("{format} | head -1"), head_code, &head_err);
+        assert_eq!(line.trim_end(), full.lines().next().unwrap());
+        let closed = into_closed_pipe(t, &args);
+        no_panic(
+            &format!("{format} into a closed pipe"),
+            closed.code,
+            &closed.stderr,
+        );
+        let file = format!("checklist.{format}");
+        let (code, _, stderr) = plain(t, &[&args[..], &["-o", &file]].concat());
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(
+            fs::read_to_string(t.join(&file)).unwrap() == full,
+            "{format}: -o writes what standard output gets"
+        );
+    }
+}
