@@ -15,6 +15,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// `stepwise run` of the test's `book.yaml` by alice, on the hosts of its `inventory.yaml`,
+/// answered by its `a.yaml`, journaled under `runs`: how most fleet tests start a run.
+pub const RUN_BOOK: [&str; 10] = [
+    "run",
+    "book.yaml",
+    "--operator",
+    "alice",
+    "--inventory",
+    "inventory.yaml",
+    "--answers",
+    "a.yaml",
+    "--state-dir",
+    "runs",
+];
+
 /// The path every host sees its own tree at.
 pub const HOST_ROOT: &str = "/tmp/stepwise-ssh-host";
 

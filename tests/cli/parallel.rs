@@ -22,18 +22,7 @@ fn book(hosts: &[&str], step: &str) -> String {
 
 /// `stepwise run book.yaml` with the fleet's inventory and the answers `a.yaml`.
 fn run_args(t: Stepwise) -> Stepwise {
-    t.args([
-        "run",
-        "book.yaml",
-        "--operator",
-        "alice",
-        "--inventory",
-        "inventory.yaml",
-        "--answers",
-        "a.yaml",
-        "--state-dir",
-        "runs",
-    ])
+    t.args(crate::fleet::RUN_BOOK)
 }
 
 /// The journal of the only run under `runs/`.

@@ -278,18 +278,7 @@ fn an_unknown_host_key_is_pinned_only_by_an_explicit_answer_and_journaled() {
             "confirm: true\ndefault: done\nhost_keys: {{ WEB01: \"{fp}\" }}\nsteps:\n  mark@WEB01: {{ on_failure: skip-host, note: it fails on purpose }}\n"
         ),
     );
-    let t = t.args([
-        "run",
-        "book.yaml",
-        "--operator",
-        "alice",
-        "--inventory",
-        "inventory.yaml",
-        "--answers",
-        "a.yaml",
-        "--state-dir",
-        "runs",
-    ]);
+    let t = t.args(crate::fleet::RUN_BOOK);
     let out = t.run();
     let pinned = fs::read_to_string(fleet.path("known_hosts")).unwrap();
     assert!(
@@ -336,18 +325,7 @@ fn the_journal_and_log_name_the_target_an_instance_was_dispatched_to() {
     );
     t.file("inventory.yaml", &fleet.inventory(""));
     t.file("a.yaml", "confirm: true\ndefault: done\n");
-    let t = t.args([
-        "run",
-        "book.yaml",
-        "--operator",
-        "alice",
-        "--inventory",
-        "inventory.yaml",
-        "--answers",
-        "a.yaml",
-        "--state-dir",
-        "runs",
-    ]);
+    let t = t.args(crate::fleet::RUN_BOOK);
     let out = t.run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let log = std::process::Command::new(env!("CARGO_BIN_EXE_stepwise"))
@@ -438,18 +416,7 @@ fn write_file_on_a_host_goes_through_a_temporary_name_and_backs_up_what_it_repla
     );
     t.file("inventory.yaml", &fleet.inventory(""));
     t.file("a.yaml", "confirm: true\ndefault: done\n");
-    let t = t.args([
-        "run",
-        "book.yaml",
-        "--operator",
-        "alice",
-        "--inventory",
-        "inventory.yaml",
-        "--answers",
-        "a.yaml",
-        "--state-dir",
-        "runs",
-    ]);
+    let t = t.args(crate::fleet::RUN_BOOK);
     let out = t.run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     for h in ["WEB01", "WEB02"] {
@@ -500,18 +467,7 @@ fn a_command_past_its_timeout_on_a_host_fails_with_what_it_printed() {
         "a.yaml",
         "confirm: true\ndefault: done\nsteps:\n  slow@WEB01: { on_failure: skip-host, note: too slow }\n",
     );
-    let t = t.args([
-        "run",
-        "book.yaml",
-        "--operator",
-        "alice",
-        "--inventory",
-        "inventory.yaml",
-        "--answers",
-        "a.yaml",
-        "--state-dir",
-        "runs",
-    ]);
+    let t = t.args(crate::fleet::RUN_BOOK);
     let started = Instant::now();
     let out = t.run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);

@@ -43,18 +43,7 @@ fn run(dir: &Path, envs: &[(&str, &str)]) -> (crate::common::Output, PathBuf) {
     for (k, v) in envs {
         t = t.env(k, v);
     }
-    let t = t.args([
-        "run",
-        "book.yaml",
-        "--operator",
-        "alice",
-        "--inventory",
-        "inventory.yaml",
-        "--answers",
-        "a.yaml",
-        "--state-dir",
-        "runs",
-    ]);
+    let t = t.args(crate::fleet::RUN_BOOK);
     let out = t.run();
     let runs = dir.join("runs");
     let mut dirs: Vec<PathBuf> = fs::read_dir(&runs)

@@ -105,18 +105,7 @@ fn stepwise(dir: &Path, args: &[&str]) -> crate::common::Output {
         .run()
 }
 
-const RUN: [&str; 10] = [
-    "run",
-    "book.yaml",
-    "--operator",
-    "alice",
-    "--inventory",
-    "inventory.yaml",
-    "--answers",
-    "a.yaml",
-    "--state-dir",
-    "runs",
-];
+const RUN: [&str; 10] = crate::fleet::RUN_BOOK;
 
 const RESUME: [&str; 7] = [
     "resume",

@@ -42,20 +42,7 @@ fn a_command_runs_on_exactly_the_host_its_instance_is_for() {
     t.file("book.yaml", BOOK);
     t.file("inventory.yaml", &windows_inventory(&fleet));
     t.file("a.yaml", "confirm: true\ndefault: done\n");
-    let out = t
-        .args([
-            "run",
-            "book.yaml",
-            "--operator",
-            "alice",
-            "--inventory",
-            "inventory.yaml",
-            "--answers",
-            "a.yaml",
-            "--state-dir",
-            "runs",
-        ])
-        .run();
+    let out = t.args(crate::fleet::RUN_BOOK).run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     for name in ["WEB01", "WEB02"] {
         let mark = fleet.host(name).tree.join("mark");
