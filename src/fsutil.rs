@@ -1,9 +1,30 @@
 //! Writing files so that a crash never leaves half of one: a temporary file in the same folder,
-//! written, synced, then renamed over the target.
+//! written, synced, then renamed over the target. Also the two byte helpers every reader of
+//! files and hashes shares: [`read_full`] and [`hex`].
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
+
+/// Reads until `buf` is full or the reader ends (retrying interrupted reads); returns how much
+/// was read, less than `buf.len()` only at the end.
+pub fn read_full(from: &mut dyn io::Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match from.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Bytes as lower-case hex (a SHA-256 as the journal and the checklists write it).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// Replaces `path` with `bytes` atomically and durably. A file that is replaced keeps its
 /// permissions; a new one can be read by everyone (0644 on Unix), like any document.

@@ -9,9 +9,11 @@
 //! execution calls them.
 
 use std::fs::{self, File, Metadata};
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+
+use crate::fsutil::read_full;
 
 /// A runbook path that cannot be checked on this machine, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -582,25 +584,7 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
     Ok(super::transfer::hash_reader(&mut file)?.1)
 }
 
-/// Bytes as lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 const CHUNK: usize = 1 << 20;
-
-fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
-}
 
 /// Why [`copy_atomic`] stopped.
 #[derive(Debug)]

@@ -30,7 +30,8 @@ use std::sync::atomic::AtomicBool;
 
 use sha2::{Digest, Sha256};
 
-use super::fsops::{Copied, CopyError, hex};
+use super::fsops::{Copied, CopyError};
+use crate::fsutil::hex;
 
 /// The size of a range the copy hands to the kernel at once, and reports progress after.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]

@@ -68,10 +68,7 @@ impl Chain {
 
 /// The hex SHA-256 of bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::fsutil::hex(&Sha256::digest(bytes))
 }
 
 /// The link a line carries: the 64 hex digits of its `prev_sha256`, which the writer always

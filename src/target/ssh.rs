@@ -31,6 +31,7 @@ use russh::client;
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
 
 use super::{AuthKind, HostTarget};
+use crate::fsutil::{hex, read_full};
 
 /// Why a host could not be reached. Each message names the host and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -796,23 +797,6 @@ const POSIX_RENAME: &str = "posix-rename@openssh.com";
 fn no_such_file(e: &russh_sftp::client::error::Error) -> bool {
     matches!(e, russh_sftp::client::error::Error::Status(st)
         if st.status_code == russh_sftp::protocol::StatusCode::NoSuchFile)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn read_full(from: &mut dyn std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match from.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 async fn authenticate(
