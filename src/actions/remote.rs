@@ -7,8 +7,8 @@
 //! `write_file` and the `check` assertions go through SFTP: a file is written under a temporary
 //! name beside its target, read back and compared by SHA-256, then moved into place; the file it
 //! replaces is backed up into the run folder first. A `copy` goes to the host through SFTP as
-//! well ([`super::remote_copy`]). A `create_folder` is not done over SSH by this version: its
-//! check is blocking and its execution refuses, so it is done by hand, never here.
+//! well ([`super::remote_copy`]), and a `create_folder` makes its folder (and the folders above
+//! it that are missing) through SFTP ([`super::create_folder`]).
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -50,6 +50,7 @@ pub(super) fn check(
             .iter()
             .map(|c| assertion(plan, instance, c, s))
             .collect(),
+        Action::CreateFolder(a) => super::create_folder::check_remote(plan, instance, a, s),
         other => vec![not_over_ssh(instance, other, &s.target.host)],
     }
 }
@@ -94,32 +95,53 @@ pub(super) fn folder(
             "Move the file out of the way",
         ),
         Ok(Stat::Folder) if !writable => Finding::ok(instance, checked, "exists"),
-        Ok(Stat::Folder) => match s.target.shell {
-            Shell::Sh => {
-                let q = shell::sh_word(dir);
-                match s.query(&format!("test -w {q} && test -x {q}"), LOOKUP_TIMEOUT) {
-                    Ok((0, _)) => Finding::ok(instance, checked, "exists and is writable"),
-                    Ok(_) => Finding::blocking(
-                        instance,
-                        checked,
-                        "is not writable: permission denied",
-                        format!("Give {} write access to {shown} on {host}", s.target.user),
-                    ),
-                    Err(e) => Finding::blocking(
-                        instance,
-                        checked,
-                        format!("cannot be looked at: {e}"),
-                        format!("Check the connection to {host}"),
-                    ),
-                }
-            }
-            _ => Finding::warning(
+        Ok(Stat::Folder) => match may_write(s, dir) {
+            MayWrite::Yes => Finding::ok(instance, checked, "exists and is writable"),
+            MayWrite::No => Finding::blocking(
+                instance,
+                checked,
+                "is not writable: permission denied",
+                format!("Give {} write access to {shown} on {host}", s.target.user),
+            ),
+            MayWrite::Unknown(e) => Finding::blocking(
+                instance,
+                checked,
+                format!("cannot be looked at: {e}"),
+                format!("Check the connection to {host}"),
+            ),
+            MayWrite::Unasked => Finding::warning(
                 instance,
                 checked,
                 "exists; whether it is writable cannot be asked of a Windows shell",
                 format!("Make sure {} can write to {shown}", s.target.user),
             ),
         },
+    }
+}
+
+/// Whether the account on a host may create entries in a folder that exists.
+pub(super) enum MayWrite {
+    Yes,
+    No,
+    /// A Windows shell cannot be asked without writing.
+    Unasked,
+    /// The question could not be asked (the connection).
+    Unknown(String),
+}
+
+/// Asks the host, read-only, whether a folder takes new entries (`test -w` and `test -x` on a
+/// POSIX shell; a Windows shell cannot be asked).
+pub(super) fn may_write(s: &Session, dir: &str) -> MayWrite {
+    match s.target.shell {
+        Shell::Sh => {
+            let q = shell::sh_word(dir);
+            match s.query(&format!("test -w {q} && test -x {q}"), LOOKUP_TIMEOUT) {
+                Ok((0, _)) => MayWrite::Yes,
+                Ok(_) => MayWrite::No,
+                Err(e) => MayWrite::Unknown(e),
+            }
+        }
+        _ => MayWrite::Unasked,
     }
 }
 
@@ -497,6 +519,7 @@ pub(super) fn execute(
         Action::Command(a) => command(plan, instance, a, ctx, s),
         Action::WriteFile(a) => write_file(plan, instance, a, ctx, s),
         Action::Copy(a) => super::remote_copy::execute(plan, instance, a, ctx, s),
+        Action::CreateFolder(a) => super::create_folder::execute_remote(plan, instance, a, s),
         Action::Check(a) => {
             let findings: Vec<Finding> = a
                 .checks
