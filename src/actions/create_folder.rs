@@ -35,7 +35,11 @@ enum State<P> {
     InTheWay {
         what: &'static str,
     },
-    Unreadable(String),
+    /// It cannot be looked at: why, and what to do.
+    Unreadable {
+        why: String,
+        to_do: String,
+    },
     /// Not there: the folders to create, outermost first and the folder itself last (with how
     /// each missing one above it is shown), and what the nearest existing folder above allows.
     Missing {
@@ -67,11 +71,11 @@ fn check_state<P>(instance: &Instance, state: &State<P>, checked: &str) -> Vec<F
             format!("{what} is in its place"),
             format!("Move {what} out of the way, or restore the {checked}"),
         ),
-        State::Unreadable(why) => Finding::blocking(
+        State::Unreadable { why, to_do } => Finding::blocking(
             instance,
             checked,
             format!("cannot be looked at: {why}"),
-            "Give the account that runs stepwise access to the parent folder",
+            to_do.clone(),
         ),
         State::Missing { above, base, .. } => {
             let mut will = "does not exist yet; it will be created, empty".to_string();
@@ -119,7 +123,9 @@ fn evidence_of<P>(state: &State<P>, folder: String) -> FolderEvidence {
         State::Folder(_) => FolderState::Present,
         State::Missing { .. } => FolderState::Missing,
         State::InTheWay { what } => FolderState::Unknown(format!("{what} is in its place")),
-        State::Unreadable(why) => FolderState::Unknown(format!("it cannot be looked at: {why}")),
+        State::Unreadable { why, .. } => {
+            FolderState::Unknown(format!("it cannot be looked at: {why}"))
+        }
         State::Unchecked(f) => FolderState::Unknown(f.found.to_string()),
     };
     FolderEvidence { folder, state }
@@ -150,7 +156,10 @@ fn survey(plan: &Plan, instance: &Instance, a: &CreateFolderAction) -> (State<Pa
         {
             missing_here(&path)
         }
-        Err(e) => State::Unreadable(crate::error::describe_io(&e)),
+        Err(e) => State::Unreadable {
+            why: crate::error::describe_io(&e),
+            to_do: "Give the account that runs stepwise access to the parent folder".into(),
+        },
     };
     (state, shown)
 }
@@ -325,7 +334,13 @@ fn survey_remote(
     let path = host_path(s, &plan.resolved.fill(&a.path));
     let path = trim_separators(&path).to_string();
     let state = match s.link_metadata(&path) {
-        Err(e) => State::Unreadable(e),
+        Err(e) => State::Unreadable {
+            why: e,
+            to_do: format!(
+                "Give {} access to the parent folder on {host}, or check the connection to {host}",
+                s.target.user
+            ),
+        },
         Ok(Some(m)) if m.kind == Kind::Folder => State::Folder(path),
         Ok(Some(m)) if m.kind == Kind::Other("a link") => State::InTheWay { what: "a link" },
         Ok(Some(_)) => State::InTheWay { what: "a file" },
