@@ -4,9 +4,11 @@
 //!
 //! A `command` runs on the host (its argument vector quoted for the host's shell by
 //! [`crate::target::shell`]); its check looks the program up on the host, read-only. A
-//! `write_file` and the `check` assertions go through SFTP: a file is written under a temporary
-//! name beside its target, read back and compared by SHA-256, then moved into place; the file it
-//! replaces is backed up into the run folder first. A `copy` goes to the host through SFTP as
+//! `write_file` and the `check` assertions `exists` and `writable` go through SFTP: a file is
+//! written under a temporary name beside its target, read back and compared by SHA-256, then
+//! moved into place; the file it replaces is backed up into the run folder first. A `command`
+//! assertion runs on the host when the check step is done (exit 0 holds), as a command does;
+//! the dry-run only looks its program up. A `copy` goes to the host through SFTP as
 //! well ([`super::remote_copy`]), and a `create_folder` makes its folder (and the folders above
 //! it that are missing) through SFTP ([`super::create_folder`]).
 
@@ -19,7 +21,7 @@ use super::{
     CommandRun, Done, ExecContext, Failure, FailureKind, Finding, Outcome, Progress, missing_params,
 };
 use crate::plan::{Instance, Plan};
-use crate::runbook::{Action, Assertion, CommandAction, Template, WriteFileAction};
+use crate::runbook::{Action, Assertion, CheckAction, CommandAction, Template, WriteFileAction};
 use crate::target::ssh::{RemoteEnd, Session, Stat};
 use crate::target::{Shell, shell};
 
@@ -520,43 +522,85 @@ pub(super) fn execute(
         Action::WriteFile(a) => write_file(plan, instance, a, ctx, s),
         Action::Copy(a) => super::remote_copy::execute(plan, instance, a, ctx, s),
         Action::CreateFolder(a) => super::create_folder::execute_remote(plan, instance, a, s),
-        Action::Check(a) => {
-            let findings: Vec<Finding> = a
-                .checks
-                .iter()
-                .map(|c| assertion(plan, instance, c, s))
-                .collect();
-            let failed: Vec<String> = findings
-                .iter()
-                .filter(|f| f.severity != super::Severity::Ok)
-                .map(Finding::sentence)
-                .collect();
-            if !failed.is_empty() {
-                return Err(Failure::new(
-                    FailureKind::AssertionFailed,
-                    failed.join("; "),
-                ));
-            }
-            Ok(Outcome {
-                summary: format!(
-                    "{} held on {}",
-                    plural_checks(a.checks.len()),
-                    s.target.host
-                ),
-                done: findings
-                    .iter()
-                    .map(|f| Done::Held {
-                        check: f.sentence(),
-                    })
-                    .collect(),
-                command: None,
-            })
-        }
+        Action::Check(a) => check_on_host(plan, instance, a, ctx, s),
         other => Err(Failure::new(
             FailureKind::NotReady,
             not_over_ssh(instance, other, &s.target.host).sentence(),
         )),
     }
+}
+
+/// How long a `command` assertion may run on the host (as on this machine).
+const ASSERTION_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A `check` action done on its host: `exists` and `writable` looked at, a `command` run there
+/// (exit 0 holds), as a local check's execution does; the dry-run only looks its program up.
+fn check_on_host(
+    plan: &Plan,
+    instance: &Instance,
+    a: &CheckAction,
+    ctx: &mut ExecContext<'_>,
+    s: &Session,
+) -> Result<Outcome, Failure> {
+    let mut done = Vec::new();
+    let mut failed = Vec::new();
+    let mut last_run = None;
+    for c in &a.checks {
+        if let Assertion::Command { program, args } = c {
+            let run = CommandAction {
+                program: program.clone(),
+                args: args.clone(),
+                cwd: None,
+                timeout_secs: ASSERTION_TIMEOUT.as_secs(),
+                success_codes: vec![0],
+                shell: false,
+            };
+            match command(plan, instance, &run, ctx, s) {
+                Ok(o) => {
+                    if let Some(r) = &o.command {
+                        done.push(Done::Held {
+                            check: format!("{} exits 0", r.command_line),
+                        });
+                    }
+                    last_run = o.command;
+                }
+                // Stopped, or the connection went: not a verdict on the assertion.
+                Err(f)
+                    if matches!(f.kind, FailureKind::Cancelled | FailureKind::ConnectionLost) =>
+                {
+                    return Err(f);
+                }
+                Err(f) => {
+                    failed.push(f.message.clone());
+                    last_run = f.command.map(|b| *b);
+                }
+            }
+            continue;
+        }
+        let f = assertion(plan, instance, c, s);
+        if f.severity == super::Severity::Ok {
+            done.push(Done::Held {
+                check: f.sentence(),
+            });
+        } else {
+            failed.push(f.sentence());
+        }
+    }
+    if !failed.is_empty() {
+        let mut f = Failure::new(FailureKind::AssertionFailed, failed.join("; "));
+        f.done = done;
+        f.command = last_run.map(Box::new);
+        return Err(f);
+    }
+    Ok(Outcome {
+        summary: format!(
+            "{} held on {}",
+            plural_checks(a.checks.len()),
+            s.target.host
+        ),
+        done,
+        command: last_run,
+    })
 }
 
 fn command(
