@@ -250,7 +250,7 @@ impl Walk<'_, '_> {
                     // Stays started: resume asks about it on its own evidence.
                     self.prompter
                         .show(&format!("   ✗ {host}: stopped: {}", f.message));
-                } else if f.kind == FailureKind::ConnectionLost {
+                } else if f.kind.outcome_unknown() {
                     // Its outcome is unknown: taken up once the others have ended.
                     self.prompter
                         .show(&format!("   ✗ {host}: outcome unknown: {}", f.message));
@@ -337,8 +337,11 @@ fn run_one(
         cancel: interrupt::cancel_flag(),
         remote: session.as_deref(),
     };
-    let result =
+    let mut result =
         super::restart::run_action(plan, hosts, recorder, &scoped, instance, action, &mut ctx);
+    if let Err(f) = &mut result {
+        super::unknown_if_lost(session.as_deref(), action, f);
+    }
     match unjournaled {
         Some(e) => Err(Failure::new(
             FailureKind::Io,

@@ -12,7 +12,7 @@ use crate::common::Stepwise;
 use crate::fleet::{Fleet, HOST_ROOT};
 
 /// Every process below `pid` (children, their children, …), read from `/proc`.
-fn descendants(pid: u32) -> Vec<u32> {
+pub(crate) fn descendants(pid: u32) -> Vec<u32> {
     let mut parent_of: Vec<(u32, u32)> = Vec::new();
     for e in fs::read_dir("/proc").unwrap().flatten() {
         let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
