@@ -506,12 +506,13 @@ impl<'p, 'r> Walk<'p, 'r> {
             let over_ssh =
                 matches!(self.plan.reach(instance), Reach::Host(t) if t.kind == TargetKind::Ssh);
             let (text, supports) = match last {
-                // A command on a host: no exit came back. The connection dropped, or stepwise
-                // stopped, while it ran; it may have finished there or still run.
+                // A command on a host: no exit came back. The connection dropped, stepwise
+                // stopped, or it ran past its timeout while it ran; it may have finished there
+                // or still run.
                 Some((_, None)) | None if over_ssh => {
                     let host = instance.host.clone().unwrap_or_default();
                     let mut text = format!(
-                        "   The connection to {host} ended before the command's exit came back: stepwise cannot know whether it finished (it may have, or may still be running there)."
+                        "   No exit of the command came back from {host} (its connection ended, or it ran past its timeout): stepwise cannot know whether it finished (it may have, or may still be running there)."
                     );
                     if let Some((path, _)) = &last {
                         text.push_str(&format!(" What it printed is in {path}."));
@@ -586,7 +587,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                 instance.key
             ),
             false => format!(
-                "{host} did not answer in time while `{}` ran: its outcome is unknown",
+                "`{}` ended without an answer from {host}: its outcome is unknown",
                 instance.key
             ),
         };
@@ -1360,7 +1361,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                             let host = host.unwrap_or_default();
                             let what = match f.connection_lost {
                                 true => format!("the connection to {host} dropped"),
-                                false => format!("{host} did not answer in time"),
+                                false => format!("{host} gave no answer"),
                             };
                             let sentence = format!(
                                 "{what} while the workaround step `{key}` ran: its outcome is unknown; look on {host} before you go on"

@@ -123,7 +123,7 @@ fn a_move_into_place_that_gets_no_answer_is_in_doubt_not_failed() {
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains(&format!(
-            "   ✗ WEB01 did not answer in time while `config@WEB01` ran: its outcome is unknown.\n     (the move of {HOST_ROOT}/conf/.App.config.stepwise-part to {HOST_ROOT}/conf/App.config was sent to WEB01 and got no answer (no answer within 10 s): whether {HOST_ROOT}/conf/App.config was replaced is unknown)\n"
+            "   ✗ `config@WEB01` ended without an answer from WEB01: its outcome is unknown.\n     (the move of {HOST_ROOT}/conf/.App.config.stepwise-part to {HOST_ROOT}/conf/App.config was sent to WEB01 and got no answer (no answer within 10 s): whether {HOST_ROOT}/conf/App.config was replaced is unknown)\n"
         )),
         "{}",
         out.stdout
@@ -191,4 +191,49 @@ fn a_write_that_gets_no_answer_before_the_move_fails_and_says_the_file_is_unchan
         fs::read_to_string(web01.join("conf/App.config")).unwrap(),
         "old\n"
     );
+}
+
+/// OpenSSH does not stop a command without a terminal when its channel is closed (nor on the
+/// kill signal request): a command given up on at its timeout may go on and change the host, so
+/// it is in doubt, never failed.
+#[test]
+fn a_command_past_its_timeout_on_a_host_is_in_doubt_since_it_may_go_on_there() {
+    let fleet = Fleet::start(&["WEB01"]);
+    let web01 = fleet.host("WEB01").tree.clone();
+    let t = Stepwise::new();
+    t.file(
+        "book.yaml",
+        &format!(
+            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: slow, title: Slow, on: web, action: {{ type: command, program: sh, args: [-c, 'echo begun; sleep 6; echo late > {HOST_ROOT}/late'], timeout: 2 }} }}\n"
+        ),
+    );
+    t.file("inventory.yaml", &fleet.inventory(""));
+    t.file(
+        "a.yaml",
+        "confirm: true\ndefault: done\non_failure: skip-host\nin_doubt: pause\n",
+    );
+    let t = t.args(RUN_BOOK);
+    let out = t.run();
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!(
+            "   ✗ `slow@WEB01` ended without an answer from WEB01: its outcome is unknown.\n     (sh -c \"echo begun; sleep 6; echo late > {HOST_ROOT}/late\" (on WEB01) did not finish within 2 seconds; its channel was closed, but it may still be running on WEB01)\n   Last lines of output:\n     | begun\n"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("   No exit of the command came back from WEB01 (its connection ended, or it ran past its timeout): stepwise cannot know whether it finished (it may have, or may still be running there). What it printed is in output/slow@WEB01.log.\n"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        kinds(t.dir(), "slow@WEB01"),
+        ["instance_started", "action_output", "note_added"],
+        "in doubt, neither failed nor done"
+    );
+    // And rightly so: it went on after stepwise gave up on it.
+    wait_for("the command to go on on WEB01", 30, || {
+        web01.join("late").exists()
+    });
 }

@@ -154,7 +154,7 @@ fn a_command_cut_by_a_dropped_connection_stays_in_doubt_until_the_host_answers_a
         out.stdout
     );
     let unreachable = format!(
-        "   WEB01 cannot be reached now: cannot connect to WEB01 ({at}): Connection refused.\n   What the action left on WEB01 cannot be looked at, so nothing is guessed: `slow@WEB01` stays in doubt until WEB01 answers.\n   The connection to WEB01 ended before the command's exit came back: stepwise cannot know whether it finished (it may have, or may still be running there). What it printed is in output/slow@WEB01.log.\n"
+        "   WEB01 cannot be reached now: cannot connect to WEB01 ({at}): Connection refused.\n   What the action left on WEB01 cannot be looked at, so nothing is guessed: `slow@WEB01` stays in doubt until WEB01 answers.\n   No exit of the command came back from WEB01 (its connection ended, or it ran past its timeout): stepwise cannot know whether it finished (it may have, or may still be running there). What it printed is in output/slow@WEB01.log.\n"
     );
     assert!(out.stdout.contains(&unreachable), "{}", out.stdout);
     assert!(
@@ -209,7 +209,7 @@ fn a_command_cut_by_a_dropped_connection_stays_in_doubt_until_the_host_answers_a
     let out = stepwise(t.dir(), &RESUME);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains("   The connection to WEB01 ended before the command's exit came back: stepwise cannot know whether it finished (it may have, or may still be running there). What it printed is in output/slow@WEB01.log.\n"),
+        out.stdout.contains("   No exit of the command came back from WEB01 (its connection ended, or it ran past its timeout): stepwise cannot know whether it finished (it may have, or may still be running there). What it printed is in output/slow@WEB01.log.\n"),
         "{}",
         out.stdout
     );
@@ -544,7 +544,7 @@ fn after_a_crash_during_a_command_on_a_host_resume_says_its_outcome_cannot_be_kn
     let out = stepwise(t.dir(), &RESUME);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains("   The connection to WEB01 ended before the command's exit came back: stepwise cannot know whether it finished (it may have, or may still be running there).\n"),
+        out.stdout.contains("   No exit of the command came back from WEB01 (its connection ended, or it ran past its timeout): stepwise cannot know whether it finished (it may have, or may still be running there).\n"),
         "{}",
         out.stdout
     );
