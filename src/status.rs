@@ -407,8 +407,7 @@ fn detail_text(ex: &Examined) -> String {
     let mut rows = Vec::new();
     let mut extra: HashMap<usize, Vec<String>> = HashMap::new();
     // In the walk's order: a host-major phase batch by batch.
-    let order = crate::fleet::order(&plan);
-    for instance in order.slots.iter().map(|&(i, _)| &plan.instances[i]) {
+    for instance in crate::fleet::walk(&plan).map(|(i, _)| &plan.instances[i]) {
         let planned = plan.step_of(instance);
         let recorded = ex.progress.instance(&instance.key);
         let state = ex.progress.state(&instance.key);
@@ -527,7 +526,7 @@ fn fleet_lines(ex: &Examined, plan: &crate::plan::Plan) -> Vec<String> {
         let id = &planned.phase.id;
         lines.push(format!("phase {id}: {order}"));
         let batches = crate::fleet::batches(plan, index);
-        for (b, hosts) in batches.iter().enumerate().skip(1) {
+        for (b, batch) in batches.iter().enumerate().skip(1) {
             let number = u32::try_from(b + 1).unwrap_or(u32::MAX);
             let said = match fleet.confirmed.get(&(id.clone(), number)) {
                 Some(stamp) => format!("went on ({})", stamp_text(stamp)),
@@ -537,7 +536,7 @@ fn fleet_lines(ex: &Examined, plan: &crate::plan::Plan) -> Vec<String> {
                 "  batch {} of {} ({}): {said}",
                 b + 1,
                 batches.len(),
-                crate::fleet::and_list(hosts)
+                crate::fleet::and_list(&batch.hosts)
             ));
         }
         if let Some(failed) = fleet.failed.get(id) {
@@ -565,15 +564,15 @@ fn fleet_json(ex: &Examined, plan: &crate::plan::Plan) -> serde_json::Value {
             let batches = crate::fleet::batches(plan, index);
             let of = batches.len();
             let batches: Vec<serde_json::Value> = batches
-                .into_iter()
+                .iter()
                 .enumerate()
-                .map(|(b, hosts)| {
+                .map(|(b, batch)| {
                     let number = u32::try_from(b + 1).unwrap_or(u32::MAX);
                     let went_on = fleet
                         .confirmed
                         .get(&(id.clone(), number))
                         .map(|s| json!({ "operator": s.operator, "time": s.time.to_string() }));
-                    json!({ "batch": b + 1, "of": of, "hosts": hosts, "went_on": went_on })
+                    json!({ "batch": b + 1, "of": of, "hosts": batch.hosts, "went_on": went_on })
                 })
                 .collect();
             let failed: Vec<serde_json::Value> = fleet
@@ -805,7 +804,7 @@ fn detail_json(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
     let instances = Each(std::cell::RefCell::new(Some(plan.instances.iter().map(
         |i| {
             let number = &plan.step_of(i).number;
-            instance_json(&i.key, Some(number), i.host.as_deref())
+            instance_json(&i.key, Some(number), i.host())
         },
     ))));
     let unplanned: Vec<_> = ex
