@@ -586,10 +586,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                 "the connection to {host} dropped while `{}` ran: its outcome is unknown",
                 instance.key
             ),
-            false => format!(
-                "`{}` ended without an answer from {host}: its outcome is unknown",
-                instance.key
-            ),
+            false => format!("the outcome of `{}` on {host} is unknown", instance.key),
         };
         let mut text = format!(
             "\n   ✗ {}{}.\n",
@@ -1357,13 +1354,14 @@ impl<'p, 'r> Walk<'p, 'r> {
                         Err(f) if f.outcome_unknown => {
                             // Neither done nor failed: said, and journaled as what it is.
                             let host = host.unwrap_or_default();
-                            let what = match f.connection_lost {
-                                true => format!("the connection to {host} dropped"),
-                                false => format!("{host} gave no answer"),
+                            let sentence = match f.connection_lost {
+                                true => format!(
+                                    "the connection to {host} dropped while the workaround step `{key}` ran: its outcome is unknown; look on {host} before you go on"
+                                ),
+                                false => format!(
+                                    "the outcome of the workaround step `{key}` on {host} is unknown; look on {host} before you go on"
+                                ),
                             };
-                            let sentence = format!(
-                                "{what} while the workaround step `{key}` ran: its outcome is unknown; look on {host} before you go on"
-                            );
                             self.record(NewEvent::note_added(
                                 Some(&pseudo),
                                 format!("{sentence} ({})", f.what),

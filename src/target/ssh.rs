@@ -610,11 +610,23 @@ impl Session {
         })
     }
 
-    /// Creates one folder (its parent must exist), with the server's default permissions.
-    pub fn create_dir(&self, path: &str) -> Result<(), String> {
-        let sftp = self.sftp()?;
-        self.rt
-            .block_on(async { sftp.create_dir(path).await.map_err(|e| e.to_string()) })
+    /// Creates one folder (its parent must exist), with the server's default permissions. A
+    /// request sent without an answer is [`ChangeError::Unknown`]: the folder may be made yet.
+    pub fn create_dir(&self, path: &str) -> Result<(), ChangeError> {
+        let sftp = self.sftp().map_err(ChangeError::NotDone)?;
+        hold("mkdir");
+        self.rt.block_on(async {
+            match sftp.create_dir(path).await {
+                Ok(()) => Ok(()),
+                Err(e @ russh_sftp::client::error::Error::Status(_)) => {
+                    Err(ChangeError::NotDone(e.to_string()))
+                }
+                Err(russh_sftp::client::error::Error::Timeout) => Err(ChangeError::Unknown(
+                    format!("no answer within {SFTP_TIMEOUT_SECS} s"),
+                )),
+                Err(e) => Err(ChangeError::Unknown(e.to_string())),
+            }
+        })
     }
 
     /// The names in a folder (read-only).
@@ -860,8 +872,9 @@ const POSIX_RENAME: &str = "posix-rename@openssh.com";
 
 /// Test hook: with `STEPWISE_TEST_HOLD=STAGE:PATH`, an action that reaches `STAGE` on a host
 /// (`write`: before it writes its temporary file; `move`: just before it sends the move into
-/// place) creates `PATH` and waits (at most a minute) until it is removed, so a test can stall
-/// the host at that very moment. Without the variable it does nothing.
+/// place; `mkdir`: just before it asks for a folder) creates `PATH` and waits (at most a minute) until it is removed, so a test can stall
+/// the host at that very moment; with `PATH` `!panic` it panics there instead (what an
+/// unexpected error in an action leaves). Without the variable it does nothing.
 pub fn hold(stage: &str) {
     let Ok(spec) = std::env::var("STEPWISE_TEST_HOLD") else {
         return;
@@ -869,7 +882,13 @@ pub fn hold(stage: &str) {
     let Some((at, path)) = spec.split_once(':') else {
         return;
     };
-    if at != stage || std::fs::write(path, stage).is_err() {
+    if at != stage {
+        return;
+    }
+    if path == "!panic" {
+        panic!("STEPWISE_TEST_HOLD asked for a panic at {stage}");
+    }
+    if std::fs::write(path, stage).is_err() {
         return;
     }
     let start = Instant::now();

@@ -474,7 +474,7 @@ fn a_command_past_its_timeout_on_a_host_is_in_doubt_with_what_it_printed() {
     assert!(started.elapsed() < Duration::from_secs(40));
     assert!(
         out.stdout.contains(
-            "✗ `slow@WEB01` ended without an answer from WEB01: its outcome is unknown.\n     (sh -c \"echo waiting; sleep 60\" (on WEB01) did not finish within 5 seconds; its channel was closed, but it may still be running on WEB01)"
+            "✗ The outcome of `slow@WEB01` on WEB01 is unknown.\n     (sh -c \"echo waiting; sleep 60\" (on WEB01) did not finish within 5 seconds; its channel was closed, but it may still be running on WEB01)"
         ),
         "{}",
         out.stdout
