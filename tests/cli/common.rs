@@ -40,6 +40,57 @@ pub fn stepwise_command() -> Command {
     Command::new(stepwise_program())
 }
 
+/// `stepwise run` of the test's `rb.yaml`, answered by its `a.yaml`, journaled under `runs`.
+pub const RUN_RB: [&str; 6] = [
+    "run",
+    "rb.yaml",
+    "--answers",
+    "a.yaml",
+    "--state-dir",
+    "runs",
+];
+
+/// `stepwise ARGS` in `dir` as the operator `alice`, with no state folder from the
+/// environment and no standard input: the process's own output, bytes and status.
+pub fn stepwise_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    stepwise_command()
+        .args(args)
+        .current_dir(dir)
+        .env_remove("STEPWISE_STATE_DIR")
+        .env("USER", "alice")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run stepwise")
+}
+
+/// Bytes a process printed, as text (invalid UTF-8 replaced).
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Fails unless the process exited with `code`, showing what it printed.
+#[track_caller]
+pub fn assert_code(out: &std::process::Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// The one run folder under a state folder.
+pub fn only_run(state: &Path) -> PathBuf {
+    let runs: Vec<PathBuf> = fs::read_dir(state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs.into_iter().next().unwrap()
+}
+
 /// A text with the separators of the paths the Windows build joins into a state folder (`runs\\ID\\journal.jsonl`)
 /// turned into `/`, to compare with what the Linux build prints (as it is for the Linux build).
 pub fn run_paths(text: &str) -> String {

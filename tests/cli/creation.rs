@@ -2,6 +2,8 @@
 //! in the state folder): `status` reports it without touching it, `resume` and `run` remove it,
 //! and one that a live process is building right now is neither reported nor removed.
 
+use crate::common::text;
+
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -86,10 +88,6 @@ impl Env {
 
 fn name(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn copy_dir(from: &Path, to: &Path) {

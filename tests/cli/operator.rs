@@ -2,7 +2,7 @@
 //! `operator`, `USER`, `USERNAME`, in that order; with none and no terminal, nothing starts.
 //! (Asked at a terminal: `terminal::the_operator_is_asked_once_when_nothing_names_them`.)
 
-use crate::common;
+use crate::common::{self, text};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -81,10 +81,6 @@ impl Env {
         fs::remove_dir_all(run).unwrap();
         ops
     }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn operators(run: &Path) -> Vec<String> {

@@ -3,7 +3,7 @@
 //! runbook that changed under a run, a second process refused by the lock, and a run with no
 //! terminal and no answer.
 
-use crate::common;
+use crate::common::{self, assert_code, only_run, stepwise_in as stepwise, text};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,42 +11,6 @@ use std::process::{Command, Output, Stdio};
 
 use stepwise::journal::{self, EventKind, InstanceState};
 use stepwise::runbook::{self, Action, bundled};
-
-fn stepwise(dir: &Path, args: &[&str]) -> Output {
-    common::stepwise_command()
-        .args(args)
-        .current_dir(dir)
-        .env_remove("STEPWISE_STATE_DIR")
-        .env("USER", "alice")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run stepwise")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn assert_code(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
-
-/// The one run folder under a state folder.
-fn only_run(state: &Path) -> PathBuf {
-    let runs: Vec<PathBuf> = fs::read_dir(state)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .collect();
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    runs.into_iter().next().unwrap()
-}
 
 fn events(run: &Path) -> Vec<EventKind> {
     let read = journal::read_journal(&run.join("journal.jsonl")).unwrap();

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common;
+use crate::common::{self, assert_code, text};
 use stepwise::journal::{self, EventKind};
 use stepwise::runbook::{self, Action, bundled};
 
@@ -147,20 +147,6 @@ fn wine(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run wine64")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn assert_code(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
 }
 
 /// A YAML single-quoted scalar.
