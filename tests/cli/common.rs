@@ -91,6 +91,32 @@ pub fn only_run(state: &Path) -> PathBuf {
     runs.into_iter().next().unwrap()
 }
 
+/// Waits (at most `limit`) until the journal of a run under the state folder `state` says a
+/// command started: the run's folder and the command's process id.
+pub fn command_started(state: &Path, limit: Duration) -> (PathBuf, u32) {
+    use stepwise::journal::{self, EventKind};
+    let started = Instant::now();
+    loop {
+        let run = fs::read_dir(state).ok().and_then(|runs| {
+            runs.flatten()
+                .map(|e| e.path())
+                .find(|p| p.join("journal.jsonl").exists())
+        });
+        let pid = run.as_ref().and_then(|run| {
+            let read = journal::read_journal(&run.join("journal.jsonl")).ok()?;
+            read.events.iter().find_map(|e| match &e.kind {
+                EventKind::CommandStarted { pid, .. } => Some(*pid),
+                _ => None,
+            })
+        });
+        if let (Some(run), Some(pid)) = (run, pid) {
+            return (run, pid);
+        }
+        assert!(started.elapsed() < limit, "the command never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// A text with the separators of the paths the Windows build joins into a state folder (`runs\\ID\\journal.jsonl`)
 /// turned into `/`, to compare with what the Linux build prints (as it is for the Linux build).
 pub fn run_paths(text: &str) -> String {

@@ -973,33 +973,7 @@ fn resume_says_when_a_command_of_a_killed_run_is_still_running() {
         .spawn()
         .unwrap();
     // Wait until the journal says the command started, then kill stepwise outright.
-    let started = std::time::Instant::now();
-    let pid = loop {
-        assert!(
-            started.elapsed().as_secs() < 20,
-            "the command never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        let Ok(runs) = fs::read_dir(t.join("runs")) else {
-            continue;
-        };
-        let Some(run) = runs
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.join("journal.jsonl").exists())
-        else {
-            continue;
-        };
-        let Ok(read) = journal::read_journal(&run.join("journal.jsonl")) else {
-            continue;
-        };
-        if let Some(pid) = read.events.iter().find_map(|e| match &e.kind {
-            EventKind::CommandStarted { pid, .. } => Some(*pid),
-            _ => None,
-        }) {
-            break pid;
-        }
-    };
+    let (_, pid) = common::command_started(&t.join("runs"), std::time::Duration::from_secs(20));
     child.kill().unwrap();
     child.wait().unwrap();
     let out = stepwise(t, &["resume", "--answers", "a.yaml", "--state-dir", "runs"]);

@@ -77,11 +77,22 @@ fn instance_events(t: &Stepwise, key: &str) -> Vec<String> {
 
 const RUN: [&str; 10] = crate::fleet::RUN_BOOK;
 
-/// A step on WEB02 (role `gate`) that leaves `waiting` in WEB02's tree and goes on once the
-/// test writes `go` there: what holds a run before the step the test is about.
-fn gate_step() -> String {
+/// A runbook whose first step, on WEB02 (role `gate`), leaves `waiting` in WEB02's tree and
+/// goes on once the test writes `go` there; then `steps` (on WEB01, role `web`): what holds a
+/// run before the step the test is about.
+fn gated_book(steps: &str) -> String {
+    book(
+        &[("gate", "WEB02"), ("web", "WEB01")],
+        &format!(
+            "      - {{ id: wait, title: Wait, on: gate, action: {{ type: command, program: sh, args: [-c, 'touch {HOST_ROOT}/waiting; while ! test -e {HOST_ROOT}/go; do sleep 0.1; done'] }} }}\n{steps}"
+        ),
+    )
+}
+
+/// A step on WEB01 (role `web`) that writes `marked` to `mark` in WEB01's tree.
+fn mark_step() -> String {
     format!(
-        "      - {{ id: wait, title: Wait, on: gate, action: {{ type: command, program: sh, args: [-c, 'touch {HOST_ROOT}/waiting; while ! test -e {HOST_ROOT}/go; do sleep 0.1; done'] }} }}\n"
+        "      - {{ id: mark, title: Mark, on: web, action: {{ type: command, program: sh, args: [-c, 'echo marked > {HOST_ROOT}/mark'] }} }}\n"
     )
 }
 
@@ -245,13 +256,9 @@ fn a_write_file_cut_by_a_dropped_connection_is_looked_at_again_on_the_host_and_f
     let t = Stepwise::new();
     prepare(
         &t,
-        &book(
-            &[("gate", "WEB02"), ("web", "WEB01")],
-            &format!(
-                "{gate}      - id: config\n        title: Config\n        on: web\n        action: {{ type: write_file, dir: '{HOST_ROOT}/conf', file: App.config, content: \"new\\n\" }}\n",
-                gate = gate_step()
-            ),
-        ),
+        &gated_book(&format!(
+            "      - id: config\n        title: Config\n        on: web\n        action: {{ type: write_file, dir: '{HOST_ROOT}/conf', file: App.config, content: \"new\\n\" }}\n"
+        )),
         &fleet.inventory(""),
         "confirm: true\ndefault: done\nin_doubt: evidence\n",
     );
@@ -349,12 +356,7 @@ fn a_write_file_cut_by_a_dropped_connection_is_looked_at_again_on_the_host_and_f
 fn run_blocked(t: &Stepwise, inventory: &str, answers: &str) -> (i32, Vec<String>, bool) {
     prepare(
         t,
-        &book(
-            &[("web", "WEB01")],
-            &format!(
-                "      - {{ id: mark, title: Mark, on: web, action: {{ type: command, program: sh, args: [-c, 'echo marked > {HOST_ROOT}/mark'] }} }}\n"
-            ),
-        ),
+        &book(&[("web", "WEB01")], &mark_step()),
         inventory,
         answers,
     );
@@ -440,13 +442,7 @@ fn a_host_down_when_its_step_comes_fails_that_step_with_nothing_sent_and_resume_
     let t = Stepwise::new();
     prepare(
         &t,
-        &book(
-            &[("gate", "WEB02"), ("web", "WEB01")],
-            &format!(
-                "{gate}      - {{ id: mark, title: Mark, on: web, action: {{ type: command, program: sh, args: [-c, 'echo marked > {HOST_ROOT}/mark'] }} }}\n",
-                gate = gate_step()
-            ),
-        ),
+        &gated_book(&mark_step()),
         &fleet.inventory(""),
         "confirm: true\ndefault: done\nsteps:\n  mark@WEB01: { on_failure: pause }\n",
     );

@@ -57,35 +57,6 @@ fn resume(t: &mut Terminal) {
     t.run(&["resume", "--state-dir", &state]);
 }
 
-/// Waits until the journal of the run in the terminal's state folder says a command started;
-/// the run and the command's process id.
-fn command_started(t: &Terminal) -> (journal::Run, u32) {
-    let start = Instant::now();
-    loop {
-        let found = journal::list_runs(&t.state_dir())
-            .ok()
-            .and_then(|runs| runs.into_iter().next())
-            .and_then(|r| r.run.ok())
-            .and_then(|run| {
-                let pid = run
-                    .read_journal()
-                    .ok()?
-                    .events
-                    .iter()
-                    .find_map(|e| match &e.kind {
-                        EventKind::CommandStarted { pid, .. } => Some(*pid),
-                        _ => None,
-                    })?;
-                Some((run, pid))
-            });
-        if let Some(found) = found {
-            return found;
-        }
-        assert!(start.elapsed() < WAIT, "the command never started");
-        std::thread::sleep(POLL);
-    }
-}
-
 #[test]
 fn two_enters_after_declining_a_copy_leave_it_not_done() {
     let Some(mut t) = terminal("declined") else {
@@ -427,7 +398,7 @@ fn ctrl_c_during_a_command_defaults_to_not_completed_on_resume() {
     t.prompt("Run step 1.1 now?");
     t.answer(&["y"]);
     // Wait until the journal says the command runs, then Ctrl-C.
-    command_started(&t);
+    crate::common::command_started(&t.state_dir(), WAIT);
     t.send(&["C-c"]);
     assert_eq!(t.exit_code(), 130);
 
@@ -689,9 +660,9 @@ fn a_command_still_running_after_a_kill_is_waited_for_never_run_again() {
     t.answer(&["y"]);
     // The command's process, once journaled; then stepwise itself is killed outright (its pid
     // is in the run's lock.json), leaving the command running.
-    let (run, command) = command_started(&t);
+    let (run, command) = crate::common::command_started(&t.state_dir(), WAIT);
     let holder: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(run.dir().join("lock.json")).unwrap()).unwrap();
+        serde_json::from_str(&fs::read_to_string(run.join("lock.json")).unwrap()).unwrap();
     let stepwise = holder["pid"].as_u64().unwrap().to_string();
     let kill = |sig: &str, pid: &str| {
         std::process::Command::new("kill")
