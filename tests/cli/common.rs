@@ -40,6 +40,19 @@ pub fn stepwise_command() -> Command {
     Command::new(stepwise_program())
 }
 
+/// A runbook of two manual steps, `stop-engine` and `start-engine`.
+pub const DEMO_RUNBOOK: &str = "id: demo
+title: Demo rollup
+article: KB000001
+product: Demo 1.0
+phases:
+  - id: prepare
+    title: Prepare
+    steps:
+      - { id: stop-engine, title: Stop the provisioning engine }
+      - { id: start-engine, title: Start the provisioning engine }
+";
+
 /// `stepwise run` of the test's `rb.yaml`, answered by its `a.yaml`, journaled under `runs`.
 pub const RUN_RB: [&str; 6] = [
     "run",

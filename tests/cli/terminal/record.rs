@@ -26,18 +26,7 @@ fn rehearse_hmc45_until(t: &mut Terminal, stop_at: &str) -> String {
         if prompt.contains(stop_at) {
             return t.history();
         }
-        let keys: &[&str] =
-            if prompt.starts_with("? Run step ") || prompt.contains("prerequisites met?") {
-                &["y"]
-            } else if prompt.starts_with("? Tick every item done") {
-                &["a", "Enter"]
-            } else if prompt.starts_with("? Hosts for ")
-                || prompt.starts_with("? Step ") && prompt.contains(": what now?")
-            {
-                &["Enter"]
-            } else {
-                panic!("an unexpected prompt: {prompt}\n{}", t.screen());
-            };
+        let keys = hmc45_rehearsal_keys(t, &prompt);
         t.answer(keys);
     }
 }
@@ -49,6 +38,22 @@ fn run_book(t: &mut Terminal, name: &str, text: &str) {
     fs::write(&book, text).unwrap();
     let state = t.state_dir().display().to_string();
     t.run(&["run", &book.display().to_string(), "--state-dir", &state]);
+}
+
+/// Runs a runbook whose one step `slow` ("A slow command") runs the program and arguments
+/// `command` (a YAML flow map's tail: `sleep, args: ['60']`), says yes to running it, and
+/// waits until the journal says it started: the run's folder and the command's process id.
+fn start_slow_command(t: &mut Terminal, command: &str) -> (std::path::PathBuf, u32) {
+    run_book(
+        t,
+        "slow.yaml",
+        &format!(
+            "id: slow\ntitle: Slow\narticle: KB0\nproduct: stepwise tests\nphases:\n  - id: main\n    title: Main\n    steps:\n      - id: slow\n        title: A slow command\n        action: {{ type: command, program: {command} }}\n"
+        ),
+    );
+    t.prompt("Run step 1.1 now?");
+    t.answer(&["y"]);
+    crate::common::command_started(&t.state_dir(), WAIT)
 }
 
 /// Starts `stepwise resume` of the run in the terminal's state folder.
@@ -390,15 +395,8 @@ fn ctrl_c_during_a_command_defaults_to_not_completed_on_resume() {
     let Some(mut t) = terminal("doubt-command") else {
         return;
     };
-    run_book(
-        &mut t,
-        "slow.yaml",
-        "id: slow\ntitle: Slow\narticle: KB0\nproduct: stepwise tests\nphases:\n  - id: main\n    title: Main\n    steps:\n      - id: slow\n        title: A slow command\n        action: { type: command, program: sh, args: [-c, 'echo working; sleep 30'] }\n",
-    );
-    t.prompt("Run step 1.1 now?");
-    t.answer(&["y"]);
-    // Wait until the journal says the command runs, then Ctrl-C.
-    crate::common::command_started(&t.state_dir(), WAIT);
+    start_slow_command(&mut t, "sh, args: [-c, 'echo working; sleep 30']");
+    // The journal says the command runs: Ctrl-C.
     t.send(&["C-c"]);
     assert_eq!(t.exit_code(), 130);
 
@@ -651,16 +649,9 @@ fn a_command_still_running_after_a_kill_is_waited_for_never_run_again() {
     let Some(mut t) = terminal("still-running") else {
         return;
     };
-    run_book(
-        &mut t,
-        "slow.yaml",
-        "id: slow\ntitle: Slow\narticle: KB0\nproduct: stepwise tests\nphases:\n  - id: main\n    title: Main\n    steps:\n      - id: slow\n        title: A slow command\n        action: { type: command, program: sleep, args: ['60'] }\n",
-    );
-    t.prompt("Run step 1.1 now?");
-    t.answer(&["y"]);
     // The command's process, once journaled; then stepwise itself is killed outright (its pid
     // is in the run's lock.json), leaving the command running.
-    let (run, command) = crate::common::command_started(&t.state_dir(), WAIT);
+    let (run, command) = start_slow_command(&mut t, "sleep, args: ['60']");
     let holder: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(run.join("lock.json")).unwrap()).unwrap();
     let stepwise = holder["pid"].as_u64().unwrap().to_string();
