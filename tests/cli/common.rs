@@ -130,6 +130,29 @@ pub fn command_started(state: &Path, limit: Duration) -> (PathBuf, u32) {
     }
 }
 
+/// Sends `signal` (`-INT`, `-TERM`, …) to a running `stepwise` with `kill`, and waits (at most
+/// 15 s) for it to end: how it ended.
+pub fn signal_and_wait(child: &mut std::process::Child, signal: &str) -> std::process::ExitStatus {
+    assert!(
+        Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "stepwise did not end within 15 s of kill {signal}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A text with the separators of the paths the Windows build joins into a state folder (`runs\\ID\\journal.jsonl`)
 /// turned into `/`, to compare with what the Linux build prints (as it is for the Linux build).
 pub fn run_paths(text: &str) -> String {

@@ -387,24 +387,7 @@ fn sigterm_stops_the_command_journals_and_exits_143() {
     std::thread::sleep(Duration::from_millis(100));
     let pid = |name: &str| fs::read_to_string(t.join(name)).unwrap().trim().to_string();
     let (shell, sleeper) = (pid("child"), pid("grandchild"));
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "stepwise did not end"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = crate::common::signal_and_wait(&mut child, "-TERM");
     let mut stderr = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert_eq!(status.code(), Some(143), "{stderr}");

@@ -189,6 +189,11 @@ impl Fixture {
         stepwise(self.path(), args)
     }
 
+    /// `stepwise resume` of the run under `runs/` with an answers file.
+    fn resume(&self, answers: &str) -> Output {
+        self.run(&["resume", "--answers", answers, "--state-dir", "runs"])
+    }
+
     /// `stepwise run automated.yaml` with an answers file, runs under `runs/`.
     fn run_automated(&self, answers: &str) -> Output {
         self.run(&[
@@ -239,7 +244,7 @@ fn pause_then_resume_finishes_where_it_stopped() {
         "rest.yaml",
         "confirm: true\ndefault: done\nin_doubt: rerun\n",
     );
-    let out = f.run(&["resume", "--answers", &b, "--state-dir", "runs"]);
+    let out = f.resume(&b);
     assert_code(&out, 0);
     let shown = text(&out.stdout);
     assert!(shown.contains("Resuming run"), "{shown}");
@@ -444,7 +449,7 @@ fn a_changed_runbook_is_listed_on_resume_and_needs_an_answer() {
     fs::write(&path, changed).unwrap();
 
     let refuse = f.answers("no.yaml", "default: done\naccept_changed_runbook: false\n");
-    let out = f.run(&["resume", "--answers", &refuse, "--state-dir", "runs"]);
+    let out = f.resume(&refuse);
     assert_code(&out, 3);
     let shown = text(&out.stdout);
     assert!(shown.contains("changed: confirm-web"), "{shown}");
@@ -456,7 +461,7 @@ fn a_changed_runbook_is_listed_on_resume_and_needs_an_answer() {
     );
 
     let unanswered = f.answers("none.yaml", "default: done\n");
-    let out = f.run(&["resume", "--answers", &unanswered, "--state-dir", "runs"]);
+    let out = f.resume(&unanswered);
     assert_code(&out, 3);
     assert!(
         text(&out.stderr).contains("accept_changed_runbook"),
@@ -468,7 +473,7 @@ fn a_changed_runbook_is_listed_on_resume_and_needs_an_answer() {
         "yes.yaml",
         "default: done\nconfirm: true\nin_doubt: done\naccept_changed_runbook: true\n",
     );
-    let out = f.run(&["resume", "--answers", &accept, "--state-dir", "runs"]);
+    let out = f.resume(&accept);
     assert_code(&out, 0);
     let run = only_run(&f.path().join("runs"));
     assert!(
@@ -730,7 +735,7 @@ fn blocking_findings_stop_a_run_before_its_first_step_unless_overridden_with_a_r
 
     // With the file back, resume checks again and goes on.
     fs::write(f.path().join("pkg/delta.msi"), vec![b'N'; 100_000]).unwrap();
-    let out = f.run(&["resume", "--answers", &a, "--state-dir", "runs"]);
+    let out = f.resume(&a);
     assert_code(&out, 0);
 
     // Overridden: the reason is journaled, and the walk goes on.
