@@ -327,6 +327,7 @@ impl TerminalPrompter {
             return lines::secret(prompt, self.width());
         }
         let prompt = self.fit(prompt, 0);
+        let _quiet = lines::EchoOff::new();
         self.ask_line(|| {
             Password::with_theme(self.theme.as_ref())
                 .with_prompt(prompt)
