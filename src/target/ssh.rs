@@ -499,30 +499,13 @@ impl Session {
         })
     }
 
-    /// A channel with the SFTP subsystem started, given up on when the server does not answer
-    /// within the SFTP timeout (a host that stopped answering never hangs the walk here).
-    async fn open_sftp_channel(&self) -> Result<russh::Channel<client::Msg>, String> {
-        let limit = Duration::from_secs(SFTP_TIMEOUT_SECS);
-        let late = || format!("no answer within {SFTP_TIMEOUT_SECS} s");
-        let channel = tokio::time::timeout(limit, self.handle.channel_open_session())
-            .await
-            .map_err(|_| late())?
-            .map_err(|e| format!("cannot open a channel: {e}"))?;
-        tokio::time::timeout(limit, channel.request_subsystem(true, "sftp"))
-            .await
-            .map_err(|_| late())?
-            .map_err(|e| format!("the server offers no SFTP: {e}"))?;
-        Ok(channel)
-    }
-
     fn sftp(&self) -> Result<Arc<russh_sftp::client::SftpSession>, String> {
         let mut slot = self.sftp.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = slot.as_ref() {
             return Ok(s.clone());
         }
         let session = self.rt.block_on(async {
-            let channel = self.open_sftp_channel().await?;
-            russh_sftp::client::SftpSession::new(channel.into_stream())
+            russh_sftp::client::SftpSession::new(sftp_channel(&self.handle).await?)
                 .await
                 .map_err(|e| format!("SFTP failed: {e}"))
         })?;
@@ -812,8 +795,7 @@ impl Session {
             return Ok((r.clone(), *offered));
         }
         let (raw, offered) = self.rt.block_on(async {
-            let channel = self.open_sftp_channel().await?;
-            let raw = russh_sftp::client::RawSftpSession::new(channel.into_stream());
+            let raw = russh_sftp::client::RawSftpSession::new(sftp_channel(&self.handle).await?);
             raw.set_timeout(SFTP_TIMEOUT_SECS);
             let version = raw.init().await.map_err(|e| format!("SFTP failed: {e}"))?;
             let offered = version
@@ -895,6 +877,25 @@ pub fn hold(stage: &str) {
     while std::path::Path::new(path).exists() && start.elapsed().as_secs() < 60 {
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A new session channel with the SFTP subsystem started on it, as a stream for an SFTP client.
+async fn sftp_channel(
+    handle: &client::Handle<Checker>,
+) -> Result<russh::ChannelStream<client::Msg>, String> {
+    // Given up on when the server does not answer within the SFTP timeout: a host that
+    // stopped answering never hangs the walk here.
+    let limit = Duration::from_secs(SFTP_TIMEOUT_SECS);
+    let late = || format!("no answer within {SFTP_TIMEOUT_SECS} s");
+    let channel = tokio::time::timeout(limit, handle.channel_open_session())
+        .await
+        .map_err(|_| late())?
+        .map_err(|e| format!("cannot open a channel: {e}"))?;
+    tokio::time::timeout(limit, channel.request_subsystem(true, "sftp"))
+        .await
+        .map_err(|_| late())?
+        .map_err(|e| format!("the server offers no SFTP: {e}"))?;
+    Ok(channel.into_stream())
 }
 
 fn no_such_file(e: &russh_sftp::client::error::Error) -> bool {
