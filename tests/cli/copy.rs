@@ -261,6 +261,48 @@ fn a_copy_whose_content_changes_on_disk_fails_and_leaves_the_destination_as_it_w
     assert_eq!(fs::read(&b_dest).unwrap(), b);
 }
 
+/// The same fault among small files, which are copied as a batch (written, synced together,
+/// read back one by one): the file before the altered one is installed and journaled, the
+/// altered one and the one after it are not, and no temporary file is left.
+#[test]
+fn a_small_file_whose_content_changes_on_disk_stops_its_batch_at_that_file() {
+    let (_tmp, t) = setup(&["A.msi", "B.msi", "C.msi"], "abort");
+    let files = [
+        ("A.msi", pattern(30_000, 7)),
+        ("B.msi", pattern(50_000, 8)),
+        ("C.msi", pattern(70_000, 9)),
+    ];
+    for (name, bytes) in &files {
+        fs::write(t.join("pkg").join(name), bytes).unwrap();
+    }
+    let out = run(&t, &[("STEPWISE_TEST_ALTER_COPY", "B.msi")]);
+    assert_code(&out, 1);
+    let b = &files[1].1;
+    let hook = b"altered by STEPWISE_TEST_ALTER_COPY";
+    let mut corrupted = b.clone();
+    corrupted[..hook.len()].copy_from_slice(hook);
+    let message = format!(
+        "cannot copy B.msi to {}: the copy read back from the disk has SHA-256 {}, the source has SHA-256 {}; the copy was removed and the destination left as it was",
+        t.join("share/B.msi").display(),
+        sha256(&corrupted),
+        sha256(b)
+    );
+    let journal = events(&run_dirs(&t)[0]);
+    let failed = of_kind(&journal, "instance_failed");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["error"], message);
+    let copied = of_kind(&journal, "file_copied");
+    assert_eq!(copied.len(), 1, "only A.msi was installed: {copied:?}");
+    assert_eq!(copied[0]["sha256"], sha256(&files[0].1));
+    let mut left: Vec<String> = fs::read_dir(t.join("share"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["A.msi"]);
+    assert_eq!(fs::read(t.join("share/A.msi")).unwrap(), files[0].1);
+}
+
 /// The file table's `sha256` is checked against the package before anything is copied (by
 /// `check` and by the run's own check): a file that is not the one the table names blocks the
 /// step, with both hashes; one that is copies, and its recorded hash is the table's.
