@@ -1058,7 +1058,14 @@ fn event_texts(ex: &Examined) -> Vec<String> {
                     label(key)
                 )
             }
-            EventKind::Restart { key, phase } => format!("{}: {}", label(key), phase.word()),
+            EventKind::Restart { key, phase, boot } => match boot {
+                Some(b) => format!("{}: {} (boot identity {b})", label(key), phase.word()),
+                None if *phase == crate::journal::RestartPhase::BootRead => format!(
+                    "{}: no boot identity could be read before the restart",
+                    label(key)
+                ),
+                None => format!("{}: {}", label(key), phase.word()),
+            },
             EventKind::KnownIssueApplied { key, issue } => match key {
                 Some(key) => format!("{}: known issue {issue} applied", label(key)),
                 None => format!("known issue {issue} applied"),

@@ -37,7 +37,8 @@
 //!   names match ignoring case, as on Windows.
 //! - An instance whose target is `ssh` is checked and done on its host ([`check_on`],
 //!   [`ExecContext::remote`]): `command`, `write_file`, `copy` (from the package on this machine
-//!   to the host) and `check`; everything else runs on the machine where `stepwise` runs.
+//!   to the host), `create_folder` and `check`; a `restart` only through the walk, which waits
+//!   for it; nothing of such an instance runs on the machine where `stepwise` runs.
 //!
 //! Nothing here prompts, prints, or writes the journal: that is the engine's job.
 //!
@@ -337,8 +338,14 @@ pub enum Done {
     },
     /// An assertion of a `check` action held.
     Held { check: String },
-    /// The folder at `path` is there: created now, or found `existed` and left as it is.
-    FolderCreated { path: PathBuf, existed: bool },
+    /// The folder at `path` is there: created now, or found `existed` and left as it is;
+    /// `above` are the folders above it that were missing and were created first.
+    FolderCreated {
+        path: PathBuf,
+        existed: bool,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        above: Vec<PathBuf>,
+    },
 }
 
 /// What running a command gave.

@@ -441,7 +441,7 @@ impl Walk<'_, '_> {
             Action::CreateFolder(f) => vec![
                 text("creates the empty folder "),
                 code(self.show(&f.path)),
-                text(", unless it is already there (only the last folder of the path)"),
+                text(", with the folders above it that are missing, unless it is already there"),
             ],
             Action::Check(c) => {
                 details.extend(c.checks.iter().map(|a| self.assertion(a)));

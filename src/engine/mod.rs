@@ -451,6 +451,32 @@ impl<'p, 'r> Walk<'p, 'r> {
             };
             self.prompter.show(text.trim_end());
         }
+        let folder = match (action, &remote) {
+            (Some(action @ Action::CreateFolder(_)), Some(s)) => {
+                actions::remote_evidence::folder(&scoped, instance, action, s)
+            }
+            (Some(action @ Action::CreateFolder(_)), None) if local => {
+                actions::evidence::folder(&scoped, instance, action)
+            }
+            _ => None,
+        };
+        if let Some(folder) = folder {
+            use actions::evidence::FolderState;
+            let (said, supports) = match folder.state {
+                FolderState::Present => ("the evidence says it completed", Supports::Completed),
+                FolderState::Missing => (
+                    "the evidence says it did not complete",
+                    Supports::NotCompleted,
+                ),
+                FolderState::Unknown(_) => ("nothing is guessed", Supports::Unknown),
+            };
+            self.prompter.show(&format!(
+                "   It was interrupted. What is there now: {}: {said}.",
+                folder.describe()
+            ));
+            evidence.supports = supports;
+            evidence.rerun = "It did not complete: create the folder again".into();
+        }
         if let Some(Action::Command(command)) = action {
             let (last, started) = {
                 let rec = self.recorder();

@@ -559,6 +559,31 @@ impl Session {
         })
     }
 
+    /// What is at a path itself, a link not followed (a link is `Kind::Other("a link")`);
+    /// `None` when nothing is (read-only).
+    pub fn link_metadata(&self, path: &str) -> Result<Option<Meta>, String> {
+        let sftp = self.sftp()?;
+        self.rt.block_on(async {
+            match sftp.symlink_metadata(path).await {
+                Ok(m) if m.is_symlink() => Ok(Some(Meta {
+                    kind: Kind::Other("a link"),
+                    size: m.len(),
+                    mode: m.permissions.map(|p| p & 0o7777),
+                })),
+                Ok(m) => Ok(Some(Meta::of(&m))),
+                Err(e) if no_such_file(&e) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+
+    /// Creates one folder (its parent must exist), with the server's default permissions.
+    pub fn create_dir(&self, path: &str) -> Result<(), String> {
+        let sftp = self.sftp()?;
+        self.rt
+            .block_on(async { sftp.create_dir(path).await.map_err(|e| e.to_string()) })
+    }
+
     /// The names in a folder (read-only).
     pub fn list(&self, dir: &str) -> Result<Vec<String>, String> {
         let sftp = self.sftp()?;

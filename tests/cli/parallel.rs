@@ -167,6 +167,7 @@ fn a_failure_on_one_host_lets_the_others_finish_then_opens_guided_failure_for_it
 #[test]
 fn a_restart_is_waited_for_then_checked() {
     let mut fleet = Fleet::start(&["WEB01", "WEB02"]);
+    let old_boot = fleet.host("WEB01").boot_id.clone();
     let t = Stepwise::new();
     write_restart_book(&t);
     t.file("inventory.yaml", &fleet.inventory(""));
@@ -182,6 +183,7 @@ fn a_restart_is_waited_for_then_checked() {
         events,
         [
             "instance_started work@WEB01",
+            "restart work@WEB01 boot_read",
             "restart work@WEB01 sent",
             "restart work@WEB01 waiting",
             "restart work@WEB01 down",
@@ -190,7 +192,149 @@ fn a_restart_is_waited_for_then_checked() {
             "instance_done work@WEB01",
         ]
     );
+    // The boot identity before (journaled before the restart was sent) and after.
+    assert_eq!(
+        restart_boots(&journal(t.dir())),
+        [
+            ("boot_read".to_string(), Some(old_boot)),
+            ("back".to_string(), Some(fleet.host("WEB01").boot_id.clone())),
+        ]
+    );
     let _ = child.kill();
+}
+
+/// `(phase, boot)` of every restart event that carries a boot identity or could (`boot_read`,
+/// `back`), in order.
+fn restart_boots(journal: &str) -> Vec<(String, Option<String>)> {
+    journal
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["kind"] == "restart" && (e["phase"] == "boot_read" || e["phase"] == "back"))
+        .map(|e| {
+            (
+                e["phase"].as_str().unwrap().to_string(),
+                e["boot"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+/// Stepwise is SIGKILLed after it sent the restart and before the host went down (the restart
+/// takes the host down only later). On resume the host still answers, in its old boot: it is
+/// not taken for back, and its checks (which would pass at once) are not run on it; only once
+/// the host has gone down and answers in a new boot are they run. With `boot_ids` false the
+/// host cannot tell its boots apart, and the walk goes by the down it sees instead.
+fn killed_before_the_host_went_down(boot_ids: bool) {
+    let mut fleet = Fleet::start(&["WEB01", "WEB02"]);
+    if !boot_ids {
+        fleet.without_boot_ids();
+    }
+    let tree = fleet.host("WEB01").tree.clone();
+    let old_boot = fleet.host("WEB01").boot_id.clone();
+    let t = Stepwise::new();
+    write_restart_book(&t);
+    t.file("inventory.yaml", &fleet.inventory(""));
+    t.file("a.yaml", "confirm: true\ndefault: done\n");
+    // `check` reads the boot identity, and says what the walk goes by without one.
+    let check = Stepwise::new()
+        .current_dir(t.dir())
+        .args(["check", "book.yaml", "--inventory", "inventory.yaml"])
+        .run();
+    assert_eq!(check.code, 0, "{}", check.stdout);
+    let said = match boot_ids {
+        true => format!(
+            "ok        work@WEB01: boot identity of WEB01: {old_boot}: after the restart, WEB01 counts as back when it gives another one\n"
+        ),
+        false => "warning   work@WEB01: boot identity of WEB01: cannot be read: the host gave an empty boot identity\n".to_string(),
+    };
+    assert!(check.stdout.contains(&said), "{}", check.stdout);
+    // Checks run on the old boot would hold at once.
+    fs::write(tree.join("service-up"), "yes").unwrap();
+    let mut child = spawn(&t, "run");
+    let start = Instant::now();
+    let waiting = || {
+        fs::read_dir(t.dir().join("runs")).is_ok_and(|d| {
+            d.flatten().any(|e| {
+                fs::read_to_string(e.path().join("journal.jsonl")).is_ok_and(|j| {
+                    work_events(&j).contains(&"restart work@WEB01 waiting".to_string())
+                })
+            })
+        })
+    };
+    while !waiting() {
+        assert!(start.elapsed() < Duration::from_secs(30), "never waited");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL, the host still up in its old boot
+    assert_eq!(child.wait().unwrap().code(), None);
+    let before = work_events(&journal(t.dir()));
+    assert_eq!(
+        before,
+        [
+            "instance_started work@WEB01",
+            "restart work@WEB01 boot_read",
+            "restart work@WEB01 sent",
+            "restart work@WEB01 waiting",
+        ]
+    );
+    let read = if boot_ids { Some(old_boot.clone()) } else { None };
+    assert_eq!(
+        restart_boots(&journal(t.dir())),
+        [("boot_read".to_string(), read)]
+    );
+
+    let mut resumed = spawn(&t, "resume");
+    // Long enough for several connections to the host in its old boot.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        resumed.try_wait().unwrap().is_none(),
+        "resume finished on the host that had not restarted:\n{}",
+        finish(None, &t, "resume").1
+    );
+    let waited = work_events(&journal(t.dir()));
+    assert_eq!(
+        waited[before.len()..],
+        ["note_added work@WEB01", "restart work@WEB01 waiting"],
+        "neither back nor done while the host runs its old boot"
+    );
+    // The restart takes the host down now; it comes back in a new boot.
+    fleet.down("WEB01");
+    std::thread::sleep(Duration::from_secs(if boot_ids { 1 } else { 7 }));
+    fleet.up(0);
+    let new_boot = fleet.host("WEB01").boot_id.clone();
+    assert_ne!(new_boot, old_boot);
+    let out = finish(resumed.wait().unwrap().code(), &t, "resume");
+    assert_eq!(out.0, Some(0), "{}", out.1);
+    assert_eq!(restarts(&fleet, "WEB01"), 1, "the restart was not sent again");
+    let events = work_events(&journal(t.dir()));
+    let after: Vec<&str> = events[waited.len()..]
+        .iter()
+        .map(String::as_str)
+        .filter(|e| *e != "restart work@WEB01 down")
+        .collect();
+    assert_eq!(after, ["restart work@WEB01 back", "instance_done work@WEB01"]);
+    if !boot_ids {
+        assert!(
+            events.contains(&"restart work@WEB01 down".to_string()),
+            "without boot identities, back only after a down seen: {events:?}"
+        );
+    }
+    let read = if boot_ids { Some(old_boot) } else { None };
+    let back = if boot_ids { Some(new_boot) } else { None };
+    assert_eq!(
+        restart_boots(&journal(t.dir())),
+        [("boot_read".to_string(), read), ("back".to_string(), back)]
+    );
+}
+
+#[test]
+fn a_restart_killed_before_its_host_went_down_is_checked_only_in_the_new_boot() {
+    killed_before_the_host_went_down(true);
+}
+
+#[test]
+fn without_a_boot_identity_a_restart_killed_before_its_host_went_down_waits_for_a_down() {
+    killed_before_the_host_went_down(false);
 }
 
 #[test]

@@ -481,3 +481,50 @@ fn a_command_past_its_timeout_on_a_host_fails_with_what_it_printed() {
     );
     assert!(out.stdout.contains("     | waiting"), "{}", out.stdout);
 }
+
+/// A `check` step's `command` assertion runs on the host during the walk (the dry-run only
+/// looks its program up): it holds where it exits 0 and fails where it does not.
+#[test]
+fn a_command_assertion_of_a_check_step_runs_on_each_host_and_decides() {
+    let fleet = Fleet::start(&["WEB01", "WEB02"]);
+    fs::write(fleet.host("WEB01").tree.join("ok"), "").unwrap();
+    let t = Stepwise::new();
+    t.file(
+        "book.yaml",
+        &format!(
+            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01, WEB02] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: verify, title: Verify, on: web, action: {{ type: check, checks: [{{ command: {{ program: sh, args: [-c, 'echo checked >> {HOST_ROOT}/checked; test -e {HOST_ROOT}/ok'] }} }}] }} }}\n"
+        ),
+    );
+    t.file("inventory.yaml", &fleet.inventory(""));
+    t.file(
+        "a.yaml",
+        "confirm: true\ndefault: done\nsteps:\n  verify@WEB02: { on_failure: skip-host, note: WEB02 is not ready }\n",
+    );
+    // The dry-run runs nothing.
+    let check = Stepwise::new()
+        .current_dir(t.dir())
+        .args(["check", "book.yaml", "--inventory", "inventory.yaml"])
+        .run();
+    assert_eq!(check.code, 0, "{}", check.stdout);
+    assert!(!fleet.host("WEB01").tree.join("checked").exists());
+    let out = Stepwise::new()
+        .current_dir(t.dir())
+        .args(crate::fleet::RUN_BOOK)
+        .run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    for h in ["WEB01", "WEB02"] {
+        assert_eq!(
+            fs::read_to_string(fleet.host(h).tree.join("checked")).unwrap(),
+            "checked\n",
+            "the assertion ran once on {h}"
+        );
+    }
+    assert!(
+        out.stdout.contains(&format!(
+            "✗ verify@WEB02 failed: sh -c \"echo checked >> {HOST_ROOT}/checked; test -e {HOST_ROOT}/ok\" (on WEB02) exited with 1; success is 0"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("✗ verify@WEB01"), "{}", out.stdout);
+}

@@ -44,7 +44,7 @@ fn descendants(pid: u32) -> Vec<u32> {
 
 /// Kills a host's SSH server and every session it serves (and what they run) at once, as a
 /// crashed server or a host that lost power would: the connections drop mid-action.
-fn kill_host(fleet: &mut Fleet, name: &str) {
+pub(crate) fn kill_host(fleet: &mut Fleet, name: &str) {
     let pid = fleet.host(name).sshd.as_ref().unwrap().id();
     let below = descendants(pid);
     fleet.down(name);
@@ -250,7 +250,7 @@ fn a_command_cut_by_a_dropped_connection_stays_in_doubt_until_the_host_answers_a
 }
 
 /// Stops (SIGSTOP) every session of a host's SSH server: what was sent to it gets no answer.
-fn freeze_sessions(fleet: &Fleet, name: &str) {
+pub(crate) fn freeze_sessions(fleet: &Fleet, name: &str) {
     let pid = fleet.host(name).sshd.as_ref().unwrap().id();
     for p in descendants(pid) {
         let _ = rustix::process::kill_process(

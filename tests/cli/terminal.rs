@@ -36,6 +36,7 @@ use stepwise::journal::{
 
 mod faces;
 mod parallel;
+mod unreachable;
 
 /// The longest wait for anything to appear on the screen.
 const WAIT: Duration = Duration::from_secs(20);
