@@ -66,6 +66,9 @@ pub fn copy_verified(
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Copied, CopyError> {
+    if cancel.load(Ordering::SeqCst) {
+        return Err(CopyError::Cancelled);
+    }
     sys::read_ahead(src);
     let dest = sys::Dest::open(dst, src, len, true);
     let checker = Checker { tmp, alter };
