@@ -481,16 +481,7 @@ impl Session {
             return Ok(s.clone());
         }
         let session = self.rt.block_on(async {
-            let channel = self
-                .handle
-                .channel_open_session()
-                .await
-                .map_err(|e| format!("cannot open a channel: {e}"))?;
-            channel
-                .request_subsystem(true, "sftp")
-                .await
-                .map_err(|e| format!("the server offers no SFTP: {e}"))?;
-            russh_sftp::client::SftpSession::new(channel.into_stream())
+            russh_sftp::client::SftpSession::new(sftp_channel(&self.handle).await?)
                 .await
                 .map_err(|e| format!("SFTP failed: {e}"))
         })?;
@@ -754,16 +745,7 @@ impl Session {
             return Ok((r.clone(), *offered));
         }
         let (raw, offered) = self.rt.block_on(async {
-            let channel = self
-                .handle
-                .channel_open_session()
-                .await
-                .map_err(|e| format!("cannot open a channel: {e}"))?;
-            channel
-                .request_subsystem(true, "sftp")
-                .await
-                .map_err(|e| format!("the server offers no SFTP: {e}"))?;
-            let raw = russh_sftp::client::RawSftpSession::new(channel.into_stream());
+            let raw = russh_sftp::client::RawSftpSession::new(sftp_channel(&self.handle).await?);
             let version = raw.init().await.map_err(|e| format!("SFTP failed: {e}"))?;
             let offered = version
                 .extensions
@@ -818,6 +800,21 @@ impl Session {
 }
 
 const POSIX_RENAME: &str = "posix-rename@openssh.com";
+
+/// A new session channel with the SFTP subsystem started on it, as a stream for an SFTP client.
+async fn sftp_channel(
+    handle: &client::Handle<Checker>,
+) -> Result<russh::ChannelStream<client::Msg>, String> {
+    let channel = handle
+        .channel_open_session()
+        .await
+        .map_err(|e| format!("cannot open a channel: {e}"))?;
+    channel
+        .request_subsystem(true, "sftp")
+        .await
+        .map_err(|e| format!("the server offers no SFTP: {e}"))?;
+    Ok(channel.into_stream())
+}
 
 fn no_such_file(e: &russh_sftp::client::error::Error) -> bool {
     matches!(e, russh_sftp::client::error::Error::Status(st)
