@@ -9,7 +9,11 @@ one-step runbook that copies the set, driven by an answers file: the whole proce
 
 Each round runs every tool once, in turn, so that all see the same machine; before each timed
 command the destination is emptied and `sync` run (untimed), and the sources stay in the page
-cache (the first round warms them and is not counted). Prints, per data set and tool, the median
+cache (the first round warms them and is not counted). Two more rows say what bounds stepwise's
+figure: the same run copying one file of one byte (the run's fixed cost: process start, the
+step's check, the journal's synced events), and `dd` writing each file with direct I/O and
+reading it back with direct I/O (the device's cost of a write and a read-back from the disk, with
+no hashing and no comparing). Prints, per data set and tool, the median
 wall time, the throughput and the ratio to `cp` + `sync`, the median CPU time of the processes
 (user + system; the kernel's writeback threads are not in it, so it flatters `sync`), and the
 load average before and after.
@@ -103,6 +107,10 @@ def main():
     os.makedirs(src)
     fill(os.path.join(src, "big.bin"), 1 << 30)
     sets.append(("1 GiB, one file", src, ["big.bin"], 1 << 30, GIB_ROUNDS))
+    tiny = os.path.join(work, "tiny-src")
+    os.makedirs(tiny)
+    fill(os.path.join(tiny, "one.msi"), 1)
+    runbook(os.path.join(work, "rb-tiny.yaml"), ["one.msi"])
     load_before = os.getloadavg()
     results = []
     for label, src, names, total, rounds in sets:
@@ -114,6 +122,14 @@ def main():
             f.write("params: { from: '%s', to: '%s' }\nconfirm: true\ndefault: done\n" % (src, dst))
         srcs = [os.path.join(src, n) for n in names]
         dsts = [os.path.join(dst, n) for n in names]
+        tiny_answers = os.path.join(work, "a-tiny.yaml")
+        with open(tiny_answers, "w") as f:
+            f.write("params: { from: '%s', to: '%s' }\nconfirm: true\ndefault: done\n" % (tiny, dst))
+        dd = []
+        for s_, d_ in zip(srcs, dsts):
+            dd.append(["dd", "if=" + s_, "of=" + d_, "bs=8M", "oflag=direct", "conv=fdatasync", "status=none"])
+        for d_ in dsts:
+            dd.append(["dd", "if=" + d_, "of=/dev/null", "bs=8M", "iflag=direct", "status=none"])
         tools = [
             ("stepwise (copy + verify + journal)",
              [[BIN, "run", rb, "--answers", answers, "--operator", "bench",
@@ -122,6 +138,10 @@ def main():
             ("cp + sync", [["cp"] + srcs + [dst], ["sync"]]),
             ("cp + sha256sum of both sides", [["cp"] + srcs + [dst], ["sha256sum"] + srcs, ["sha256sum"] + dsts]),
             ("rsync --checksum", [["rsync", "-a", "--checksum", src + "/", dst + "/"]]),
+            ("bound: stepwise copying 1 byte", [[BIN, "run", os.path.join(work, "rb-tiny.yaml"), "--answers",
+                                                  tiny_answers, "--operator", "bench", "--state-dir",
+                                                  os.path.join(work, "runs")]]),
+            ("bound: dd direct write + direct read-back", dd),
         ]
         times = {name: [] for name, _ in tools}
         cpus = {name: [] for name, _ in tools}

@@ -652,16 +652,44 @@ pub(super) fn execute(
         return Err(Failure::not_ready(&findings));
     }
     let to_dir = s.to.clone().unwrap_or_default();
-    let total: u64 = s
-        .files
-        .iter()
-        .filter(|f| !f.in_place)
-        .filter_map(|f| f.source_entry().map(Entry::size))
-        .sum();
-    let mut base = 0u64;
+    let target_of = |f: &FileSurvey, src: &Entry| {
+        f.dest_entry()
+            .map_or_else(|| to_dir.join(&src.name), |d| d.path.clone())
+    };
     let mut done = Vec::new();
-    let mut copied = 0;
-    for f in &s.files {
+    // Files already there: recorded with the hash of what is there, which the survey found to
+    // be the source's bytes.
+    let mut found = Vec::new();
+    for f in s.files.iter().filter(|f| f.in_place) {
+        let Some(src) = f.source_entry() else {
+            continue;
+        };
+        let target = target_of(f, src);
+        let sha256 = match fsops::sha256_file(&target) {
+            Ok(h) => h,
+            Err(e) => {
+                let what = format!("cannot read {} to record it", target.display());
+                return Err(copy_failure(&what, fsops::CopyError::Read(e)).with_done(done));
+            }
+        };
+        found.push(super::FileCopied {
+            name: f.name.clone(),
+            path: target.clone(),
+            bytes: src.size(),
+            sha256,
+            in_place: true,
+        });
+        done.push(Done::AlreadyInPlace {
+            name: f.name.clone(),
+            to: target,
+        });
+    }
+    if !found.is_empty() {
+        (ctx.progress)(Progress::FilesCopied(&found));
+    }
+    // What the copies replace is backed up, all of it before the first file is copied.
+    let mut to_copy = Vec::new();
+    for f in s.files.iter().filter(|f| !f.in_place) {
         if ctx.cancel.load(Ordering::SeqCst) {
             return Err(
                 Failure::new(FailureKind::Cancelled, "the copy was cancelled").with_done(done),
@@ -670,72 +698,77 @@ pub(super) fn execute(
         let Some(src) = f.source_entry() else {
             continue;
         };
-        let dest = f.dest_entry();
-        let target = dest.map_or_else(|| to_dir.join(&src.name), |d| d.path.clone());
-        if f.in_place {
-            // Recorded with the hash of what is there, which the survey found to be the
-            // source's bytes.
-            let sha256 = match fsops::sha256_file(&target) {
-                Ok(h) => h,
-                Err(e) => {
-                    let what = format!("cannot read {} to record it", target.display());
-                    return Err(copy_failure(&what, fsops::CopyError::Read(e)).with_done(done));
-                }
-            };
-            (ctx.progress)(Progress::FileCopied(&super::FileCopied {
-                name: f.name.clone(),
-                path: target.clone(),
-                bytes: src.size(),
-                sha256,
-                in_place: true,
-            }));
-            done.push(Done::AlreadyInPlace {
-                name: f.name.clone(),
-                to: target,
-            });
-            continue;
-        }
-        let backup = match dest {
+        let backup = match f.dest_entry() {
             Some(d) if a.backup => match back_up(d, instance, ctx) {
                 Ok(path) => Some(path),
                 Err(e) => return Err(e.with_done(done)),
             },
             _ => None,
         };
-        let total_done = base;
-        let file_name = src.name.clone();
-        let progress = &mut *ctx.progress;
-        let mut report = |n: u64| {
-            progress(Progress::Bytes {
-                file: &file_name,
-                done: total_done + n,
-                total,
-            })
-        };
-        let what = format!("cannot copy {} to {}", src.name, target.display());
-        let result = fsops::copy_atomic(&src.path, &target, &ctx.cancel, &mut report);
-        let written = match result {
-            Ok(c) => c,
-            Err(e) => return Err(copy_failure(&what, e).with_done(done)),
-        };
-        if let Err(message) = verify(&target, src, f.manifest, &written, &manifest_name(a)) {
-            return Err(Failure::new(FailureKind::Verify, message).with_done(done));
-        }
-        (ctx.progress)(Progress::FileCopied(&super::FileCopied {
-            name: f.name.clone(),
-            path: target.clone(),
-            bytes: written.bytes,
-            sha256: written.sha256.clone(),
-            in_place: false,
-        }));
-        base += written.bytes;
-        copied += 1;
-        done.push(Done::Copied {
-            name: f.name.clone(),
+        to_copy.push((f, src, target_of(f, src), backup));
+    }
+    let total: u64 = to_copy.iter().map(|(_, src, _, _)| src.size()).sum();
+    let jobs: Vec<fsops::CopyJob> = to_copy
+        .iter()
+        .map(|(f, src, target, _)| fsops::CopyJob {
+            from: &src.path,
             to: target,
-            bytes: written.bytes,
-            backup,
-        });
+            alter: super::verify::altered_for_test(&f.name),
+            expected_sha256: f.manifest.and_then(|m| m.sha256.as_deref()),
+            expected_size: f.manifest.and_then(|m| m.size),
+        })
+        .collect();
+    let sink = std::cell::RefCell::new(&mut *ctx.progress);
+    let current = std::cell::Cell::new(0usize);
+    let mut report = |n: u64| {
+        let file = to_copy
+            .get(current.get())
+            .map_or("", |(_, src, _, _)| src.name.as_str());
+        (sink.borrow_mut())(Progress::Bytes {
+            file,
+            done: n,
+            total,
+        })
+    };
+    let mut copied = 0;
+    let mut placed = |files: &[(usize, fsops::Copied)]| {
+        let records: Vec<super::FileCopied> = files
+            .iter()
+            .map(|(i, c)| super::FileCopied {
+                name: to_copy[*i].0.name.clone(),
+                path: to_copy[*i].2.clone(),
+                bytes: c.bytes,
+                sha256: c.sha256.clone(),
+                in_place: false,
+            })
+            .collect();
+        (sink.borrow_mut())(Progress::FilesCopied(&records));
+        for (i, c) in files {
+            let (f, _, target, backup) = &to_copy[*i];
+            done.push(Done::Copied {
+                name: f.name.clone(),
+                to: target.clone(),
+                bytes: c.bytes,
+                backup: backup.clone(),
+            });
+            current.set(i + 1);
+        }
+        copied += files.len();
+    };
+    let result = fsops::copy_all_atomic(&jobs, &ctx.cancel, &mut report, &mut placed);
+    if let Err((i, e)) = result {
+        let (_, src, target, _) = &to_copy[i];
+        let what = format!("cannot copy {} to {}", src.name, target.display());
+        let failure = match e {
+            fsops::CopyError::Expected { expected, found } => {
+                super::verify::not_the_tables(&what, &found, &expected, &manifest_name(a))
+            }
+            fsops::CopyError::ExpectedSize { expected, found } => {
+                super::verify::wrong_size(&what, found, expected, &manifest_name(a))
+            }
+            e => copy_failure(&what, e),
+        };
+        return Err(failure.with_done(done));
     }
     let already = done.len() - copied;
     let mut summary = format!(
@@ -751,54 +784,6 @@ pub(super) fn execute(
         done,
         command: None,
     })
-}
-
-/// Verifies a copied file against its source and the manifest; the message names the file and
-/// what was expected.
-fn verify(
-    target: &Path,
-    src: &Entry,
-    manifest: Option<&ManifestFile>,
-    written: &fsops::Copied,
-    manifest_name: &str,
-) -> Result<(), String> {
-    let size = std::fs::metadata(target)
-        .map_err(|e| {
-            format!(
-                "{}: cannot be read after copying: {}",
-                target.display(),
-                crate::error::describe_io(&e)
-            )
-        })?
-        .len();
-    if size != src.size() {
-        return Err(format!(
-            "{}: {size} bytes after copying, expected {} (the size of {})",
-            target.display(),
-            src.size(),
-            src.path.display()
-        ));
-    }
-    if let Some(m) = manifest {
-        if let Some(expected) = m.size
-            && expected != size
-        {
-            return Err(format!(
-                "{}: {size} bytes after copying, expected {expected} ({manifest_name})",
-                target.display()
-            ));
-        }
-        if let Some(expected) = &m.sha256
-            && !expected.eq_ignore_ascii_case(&written.sha256)
-        {
-            return Err(format!(
-                "{}: SHA-256 {} after copying, expected {expected} ({manifest_name})",
-                target.display(),
-                written.sha256
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// File by file, what an interrupted copy left at the destination.

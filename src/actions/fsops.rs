@@ -11,7 +11,7 @@
 use std::fs::{self, File, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::fsutil::read_full;
 
@@ -604,6 +604,16 @@ pub enum CopyError {
         source: String,
         on_disk: String,
     },
+    /// The copy's SHA-256 is not the one the file table gives.
+    Expected {
+        expected: String,
+        found: String,
+    },
+    /// The copy's size is not the one the file table gives.
+    ExpectedSize {
+        expected: u64,
+        found: u64,
+    },
     Cancelled,
 }
 
@@ -626,12 +636,29 @@ pub fn temp_path(target: &Path) -> PathBuf {
     target.with_file_name(format!(".{name}.stepwise-part"))
 }
 
+/// What [`copy_all_atomic`] tells of the files it put in place: their index among the jobs,
+/// and what was copied.
+pub type Placed<'a> = dyn FnMut(&[(usize, Copied)]) + 'a;
+
+/// One file of [`copy_all_atomic`].
+pub struct CopyJob<'a> {
+    pub from: &'a Path,
+    pub to: &'a Path,
+    /// The test hook names this file (`super::verify::ALTER_HOOK`): its temporary file is
+    /// altered before it is read back.
+    pub alter: bool,
+    /// The SHA-256 the file table gives, which the copy must have before it is renamed into
+    /// place.
+    pub expected_sha256: Option<&'a str>,
+    /// The size the file table gives.
+    pub expected_size: Option<u64>,
+}
+
 /// Copies `from` to `to` through [`temp_path`] and proves the copy
-/// ([`super::transfer::copy_verified`]): the source is hashed once while it is copied (calling
-/// `progress` with the bytes copied so far and checking `cancel` between ranges), the copy is
-/// synced, read back from the disk and hashed, and only when the two SHA-256s agree is it
-/// renamed over `to` and the folder synced. On any failure (a hash that differs included) the
-/// temporary file is removed and `to` is left as it was.
+/// ([`super::transfer::copy_verified`]): the source is read once and hashed, written, and read
+/// back from the disk and compared with what was read; only when they agree is the copy renamed
+/// over `to` and the folder synced. On any failure (a copy that differs included) the temporary
+/// file is removed and `to` is left as it was.
 ///
 /// Whatever is at the temporary name (a file left by a crash, or a link someone planted) is
 /// removed, never written through: the file is created anew ([`crate::fsutil::create_fresh`]).
@@ -644,34 +671,208 @@ pub fn copy_atomic(
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Copied, CopyError> {
-    let tmp = temp_path(to);
-    let result = copy_into(from, to, &tmp, cancel, progress).and_then(|copied| {
-        crate::fsutil::replace(&tmp, to).map_err(CopyError::Write)?;
-        if let Some(dir) = to.parent() {
+    let job = CopyJob {
+        from,
+        to,
+        alter: false,
+        expected_sha256: None,
+        expected_size: None,
+    };
+    copy_one(&job, cancel, progress)
+}
+
+fn copy_one(
+    job: &CopyJob,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Copied, CopyError> {
+    let tmp = temp_path(job.to);
+    let result = (|| {
+        let (src, len, dst) = open_pair(job, &tmp)?;
+        let copied =
+            super::transfer::copy_verified(&src, &dst, len, &tmp, job.alter, cancel, progress)?;
+        expected(job, &copied)?;
+        crate::fsutil::replace(&tmp, job.to).map_err(CopyError::Write)?;
+        if let Some(dir) = job.to.parent() {
             crate::fsutil::sync_dir(dir);
         }
         Ok(copied)
-    });
+    })();
     if result.is_err() {
         remove_quietly(&tmp);
     }
     result
 }
 
-fn copy_into(
-    from: &Path,
-    to: &Path,
-    tmp: &Path,
+/// The files of a batch (at most this many, of at most [`BATCH_BYTES`] in all), each at most
+/// one piece of the copy.
+const BATCH_FILES: usize = 64;
+const BATCH_BYTES: u64 = 64 << 20;
+
+/// Copies files in order, each as [`copy_atomic`] does, and with the same proof; calls `placed`
+/// with the files (index in `jobs`, what was copied) once they are renamed into place and their
+/// folder synced. Small files go in batches, so that the disk is waited for once per batch
+/// rather than several times per file: each is written to its temporary name
+/// ([`super::transfer::stage`]), then all are synced together ([`super::transfer::settle`]),
+/// read back from the disk and compared one by one, renamed into place, and their folders
+/// synced once. A larger file goes alone, pipelined ([`super::transfer::copy_verified`]).
+///
+/// On a failure, the files before the one that failed are in place (and were given to
+/// `placed`), and nothing at or after it was renamed: its temporary file and theirs are
+/// removed. Gives the index of the file that failed and why. `progress` gets the bytes of all
+/// the files copied so far; `cancel` is looked at between files and pieces.
+pub fn copy_all_atomic(
+    jobs: &[CopyJob],
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(u64),
-) -> Result<Copied, CopyError> {
-    let src = File::open(from).map_err(CopyError::Read)?;
+    placed: &mut Placed,
+) -> Result<(), (usize, CopyError)> {
+    let mut base = 0u64;
+    let mut i = 0;
+    while i < jobs.len() {
+        if cancel.load(Ordering::SeqCst) {
+            return Err((i, CopyError::Cancelled));
+        }
+        let size = |j: &CopyJob| fs::metadata(j.from).map_or(u64::MAX, |m| m.len());
+        let first = size(&jobs[i]);
+        if first > super::transfer::PIECE as u64 {
+            let mut report = |n: u64| progress(base + n);
+            let copied = copy_one(&jobs[i], cancel, &mut report).map_err(|e| (i, e))?;
+            base += copied.bytes;
+            placed(&[(i, copied)]);
+            i += 1;
+            continue;
+        }
+        let (mut end, mut bytes) = (i + 1, first);
+        while end < jobs.len() && end - i < BATCH_FILES {
+            let next = size(&jobs[end]);
+            if next > super::transfer::PIECE as u64 || bytes + next > BATCH_BYTES {
+                break;
+            }
+            bytes += next;
+            end += 1;
+        }
+        let done = copy_batch(jobs, i..end, cancel, &mut |n| progress(base + n), placed)?;
+        base += done;
+        i = end;
+    }
+    Ok(())
+}
+
+/// One batch of [`copy_all_atomic`]: the jobs of `range`, all small. Gives the bytes copied.
+fn copy_batch(
+    jobs: &[CopyJob],
+    range: std::ops::Range<usize>,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(u64),
+    placed: &mut Placed,
+) -> Result<u64, (usize, CopyError)> {
+    let mut failure: Option<(usize, CopyError)> = None;
+    let mut staged = Vec::new();
+    let mut tmps = Vec::new();
+    let mut bytes = 0;
+    for i in range {
+        if cancel.load(Ordering::SeqCst) {
+            failure = Some((i, CopyError::Cancelled));
+            break;
+        }
+        let tmp = temp_path(jobs[i].to);
+        let result = open_pair(&jobs[i], &tmp).and_then(|(src, len, dst)| {
+            super::transfer::stage(&src, dst, len, &tmp, jobs[i].alter)
+        });
+        match result {
+            Ok(s) => {
+                staged.push(s);
+                tmps.push((i, tmp));
+            }
+            Err(e) => {
+                remove_quietly(&tmp);
+                failure = Some((i, e));
+                break;
+            }
+        }
+        bytes += fs::metadata(jobs[i].from).map_or(0, |m| m.len());
+        progress(bytes);
+    }
+    if let Err(e) = super::transfer::settle(&staged) {
+        for (_, tmp) in &tmps {
+            remove_quietly(tmp);
+        }
+        return Err((tmps.first().map_or(0, |(i, _)| *i), e));
+    }
+    let mut proved = Vec::new();
+    for (s, (i, tmp)) in staged.into_iter().zip(tmps) {
+        if failure.as_ref().is_some_and(|(f, _)| *f < i) {
+            remove_quietly(&tmp);
+            continue;
+        }
+        match s.prove().and_then(|c| expected(&jobs[i], &c).map(|()| c)) {
+            Ok(c) => proved.push((i, c, tmp)),
+            Err(e) => {
+                remove_quietly(&tmp);
+                failure = Some((i, e));
+            }
+        }
+    }
+    let mut in_place = Vec::new();
+    let mut dirs: Vec<&Path> = Vec::new();
+    let mut left = proved.into_iter();
+    for (i, c, tmp) in left.by_ref() {
+        if let Err(e) = crate::fsutil::replace(&tmp, jobs[i].to) {
+            remove_quietly(&tmp);
+            failure = Some((i, CopyError::Write(e)));
+            break;
+        }
+        if let Some(dir) = jobs[i].to.parent()
+            && !dirs.contains(&dir)
+        {
+            dirs.push(dir);
+        }
+        in_place.push((i, c));
+    }
+    for (_, _, tmp) in left {
+        remove_quietly(&tmp);
+    }
+    for dir in dirs {
+        crate::fsutil::sync_dir(dir);
+    }
+    if !in_place.is_empty() {
+        placed(&in_place);
+    }
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(in_place.iter().map(|(_, c)| c.bytes).sum()),
+    }
+}
+
+/// The source open, its size, and the temporary file created anew with the permissions the
+/// copy will have (set before the data, so that the sync of the data makes them durable too).
+fn open_pair(job: &CopyJob, tmp: &Path) -> Result<(File, u64, File), CopyError> {
+    let src = File::open(job.from).map_err(CopyError::Read)?;
     let src_meta = src.metadata().map_err(CopyError::Read)?;
     let dst = crate::fsutil::create_fresh(tmp).map_err(CopyError::Write)?;
-    // Set before the data, so that the sync of the data makes them durable too.
-    let permissions = crate::fsutil::kept_permissions(to, &src_meta);
+    let permissions = crate::fsutil::kept_permissions(job.to, &src_meta);
     dst.set_permissions(permissions).map_err(CopyError::Write)?;
-    super::transfer::copy_verified(&src, &dst, src_meta.len(), tmp, to, cancel, progress)
+    Ok((src, src_meta.len(), dst))
+}
+
+/// The copy has the size and the SHA-256 the file table gives, where it gives them.
+fn expected(job: &CopyJob, copied: &Copied) -> Result<(), CopyError> {
+    if let Some(want) = job.expected_size
+        && want != copied.bytes
+    {
+        return Err(CopyError::ExpectedSize {
+            expected: want,
+            found: copied.bytes,
+        });
+    }
+    match job.expected_sha256 {
+        Some(want) if !want.eq_ignore_ascii_case(&copied.sha256) => Err(CopyError::Expected {
+            expected: want.to_string(),
+            found: copied.sha256.clone(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Removes a file, ignoring any error (for temporary files that may not exist).

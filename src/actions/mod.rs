@@ -69,8 +69,12 @@
 //!         Progress::Bytes { done, total, .. } => eprintln!("{done} of {total} bytes"),
 //!         Progress::Line(line) => eprintln!("| {line}"),
 //!         Progress::Started { pid } => eprintln!("started as process {pid}"),
-//!         // Journal "file_copied" with it, at once.
-//!         Progress::FileCopied(f) => eprintln!("{} sha256 {}", f.path.display(), f.sha256),
+//!         // Journal a "file_copied" for each, at once.
+//!         Progress::FilesCopied(files) => {
+//!             for f in files {
+//!                 eprintln!("{} sha256 {}", f.path.display(), f.sha256)
+//!             }
+//!         }
 //!     };
 //!     let mut ctx = ExecContext {
 //!         backup_dir: &backup,
@@ -103,6 +107,7 @@ pub mod remote_evidence;
 pub mod restart;
 pub mod shell;
 pub(crate) mod transfer;
+pub mod verify;
 mod wait;
 mod write_file;
 
@@ -277,9 +282,9 @@ pub enum Progress<'a> {
     Line(&'a str),
     /// A command's process started with this id.
     Started { pid: u32 },
-    /// A copy put a file in place (or found it there) and verified it on disk: the engine
-    /// journals it (`file_copied`) at once, before the next file.
-    FileCopied(&'a FileCopied),
+    /// A copy put files in place (or found them there) and verified them on disk: the engine
+    /// journals them (a `file_copied` each, synced together) at once, before the next files.
+    FilesCopied(&'a [FileCopied]),
 }
 
 /// One file a copy put in place, as the journal records it: what the runbook calls it, where it
@@ -878,17 +883,18 @@ pub(crate) fn copy_failure(what: &str, e: fsops::CopyError) -> Failure {
             FailureKind::Io,
             format!("{what}: {}", crate::error::describe_io(&e)),
         ),
-        CopyError::Size { expected, found } => Failure::new(
-            FailureKind::Verify,
-            format!("{what}: the copy has {found} bytes, expected {expected}"),
-        ),
-        CopyError::Mismatch { source, on_disk } => Failure::new(
-            FailureKind::Verify,
-            format!(
-                "{what}: the copy read back from the disk has SHA-256 {on_disk}, the source has \
-                 SHA-256 {source}; the copy was removed and the destination left as it was"
-            ),
-        ),
+        CopyError::Size { expected, found } => {
+            verify::wrong_size(what, found, expected, "the size of the source")
+        }
+        CopyError::Mismatch { source, on_disk } => {
+            verify::differs(what, "the disk", &on_disk, &source)
+        }
+        CopyError::Expected { expected, found } => {
+            verify::not_the_tables(what, &found, &expected, "the file table")
+        }
+        CopyError::ExpectedSize { expected, found } => {
+            verify::wrong_size(what, found, expected, "the file table")
+        }
     }
 }
 

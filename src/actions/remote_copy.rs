@@ -42,10 +42,6 @@ use crate::runbook::CopyAction;
 use crate::target::Shell;
 use crate::target::ssh::{Kind, Session, UploadError};
 
-/// The test-only hook: a file name (as the runbook spells it) whose uploaded temporary file is
-/// altered on the host before it is read back, so a test can prove the read-back catches it.
-const ALTER_UPLOAD: &str = "STEPWISE_TEST_ALTER_UPLOAD";
-
 /// The destination side, looked at on the host.
 struct Destination {
     /// The folder on the host, when it can be used.
@@ -301,13 +297,13 @@ pub(super) fn execute(
         let target_name = existing.unwrap_or(&source.name);
         let target = join_host(s, dir, target_name);
         if d.in_place {
-            (ctx.progress)(Progress::FileCopied(&super::FileCopied {
+            (ctx.progress)(Progress::FilesCopied(&[super::FileCopied {
                 name: f.name.clone(),
                 path: target.clone().into(),
                 bytes: source.size(),
                 sha256: h.sha256.clone().unwrap_or_default(),
                 in_place: true,
-            }));
+            }]));
             done.push(Done::AlreadyInPlace {
                 name: f.name.clone(),
                 to: target.into(),
@@ -337,7 +333,8 @@ pub(super) fn execute(
             })
         };
         let sent = upload(s, &source.path, &tmp, mode, &ctx.cancel, &mut report).and_then(|sent| {
-            verify(s, f, &tmp, &sent, &manifest, &ctx.cancel)?;
+            let what = format!("cannot copy {} to {target} on {host}", source.name);
+            verify(s, f, &tmp, &what, &sent, &manifest, &ctx.cancel)?;
             move_into_place(s, &tmp, &target).map_err(|e| move_failure(&tmp, &target, host, e))?;
             Ok(sent)
         });
@@ -357,13 +354,13 @@ pub(super) fn execute(
             }
         };
         // The SHA-256 read back from the host, which `verify` found equal to the source's.
-        (ctx.progress)(Progress::FileCopied(&super::FileCopied {
+        (ctx.progress)(Progress::FilesCopied(&[super::FileCopied {
             name: f.name.clone(),
             path: target.clone().into(),
             bytes,
             sha256,
             in_place: false,
-        }));
+        }]));
         base += bytes;
         copied += 1;
         done.push(Done::Copied {
@@ -435,20 +432,20 @@ fn upload(
 }
 
 /// Reads the uploaded file back from the host and compares it with what was sent (size and
-/// SHA-256) and with the manifest's size and SHA-256 where it gives them.
+/// SHA-256) and with the manifest's size and SHA-256 where it gives them; `what` says which
+/// copy, for the messages ([`super::verify`]).
 fn verify(
     s: &Session,
     f: &copy::FileSurvey,
     tmp: &str,
+    what: &str,
     (bytes, sent): &(u64, String),
     manifest: &str,
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<(), Failure> {
     let host = &s.target.host;
-    if let Ok(name) = std::env::var(ALTER_UPLOAD)
-        && name == f.name
-    {
-        let _ = s.overwrite_start(tmp, b"altered by STEPWISE_TEST_ALTER_UPLOAD");
+    if super::verify::altered_for_test(&f.name) {
+        let _ = s.overwrite_start(tmp, super::transfer::ALTERED);
     }
     let (got, size) = s.sha256(tmp, cancel).map_err(|e| {
         Failure::new(
@@ -456,32 +453,28 @@ fn verify(
             format!("{tmp} on {host}: cannot be read back after copying: {e}"),
         )
     })?;
-    let wrong = |message: String| Err(Failure::new(FailureKind::Verify, message));
     if size != *bytes {
-        return wrong(format!(
-            "{tmp} on {host}: {size} bytes read back after copying, expected {bytes} (the size of {})",
-            f.name
+        return Err(super::verify::wrong_size(
+            what,
+            size,
+            *bytes,
+            "the size of the source",
         ));
     }
     if got != *sent {
-        return wrong(format!(
-            "{tmp} on {host}: SHA-256 {got} read back after copying, expected {sent} (the SHA-256 of {})",
-            f.name
-        ));
+        return Err(super::verify::differs(what, host, &got, sent));
     }
     if let Some(m) = f.manifest {
         if let Some(expected) = m.size
             && expected != size
         {
-            return wrong(format!(
-                "{tmp} on {host}: {size} bytes after copying, expected {expected} ({manifest})"
-            ));
+            return Err(super::verify::wrong_size(what, size, expected, manifest));
         }
         if let Some(expected) = &m.sha256
             && !expected.eq_ignore_ascii_case(&got)
         {
-            return wrong(format!(
-                "{tmp} on {host}: SHA-256 {got} after copying, expected {expected} ({manifest})"
+            return Err(super::verify::not_the_tables(
+                what, &got, expected, manifest,
             ));
         }
     }

@@ -158,7 +158,7 @@ fn exec(fx: &Fixture, id: &str, cancel: Arc<AtomicBool>) -> Seen {
     let mut progress = |p: Progress<'_>| match p {
         Progress::Bytes { done, total, .. } => bytes.push((done, total)),
         Progress::Line(l) => lines.push(l.to_string()),
-        Progress::Started { .. } | Progress::FileCopied(_) => {}
+        Progress::Started { .. } | Progress::FilesCopied(_) => {}
     };
     let mut ctx = ExecContext {
         backup_dir: &backup,

@@ -1113,11 +1113,14 @@ impl<'p, 'r> Walk<'p, 'r> {
                 bar.set_message(file.to_string());
                 bar.set_position(done);
             }
-            ActionProgress::FileCopied(file) => {
-                let event = NewEvent::file_copied(instance, file);
+            ActionProgress::FilesCopied(files) => {
+                let events = files
+                    .iter()
+                    .map(|f| NewEvent::file_copied(instance, f))
+                    .collect();
                 let mut rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
                 if journal_failure.is_none()
-                    && let Err(e) = rec.record(event)
+                    && let Err(e) = rec.record_all(events)
                 {
                     journal_failure = Some(e);
                 }

@@ -339,10 +339,13 @@ fn run_one(
         ActionProgress::Bytes { file, done, total } => {
             bar.set_message(format!("{file} {done}/{total} bytes"));
         }
-        ActionProgress::FileCopied(file) => {
-            let event = NewEvent::file_copied(instance, file);
+        ActionProgress::FilesCopied(files) => {
+            let events = files
+                .iter()
+                .map(|f| NewEvent::file_copied(instance, f))
+                .collect();
             let mut rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = rec.record(event) {
+            if let Err(e) = rec.record_all(events) {
                 unjournaled.get_or_insert(e.to_string());
             }
         }

@@ -414,8 +414,46 @@ impl JournalWriter {
 
     /// Writes one event and syncs it to disk before returning it.
     pub fn append(&mut self, new: NewEvent) -> Result<Event, Error> {
+        Ok(self.append_all(vec![new])?.remove(0))
+    }
+
+    /// Writes events, one line each, and syncs them to disk together before returning them
+    /// (a crash may keep the first of them and tear the next, which a reader tolerates).
+    pub fn append_all(&mut self, news: Vec<NewEvent>) -> Result<Vec<Event>, Error> {
+        let mut lines = Vec::new();
+        let mut events = Vec::with_capacity(news.len());
+        let (mut seq, mut link) = (self.next_seq, self.link.clone());
+        for new in news {
+            let (event, line, next) = self.encode(new, seq, link.as_deref())?;
+            lines.extend_from_slice(&line);
+            events.push(event);
+            seq += 1;
+            if next.is_some() {
+                link = next;
+            }
+        }
+        if events.is_empty() {
+            return Ok(events);
+        }
+        self.file
+            .write_all(&lines)
+            .and_then(|_| self.file.flush())
+            .and_then(|_| self.file.sync_data())
+            .map_err(|e| Error::io(format!("cannot write {}", self.path.display()), e))?;
+        self.next_seq = seq;
+        self.link = link;
+        Ok(events)
+    }
+
+    /// One event as its journal line (newline included), and the link the next event takes.
+    fn encode(
+        &self,
+        new: NewEvent,
+        seq: u64,
+        link: Option<&str>,
+    ) -> Result<(Event, Vec<u8>, Option<String>), Error> {
         let event = Event {
-            seq: self.next_seq,
+            seq,
             time: new.time.unwrap_or_else(Timestamp::now),
             operator: self.operator.clone(),
             kind: new.kind,
@@ -428,23 +466,14 @@ impl JournalWriter {
                 io::Error::other(e),
             )
         })?;
-        if let Some(link) = &self.link {
+        if let Some(link) = link {
             // The link goes last, where the reader looks for it.
             line.pop();
             line.extend_from_slice(format!(",\"{LINK_FIELD}\":\"{link}\"}}").as_bytes());
         }
-        let hash = self.link.as_ref().map(|_| sha256_hex(&line));
+        let hash = link.map(|_| sha256_hex(&line));
         line.push(b'\n');
-        self.file
-            .write_all(&line)
-            .and_then(|_| self.file.flush())
-            .and_then(|_| self.file.sync_data())
-            .map_err(|e| Error::io(format!("cannot write {}", self.path.display()), e))?;
-        self.next_seq += 1;
-        if hash.is_some() {
-            self.link = hash;
-        }
-        Ok(event)
+        Ok((event, line, hash))
     }
 
     /// The SHA-256 of the last event written (or of the run header, before the first): `None`

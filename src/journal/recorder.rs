@@ -134,6 +134,15 @@ impl Recorder {
         Ok(event)
     }
 
+    /// Appends events (none of them `params_set`) and returns once all are on disk, synced
+    /// together; the progress follows them.
+    pub fn record_all(&mut self, events: Vec<NewEvent>) -> Result<(), Error> {
+        for event in self.writer.append_all(events)? {
+            self.progress.apply(&event);
+        }
+        Ok(())
+    }
+
     pub fn run(&self) -> &Run {
         &self.run
     }

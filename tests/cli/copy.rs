@@ -1,6 +1,6 @@
 //! Copies through the real binary: each file's SHA-256 in the journal, the log and the as-run
 //! checklist, and a destination whose content is not the source's once written (a file system
-//! that corrupts the write, simulated by `STEPWISE_TEST_CORRUPT_COPY`) caught before it replaces
+//! that corrupts the write, simulated by `STEPWISE_TEST_ALTER_COPY`) caught before it replaces
 //! anything.
 
 use crate::common::{RUN_RB, assert_code, text};
@@ -28,12 +28,12 @@ fn pattern(n: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-fn stepwise(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+fn stepwise(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stepwise"));
     cmd.args(args)
         .current_dir(dir)
         .env_remove("STEPWISE_STATE_DIR")
-        .env_remove("STEPWISE_TEST_CORRUPT_COPY")
+        .env_remove("STEPWISE_TEST_ALTER_COPY")
         .env("USER", "alice")
         .stdin(Stdio::null());
     for (k, v) in env {
@@ -70,7 +70,7 @@ fn setup(files: &[&str], on_failure: &str) -> (tempfile::TempDir, PathBuf) {
     (tmp, t)
 }
 
-fn run(t: &Path, env: &[(&str, &Path)]) -> Output {
+fn run(t: &Path, env: &[(&str, &str)]) -> Output {
     stepwise(t, &RUN_RB, env)
 }
 
@@ -185,7 +185,7 @@ fn the_journal_and_the_as_run_checklist_record_every_copied_files_sha256() {
     }
 }
 
-/// A file system that corrupts the write: the test hook changes the first byte of B.msi's
+/// A file system that corrupts the write: the test hook replaces the start of B.msi's
 /// temporary file once it is written and synced, before it is read back. The copy fails naming
 /// the file and both hashes, B.msi is left as it was (its backup is in the run folder), no
 /// temporary file is left, and the file copied before it stays copied and journaled.
@@ -198,10 +198,11 @@ fn a_copy_whose_content_changes_on_disk_fails_and_leaves_the_destination_as_it_w
     fs::write(t.join("pkg/B.msi"), &b).unwrap();
     fs::write(t.join("share/B.msi"), "the old B").unwrap();
     let b_dest = t.join("share/B.msi");
-    let out = run(&t, &[("STEPWISE_TEST_CORRUPT_COPY", &b_dest)]);
+    let out = run(&t, &[("STEPWISE_TEST_ALTER_COPY", "B.msi")]);
     assert_code(&out, 1);
+    let hook = b"altered by STEPWISE_TEST_ALTER_COPY";
     let mut corrupted = b.clone();
-    corrupted[0] = !corrupted[0];
+    corrupted[..hook.len()].copy_from_slice(hook);
     let message = format!(
         "cannot copy B.msi to {}: the copy read back from the disk has SHA-256 {}, the source has SHA-256 {}; the copy was removed and the destination left as it was",
         b_dest.display(),
@@ -235,6 +236,48 @@ fn a_copy_whose_content_changes_on_disk_fails_and_leaves_the_destination_as_it_w
     let out = run(&t, &[]);
     assert_code(&out, 0);
     assert_eq!(fs::read(&b_dest).unwrap(), b);
+}
+
+/// The same fault among small files, which are copied as a batch (written, synced together,
+/// read back one by one): the file before the altered one is installed and journaled, the
+/// altered one and the one after it are not, and no temporary file is left.
+#[test]
+fn a_small_file_whose_content_changes_on_disk_stops_its_batch_at_that_file() {
+    let (_tmp, t) = setup(&["A.msi", "B.msi", "C.msi"], "abort");
+    let files = [
+        ("A.msi", pattern(30_000, 7)),
+        ("B.msi", pattern(50_000, 8)),
+        ("C.msi", pattern(70_000, 9)),
+    ];
+    for (name, bytes) in &files {
+        fs::write(t.join("pkg").join(name), bytes).unwrap();
+    }
+    let out = run(&t, &[("STEPWISE_TEST_ALTER_COPY", "B.msi")]);
+    assert_code(&out, 1);
+    let b = &files[1].1;
+    let hook = b"altered by STEPWISE_TEST_ALTER_COPY";
+    let mut corrupted = b.clone();
+    corrupted[..hook.len()].copy_from_slice(hook);
+    let message = format!(
+        "cannot copy B.msi to {}: the copy read back from the disk has SHA-256 {}, the source has SHA-256 {}; the copy was removed and the destination left as it was",
+        t.join("share/B.msi").display(),
+        sha256(&corrupted),
+        sha256(b)
+    );
+    let journal = events(&run_dirs(&t)[0]);
+    let failed = of_kind(&journal, "instance_failed");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["error"], message);
+    let copied = of_kind(&journal, "file_copied");
+    assert_eq!(copied.len(), 1, "only A.msi was installed: {copied:?}");
+    assert_eq!(copied[0]["sha256"], sha256(&files[0].1));
+    let mut left: Vec<String> = fs::read_dir(t.join("share"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["A.msi"]);
+    assert_eq!(fs::read(t.join("share/A.msi")).unwrap(), files[0].1);
 }
 
 /// The file table's `sha256` is checked against the package before anything is copied (by

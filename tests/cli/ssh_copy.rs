@@ -355,16 +355,16 @@ fn a_copy_whose_read_back_differs_fails_and_leaves_no_file_at_its_name() {
         &fleet.inventory(""),
         "confirm: true\ndefault: done\nsteps:\n  copy@WEB01: { on_failure: skip-host, note: the read-back differs on purpose }\n",
     );
-    let (out, _) = run(t.dir(), &[("STEPWISE_TEST_ALTER_UPLOAD", "B.msi")]);
+    let (out, _) = run(t.dir(), &[("STEPWISE_TEST_ALTER_COPY", "B.msi")]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let sent = sha256_hex(&vec![b'b'; 3 << 20]);
     let mut altered = vec![b'b'; 3 << 20];
-    let hook = b"altered by STEPWISE_TEST_ALTER_UPLOAD";
+    let hook = b"altered by STEPWISE_TEST_ALTER_COPY";
     altered[..hook.len()].copy_from_slice(hook);
     let got = sha256_hex(&altered);
     assert!(
         out.stdout.contains(&format!(
-            "✗ copy@WEB01 failed: {HOST_ROOT}/share/.B.msi.stepwise-part on WEB01: SHA-256 {got} read back after copying, expected {sent} (the SHA-256 of B.msi)"
+            "✗ copy@WEB01 failed: cannot copy B.msi to {HOST_ROOT}/share/B.msi on WEB01: the copy read back from WEB01 has SHA-256 {got}, the source has SHA-256 {sent}; the copy was removed and the destination left as it was"
         )),
         "{}",
         out.stdout
