@@ -108,7 +108,8 @@ pub use event::{
     Completion, Event, EventKind, NewEvent, ParamValue, Resolution, RestartPhase, RunOutcome,
 };
 pub use file::{
-    Chain, JournalRead, JournalWriter, LINK_FIELD, parse as parse_journal, read as read_journal,
+    Chain, Events as JournalEvents, JournalEnd, JournalRead, JournalScan, JournalWriter,
+    LINK_FIELD, parse as parse_journal, read as read_journal, scan as scan_journal,
 };
 pub use lock::{HOLDER_FILE, Holder, LOCK_FILE, LockState, RunLock, probe as probe_lock};
 pub use progress::{
