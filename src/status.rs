@@ -145,7 +145,11 @@ pub fn status(run: Option<&str>, state_dir: Option<&Path>, json: bool) -> Result
                     .and_then(|()| io::Write::flush(&mut out))
                     .map_err(|e| Error::io("cannot write to standard output", &e))?;
             } else {
-                print(&detail_text(&examined))?;
+                // Written as it is made, a row at a time, like the JSON.
+                let mut out = io::BufWriter::with_capacity(1 << 16, crate::stdio::Out);
+                detail_text(&examined, &mut out)
+                    .and_then(|()| io::Write::flush(&mut out))
+                    .map_err(stdout_error)?;
             }
             Ok(ExitCode::Success)
         }
@@ -238,28 +242,35 @@ fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]], right: &[bool
         }
     }
     let mut out = String::new();
-    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    for row in std::iter::once(header.as_slice()).chain(rows.iter().map(|r| r.as_slice())) {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            let pad = widths[i] - cell.chars().count();
-            if i > 0 {
-                line.push_str("  ");
-            }
-            if right[i] {
-                line.extend(std::iter::repeat_n(' ', pad));
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                if i + 1 < N {
-                    line.extend(std::iter::repeat_n(' ', pad));
-                }
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
+    table_line(&mut out, header, &widths, right);
+    for row in rows {
+        table_line(&mut out, row, &widths, right);
     }
     out
+}
+
+/// One line of a table whose columns are `widths` wide, with its newline.
+fn table_line(out: &mut String, row: &[impl AsRef<str>], widths: &[usize], right: &[bool]) {
+    let start = out.len();
+    for (i, cell) in row.iter().enumerate() {
+        let cell = cell.as_ref();
+        let pad = widths[i].saturating_sub(cell.chars().count());
+        if i > 0 {
+            out.push_str("  ");
+        }
+        if right[i] {
+            out.extend(std::iter::repeat_n(' ', pad));
+            out.push_str(cell);
+        } else {
+            out.push_str(cell);
+            if i + 1 < row.len() {
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+    }
+    let end = start + out[start..].trim_end().len();
+    out.truncate(end);
+    out.push('\n');
 }
 
 fn counts_text(c: &Counts) -> String {
@@ -343,7 +354,10 @@ fn state_word(state: &InstanceState, held: bool) -> String {
     }
 }
 
-fn detail_text(ex: &Examined) -> String {
+/// `status RUN`: the run, then a row per step instance in the walk's order (with what is
+/// recorded about it), then what is recorded about the run. The rows are written as they are
+/// made; their column widths are measured in a pass before.
+fn detail_text(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
     let h = ex.run.header();
     let plan = ex.plan();
     let counts = ex.progress.counts(&plan);
@@ -413,21 +427,52 @@ fn detail_text(ex: &Examined) -> String {
     }
     out.push('\n');
 
-    let mut rows = Vec::new();
-    let mut extra: HashMap<usize, Vec<String>> = HashMap::new();
+    w.write_all(out.as_bytes())?;
+    out.clear();
+
     // In the walk's order: a host-major phase batch by batch.
     let order = crate::fleet::order(&plan);
+    let row = |instance: &crate::plan::Instance| {
+        let (by, at) = match ex
+            .progress
+            .instance(&instance.key)
+            .and_then(|r| r.stamp.as_ref())
+        {
+            Some(s) => (s.operator.as_str(), s.time.to_string()),
+            None => ("", String::new()),
+        };
+        let state = state_word(ex.progress.state(&instance.key), held);
+        (by, at, state)
+    };
+    let header = ["STEP", "INSTANCE", "STATE", "BY", "AT"];
+    let mut widths = header.map(|h| h.chars().count());
+    for instance in order.slots.iter().map(|&(i, _)| &plan.instances[i]) {
+        let (by, at, state) = row(instance);
+        let cells = [
+            plan.step_of(instance).number.as_str(),
+            instance.key.as_str(),
+            state.as_str(),
+            by,
+            at.as_str(),
+        ];
+        for (width, cell) in widths.iter_mut().zip(cells) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    table_line(&mut out, &header, &widths, &[false; 5]);
     for instance in order.slots.iter().map(|&(i, _)| &plan.instances[i]) {
         let planned = plan.step_of(instance);
-        let recorded = ex.progress.instance(&instance.key);
-        let state = ex.progress.state(&instance.key);
-        let (by, at) = match recorded.and_then(|r| r.stamp.as_ref()) {
-            Some(s) => (s.operator.clone(), s.time.to_string()),
-            None => (String::new(), String::new()),
-        };
-        let mut lines = Vec::new();
-        if let Some(r) = recorded {
-            lines.extend(instance_lines(r, held));
+        let (by, at, state) = row(instance);
+        let cells = [
+            planned.number.as_str(),
+            instance.key.as_str(),
+            state.as_str(),
+            by,
+            at.as_str(),
+        ];
+        table_line(&mut out, &cells, &widths, &[false; 5]);
+        if let Some(r) = ex.progress.instance(&instance.key) {
+            let mut lines = instance_lines(r, held);
             let step = planned.step;
             if !r.items.is_empty() {
                 let resolved = plan.resolved_for(instance);
@@ -447,28 +492,13 @@ fn detail_text(ex: &Examined) -> String {
                     });
                 }
             }
-        }
-        extra.insert(rows.len(), lines);
-        rows.push([
-            planned.number.clone(),
-            instance.key.clone(),
-            state_word(state, held),
-            by,
-            at,
-        ]);
-    }
-    let table = table(
-        &["STEP", "INSTANCE", "STATE", "BY", "AT"],
-        &rows,
-        &[false; 5],
-    );
-    for (i, line) in table.lines().enumerate() {
-        out.push_str(line);
-        out.push('\n');
-        if i > 0 {
-            for more in extra.get(&(i - 1)).into_iter().flatten() {
+            for more in lines {
                 let _ = writeln!(out, "       {more}");
             }
+        }
+        if out.len() >= 1 << 16 {
+            w.write_all(out.as_bytes())?;
+            out.clear();
         }
     }
 
@@ -521,7 +551,7 @@ fn detail_text(ex: &Examined) -> String {
             if counts.in_doubt == 1 { "it" } else { "each" }
         );
     }
-    out
+    w.write_all(out.as_bytes())
 }
 
 /// Per host-major phase: how it walks its hosts, the batches gone on to, the hosts that
@@ -1002,41 +1032,46 @@ impl<I: Iterator<Item = Result<Event, journal::Error>>> serde::Serialize for Eve
 /// order, one at a time, and keeps what the sentences need per step instance (when it was
 /// started, its attempts, the items skipped), never the events.
 struct Narrator<'p> {
-    numbers: HashMap<&'p str, &'p str>,
+    /// Per instance of the plan: its step's number, and how often it was started so far.
+    planned: HashMap<&'p str, (&'p str, std::cell::Cell<u32>)>,
+    /// How often instances the plan does not have (the runbook changed) were started.
+    unplanned_attempts: HashMap<String, u32>,
     run_start: Option<journal::Timestamp>,
     started: HashMap<String, journal::Timestamp>,
     /// Items skipped per instance since it was last reopened: a journal written before items
     /// were honest says `done` for an instance with such items, which is partly done.
     items_skipped: HashMap<String, Vec<String>>,
-    attempts: HashMap<String, u32>,
 }
 
 impl<'p> Narrator<'p> {
     fn new(plan: &'p Plan) -> Narrator<'p> {
         Narrator {
-            numbers: plan
+            planned: plan
                 .instances
                 .iter()
-                .map(|i| (i.key.as_str(), plan.step_of(i).number.as_str()))
+                .map(|i| {
+                    let number = plan.step_of(i).number.as_str();
+                    (i.key.as_str(), (number, std::cell::Cell::new(0)))
+                })
                 .collect(),
+            unplanned_attempts: HashMap::new(),
             run_start: None,
             started: HashMap::new(),
             items_skipped: HashMap::new(),
-            attempts: HashMap::new(),
         }
     }
 
     /// The sentence for the next event of the journal.
     fn text(&mut self, e: &Event) -> String {
-        let numbers = &self.numbers;
-        let label = |key: &str| match numbers.get(key) {
-            Some(n) => format!("{n} {key}"),
+        let planned = &self.planned;
+        let label = |key: &str| match planned.get(key) {
+            Some((n, _)) => format!("{n} {key}"),
             None => key.to_string(),
         };
         let run_start = Some(*self.run_start.get_or_insert(e.time));
         let started = &mut self.started;
         let items_skipped = &mut self.items_skipped;
-        let attempts = &mut self.attempts;
+        let unplanned_attempts = &mut self.unplanned_attempts;
         let mut took = |key: &str| {
             started
                 .remove(key)
@@ -1074,13 +1109,22 @@ impl<'p> Narrator<'p> {
             EventKind::PrerequisitesConfirmed => "prerequisites confirmed".to_string(),
             EventKind::InstanceStarted { key, target } => {
                 started.insert(key.clone(), e.time);
-                let n = attempts.entry(key.clone()).or_default();
-                *n += 1;
+                let n = match planned.get(key.as_str()) {
+                    Some((_, n)) => {
+                        n.set(n.get() + 1);
+                        n.get()
+                    }
+                    None => {
+                        let n = unplanned_attempts.entry(key.clone()).or_default();
+                        *n += 1;
+                        *n
+                    }
+                };
                 let on = target
                     .as_ref()
                     .map(|t| format!(" on {t}"))
                     .unwrap_or_default();
-                if *n > 1 {
+                if n > 1 {
                     format!("{}: started{on} (attempt {n})", label(key))
                 } else {
                     format!("{}: started{on}", label(key))

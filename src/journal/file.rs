@@ -13,6 +13,11 @@
 //! row. The first line must be the `run_started` event: that is what tells a journal from any
 //! other file.
 //!
+//! The reader ([`Events`]) never holds the whole file: it reads whole lines through a buffer, a
+//! batch of about 2 MiB at a time, parses and hashes the batch on several threads,
+//! checks the lines in order, and hands each event on as it is checked, so a reader of a run
+//! folds the events into its own state (the replay) and keeps none of them.
+//!
 //! # The hash chain
 //!
 //! The journal is tamper-evident: each event line ends with `"prev_sha256":"HEX"`, the SHA-256
@@ -217,14 +222,23 @@ pub fn scan(path: &Path, mut each: impl FnMut(Event)) -> Result<JournalScan, Err
 /// reader's memory, whatever the journal's size.
 const BATCH_BYTES: usize = 2 << 20;
 
-/// A line parsed, with the hash of its bytes when it is an event.
-type Parsed = (Result<Event, serde_json::Error>, String);
+/// A line parsed, with the SHA-256 of its bytes when it is an event.
+type Parsed = (Result<Event, serde_json::Error>, [u8; 32]);
+
+/// Whether a link (64 lower-case hex digits) is the hex of `hash`.
+fn links_to(link: &str, hash: &[u8; 32]) -> bool {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    link.len() == 64
+        && link.as_bytes().chunks(2).zip(hash).all(|(pair, b)| {
+            pair[0] == DIGITS[usize::from(b >> 4)] && pair[1] == DIGITS[usize::from(b & 0xf)]
+        })
+}
 
 /// The events of a journal, read line by line through a buffer and checked as they come
 /// (order, links, torn lines: see the module docs), in journal order. Iteration stops at the
 /// first error, which is the last item; [`Events::finish`] then says what else was found.
 ///
-/// Lines are read in batches of about [`BATCH_BYTES`], parsed and hashed on several threads
+/// Lines are read in batches of about 2 MiB, parsed and hashed on several threads
 /// (parsing is most of the time it takes to open a run), and their meaning together is checked
 /// in one pass, a line at a time, so memory holds one batch and never the whole journal.
 pub struct Events<R> {
@@ -235,8 +249,11 @@ pub struct Events<R> {
     /// The lines of the current batch, without their newlines, and where each is in `buf`.
     buf: Vec<u8>,
     lines: Vec<std::ops::Range<usize>>,
-    parsed: std::vec::IntoIter<Parsed>,
-    /// The index in `lines` of the next line of `parsed`.
+    /// The lines of the batch parsed, taken as they are checked. Kept from batch to batch, as
+    /// `buf` and `lines` are: a large block freed and allocated again per batch makes the
+    /// allocator sort every small block freed since, which costs more than the parsing.
+    parsed: Vec<Option<Parsed>>,
+    /// The index in `lines` of the next line to check.
     next_in_batch: usize,
     /// Lines in the batches before this one.
     lines_before: usize,
@@ -251,9 +268,10 @@ pub struct Events<R> {
 
 /// What the checks of the lines read so far carry to the next line.
 struct Checked {
-    chain: Chain,
+    /// The first event's link, when it has one: then every event must.
+    first_link: Option<String>,
     /// The line number and hash of the last event, for the next one's link.
-    previous: Option<(usize, String)>,
+    previous: Option<(usize, [u8; 32])>,
     last_seq: Option<u64>,
     events: u64,
     first: Option<Event>,
@@ -298,13 +316,13 @@ impl<R: io::BufRead> Events<R> {
             eof: false,
             buf: Vec::new(),
             lines: Vec::new(),
-            parsed: Vec::new().into_iter(),
+            parsed: Vec::new(),
             next_in_batch: 0,
             lines_before: 0,
             bytes: 0,
             done: false,
             state: Checked {
-                chain: Chain::Unlinked,
+                first_link: None,
                 previous: None,
                 last_seq: None,
                 events: 0,
@@ -320,7 +338,7 @@ impl<R: io::BufRead> Events<R> {
     pub fn finish(self) -> JournalScan {
         let s = self.state;
         JournalScan {
-            chain: s.chain,
+            chain: s.chain(),
             torn_lines: s.unparsed.into_iter().map(|(n, _)| n).collect(),
             repaired_lines: s.repaired_lines,
             events: s.events,
@@ -362,7 +380,7 @@ impl<R: io::BufRead> Events<R> {
             };
             self.lines.push(start..end);
         }
-        self.parsed = parse_lines(&self.buf, &self.lines).into_iter();
+        parse_lines(&self.buf, &self.lines, &mut self.parsed);
         Ok(!self.lines.is_empty())
     }
 
@@ -376,7 +394,7 @@ impl<R: io::BufRead> Events<R> {
             ));
         }
         if let Some((events, chain)) = &self.again
-            && (*events != self.state.events || *chain != self.state.chain)
+            && (*events != self.state.events || *chain != self.state.chain())
         {
             return Err(self.corrupt(
                 None,
@@ -389,6 +407,17 @@ impl<R: io::BufRead> Events<R> {
 }
 
 impl Checked {
+    /// Whether the events read so far are linked, and the last link.
+    fn chain(&self) -> Chain {
+        match (&self.first_link, &self.previous) {
+            (Some(first), Some((_, last))) => Chain::Linked {
+                first: first.clone(),
+                last: crate::fsutil::hex(last),
+            },
+            _ => Chain::Unlinked,
+        }
+    }
+
     /// Checks one parsed line against those before it: the event, if it is one to hand over.
     fn check(
         &mut self,
@@ -442,17 +471,11 @@ impl Checked {
                     };
                     return Err(corrupt(number, message));
                 }
-                match (&mut s.chain, &s.previous, link_of(line)) {
-                    (Chain::Unlinked, None, Some(first)) => {
-                        s.chain = Chain::Linked {
-                            first: first.to_string(),
-                            last: String::new(),
-                        };
-                    }
-                    (Chain::Unlinked, _, _) => {}
-                    (Chain::Linked { .. }, Some((_, expected)), Some(link)) if link == expected => {
-                    }
-                    (Chain::Linked { .. }, Some((line, _)), Some(_)) => {
+                match (s.first_link.is_some(), &s.previous, link_of(line)) {
+                    (false, None, Some(first)) => s.first_link = Some(first.to_string()),
+                    (false, _, _) => {}
+                    (true, Some((_, expected)), Some(link)) if links_to(link, expected) => {}
+                    (true, Some((line, _)), Some(_)) => {
                         return Err(corrupt(
                             number,
                             format!(
@@ -460,7 +483,7 @@ impl Checked {
                             ),
                         ));
                     }
-                    (Chain::Linked { .. }, _, _) => {
+                    (true, _, _) => {
                         return Err(corrupt(
                             number,
                             format!(
@@ -468,9 +491,6 @@ impl Checked {
                             ),
                         ));
                     }
-                }
-                if let Chain::Linked { last, .. } = &mut s.chain {
-                    last.clone_from(&hash);
                 }
                 s.previous = Some((number, hash));
                 s.last_seq = Some(event.seq);
@@ -513,7 +533,11 @@ impl<R: io::BufRead> Iterator for Events<R> {
 
     fn next(&mut self) -> Option<Result<Event, Error>> {
         while !self.done {
-            let Some(parsed) = self.parsed.next() else {
+            let Some(parsed) = self
+                .parsed
+                .get_mut(self.next_in_batch)
+                .and_then(Option::take)
+            else {
                 match self.refill() {
                     Ok(true) => continue,
                     Ok(false) => {
@@ -544,10 +568,10 @@ impl<R: io::BufRead> Iterator for Events<R> {
     }
 }
 
-/// Parses a batch of lines, on several threads for a long batch: the lines are independent, and
-/// parsing is most of the time it takes to open a run. What the lines mean together (order,
-/// links, torn lines) is checked afterwards, a line at a time.
-fn parse_lines(bytes: &[u8], lines: &[std::ops::Range<usize>]) -> Vec<Parsed> {
+/// Parses a batch of lines into `parsed`, on several threads for a long batch: the lines are
+/// independent, and parsing is most of the time it takes to open a run. What the lines mean
+/// together (order, links, torn lines) is checked afterwards, a line at a time.
+fn parse_lines(bytes: &[u8], lines: &[std::ops::Range<usize>], parsed: &mut Vec<Option<Parsed>>) {
     let parse = |range: &std::ops::Range<usize>| {
         let line = &bytes[range.clone()];
         // Valid UTF-8 (the usual case) lets the line be parsed as text, which spares
@@ -557,30 +581,29 @@ fn parse_lines(bytes: &[u8], lines: &[std::ops::Range<usize>]) -> Vec<Parsed> {
             Err(_) => serde_json::from_slice::<Event>(line),
         };
         // Hashed here, on several threads, for the next line's link.
-        let hash = match &event {
-            Ok(_) => sha256_hex(line),
-            Err(_) => String::new(),
-        };
-        (event, hash)
+        let mut hash = [0u8; 32];
+        if event.is_ok() {
+            hash.copy_from_slice(&Sha256::digest(line));
+        }
+        Some((event, hash))
     };
+    parsed.clear();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     if threads < 2 || lines.len() < 2_000 {
-        return lines.iter().map(parse).collect();
+        parsed.extend(lines.iter().map(parse));
+        return;
     }
+    parsed.resize_with(lines.len(), || None);
     let chunk = lines.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let parts: Vec<_> = lines
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(parse).collect::<Vec<_>>()))
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|part| {
-                part.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
+        for (part, out) in lines.chunks(chunk).zip(parsed.chunks_mut(chunk)) {
+            scope.spawn(move || {
+                for (line, slot) in part.iter().zip(out) {
+                    *slot = parse(line);
+                }
+            });
+        }
+    });
 }
 
 /// Whether a line that is not an event is a whole, well-formed JSON object whose `kind` this
@@ -846,6 +869,81 @@ mod tests {
         assert_eq!(
             parse_str(&broken).unwrap_err(),
             "j.jsonl:25000: corrupt journal: not a valid event (EOF while parsing an object at column 1)"
+        );
+    }
+
+    #[test]
+    fn a_torn_line_closed_at_the_end_of_a_batch_is_stepped_over_in_the_next() {
+        // Fill the first batch with events, end it with a torn line, and start the next batch
+        // with the `resumed` event that closed it.
+        let mut text = format!("{START}\n");
+        let mut seq = 1;
+        while text.len() < BATCH_BYTES - 200 {
+            seq += 1;
+            text.push_str(&line(seq, r#""paused""#));
+            text.push('\n');
+        }
+        let torn_number = seq as usize + 1;
+        let pad = BATCH_BYTES + 10 - text.len();
+        let torn = format!("{{\"seq\":{},\"note\":\"{}", seq + 1, "x".repeat(pad));
+        text.push_str(&torn);
+        text.push('\n');
+        assert!(text.len() > BATCH_BYTES);
+        let resumed = line(
+            seq + 1,
+            r#""resumed","machine":"M","pid":2,"repaired_torn_line":true"#,
+        );
+        text.push_str(&format!("{resumed}\n{}\n", line(seq + 2, r#""paused""#)));
+        let read = parse_str(&text).unwrap();
+        assert_eq!(read.events.len() as u64, seq + 2);
+        assert_eq!(read.repaired_lines, [torn_number]);
+        assert!(read.torn_lines.is_empty());
+        // Without the `resumed` that closed it, the same line is corruption, named by number.
+        let plain = text.replace(&resumed, &line(seq + 1, r#""paused""#));
+        assert_eq!(
+            parse_str(&plain).unwrap_err(),
+            format!(
+                "j.jsonl:{torn_number}: corrupt journal: not a valid event (EOF while parsing a string at column {})",
+                torn.len()
+            )
+        );
+    }
+
+    #[test]
+    fn a_second_reading_finds_the_same_events_or_says_the_journal_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let text = format!("{START}\n{}\n{{\"seq\":3,", line(2, r#""paused""#));
+        std::fs::write(&path, &text).unwrap();
+        let mut first = Vec::new();
+        let found = scan(&path, |e| first.push(e)).unwrap();
+        assert_eq!((found.events, found.last_seq), (2, 2));
+        assert_eq!(found.torn_lines, [3]);
+        assert_eq!(found.bytes, text.len() as u64);
+        // A process appends meanwhile: the second reading stops where the first did.
+        let mut writer = JournalWriter::reopen(&path, &found, "bob").unwrap();
+        writer.append(NewEvent::new(EventKind::Paused)).unwrap();
+        let again: Vec<Event> = Events::again(&path, &found)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(again, first);
+        // Rewritten meanwhile: said, not passed over.
+        std::fs::write(
+            &path,
+            format!("{START}\n{{\"seq\":2,\"x\":\"{}\"", "y".repeat(60)),
+        )
+        .unwrap();
+        let error = Events::again(&path, &found)
+            .unwrap()
+            .find_map(Result::err)
+            .unwrap();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: the journal changed while it was being read (it was rewritten); read it again",
+                path.display()
+            )
         );
     }
 
