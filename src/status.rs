@@ -19,7 +19,7 @@ use crate::journal::{
     ItemState, JournalScan, LockState, ParamValue, Progress, Resolution, Run, RunLock, RunOutcome,
     RunState, Stamp, format_duration,
 };
-use crate::plan::Plan;
+use crate::plan::{Instance, Plan};
 use crate::runbook::{self, Runbook};
 
 /// A run read for showing: its runbook copy, what its journal holds (replayed as it was read,
@@ -145,11 +145,11 @@ pub fn status(run: Option<&str>, state_dir: Option<&Path>, json: bool) -> Result
                     .and_then(|()| io::Write::flush(&mut out))
                     .map_err(|e| Error::io("cannot write to standard output", &e))?;
             } else {
-                // Written as it is made, a row at a time, like the JSON.
+                // Written as it is made, an instance at a time, like the JSON.
                 let mut out = io::BufWriter::with_capacity(1 << 16, crate::stdio::Out);
-                detail_text(&examined, &mut out)
+                write_detail_text(&examined, &mut out)
                     .and_then(|()| io::Write::flush(&mut out))
-                    .map_err(stdout_error)?;
+                    .map_err(|e| Error::io("cannot write to standard output", &e))?;
             }
             Ok(ExitCode::Success)
         }
@@ -237,40 +237,48 @@ fn list(state_dir: &Path, json: bool) -> Result<ExitCode, Error> {
 fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]], right: &[bool; N]) -> String {
     let mut widths = header.map(|h| h.chars().count());
     for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
+        widen(&mut widths, row);
     }
     let mut out = String::new();
-    table_line(&mut out, header, &widths, right);
+    out.push_str(&table_line(header, &widths, right));
     for row in rows {
-        table_line(&mut out, row, &widths, right);
+        out.push_str(&table_line(row, &widths, right));
     }
     out
 }
 
+/// Widens a table's columns to hold `row`.
+fn widen<const N: usize>(widths: &mut [usize; N], row: &[impl AsRef<str>; N]) {
+    for (w, cell) in widths.iter_mut().zip(row) {
+        *w = (*w).max(cell.as_ref().chars().count());
+    }
+}
+
 /// One line of a table whose columns are `widths` wide, with its newline.
-fn table_line(out: &mut String, row: &[impl AsRef<str>], widths: &[usize], right: &[bool]) {
-    let start = out.len();
-    for (i, cell) in row.iter().enumerate() {
-        let cell = cell.as_ref();
-        let pad = widths[i].saturating_sub(cell.chars().count());
+fn table_line<const N: usize>(
+    row: &[impl AsRef<str>; N],
+    widths: &[usize; N],
+    right: &[bool; N],
+) -> String {
+    let mut line = String::new();
+    for (i, cell) in row.iter().map(AsRef::as_ref).enumerate() {
+        let pad = widths[i] - cell.chars().count();
         if i > 0 {
-            out.push_str("  ");
+            line.push_str("  ");
         }
         if right[i] {
-            out.extend(std::iter::repeat_n(' ', pad));
-            out.push_str(cell);
+            line.extend(std::iter::repeat_n(' ', pad));
+            line.push_str(cell);
         } else {
-            out.push_str(cell);
-            if i + 1 < row.len() {
-                out.extend(std::iter::repeat_n(' ', pad));
+            line.push_str(cell);
+            if i + 1 < N {
+                line.extend(std::iter::repeat_n(' ', pad));
             }
         }
     }
-    let end = start + out[start..].trim_end().len();
-    out.truncate(end);
-    out.push('\n');
+    let mut line = line.trim_end().to_string();
+    line.push('\n');
+    line
 }
 
 fn counts_text(c: &Counts) -> String {
@@ -354,10 +362,10 @@ fn state_word(state: &InstanceState, held: bool) -> String {
     }
 }
 
-/// `status RUN`: the run, then a row per step instance in the walk's order (with what is
-/// recorded about it), then what is recorded about the run. The rows are written as they are
-/// made; their column widths are measured in a pass before.
-fn detail_text(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
+/// `stepwise status RUN` as text: the run, then a table of every instance in the walk's order
+/// (made twice, an instance at a time: once for the widths of its columns, once to write it),
+/// then what the run recorded besides.
+fn write_detail_text(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
     let h = ex.run.header();
     let plan = ex.plan();
     let counts = ex.progress.counts(&plan);
@@ -431,70 +439,34 @@ fn detail_text(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
     out.clear();
 
     // In the walk's order: a host-major phase batch by batch.
-    let order = crate::fleet::order(&plan);
-    let row = |instance: &crate::plan::Instance| {
+    let walk = || crate::fleet::walk(&plan).map(|(i, _)| &plan.instances[i]);
+    let row = |instance: &Instance| {
         let (by, at) = match ex
             .progress
             .instance(&instance.key)
             .and_then(|r| r.stamp.as_ref())
         {
-            Some(s) => (s.operator.as_str(), s.time.to_string()),
-            None => ("", String::new()),
+            Some(s) => (s.operator.clone(), s.time.to_string()),
+            None => (String::new(), String::new()),
         };
-        let state = state_word(ex.progress.state(&instance.key), held);
-        (by, at, state)
+        [
+            plan.step_of(instance).number.clone(),
+            instance.key.clone(),
+            state_word(ex.progress.state(&instance.key), held),
+            by,
+            at,
+        ]
     };
-    let header = ["STEP", "INSTANCE", "STATE", "BY", "AT"];
-    let mut widths = header.map(|h| h.chars().count());
-    for instance in order.slots.iter().map(|&(i, _)| &plan.instances[i]) {
-        let (by, at, state) = row(instance);
-        let cells = [
-            plan.step_of(instance).number.as_str(),
-            instance.key.as_str(),
-            state.as_str(),
-            by,
-            at.as_str(),
-        ];
-        for (width, cell) in widths.iter_mut().zip(cells) {
-            *width = (*width).max(cell.chars().count());
-        }
+    const HEADER: [&str; 5] = ["STEP", "INSTANCE", "STATE", "BY", "AT"];
+    let mut widths = HEADER.map(|h| h.chars().count());
+    for instance in walk() {
+        widen(&mut widths, &row(instance));
     }
-    table_line(&mut out, &header, &widths, &[false; 5]);
-    for instance in order.slots.iter().map(|&(i, _)| &plan.instances[i]) {
-        let planned = plan.step_of(instance);
-        let (by, at, state) = row(instance);
-        let cells = [
-            planned.number.as_str(),
-            instance.key.as_str(),
-            state.as_str(),
-            by,
-            at.as_str(),
-        ];
-        table_line(&mut out, &cells, &widths, &[false; 5]);
-        if let Some(r) = ex.progress.instance(&instance.key) {
-            let mut lines = instance_lines(r, held);
-            let step = planned.step;
-            if !r.items.is_empty() {
-                let resolved = plan.resolved_for(instance);
-                let items = step
-                    .items
-                    .iter()
-                    .filter(|i| crate::plan::item_applies(i, &resolved).is_some());
-                for item in items {
-                    lines.push(match r.items.get(&item.id) {
-                        Some(p) => format!(
-                            "item {}: {} ({})",
-                            item.id,
-                            item_word(&p.state),
-                            stamp_text(&p.stamp)
-                        ),
-                        None => format!("item {}: pending", item.id),
-                    });
-                }
-            }
-            for more in lines {
-                let _ = writeln!(out, "       {more}");
-            }
+    w.write_all(table_line(&HEADER, &widths, &[false; 5]).as_bytes())?;
+    for instance in walk() {
+        w.write_all(table_line(&row(instance), &widths, &[false; 5]).as_bytes())?;
+        for more in detail_lines(&plan, instance, ex.progress.instance(&instance.key), held) {
+            writeln!(w, "       {more}")?;
         }
         if out.len() >= 1 << 16 {
             w.write_all(out.as_bytes())?;
@@ -554,6 +526,40 @@ fn detail_text(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
     w.write_all(out.as_bytes())
 }
 
+/// The lines under an instance in the table: what it records, and each item that applies.
+fn detail_lines(
+    plan: &Plan,
+    instance: &Instance,
+    recorded: Option<&InstanceProgress>,
+    held: bool,
+) -> Vec<String> {
+    let Some(r) = recorded else {
+        return Vec::new();
+    };
+    let mut lines = instance_lines(r, held);
+    if !r.items.is_empty() {
+        let resolved = plan.resolved_for(instance);
+        let items = plan
+            .step_of(instance)
+            .step
+            .items
+            .iter()
+            .filter(|i| crate::plan::item_applies(i, &resolved).is_some());
+        for item in items {
+            lines.push(match r.items.get(&item.id) {
+                Some(p) => format!(
+                    "item {}: {} ({})",
+                    item.id,
+                    item_word(&p.state),
+                    stamp_text(&p.stamp)
+                ),
+                None => format!("item {}: pending", item.id),
+            });
+        }
+    }
+    lines
+}
+
 /// Per host-major phase: how it walks its hosts, the batches gone on to, the hosts that
 /// failed.
 fn fleet_lines(ex: &Examined, plan: &crate::plan::Plan) -> Vec<String> {
@@ -566,7 +572,7 @@ fn fleet_lines(ex: &Examined, plan: &crate::plan::Plan) -> Vec<String> {
         let id = &planned.phase.id;
         lines.push(format!("phase {id}: {order}"));
         let batches = crate::fleet::batches(plan, index);
-        for (b, hosts) in batches.iter().enumerate().skip(1) {
+        for (b, batch) in batches.iter().enumerate().skip(1) {
             let number = u32::try_from(b + 1).unwrap_or(u32::MAX);
             let said = match fleet.confirmed.get(&(id.clone(), number)) {
                 Some(stamp) => format!("went on ({})", stamp_text(stamp)),
@@ -576,7 +582,7 @@ fn fleet_lines(ex: &Examined, plan: &crate::plan::Plan) -> Vec<String> {
                 "  batch {} of {} ({}): {said}",
                 b + 1,
                 batches.len(),
-                crate::fleet::and_list(hosts)
+                crate::fleet::and_list(&batch.hosts)
             ));
         }
         if let Some(failed) = fleet.failed.get(id) {
@@ -604,15 +610,15 @@ fn fleet_json(ex: &Examined, plan: &crate::plan::Plan) -> serde_json::Value {
             let batches = crate::fleet::batches(plan, index);
             let of = batches.len();
             let batches: Vec<serde_json::Value> = batches
-                .into_iter()
+                .iter()
                 .enumerate()
-                .map(|(b, hosts)| {
+                .map(|(b, batch)| {
                     let number = u32::try_from(b + 1).unwrap_or(u32::MAX);
                     let went_on = fleet
                         .confirmed
                         .get(&(id.clone(), number))
                         .map(|s| json!({ "operator": s.operator, "time": s.time.to_string() }));
-                    json!({ "batch": b + 1, "of": of, "hosts": hosts, "went_on": went_on })
+                    json!({ "batch": b + 1, "of": of, "hosts": batch.hosts, "went_on": went_on })
                 })
                 .collect();
             let failed: Vec<serde_json::Value> = fleet
@@ -844,7 +850,7 @@ fn detail_json(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
     let instances = Each(std::cell::RefCell::new(Some(plan.instances.iter().map(
         |i| {
             let number = &plan.step_of(i).number;
-            instance_json(&i.key, Some(number), i.host.as_deref())
+            instance_json(&i.key, Some(number), i.host())
         },
     ))));
     let unplanned: Vec<_> = ex
@@ -1184,7 +1190,14 @@ impl<'p> Narrator<'p> {
                     label(key)
                 )
             }
-            EventKind::Restart { key, phase } => format!("{}: {}", label(key), phase.word()),
+            EventKind::Restart { key, phase, boot } => match boot {
+                Some(b) => format!("{}: {} (boot identity {b})", label(key), phase.word()),
+                None if *phase == crate::journal::RestartPhase::BootRead => format!(
+                    "{}: no boot identity could be read before the restart",
+                    label(key)
+                ),
+                None => format!("{}: {}", label(key), phase.word()),
+            },
             EventKind::KnownIssueApplied { key, issue } => match key {
                 Some(key) => format!("{}: known issue {issue} applied", label(key)),
                 None => format!("known issue {issue} applied"),

@@ -3,7 +3,8 @@
 //!
 //! [`survey`] looks (read-only) at the files a `copy` or a `write_file` was replacing and says,
 //! file by file, whether each is in place, still the old version, missing, or has a partial
-//! temporary file beside it, and which answer the evidence supports. [`leftovers`] finds the
+//! temporary file beside it, and which answer the evidence supports; [`folder`] whether the
+//! folder of a `create_folder` is there. [`leftovers`] finds the
 //! partial temporary files (`.NAME.stepwise-part`) an interrupted attempt left, so the engine can
 //! remove them once the instance is settled. Neither ever writes.
 
@@ -91,6 +92,51 @@ impl Survey {
             if n == 1 { "" } else { "s" },
             self.dest
         )
+    }
+}
+
+/// Where the folder of an interrupted `create_folder` stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FolderState {
+    /// The folder is there.
+    Present,
+    /// Nothing is there yet.
+    Missing,
+    /// It cannot be told (something else is in its place, it cannot be looked at).
+    Unknown(String),
+}
+
+/// The folder an interrupted `create_folder` was making.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderEvidence {
+    /// The folder as shown (`… on HOST` for a host).
+    pub folder: String,
+    pub state: FolderState,
+}
+
+impl FolderEvidence {
+    /// The folder's state in words that never read as done unless it is there.
+    pub fn describe(&self) -> String {
+        match &self.state {
+            FolderState::Present => format!("the folder {} is present", self.folder),
+            FolderState::Missing => {
+                format!("the folder {} is missing (not created yet)", self.folder)
+            }
+            FolderState::Unknown(why) => {
+                format!(
+                    "whether the folder {} was created cannot be told: {why}",
+                    self.folder
+                )
+            }
+        }
+    }
+}
+
+/// What an interrupted `create_folder` left on this machine; `None` for any other action.
+pub fn folder(plan: &Plan, instance: &Instance, action: &Action) -> Option<FolderEvidence> {
+    match action {
+        Action::CreateFolder(a) => Some(super::create_folder::evidence(plan, instance, a)),
+        _ => None,
     }
 }
 

@@ -37,7 +37,8 @@
 //!   names match ignoring case, as on Windows.
 //! - An instance whose target is `ssh` is checked and done on its host ([`check_on`],
 //!   [`ExecContext::remote`]): `command`, `write_file`, `copy` (from the package on this machine
-//!   to the host) and `check`; everything else runs on the machine where `stepwise` runs.
+//!   to the host), `create_folder` and `check`; a `restart` only through the walk, which waits
+//!   for it; nothing of such an instance runs on the machine where `stepwise` runs.
 //!
 //! Nothing here prompts, prints, or writes the journal: that is the engine's job.
 //!
@@ -87,7 +88,8 @@
 //! ```
 //!
 //! For the whole plan at the start of a run, [`crate::dryrun::check_plan`] adds the findings
-//! about parameters, host lists and conditions and calls [`check`] for every instance.
+//! about parameters, host lists and conditions, and its report calls [`check`] for every
+//! instance as its findings are read.
 
 mod assert;
 mod command;
@@ -332,8 +334,14 @@ pub enum Done {
     },
     /// An assertion of a `check` action held.
     Held { check: String },
-    /// The folder at `path` is there: created now, or found `existed` and left as it is.
-    FolderCreated { path: PathBuf, existed: bool },
+    /// The folder at `path` is there: created now, or found `existed` and left as it is;
+    /// `above` are the folders above it that were missing and were created first.
+    FolderCreated {
+        path: PathBuf,
+        existed: bool,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        above: Vec<PathBuf>,
+    },
 }
 
 /// What running a command gave.

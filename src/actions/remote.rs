@@ -4,11 +4,13 @@
 //!
 //! A `command` runs on the host (its argument vector quoted for the host's shell by
 //! [`crate::target::shell`]); its check looks the program up on the host, read-only. A
-//! `write_file` and the `check` assertions go through SFTP: a file is written under a temporary
-//! name beside its target, read back and compared by SHA-256, then moved into place; the file it
-//! replaces is backed up into the run folder first. A `copy` goes to the host through SFTP as
-//! well ([`super::remote_copy`]). A `create_folder` is not done over SSH by this version: its
-//! check is blocking and its execution refuses, so it is done by hand, never here.
+//! `write_file` and the `check` assertions `exists` and `writable` go through SFTP: a file is
+//! written under a temporary name beside its target, read back and compared by SHA-256, then
+//! moved into place; the file it replaces is backed up into the run folder first. A `command`
+//! assertion runs on the host when the check step is done (exit 0 holds), as a command does;
+//! the dry-run only looks its program up. A `copy` goes to the host through SFTP as
+//! well ([`super::remote_copy`]), and a `create_folder` makes its folder (and the folders above
+//! it that are missing) through SFTP ([`super::create_folder`]).
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -19,7 +21,7 @@ use super::{
     CommandRun, Done, ExecContext, Failure, FailureKind, Finding, Outcome, Progress, missing_params,
 };
 use crate::plan::{Instance, Plan};
-use crate::runbook::{Action, Assertion, CommandAction, Template, WriteFileAction};
+use crate::runbook::{Action, Assertion, CheckAction, CommandAction, Template, WriteFileAction};
 use crate::target::ssh::{RemoteEnd, Session, Stat};
 use crate::target::{Shell, shell};
 
@@ -50,6 +52,7 @@ pub(super) fn check(
             .iter()
             .map(|c| assertion(plan, instance, c, s))
             .collect(),
+        Action::CreateFolder(a) => super::create_folder::check_remote(plan, instance, a, s),
         other => vec![not_over_ssh(instance, other, &s.target.host)],
     }
 }
@@ -94,32 +97,53 @@ pub(super) fn folder(
             "Move the file out of the way",
         ),
         Ok(Stat::Folder) if !writable => Finding::ok(instance, checked, "exists"),
-        Ok(Stat::Folder) => match s.target.shell {
-            Shell::Sh => {
-                let q = shell::sh_word(dir);
-                match s.query(&format!("test -w {q} && test -x {q}"), LOOKUP_TIMEOUT) {
-                    Ok((0, _)) => Finding::ok(instance, checked, "exists and is writable"),
-                    Ok(_) => Finding::blocking(
-                        instance,
-                        checked,
-                        "is not writable: permission denied",
-                        format!("Give {} write access to {shown} on {host}", s.target.user),
-                    ),
-                    Err(e) => Finding::blocking(
-                        instance,
-                        checked,
-                        format!("cannot be looked at: {e}"),
-                        format!("Check the connection to {host}"),
-                    ),
-                }
-            }
-            _ => Finding::warning(
+        Ok(Stat::Folder) => match may_write(s, dir) {
+            MayWrite::Yes => Finding::ok(instance, checked, "exists and is writable"),
+            MayWrite::No => Finding::blocking(
+                instance,
+                checked,
+                "is not writable: permission denied",
+                format!("Give {} write access to {shown} on {host}", s.target.user),
+            ),
+            MayWrite::Unknown(e) => Finding::blocking(
+                instance,
+                checked,
+                format!("cannot be looked at: {e}"),
+                format!("Check the connection to {host}"),
+            ),
+            MayWrite::Unasked => Finding::warning(
                 instance,
                 checked,
                 "exists; whether it is writable cannot be asked of a Windows shell",
                 format!("Make sure {} can write to {shown}", s.target.user),
             ),
         },
+    }
+}
+
+/// Whether the account on a host may create entries in a folder that exists.
+pub(super) enum MayWrite {
+    Yes,
+    No,
+    /// A Windows shell cannot be asked without writing.
+    Unasked,
+    /// The question could not be asked (the connection).
+    Unknown(String),
+}
+
+/// Asks the host, read-only, whether a folder takes new entries (`test -w` and `test -x` on a
+/// POSIX shell; a Windows shell cannot be asked).
+pub(super) fn may_write(s: &Session, dir: &str) -> MayWrite {
+    match s.target.shell {
+        Shell::Sh => {
+            let q = shell::sh_word(dir);
+            match s.query(&format!("test -w {q} && test -x {q}"), LOOKUP_TIMEOUT) {
+                Ok((0, _)) => MayWrite::Yes,
+                Ok(_) => MayWrite::No,
+                Err(e) => MayWrite::Unknown(e),
+            }
+        }
+        _ => MayWrite::Unasked,
     }
 }
 
@@ -497,43 +521,86 @@ pub(super) fn execute(
         Action::Command(a) => command(plan, instance, a, ctx, s),
         Action::WriteFile(a) => write_file(plan, instance, a, ctx, s),
         Action::Copy(a) => super::remote_copy::execute(plan, instance, a, ctx, s),
-        Action::Check(a) => {
-            let findings: Vec<Finding> = a
-                .checks
-                .iter()
-                .map(|c| assertion(plan, instance, c, s))
-                .collect();
-            let failed: Vec<String> = findings
-                .iter()
-                .filter(|f| f.severity != super::Severity::Ok)
-                .map(Finding::sentence)
-                .collect();
-            if !failed.is_empty() {
-                return Err(Failure::new(
-                    FailureKind::AssertionFailed,
-                    failed.join("; "),
-                ));
-            }
-            Ok(Outcome {
-                summary: format!(
-                    "{} held on {}",
-                    plural_checks(a.checks.len()),
-                    s.target.host
-                ),
-                done: findings
-                    .iter()
-                    .map(|f| Done::Held {
-                        check: f.sentence(),
-                    })
-                    .collect(),
-                command: None,
-            })
-        }
+        Action::CreateFolder(a) => super::create_folder::execute_remote(plan, instance, a, s),
+        Action::Check(a) => check_on_host(plan, instance, a, ctx, s),
         other => Err(Failure::new(
             FailureKind::NotReady,
             not_over_ssh(instance, other, &s.target.host).sentence(),
         )),
     }
+}
+
+/// How long a `command` assertion may run on the host (as on this machine).
+const ASSERTION_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A `check` action done on its host: `exists` and `writable` looked at, a `command` run there
+/// (exit 0 holds), as a local check's execution does; the dry-run only looks its program up.
+fn check_on_host(
+    plan: &Plan,
+    instance: &Instance,
+    a: &CheckAction,
+    ctx: &mut ExecContext<'_>,
+    s: &Session,
+) -> Result<Outcome, Failure> {
+    let mut done = Vec::new();
+    let mut failed = Vec::new();
+    let mut last_run = None;
+    for c in &a.checks {
+        if let Assertion::Command { program, args } = c {
+            let run = CommandAction {
+                program: program.clone(),
+                args: args.clone(),
+                cwd: None,
+                timeout_secs: ASSERTION_TIMEOUT.as_secs(),
+                success_codes: vec![0],
+                shell: false,
+            };
+            match command(plan, instance, &run, ctx, s) {
+                Ok(o) => {
+                    if let Some(r) = &o.command {
+                        done.push(Done::Held {
+                            check: format!("{} exits 0", r.command_line),
+                        });
+                    }
+                    last_run = o.command;
+                }
+                // Stopped, or the connection went: not a verdict on the assertion.
+                Err(f)
+                    if matches!(f.kind, FailureKind::Cancelled | FailureKind::ConnectionLost) =>
+                {
+                    return Err(f);
+                }
+                Err(f) => {
+                    failed.push(f.message.clone());
+                    last_run = f.command.map(|b| *b);
+                }
+            }
+            continue;
+        }
+        let f = assertion(plan, instance, c, s);
+        if f.severity == super::Severity::Ok {
+            done.push(Done::Held {
+                check: f.sentence(),
+            });
+        } else {
+            failed.push(f.sentence());
+        }
+    }
+    if !failed.is_empty() {
+        let mut f = Failure::new(FailureKind::AssertionFailed, failed.join("; "));
+        f.done = done;
+        f.command = last_run.map(Box::new);
+        return Err(f);
+    }
+    Ok(Outcome {
+        summary: format!(
+            "{} held on {}",
+            plural_checks(a.checks.len()),
+            s.target.host
+        ),
+        done,
+        command: last_run,
+    })
 }
 
 fn command(

@@ -236,19 +236,12 @@ fn room(
         ),
     }];
     if let Some(b) = backup_dir.filter(|_| backups > 0) {
-        let shown = b.display().to_string();
-        out.push(match fsops::free_space(b) {
-            Some(free) => copy::room_finding(instance, &shown, "the backups", backups, free),
-            None => Finding::warning(
-                instance,
-                format!("free disk space for {shown}"),
-                "cannot be checked on this system",
-                format!(
-                    "Make sure {shown} has room for {}",
-                    fsops::human_bytes(backups)
-                ),
-            ),
-        });
+        out.push(copy::local_room_finding(
+            instance,
+            b,
+            "the backups",
+            backups,
+        ));
     }
     out
 }

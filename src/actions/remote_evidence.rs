@@ -7,7 +7,8 @@
 //! with the content to write, the old content, or missing, and is a temporary file
 //! (`.NAME.stepwise-part`) left beside it; for a `copy`, the same for every file, the content
 //! compared with the source's on this machine (the package lives on the jump host). Names are
-//! matched ignoring case where no name matches exactly, as the copy itself matches them. A
+//! matched ignoring case where no name matches exactly, as the copy itself matches them. For a
+//! `create_folder`, [`folder`]: is the folder there (looked at without following a link). A
 //! command leaves nothing a survey can look at: the engine says what the journal knows of its
 //! exit instead.
 
@@ -30,6 +31,21 @@ pub fn survey(plan: &Plan, instance: &Instance, action: &Action, s: &Session) ->
     match action {
         Action::WriteFile(a) => Some(write_file(plan, a, s)),
         Action::Copy(a) => Some(copy(plan, instance, a, s)),
+        _ => None,
+    }
+}
+
+/// What an interrupted `create_folder` left on its host; `None` for any other action.
+pub fn folder(
+    plan: &Plan,
+    instance: &Instance,
+    action: &Action,
+    s: &Session,
+) -> Option<super::evidence::FolderEvidence> {
+    match action {
+        Action::CreateFolder(a) => {
+            Some(super::create_folder::evidence_remote(plan, instance, a, s))
+        }
         _ => None,
     }
 }

@@ -1,5 +1,5 @@
-//! A `restart` action's two halves that touch the host: sending the restart command, and the
-//! checks once the host is back. Waiting in between (reconnecting until the host answers again)
+//! A `restart` action's parts that touch the host: reading its boot identity, sending the
+//! restart command, and the checks once the host is back. Waiting in between (reconnecting until the host answers again)
 //! needs the run's connections, so the walk does it (`engine::restart`).
 //!
 //! A restart is never done on this machine: on a step on no role it is refused by the
@@ -12,6 +12,7 @@ use super::{ExecContext, Failure, FailureKind, Finding, Outcome, remote};
 use crate::plan::{Instance, Plan};
 use crate::runbook::{Action, CheckAction, CommandAction, RestartAction};
 use crate::target::ssh::Session;
+use crate::target::{Shell, shell};
 
 /// How long the restart command itself may run before it is given up on (the host going down
 /// usually ends it, or the connection, well before).
@@ -32,7 +33,7 @@ pub(super) fn check_here(instance: &Instance) -> Vec<Finding> {
     vec![Finding::blocking(
         instance,
         "restart",
-        refused_here(instance.host.as_deref()),
+        refused_here(instance.host()),
         "Give the host an `ssh` target in the inventory, or restart it by hand",
     )]
 }
@@ -49,7 +50,8 @@ fn command_of(r: &RestartAction) -> CommandAction {
     }
 }
 
-/// Checks a restart on its host, read-only: the restart program is there. Its checks are not
+/// Checks a restart on its host, read-only: the restart program is there, and the host's
+/// boot identity can be read (without it, the walk goes by a down it sees). Its checks are not
 /// looked at now: they say what holds after the restart.
 pub(super) fn check_remote(
     plan: &Plan,
@@ -58,7 +60,25 @@ pub(super) fn check_remote(
     env: &super::CheckEnv,
     s: &Session,
 ) -> Vec<Finding> {
-    remote::check(plan, instance, &Action::Command(command_of(r)), env, s)
+    let mut findings = remote::check(plan, instance, &Action::Command(command_of(r)), env, s);
+    let host = &s.target.host;
+    let checked = format!("boot identity of {host}");
+    findings.push(match boot_identity(s) {
+        Ok(id) => Finding::ok(
+            instance,
+            checked,
+            format!("{id}: after the restart, {host} counts as back when it gives another one"),
+        ),
+        Err(why) => Finding::warning(
+            instance,
+            checked,
+            format!("cannot be read: {why}"),
+            format!(
+                "Without it, {host} counts as back once it was seen down; a resume that did not see it go down cannot tell whether it restarted"
+            ),
+        ),
+    });
+    findings
 }
 
 /// Sends the restart: runs its command on the host. The command ending with success, or the
@@ -93,6 +113,41 @@ pub fn send(
     }
 }
 
+/// The longest a boot identity is kept (a well-formed one is a few dozen characters).
+const BOOT_IDENTITY_MAX: usize = 200;
+
+/// Reads the host's boot identity, read-only: something that changes with every boot of the
+/// host and only then, so that a host answering after a restart can be told from one that has
+/// not gone down yet. Linux: `/proc/sys/kernel/random/boot_id` (another POSIX system:
+/// `sysctl -n kern.boottime`); Windows (a `cmd` or `powershell` target): the operating
+/// system's last boot time, `(Get-CimInstance Win32_OperatingSystem).LastBootUpTime`, in UTC.
+/// `Err` says why none could be read (the walk then goes by a down seen instead).
+pub fn boot_identity(s: &Session) -> Result<String, String> {
+    let line = match s.target.shell {
+        Shell::Sh => {
+            "cat /proc/sys/kernel/random/boot_id 2>/dev/null || sysctl -n kern.boottime 2>/dev/null"
+                .to_string()
+        }
+        Shell::Cmd | Shell::Powershell => format!(
+            "powershell -NoProfile -NonInteractive -EncodedCommand {}",
+            shell::encode_powershell(
+                "(Get-CimInstance -ClassName Win32_OperatingSystem -ErrorAction Stop).LastBootUpTime.ToUniversalTime().ToString('o')"
+            )
+        ),
+    };
+    match s.query(&line, remote::LOOKUP_TIMEOUT) {
+        Ok((0, out)) => {
+            let first = out.lines().map(str::trim).find(|l| !l.is_empty());
+            match first {
+                Some(id) => Ok(id.chars().take(BOOT_IDENTITY_MAX).collect()),
+                None => Err("the host gave an empty boot identity".into()),
+            }
+        }
+        Ok((code, _)) => Err(format!("the host cannot tell it (exit {code})")),
+        Err(e) => Err(e),
+    }
+}
+
 /// Runs the restart's checks on the host that is back.
 pub fn verify(
     plan: &Plan,
@@ -117,8 +172,5 @@ pub fn verify(
 
 /// A restart reached through [`super::execute`] (not through the walk, which waits for it).
 pub(super) fn not_here(instance: &Instance) -> Failure {
-    Failure::new(
-        FailureKind::NotReady,
-        refused_here(instance.host.as_deref()),
-    )
+    Failure::new(FailureKind::NotReady, refused_here(instance.host()))
 }

@@ -397,7 +397,8 @@ fn create_folder_creates_it_once_and_leaves_an_existing_one() {
         outcome.done,
         vec![Done::FolderCreated {
             path: path.clone(),
-            existed: false
+            existed: false,
+            above: Vec::new()
         }]
     );
     // Restored by the operator or created before: left as it is, with what is in it.
@@ -407,22 +408,56 @@ fn create_folder_creates_it_once_and_leaves_an_existing_one() {
         again.done,
         vec![Done::FolderCreated {
             path: path.clone(),
-            existed: true
+            existed: true,
+            above: Vec::new()
         }]
     );
     assert_eq!(fs::read(path.join("ExchangeSetup.log")).unwrap(), b"kept");
 }
 
 #[test]
-fn create_folder_refuses_a_missing_parent_and_a_file_in_its_place() {
+fn create_folder_makes_missing_parents_and_refuses_a_file_in_their_place() {
     let fx = Fixture::new();
-    let failure = run(&fx, "make-deep").unwrap_err();
+    let found = checks(&fx, "make-deep");
+    let missing = fx.dst.join("missing");
+    assert_eq!(found[0].severity, Severity::Ok, "{found:?}");
     assert!(
-        failure.message.contains("its parent folder") && failure.message.contains("does not exist"),
-        "{}",
-        failure.message
+        found[0].sentence().ends_with(&format!(
+            "does not exist yet; it will be created, empty, with the folders above it that do not exist yet: {}",
+            missing.display()
+        )),
+        "{found:?}"
     );
-    assert!(!fx.dst.join("missing").exists(), "no parent is created");
+    assert!(!missing.exists(), "check creates nothing");
+    let outcome = run(&fx, "make-deep").unwrap();
+    assert_eq!(
+        outcome.done,
+        vec![Done::FolderCreated {
+            path: missing.join("Logs"),
+            existed: false,
+            above: vec![missing.clone()]
+        }]
+    );
+    assert!(missing.join("Logs").is_dir());
+    assert!(outcome.summary.ends_with(&format!(
+        "(and the folders above it: {})",
+        missing.display()
+    )));
+
+    fs::remove_dir_all(&missing).unwrap();
+    fs::write(&missing, b"a file").unwrap();
+    let found = checks(&fx, "make-deep");
+    assert_eq!(found[0].severity, Severity::Blocking);
+    assert!(
+        found[0].sentence().contains(&format!(
+            "cannot be created: {} is a file, not a folder",
+            missing.display()
+        )),
+        "{found:?}"
+    );
+    assert!(run(&fx, "make-deep").is_err());
+    assert_eq!(fs::read(&missing).unwrap(), b"a file");
+
     fs::write(fx.dst.join("Logs"), b"a file").unwrap();
     let found = checks(&fx, "make-logs");
     assert_eq!(found[0].severity, Severity::Blocking);

@@ -6,11 +6,18 @@
 //! sent: resume then takes the instance up again *at the wait* (the instance's current attempt
 //! has a `restart` phase), never by sending the restart a second time.
 //!
-//! The host counts as back only after it was seen down (its connection dropped, or a new
-//! connection was refused or timed out) and a new connection then succeeded with its pinned
-//! host key: a host that still answers right after the command has not restarted yet. On
-//! resume the walk cannot know whether the host went down and came back while stepwise was not
-//! running, so the first connection that succeeds counts as back, and the checks decide.
+//! Before the restart is sent, the host's boot identity is read and journaled (`boot_read`:
+//! Linux's `boot_id`, Windows' last boot time; see [`actions::restart::boot_identity`]). The
+//! host counts as back when a new connection succeeds with its pinned host key and the host
+//! then gives another boot identity: a host that still answers in the boot it had has not
+//! restarted yet, however long ago the restart was sent and whether or not stepwise was
+//! running meanwhile, so a resume after a crash between sending and the host going down waits
+//! for the new boot instead of checking a host about to go down. When no boot identity could be
+//! read (before, or from the host that answers), the host counts as back once it was seen down
+//! (its connection dropped, or a new connection was refused or timed out) in this process or
+//! as the journal says, and then answers; a resume that saw no down and has no boot identity
+//! waits for one, and says at the end of the wait that it cannot tell whether the host
+//! restarted while stepwise was not running.
 //! Reconnection attempts back off from half a second to five seconds. A changed or unknown host
 //! key, or refused authentication, ends the wait at once: the host that answers is not trusted.
 //!
@@ -21,7 +28,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::actions::{self, ExecContext, Failure, FailureKind, Outcome, Progress};
-use crate::journal::RestartPhase;
+use crate::journal::{NewEvent, RestartPhase as Phase};
 use crate::plan::{Instance, Plan};
 use crate::runbook::RestartAction;
 use crate::target::ssh::{ConnectError, Session};
@@ -44,19 +51,33 @@ pub(crate) struct Restart<'a, 'r> {
     pub at_wait: bool,
     /// The host was already seen down (the journal says so).
     pub seen_down: bool,
+    /// The host's boot identity read before the restart was sent (the journal's, on resume).
+    pub boot_before: Option<String>,
+}
+
+/// Whether a host that answers has restarted.
+enum Answer {
+    /// It has: by its boot identity (the new one), or by a down seen before.
+    Back(Option<String>),
+    /// Not yet: it still runs the boot it had before the restart.
+    SameBoot,
+    /// Not known yet: no boot identity to go by, and no down seen.
+    NotSeenDown,
 }
 
 impl Restart<'_, '_> {
-    /// Sends the restart (unless it was sent already), waits for the host, runs the checks.
-    /// `phase` journals each phase as it happens.
+    /// Reads the host's boot identity and journals it, sends the restart (unless it was sent
+    /// already), waits for the host, runs the checks. `journal` writes each phase as it
+    /// happens and says whether it was written.
     pub fn run(
         &self,
         ctx: &mut ExecContext<'_>,
-        phase: &mut dyn FnMut(RestartPhase),
+        journal: &mut dyn FnMut(NewEvent) -> bool,
     ) -> Result<Outcome, Failure> {
         let host = &self.target.host;
         let started = Instant::now();
         let deadline = started + Duration::from_secs(self.action.wait_secs.max(1));
+        let mut boot_before = self.boot_before.clone();
         let sent = if self.at_wait {
             (ctx.progress)(Progress::Line(&format!(
                 "the restart of {host} was sent before: waiting for it to answer again"
@@ -69,18 +90,34 @@ impl Restart<'_, '_> {
                     actions::restart::refused_here(Some(host)),
                 ));
             };
+            // What the host is before it restarts, on the journal before the restart is sent.
+            let read = actions::restart::boot_identity(session);
+            let mut event =
+                NewEvent::restart_boot(self.instance, Phase::BootRead, read.clone().ok());
+            if let Err(why) = &read {
+                event = event.note(format!(
+                    "no boot identity of {host} could be read ({why}): it counts as back once it was seen down and answers again"
+                ));
+            }
+            if !journal(event) {
+                return Err(Failure::new(
+                    FailureKind::Io,
+                    format!("cannot journal the boot identity of {host}: the restart was not sent"),
+                ));
+            }
+            boot_before = read.ok();
             let outcome =
                 actions::restart::send(self.plan, self.instance, self.action, ctx, session)?;
-            phase(RestartPhase::Sent);
+            journal(NewEvent::restart(self.instance, Phase::Sent));
             Some(outcome)
         };
-        phase(RestartPhase::Waiting);
+        journal(NewEvent::restart(self.instance, Phase::Waiting));
         (ctx.progress)(Progress::Line(&format!(
             "waiting for {host} to go down and answer again (at most {} s)",
             self.action.wait_secs
         )));
         let old = if self.at_wait { None } else { ctx.remote };
-        let session = self.wait_back(old, deadline, ctx, phase)?;
+        let session = self.wait_back(old, boot_before.as_deref(), deadline, ctx, journal)?;
         let back_after = started.elapsed().as_secs();
         let checked = self.checks(&session, deadline, ctx)?;
         Ok(Outcome {
@@ -93,16 +130,31 @@ impl Restart<'_, '_> {
         })
     }
 
-    /// Waits until the host has gone down and answers again; the new connection.
+    /// Whether the host that answers on `session` has restarted: its boot identity differs
+    /// from the one read before the restart; without one to go by (none was read, or none can
+    /// be read now), once it was seen down.
+    fn answer(&self, session: &Session, before: Option<&str>, seen_down: bool) -> Answer {
+        let now = before.map(|_| actions::restart::boot_identity(session));
+        match (before, now) {
+            (Some(b), Some(Ok(n))) if n != b => Answer::Back(Some(n)),
+            (Some(_), Some(Ok(_))) => Answer::SameBoot,
+            _ if seen_down => Answer::Back(None),
+            _ => Answer::NotSeenDown,
+        }
+    }
+
+    /// Waits until the host answers again after restarting; the new connection.
     fn wait_back(
         &self,
         old: Option<&Session>,
+        before: Option<&str>,
         deadline: Instant,
         ctx: &mut ExecContext<'_>,
-        phase: &mut dyn FnMut(RestartPhase),
+        journal: &mut dyn FnMut(NewEvent) -> bool,
     ) -> Result<Arc<Session>, Failure> {
         let host = &self.target.host;
-        let mut seen_down = self.seen_down || self.at_wait;
+        let mut seen_down = self.seen_down;
+        let mut same_boot = false;
         let mut pause = FIRST_PAUSE;
         loop {
             if ctx.cancel.load(Ordering::SeqCst) {
@@ -113,16 +165,19 @@ impl Restart<'_, '_> {
             }
             if !seen_down && old.is_some_and(Session::is_closed) {
                 seen_down = true;
-                phase(RestartPhase::Down);
+                journal(NewEvent::restart(self.instance, Phase::Down));
             }
             match self.hosts.reconnect(self.target) {
-                Ok(session) if seen_down => {
-                    phase(RestartPhase::Back);
-                    (ctx.progress)(Progress::Line(&format!("{host} answers again")));
-                    return Ok(session);
-                }
-                // Still up: the restart has not taken it down yet.
-                Ok(_) => {}
+                Ok(session) => match self.answer(&session, before, seen_down) {
+                    Answer::Back(boot) => {
+                        journal(NewEvent::restart_boot(self.instance, Phase::Back, boot));
+                        (ctx.progress)(Progress::Line(&format!("{host} answers again")));
+                        return Ok(session);
+                    }
+                    // Still up in the boot it had: the restart has not taken it down yet.
+                    Answer::SameBoot => same_boot = true,
+                    Answer::NotSeenDown => {}
+                },
                 Err(
                     e @ (ConnectError::ChangedHostKey { .. }
                     | ConnectError::UnknownHostKey { .. }
@@ -136,7 +191,7 @@ impl Restart<'_, '_> {
                 }
                 Err(_) if !seen_down => {
                     seen_down = true;
-                    phase(RestartPhase::Down);
+                    journal(NewEvent::restart(self.instance, Phase::Down));
                     (ctx.progress)(Progress::Line(&format!(
                         "{host} is down; waiting for it to answer again"
                     )));
@@ -145,18 +200,24 @@ impl Restart<'_, '_> {
             }
             let now = Instant::now();
             if now >= deadline {
-                phase(RestartPhase::TimedOut);
-                let what = if seen_down {
-                    "did not answer again"
+                journal(NewEvent::restart(self.instance, Phase::TimedOut));
+                let secs = self.action.wait_secs;
+                let what = if same_boot {
+                    format!(
+                        "still answered with the boot identity it had before the restart {secs} s after it: it has not restarted"
+                    )
+                } else if seen_down {
+                    format!("did not answer again within {secs} s of the restart")
+                } else if self.at_wait && before.is_none() {
+                    format!(
+                        "was not seen going down within {secs} s; with no boot identity to go by, stepwise cannot tell whether it restarted while stepwise was not running: check it, and mark the step done by hand if it did"
+                    )
                 } else {
-                    "never went down"
+                    format!("never went down within {secs} s of the restart")
                 };
                 return Err(Failure::new(
                     FailureKind::TimedOut,
-                    format!(
-                        "{host} {what} within {} s of the restart",
-                        self.action.wait_secs
-                    ),
+                    format!("{host} {what}"),
                 ));
             }
             sleep_unless_cancelled(pause.min(deadline - now), ctx);
@@ -216,7 +277,7 @@ fn sleep_unless_cancelled(total: Duration, ctx: &ExecContext<'_>) {
 
 use super::{Flow, Walk};
 use crate::error::Error;
-use crate::journal::{NewEvent, RestartPhase as Phase};
+
 use crate::runbook::Action;
 use crate::target::{Reach, TargetKind};
 
@@ -263,7 +324,7 @@ impl Walk<'_, '_> {
         };
         let view = self.view(instance);
         self.prompter.show(&super::view::render(&view, false));
-        let host = instance.host.clone().unwrap_or_default();
+        let host = instance.host().unwrap_or_default().to_string();
         self.prompter.show(&format!(
             "   The restart of {host} was sent before stepwise stopped: it is not sent again; waiting for {host} to answer."
         ));
@@ -313,12 +374,15 @@ pub(super) fn run_action(
     if target.kind != TargetKind::Ssh {
         return actions::execute(scoped, instance, action, ctx);
     }
-    let phase_now = recorder
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .progress()
-        .instance(&instance.key)
-        .and_then(|p| p.restart);
+    let (phase_now, boot_before, down_before) = {
+        let rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
+        let p = rec.progress().instance(&instance.key);
+        (
+            p.and_then(|p| p.restart),
+            p.and_then(|p| p.boot.clone()),
+            p.is_some_and(|p| p.restart_down),
+        )
+    };
     let restart = Restart {
         plan: scoped,
         hosts,
@@ -326,13 +390,18 @@ pub(super) fn run_action(
         target: &target,
         action: r,
         at_wait: phase_now.is_some(),
-        seen_down: matches!(phase_now, Some(Phase::Down | Phase::Back)),
+        seen_down: down_before,
+        boot_before,
     };
     let mut unjournaled = None;
-    let result = restart.run(ctx, &mut |p| {
+    let result = restart.run(ctx, &mut |event| {
         let mut rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = rec.record(NewEvent::restart(instance, p)) {
-            unjournaled.get_or_insert(e.to_string());
+        match rec.record(event) {
+            Ok(_) => true,
+            Err(e) => {
+                unjournaled.get_or_insert(e.to_string());
+                false
+            }
         }
     });
     match unjournaled {
@@ -347,7 +416,7 @@ pub(super) fn run_action(
 /// On resume, a host whose restart was sent may still be down: what the checks found about its
 /// instance (it cannot be reached) is a warning, not blocking, since the walk waits for it.
 pub(super) fn while_restarting(
-    report: &mut crate::dryrun::Report<'_>,
+    report: &mut crate::dryrun::Problems<'_>,
     recorder: &std::sync::Mutex<crate::journal::Recorder>,
 ) {
     use crate::actions::Severity;

@@ -195,12 +195,16 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         in_place: bool,
     },
-    /// Where a `restart` action stands on the instance's host: the restart was sent, the walk
-    /// waits for the host, it went down, it is back, or it did not come back in time. Resume
-    /// takes an instance whose restart was sent up again at the wait, never at the restart.
+    /// Where a `restart` action stands on the instance's host: its boot identity was read
+    /// (before the restart is sent), the restart was sent, the walk waits for the host, it went
+    /// down, it is back, or it did not come back in time. Resume takes an instance whose restart
+    /// was sent up again at the wait, never at the restart. `boot` is the host's boot identity
+    /// (`boot_read`: before the restart, absent when none could be read; `back`: after it).
     Restart {
         key: String,
         phase: RestartPhase,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        boot: Option<String>,
     },
 }
 
@@ -208,6 +212,9 @@ pub enum EventKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RestartPhase {
+    /// The host's boot identity was read before the restart was sent (`boot`; without it none
+    /// could be read). Not a sign that the restart was sent.
+    BootRead,
     /// The restart command was sent to the host.
     Sent,
     /// The walk waits for the host to answer again (after sending, or again on resume).
@@ -230,6 +237,7 @@ impl RestartPhase {
     /// In the operator's words.
     pub fn word(self) -> &'static str {
         match self {
+            RestartPhase::BootRead => "boot identity read before the restart",
             RestartPhase::Sent => "restart sent",
             RestartPhase::Waiting => "waiting for the host to answer again",
             RestartPhase::Down => "the host went down",
@@ -338,6 +346,7 @@ struct Wire {
     changed_steps: Option<Vec<String>>,
     left: Option<Vec<String>>,
     phase: Option<String>,
+    boot: Option<String>,
     batch: Option<u32>,
     of: Option<u32>,
     failed: Option<u32>,
@@ -475,6 +484,7 @@ impl Wire {
             Kind::Restart => EventKind::Restart {
                 key: need(w.key, "key")?,
                 phase: RestartPhase::from_name(&need(w.phase, "phase")?)?,
+                boot: w.boot,
             },
             Kind::BatchConfirmed => EventKind::BatchConfirmed {
                 phase: need(w.phase, "phase")?,
@@ -650,7 +660,7 @@ impl NewEvent {
     /// An event about a step instance, with its host.
     fn on(instance: &Instance, kind: EventKind) -> NewEvent {
         NewEvent {
-            host: instance.host.clone(),
+            host: instance.host().map(str::to_string),
             ..NewEvent::new(kind)
         }
     }
@@ -668,8 +678,17 @@ impl NewEvent {
 
     /// A phase of an instance's restart.
     pub fn restart(instance: &Instance, phase: RestartPhase) -> NewEvent {
+        NewEvent::restart_boot(instance, phase, None)
+    }
+
+    /// A phase of an instance's restart with the host's boot identity (`boot_read`, `back`).
+    pub fn restart_boot(
+        instance: &Instance,
+        phase: RestartPhase,
+        boot: Option<String>,
+    ) -> NewEvent {
         let key = instance.key.clone();
-        NewEvent::on(instance, EventKind::Restart { key, phase })
+        NewEvent::on(instance, EventKind::Restart { key, phase, boot })
     }
 
     pub fn instance_done(instance: &Instance, how: Completion) -> NewEvent {
@@ -930,11 +949,18 @@ mod tests {
             },
             EventKind::Restart {
                 key: "k".into(),
+                phase: RestartPhase::BootRead,
+                boot: Some("0b5e6c1e-8d6a-4c1e-9a43-2f0c2b9e8d11".into()),
+            },
+            EventKind::Restart {
+                key: "k".into(),
                 phase: RestartPhase::Sent,
+                boot: None,
             },
             EventKind::Restart {
                 key: "k".into(),
                 phase: RestartPhase::TimedOut,
+                boot: None,
             },
             EventKind::BatchConfirmed {
                 phase: "rolling".into(),

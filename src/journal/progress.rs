@@ -120,8 +120,13 @@ pub struct InstanceProgress {
     pub reopened: u32,
     /// Whether a known issue's workaround was applied to it since it was last reopened.
     pub worked_around: bool,
-    /// The last phase of a restart in its current attempt (cleared when it is started again).
+    /// The last phase of a restart in its current attempt since it was sent (cleared when it is
+    /// started again; `boot_read` is not a phase of its own here, see `boot`).
     pub restart: Option<RestartPhase>,
+    /// The host's boot identity read before the restart of the current attempt was sent.
+    pub boot: Option<String>,
+    /// Whether the host was seen down in the current attempt's restart.
+    pub restart_down: bool,
     /// The files its copy put in place, in the order they were done; a file copied again (a
     /// retry) is listed once, with its last record.
     pub files: Vec<FileRecord>,
@@ -154,6 +159,8 @@ impl InstanceProgress {
             reopened: 0,
             worked_around: false,
             restart: None,
+            boot: None,
+            restart_down: false,
             files: Vec::new(),
         }
     }
@@ -312,6 +319,8 @@ impl Progress {
                 i.stamp = Some(Stamp::of(event));
                 i.attempts = i.attempts.saturating_add(1);
                 i.restart = None;
+                i.boot = None;
+                i.restart_down = false;
             }
             EventKind::InstanceDone { key, how } => {
                 // A journal written before items were honest says `done` for a step whose
@@ -406,7 +415,17 @@ impl Progress {
             EventKind::CommandStarted { key, pid, machine } => {
                 self.entry(key, event).command = Some((*pid, machine.clone()));
             }
-            EventKind::Restart { key, phase } => self.entry(key, event).restart = Some(*phase),
+            EventKind::Restart { key, phase, boot } => {
+                let i = self.entry(key, event);
+                match phase {
+                    RestartPhase::BootRead => i.boot = boot.clone(),
+                    RestartPhase::Down => {
+                        i.restart = Some(*phase);
+                        i.restart_down = true;
+                    }
+                    _ => i.restart = Some(*phase),
+                }
+            }
             EventKind::KnownIssueApplied { key, issue } => match key {
                 Some(key) => {
                     let i = self.entry(key, event);

@@ -481,16 +481,7 @@ impl Session {
             return Ok(s.clone());
         }
         let session = self.rt.block_on(async {
-            let channel = self
-                .handle
-                .channel_open_session()
-                .await
-                .map_err(|e| format!("cannot open a channel: {e}"))?;
-            channel
-                .request_subsystem(true, "sftp")
-                .await
-                .map_err(|e| format!("the server offers no SFTP: {e}"))?;
-            russh_sftp::client::SftpSession::new(channel.into_stream())
+            russh_sftp::client::SftpSession::new(sftp_channel(&self.handle).await?)
                 .await
                 .map_err(|e| format!("SFTP failed: {e}"))
         })?;
@@ -557,6 +548,31 @@ impl Session {
                 Err(e) => Err(e.to_string()),
             }
         })
+    }
+
+    /// What is at a path itself, a link not followed (a link is `Kind::Other("a link")`);
+    /// `None` when nothing is (read-only).
+    pub fn link_metadata(&self, path: &str) -> Result<Option<Meta>, String> {
+        let sftp = self.sftp()?;
+        self.rt.block_on(async {
+            match sftp.symlink_metadata(path).await {
+                Ok(m) if m.is_symlink() => Ok(Some(Meta {
+                    kind: Kind::Other("a link"),
+                    size: m.len(),
+                    mode: m.permissions.map(|p| p & 0o7777),
+                })),
+                Ok(m) => Ok(Some(Meta::of(&m))),
+                Err(e) if no_such_file(&e) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+
+    /// Creates one folder (its parent must exist), with the server's default permissions.
+    pub fn create_dir(&self, path: &str) -> Result<(), String> {
+        let sftp = self.sftp()?;
+        self.rt
+            .block_on(async { sftp.create_dir(path).await.map_err(|e| e.to_string()) })
     }
 
     /// The names in a folder (read-only).
@@ -729,16 +745,7 @@ impl Session {
             return Ok((r.clone(), *offered));
         }
         let (raw, offered) = self.rt.block_on(async {
-            let channel = self
-                .handle
-                .channel_open_session()
-                .await
-                .map_err(|e| format!("cannot open a channel: {e}"))?;
-            channel
-                .request_subsystem(true, "sftp")
-                .await
-                .map_err(|e| format!("the server offers no SFTP: {e}"))?;
-            let raw = russh_sftp::client::RawSftpSession::new(channel.into_stream());
+            let raw = russh_sftp::client::RawSftpSession::new(sftp_channel(&self.handle).await?);
             let version = raw.init().await.map_err(|e| format!("SFTP failed: {e}"))?;
             let offered = version
                 .extensions
@@ -793,6 +800,21 @@ impl Session {
 }
 
 const POSIX_RENAME: &str = "posix-rename@openssh.com";
+
+/// A new session channel with the SFTP subsystem started on it, as a stream for an SFTP client.
+async fn sftp_channel(
+    handle: &client::Handle<Checker>,
+) -> Result<russh::ChannelStream<client::Msg>, String> {
+    let channel = handle
+        .channel_open_session()
+        .await
+        .map_err(|e| format!("cannot open a channel: {e}"))?;
+    channel
+        .request_subsystem(true, "sftp")
+        .await
+        .map_err(|e| format!("the server offers no SFTP: {e}"))?;
+    Ok(channel.into_stream())
+}
 
 fn no_such_file(e: &russh_sftp::client::error::Error) -> bool {
     matches!(e, russh_sftp::client::error::Error::Status(st)

@@ -778,7 +778,7 @@ fn exchange2007_ur1_says_the_latest_rollup_at_the_install_and_works_around_issue
     // Creating c:\ExchangeSetupLogs is an action, after the restore the operator does by hand.
     let create = step_block(&seen, "create-exchange-setup-logs");
     assert!(
-        create.contains(r"Automated (create_folder): creates the empty folder c:\ExchangeSetupLogs, unless it is already there"),
+        create.contains(r"Automated (create_folder): creates the empty folder c:\ExchangeSetupLogs, with the folders above it that are missing, unless it is already there"),
         "{create}"
     );
     assert!(create.contains("The runbook's reading:"));

@@ -41,6 +41,7 @@ mod schema;
 mod ssh;
 mod ssh_copy;
 mod ssh_failures;
+mod ssh_folder;
 mod target;
 mod terminal;
 mod validate;

@@ -8,33 +8,17 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{Stepwise, stepwise_command};
-use crate::fleet::{Fleet, HOST_ROOT};
+use crate::fleet::{Fleet, HOST_ROOT, RESUME_BOOK, RUN_BOOK, journal, prepare, wait_for};
 
 const SIX: [&str; 6] = ["WEB01", "WEB02", "WEB03", "WEB04", "WEB05", "WEB06"];
 
-/// A runbook with one step on the `web` role (hosts `hosts`), the step's fields as given.
+/// A runbook with one step `work` on the `web` role (hosts `hosts`), the step's other fields
+/// as given.
 fn book(hosts: &[&str], step: &str) -> String {
-    format!(
-        "id: fleet\ntitle: Fleet\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [{}] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - id: work\n        title: Work\n        on: web\n{step}",
-        hosts.join(", ")
+    crate::fleet::book(
+        &[("web", &hosts.join(", "))],
+        &format!("      - id: work\n        title: Work\n        on: web\n{step}"),
     )
-}
-
-/// `stepwise run book.yaml` with the fleet's inventory and the answers `a.yaml`.
-fn run_args(t: Stepwise) -> Stepwise {
-    t.args(crate::fleet::RUN_BOOK)
-}
-
-/// The journal of the only run under `runs/`.
-fn journal(dir: &Path) -> String {
-    let runs = dir.join("runs");
-    let run = fs::read_dir(&runs)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.join("journal.jsonl").exists())
-        .expect("a run folder");
-    fs::read_to_string(run.join("journal.jsonl")).unwrap()
 }
 
 /// `kind key` of every journal event about step `work`, in order.
@@ -72,18 +56,18 @@ unix_only! {
 fn parallel_three_on_six_hosts_never_runs_more_than_three_at_once_and_finishes_all() {
     let fleet = Fleet::start(&SIX);
     let t = Stepwise::new();
-    t.file(
-        "book.yaml",
+    prepare(
+        &t,
         &book(
             &SIX,
             &format!(
                 "        parallel: 3\n        action: {{ type: command, program: sh, args: [-c, 'date +%s%N > {HOST_ROOT}/start; sleep 2; date +%s%N > {HOST_ROOT}/end'] }}\n"
             ),
         ),
+        &fleet.inventory(""),
+        "confirm: true\ndefault: done\n",
     );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file("a.yaml", "confirm: true\ndefault: done\n");
-    let t = run_args(t);
+    let t = t.args(RUN_BOOK);
     let out = t.run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("   Running on 6 hosts, 3 at a time."), "{}", out.stdout);
@@ -118,21 +102,18 @@ fn a_failure_on_one_host_lets_the_others_finish_then_opens_guided_failure_for_it
     let fleet = Fleet::start(&hosts);
     let t = Stepwise::new();
     // WEB02 fails at once; the others take a second, then leave a mark.
-    t.file(
-        "book.yaml",
+    prepare(
+        &t,
         &book(
             &hosts,
             &format!(
                 "        parallel: 4\n        action: {{ type: command, program: sh, args: [-c, 'test \"$0\" != WEB02 || exit 7; sleep 1; echo \"done on $0\" > {HOST_ROOT}/mark', '{{{{ host }}}}'] }}\n"
             ),
         ),
-    );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file(
-        "a.yaml",
+        &fleet.inventory(""),
         "confirm: true\ndefault: done\nsteps:\n  work@WEB02: { on_failure: skip-host, note: WEB02 is patched next week }\n",
     );
-    let t = run_args(t);
+    let t = t.args(RUN_BOOK);
     let out = t.run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     for host in ["WEB01", "WEB03", "WEB04"] {
@@ -167,6 +148,7 @@ fn a_failure_on_one_host_lets_the_others_finish_then_opens_guided_failure_for_it
 #[test]
 fn a_restart_is_waited_for_then_checked() {
     let mut fleet = Fleet::start(&["WEB01", "WEB02"]);
+    let old_boot = fleet.host("WEB01").boot_id.clone();
     let t = Stepwise::new();
     write_restart_book(&t);
     t.file("inventory.yaml", &fleet.inventory(""));
@@ -182,6 +164,7 @@ fn a_restart_is_waited_for_then_checked() {
         events,
         [
             "instance_started work@WEB01",
+            "restart work@WEB01 boot_read",
             "restart work@WEB01 sent",
             "restart work@WEB01 waiting",
             "restart work@WEB01 down",
@@ -190,7 +173,149 @@ fn a_restart_is_waited_for_then_checked() {
             "instance_done work@WEB01",
         ]
     );
+    // The boot identity before (journaled before the restart was sent) and after.
+    assert_eq!(
+        restart_boots(&journal(t.dir())),
+        [
+            ("boot_read".to_string(), Some(old_boot)),
+            ("back".to_string(), Some(fleet.host("WEB01").boot_id.clone())),
+        ]
+    );
     let _ = child.kill();
+}
+
+/// `(phase, boot)` of every restart event that carries a boot identity or could (`boot_read`,
+/// `back`), in order.
+fn restart_boots(journal: &str) -> Vec<(String, Option<String>)> {
+    journal
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["kind"] == "restart" && (e["phase"] == "boot_read" || e["phase"] == "back"))
+        .map(|e| {
+            (
+                e["phase"].as_str().unwrap().to_string(),
+                e["boot"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+/// Stepwise is SIGKILLed after it sent the restart and before the host went down (the restart
+/// takes the host down only later). On resume the host still answers, in its old boot: it is
+/// not taken for back, and its checks (which would pass at once) are not run on it; only once
+/// the host has gone down and answers in a new boot are they run. With `boot_ids` false the
+/// host cannot tell its boots apart, and the walk goes by the down it sees instead.
+fn killed_before_the_host_went_down(boot_ids: bool) {
+    let mut fleet = Fleet::start(&["WEB01", "WEB02"]);
+    if !boot_ids {
+        fleet.without_boot_ids();
+    }
+    let tree = fleet.host("WEB01").tree.clone();
+    let old_boot = fleet.host("WEB01").boot_id.clone();
+    let t = Stepwise::new();
+    write_restart_book(&t);
+    t.file("inventory.yaml", &fleet.inventory(""));
+    t.file("a.yaml", "confirm: true\ndefault: done\n");
+    // `check` reads the boot identity, and says what the walk goes by without one.
+    let check = Stepwise::new()
+        .current_dir(t.dir())
+        .args(["check", "book.yaml", "--inventory", "inventory.yaml"])
+        .run();
+    assert_eq!(check.code, 0, "{}", check.stdout);
+    let said = match boot_ids {
+        true => format!(
+            "ok        work@WEB01: boot identity of WEB01: {old_boot}: after the restart, WEB01 counts as back when it gives another one\n"
+        ),
+        false => "warning   work@WEB01: boot identity of WEB01: cannot be read: the host gave an empty boot identity\n".to_string(),
+    };
+    assert!(check.stdout.contains(&said), "{}", check.stdout);
+    // Checks run on the old boot would hold at once.
+    fs::write(tree.join("service-up"), "yes").unwrap();
+    let mut child = spawn(&t, "run");
+    let start = Instant::now();
+    let waiting = || {
+        fs::read_dir(t.dir().join("runs")).is_ok_and(|d| {
+            d.flatten().any(|e| {
+                fs::read_to_string(e.path().join("journal.jsonl")).is_ok_and(|j| {
+                    work_events(&j).contains(&"restart work@WEB01 waiting".to_string())
+                })
+            })
+        })
+    };
+    while !waiting() {
+        assert!(start.elapsed() < Duration::from_secs(30), "never waited");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL, the host still up in its old boot
+    assert_eq!(child.wait().unwrap().code(), None);
+    let before = work_events(&journal(t.dir()));
+    assert_eq!(
+        before,
+        [
+            "instance_started work@WEB01",
+            "restart work@WEB01 boot_read",
+            "restart work@WEB01 sent",
+            "restart work@WEB01 waiting",
+        ]
+    );
+    let read = if boot_ids { Some(old_boot.clone()) } else { None };
+    assert_eq!(
+        restart_boots(&journal(t.dir())),
+        [("boot_read".to_string(), read)]
+    );
+
+    let mut resumed = spawn(&t, "resume");
+    // Long enough for several connections to the host in its old boot.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        resumed.try_wait().unwrap().is_none(),
+        "resume finished on the host that had not restarted:\n{}",
+        finish(None, &t, "resume").1
+    );
+    let waited = work_events(&journal(t.dir()));
+    assert_eq!(
+        waited[before.len()..],
+        ["note_added work@WEB01", "restart work@WEB01 waiting"],
+        "neither back nor done while the host runs its old boot"
+    );
+    // The restart takes the host down now; it comes back in a new boot.
+    fleet.down("WEB01");
+    std::thread::sleep(Duration::from_secs(if boot_ids { 1 } else { 7 }));
+    fleet.up(0);
+    let new_boot = fleet.host("WEB01").boot_id.clone();
+    assert_ne!(new_boot, old_boot);
+    let out = finish(resumed.wait().unwrap().code(), &t, "resume");
+    assert_eq!(out.0, Some(0), "{}", out.1);
+    assert_eq!(restarts(&fleet, "WEB01"), 1, "the restart was not sent again");
+    let events = work_events(&journal(t.dir()));
+    let after: Vec<&str> = events[waited.len()..]
+        .iter()
+        .map(String::as_str)
+        .filter(|e| *e != "restart work@WEB01 down")
+        .collect();
+    assert_eq!(after, ["restart work@WEB01 back", "instance_done work@WEB01"]);
+    if !boot_ids {
+        assert!(
+            events.contains(&"restart work@WEB01 down".to_string()),
+            "without boot identities, back only after a down seen: {events:?}"
+        );
+    }
+    let read = if boot_ids { Some(old_boot) } else { None };
+    let back = if boot_ids { Some(new_boot) } else { None };
+    assert_eq!(
+        restart_boots(&journal(t.dir())),
+        [("boot_read".to_string(), read), ("back".to_string(), back)]
+    );
+}
+
+#[test]
+fn a_restart_killed_before_its_host_went_down_is_checked_only_in_the_new_boot() {
+    killed_before_the_host_went_down(true);
+}
+
+#[test]
+fn without_a_boot_identity_a_restart_killed_before_its_host_went_down_waits_for_a_down() {
+    killed_before_the_host_went_down(false);
 }
 
 #[test]
@@ -240,8 +365,11 @@ fn a_restart_killed_during_the_wait_resumes_at_the_wait_without_restarting_again
 fn write_restart_book(t: &Stepwise) {
     t.file(
         "book.yaml",
-        &format!(
-            "id: fleet\ntitle: Fleet\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - id: work\n        title: Restart the server\n        on: web\n        action:\n          type: restart\n          program: sh\n          args: [-c, 'echo sent >> {HOST_ROOT}/restarts']\n          wait: 60\n          checks:\n            - exists: {HOST_ROOT}/service-up\n"
+        &crate::fleet::book(
+            &[("web", "WEB01")],
+            &format!(
+                "      - id: work\n        title: Restart the server\n        on: web\n        action:\n          type: restart\n          program: sh\n          args: [-c, 'echo sent >> {HOST_ROOT}/restarts']\n          wait: 60\n          checks:\n            - exists: {HOST_ROOT}/service-up\n"
+            ),
         ),
     );
 }
@@ -253,27 +381,20 @@ fn restarts(fleet: &Fleet, host: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// Starts `stepwise run` (or `resume`) in the test's folder, output to files there.
+/// Starts `stepwise run` (or `resume`) in the test's folder, output to a file there.
 fn spawn(t: &Stepwise, command: &str) -> Child {
     let out = fs::File::create(t.dir().join(format!("{command}.out"))).unwrap();
+    let args = match command {
+        "run" => &RUN_BOOK[..],
+        _ => &RESUME_BOOK[..],
+    };
     let mut cmd = stepwise_command();
-    cmd.arg(command);
-    if command == "run" {
-        cmd.args(["book.yaml", "--inventory", "inventory.yaml"]);
-    }
-    cmd.args([
-        "--answers",
-        "a.yaml",
-        "--state-dir",
-        "runs",
-        "--operator",
-        "alice",
-    ])
-    .current_dir(t.dir())
-    .env_remove("STEPWISE_STATE_DIR")
-    .stdin(Stdio::null())
-    .stdout(out.try_clone().unwrap())
-    .stderr(out);
+    cmd.args(args)
+        .current_dir(t.dir())
+        .env_remove("STEPWISE_STATE_DIR")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out);
     cmd.spawn().unwrap()
 }
 
@@ -283,25 +404,13 @@ fn finish(code: Option<i32>, t: &Stepwise, command: &str) -> (Option<i32>, Strin
     (code, text)
 }
 
-/// Waits for `path` to exist (at most 30 s).
-fn wait_for(path: &Path, what: &str) {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{what} never happened"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Plays the host's part of a restart: when its restart mark appears, its SSH server goes
 /// down. With `kill` (the process and the test's folder), the `stepwise` process is then
 /// SIGKILLed once its journal says the host is down, and the host stays down; otherwise the
 /// host comes back after three seconds, with its service up a second later.
 fn restart_when_asked(fleet: &mut Fleet, host: &str, kill: Option<(&mut Child, &Path)>) {
     let tree = fleet.host(host).tree.clone();
-    wait_for(&tree.join("restarts"), "the restart command");
+    wait_for("the restart command", || tree.join("restarts").exists());
     fleet.down(host);
     let i = fleet.hosts.iter().position(|h| h.name == host).unwrap();
     match kill {
@@ -349,8 +458,8 @@ fn a_parallel_step_on_local_targets_runs_them_too() {
     let marks = t.dir().join("marks");
     fs::create_dir(&marks).unwrap();
     let hosts = ["L1", "L2", "L3", "L4"];
-    t.file(
-        "book.yaml",
+    prepare(
+        &t,
         &book(
             &hosts,
             &format!(
@@ -358,13 +467,10 @@ fn a_parallel_step_on_local_targets_runs_them_too() {
                 m = marks.display()
             ),
         ),
-    );
-    t.file(
-        "inventory.yaml",
         "hosts:\n  L1: { target: local }\n  L2: { target: local }\n  L3: { target: local }\n  L4: { target: local }\n",
+        "confirm: true\ndefault: done\n",
     );
-    t.file("a.yaml", "confirm: true\ndefault: done\n");
-    let t = run_args(t);
+    let t = t.args(RUN_BOOK);
     let out = t.run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let spans: Vec<(u128, u128)> = hosts
@@ -394,20 +500,20 @@ fn ctrl_c_stops_every_running_host_and_resume_answers_each_from_its_evidence() {
     let fleet = Fleet::start(&hosts);
     let t = Stepwise::new();
     // The first time on a host it takes long; once it has begun there, it ends at once.
-    t.file(
-        "book.yaml",
+    prepare(
+        &t,
         &book(
             &hosts,
             &format!(
                 "        parallel: 3\n        action: {{ type: command, program: sh, args: [-c, 'if [ -f {HOST_ROOT}/began ]; then echo again >> {HOST_ROOT}/began; exit 0; fi; echo first > {HOST_ROOT}/began; sleep 60'] }}\n"
             ),
         ),
+        &fleet.inventory(""),
+        "confirm: true\ndefault: done\nin_doubt: evidence\n",
     );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file("a.yaml", "confirm: true\ndefault: done\nin_doubt: evidence\n");
     let mut child = spawn(&t, "run");
     for h in hosts {
-        wait_for(&fleet.host(h).tree.join("began"), "a host's command");
+        wait_for("a host's command", || fleet.host(h).tree.join("began").exists());
     }
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
