@@ -12,7 +12,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use stepwise::journal::{
-    Completion, Event, EventKind, Identity, NewEvent, NewRun, Progress, Recorder, Run, Timestamp,
+    Completion, Event, EventKind, Identity, JournalRead, LINK_FIELD, NewEvent, NewRun, Recorder,
+    Run, Timestamp,
 };
 use stepwise::plan::{Bindings, Plan};
 use stepwise::runbook::{self, Runbook, Source, Value, bundled};
@@ -100,15 +101,15 @@ fn main() {
     for _ in 0..replay_runs {
         let start = Instant::now();
         let run = Run::open(&dir).unwrap();
-        let read = run.read_journal().unwrap();
+        // Read a batch of lines at a time, each event replayed as it is checked.
+        let (scan, progress) = run.replay_journal().unwrap();
         let after_read = start.elapsed();
-        let progress = Progress::replay(&read.events);
         let copy = run.runbook_source().unwrap();
         let copy_rb = runbook::load(&copy).runbook.unwrap();
         let plan = Plan::new(&copy_rb, &run.bindings(&progress));
         let counts = progress.counts(&plan);
         let total = start.elapsed();
-        assert_eq!(read.events.len() as u64, replay_events);
+        assert_eq!(scan.events, replay_events);
         assert!(counts.done > 0);
         read_ms.push(ms(after_read));
         replay_ms.push(ms(total - after_read));
@@ -116,7 +117,7 @@ fn main() {
     }
     println!(
         "open + replay {replay_events} events ({:.1} MB), {replay_runs} runs: median {:.1} ms \
-         (read and parse {:.1} ms, replay + runbook copy + plan + counts {:.1} ms)",
+         (read, parse and replay {:.1} ms, runbook copy + plan + counts {:.1} ms)",
         size as f64 / 1e6,
         median(&mut total_ms),
         median(&mut read_ms),
@@ -144,11 +145,19 @@ fn main() {
 
 /// A run whose journal holds exactly `events` events: started, items, a note now and
 /// then, done, over the plan's instances again and again. The events after the first three are
-/// written in one go (the format is the same; only the per-event sync is skipped).
+/// written in one go, each linked to the one before as the recorder links them (the format is
+/// the same; only the per-event sync is skipped).
 fn big_run(state: &Path, source: &Source, rb: &Runbook, plan: &Plan, events: u64) -> PathBuf {
     let rec = Recorder::create(state, NewRun::new(source, plan, false)).unwrap();
     let dir = rec.run().dir().to_path_buf();
     let mut seq = rec.progress().last_seq;
+    let journal = std::fs::read(dir.join("journal.jsonl")).unwrap();
+    let last_line = journal
+        .strip_suffix(b"\n")
+        .unwrap()
+        .rsplit(|b| *b == b'\n')
+        .next();
+    let mut link = JournalRead::hash_line(last_line.unwrap());
     let operator = Identity::current().operator;
     drop(rec);
     let file = std::fs::OpenOptions::new()
@@ -196,7 +205,11 @@ fn big_run(state: &Path, source: &Source, rb: &Runbook, plan: &Plan, events: u64
                     host: instance.host().map(str::to_string),
                     note,
                 };
-                serde_json::to_writer(&mut out, &event).unwrap();
+                let mut line = serde_json::to_vec(&event).unwrap();
+                line.pop();
+                line.extend_from_slice(format!(",\"{LINK_FIELD}\":\"{link}\"}}").as_bytes());
+                link = JournalRead::hash_line(&line);
+                out.write_all(&line).unwrap();
                 out.write_all(b"\n").unwrap();
             }
             n += 1;

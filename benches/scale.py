@@ -32,11 +32,15 @@ JOURNAL_EVENTS = 1_000_000
 JOURNAL_STEPS = 5000
 
 
-def run_once(args, cwd, ok_codes):
-    """CPU time (user + system, s), wall time (s) and peak RSS (bytes) of one child process."""
+def run_once(args, cwd, ok_codes, out=None):
+    """CPU time (user + system, s), wall time (s) and peak RSS (bytes) of one child process.
+    Its standard output goes to the file `out`, if given."""
     start = time.perf_counter()
+    stdout = open(out, "wb") if out else subprocess.DEVNULL
     proc = subprocess.Popen([BIN] + args, cwd=cwd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=stdout, stderr=subprocess.PIPE)
+    if out:
+        stdout.close()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     err = proc.stderr.read().decode(errors="replace")
@@ -164,7 +168,8 @@ def main():
 def journal_open(run_dir, rb, cwd, binaries):
     """Grows the paused run's journal to JOURNAL_EVENTS events, linked as stepwise links them
     (each line ends with the SHA-256 of the line before), and measures `status` (text, JSON) and
-    `log` on it: the peak resident memory against the journal's size."""
+    `log` on it: the peak resident memory against the journal's size. With two binaries, their
+    outputs are compared byte for byte (by SHA-256)."""
     path = os.path.join(run_dir, "journal.jsonl")
     with open(path, "rb") as f:
         lines = f.read().splitlines()
@@ -212,17 +217,31 @@ def journal_open(run_dir, rb, cwd, binaries):
         seq, size / 1e6, steps, HOSTS), flush=True)
     global BIN
     measured = BIN
+    outputs = {}
+    output = os.path.join(cwd, "output")
     for binary in binaries:
         BIN = os.path.abspath(binary)
         for name, args in (("status text", ["status", run_dir]),
                            ("status json", ["status", run_dir, "--json"]),
                            ("log text", ["log", run_dir]),
                            ("log json", ["log", run_dir, "--json"])):
-            cpu, wall, peak = run_once(args, cwd, (0,))
+            cpu, wall, peak = run_once(args, cwd, (0,), out=output)
+            digest = hashlib.sha256()
+            with open(output, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            outputs.setdefault(name, []).append((os.path.getsize(output), digest.hexdigest()))
+            os.remove(output)
             print("  journal  %-12s CPU %9.1f ms  wall %9.1f ms  %8.1f MB  peak / journal %.2f  (%s)"
                   % (name, cpu * 1000, wall * 1000, peak / 1e6, peak / size,
                      os.path.basename(BIN)), flush=True)
     BIN = measured
+    if len(binaries) > 1:
+        for name, seen in outputs.items():
+            same = all(s == seen[0] for s in seen)
+            print("  journal  %-12s output %s (%d bytes, sha256 %s)" % (
+                name, "identical" if same else "DIFFERS: " + ", ".join(h for _, h in seen),
+                seen[0][0], seen[0][1][:16]), flush=True)
 
 
 def record(results, commands, name, steps, samples, runs, extra):

@@ -246,8 +246,15 @@ fn as_run(
             rb.id
         )));
     }
-    let read = run.read_journal().map_err(fail)?;
-    let progress = journal::Progress::replay(&read.events);
+    // Replayed as it is read; what the record needs of the events is gathered on the way.
+    let mut progress = journal::Progress::default();
+    let mut seen = Seen::default();
+    let scan = run
+        .scan_journal(|event| {
+            seen.see(&event);
+            progress.apply(&event);
+        })
+        .map_err(fail)?;
     let recorded = run.bindings(&progress);
     for (k, v) in recorded.values {
         bindings.values.entry(k).or_insert(v);
@@ -262,42 +269,68 @@ fn as_run(
     if run.header().rehearsal {
         label.push_str(" (rehearsal)");
     }
-    let mut record = crate::checklist::as_run(&label, &read);
+    let mut record = crate::checklist::as_run(&label, &scan, &progress, &seen.targets);
     let plan = Plan::new(rb, bindings);
-    record.summary = run_summary(&run, &read.events, &progress.counts(&plan), source);
+    record.summary = run_summary(&run, &seen, &progress.counts(&plan), source);
     Ok(record)
+}
+
+/// What an as-run record needs of a journal's events beyond its progress, gathered as the
+/// journal is read.
+#[derive(Default)]
+struct Seen {
+    /// When the run last finished, and how.
+    ended: Option<String>,
+    /// Who recorded events, in the order they first did.
+    operators: Vec<String>,
+    /// The machines the run was resumed on, in the order they first were.
+    resumed_on: Vec<String>,
+    /// Where each instance was last dispatched.
+    targets: std::collections::HashMap<String, Option<String>>,
+}
+
+impl Seen {
+    fn see(&mut self, e: &crate::journal::Event) {
+        use crate::journal::EventKind;
+        if !self.operators.contains(&e.operator) {
+            self.operators.push(e.operator.clone());
+        }
+        match &e.kind {
+            EventKind::RunFinished { outcome } => {
+                self.ended = Some(format!(
+                    "{} ({})",
+                    e.time.to_rfc3339_seconds(),
+                    serde_json::to_value(outcome)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                ));
+            }
+            EventKind::Resumed { machine, .. } if !self.resumed_on.contains(machine) => {
+                self.resumed_on.push(machine.clone());
+            }
+            EventKind::InstanceStarted { key, target } => {
+                self.targets.insert(key.clone(), target.clone());
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The run summary of an as-run record: start, end, operators, machines, counts by outcome, the
 /// runbook's hash (and whether the runbook printed is the one that ran), rehearsal or not.
 fn run_summary(
     run: &crate::journal::Run,
-    events: &[crate::journal::Event],
+    seen: &Seen,
     c: &crate::journal::Counts,
     source: &Source,
 ) -> Vec<(&'static str, String)> {
-    use crate::journal::EventKind;
     let h = run.header();
-    let ended = events.iter().rev().find_map(|e| match &e.kind {
-        EventKind::RunFinished { outcome } => Some(format!(
-            "{} ({})",
-            e.time.to_rfc3339_seconds(),
-            serde_json::to_value(outcome)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        )),
-        _ => None,
-    });
-    let mut operators: Vec<&str> = Vec::new();
+    let ended = seen.ended.clone();
+    let operators: Vec<&str> = seen.operators.iter().map(String::as_str).collect();
     let mut machines: Vec<&str> = vec![h.machine.as_str()];
-    for e in events {
-        if !operators.contains(&e.operator.as_str()) {
-            operators.push(&e.operator);
-        }
-        if let EventKind::Resumed { machine, .. } = &e.kind
-            && !machines.contains(&machine.as_str())
-        {
+    for machine in &seen.resumed_on {
+        if !machines.contains(&machine.as_str()) {
             machines.push(machine);
         }
     }

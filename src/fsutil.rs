@@ -23,7 +23,13 @@ pub fn read_full(from: &mut dyn io::Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Bytes as lower-case hex (a SHA-256 as the journal and the checklists write it).
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        text.push(char::from(DIGITS[usize::from(b >> 4)]));
+        text.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    text
 }
 
 /// Replaces `path` with `bytes` atomically and durably. A file that is replaced keeps its

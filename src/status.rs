@@ -15,18 +15,19 @@ use serde_json::json;
 use crate::error::Error;
 use crate::exit_codes::ExitCode;
 use crate::journal::{
-    self, Completion, Counts, EventKind, Identity, InstanceProgress, InstanceState, ItemState,
-    JournalRead, LockState, ParamValue, Progress, Resolution, Run, RunLock, RunOutcome, RunState,
-    Stamp, format_duration,
+    self, Completion, Counts, Event, EventKind, Identity, InstanceProgress, InstanceState,
+    ItemState, JournalScan, LockState, ParamValue, Progress, Resolution, Run, RunLock, RunOutcome,
+    RunState, Stamp, format_duration,
 };
 use crate::plan::{Instance, Plan};
 use crate::runbook::{self, Runbook};
 
-/// A run read for showing: its runbook copy, its journal, its progress, and who holds it.
+/// A run read for showing: its runbook copy, what its journal holds (replayed as it was read,
+/// the events not kept), its progress, and who holds it.
 struct Examined {
     run: Run,
     runbook: Runbook,
-    read: JournalRead,
+    scan: JournalScan,
     progress: Progress,
     lock: LockState,
     warnings: Vec<String>,
@@ -34,8 +35,17 @@ struct Examined {
 
 impl Examined {
     fn read(run: Run) -> Result<Examined, journal::Error> {
-        let read = run.read_journal()?;
-        let mut warnings = read.warnings(&run.journal_path());
+        Examined::read_with(run, |_| {})
+    }
+
+    /// Reads a run, showing `also` each event of its journal as it is replayed.
+    fn read_with(run: Run, mut also: impl FnMut(&Event)) -> Result<Examined, journal::Error> {
+        let mut progress = Progress::default();
+        let scan = run.scan_journal(|event| {
+            also(&event);
+            progress.apply(&event);
+        })?;
+        let mut warnings = scan.warnings(&run.journal_path());
         let source = run.runbook_source()?;
         let loaded = runbook::load(&source);
         let Some(runbook) = loaded.runbook else {
@@ -55,12 +65,11 @@ impl Examined {
                 run.runbook_path().display()
             ));
         }
-        let progress = Progress::replay(&read.events);
         let lock = run.lock_state();
         Ok(Examined {
             run,
             runbook,
-            read,
+            scan,
             progress,
             lock,
             warnings,
@@ -387,7 +396,7 @@ fn write_detail_text(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
         "Started:",
         &[format!("{} by {} on {}", h.started, h.operator, h.machine)],
     );
-    field("Journal:", &[chain_text(&ex.read)]);
+    field("Journal:", &[chain_text(&ex.scan)]);
     let mut state = vec![ex.state().word().to_string()];
     match &ex.lock {
         LockState::Held(Some(holder)) => state[0].push_str(&format!(
@@ -458,6 +467,10 @@ fn write_detail_text(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
         w.write_all(table_line(&row(instance), &widths, &[false; 5]).as_bytes())?;
         for more in detail_lines(&plan, instance, ex.progress.instance(&instance.key), held) {
             writeln!(w, "       {more}")?;
+        }
+        if out.len() >= 1 << 16 {
+            w.write_all(out.as_bytes())?;
+            out.clear();
         }
     }
 
@@ -691,12 +704,12 @@ fn item_word(state: &ItemState) -> String {
 }
 
 /// What the journal's chain says: verified up to its last event, or not verifiable.
-fn chain_text(read: &JournalRead) -> String {
-    let events = match read.events.len() {
+fn chain_text(scan: &JournalScan) -> String {
+    let events = match scan.events {
         1 => "1 event".to_string(),
         n => format!("{n} events"),
     };
-    match &read.chain {
+    match &scan.chain {
         journal::Chain::Linked { last, .. } => {
             format!("{events}, chain verified; last sha256 {last}")
         }
@@ -706,13 +719,13 @@ fn chain_text(read: &JournalRead) -> String {
     }
 }
 
-fn chain_json(read: &JournalRead) -> serde_json::Value {
-    match &read.chain {
+fn chain_json(scan: &JournalScan) -> serde_json::Value {
+    match &scan.chain {
         journal::Chain::Linked { last, .. } => {
-            json!({ "events": read.events.len(), "chained": true, "last_sha256": last })
+            json!({ "events": scan.events, "chained": true, "last_sha256": last })
         }
         journal::Chain::Unlinked => {
-            json!({ "events": read.events.len(), "chained": false, "last_sha256": null })
+            json!({ "events": scan.events, "chained": false, "last_sha256": null })
         }
     }
 }
@@ -874,7 +887,7 @@ fn detail_json(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
         "started": h.started.to_string(),
         "operator": h.operator,
         "machine": h.machine,
-        "journal": chain_json(&ex.read),
+        "journal": chain_json(&ex.scan),
         "state": ex.state().word(),
         "held_by": holder,
         "last_activity": ex.progress.last_activity.map(|t| t.to_string()),
@@ -899,6 +912,10 @@ fn detail_json(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
 }
 
 /// `stepwise log [RUN_DIR] [--state-dir DIR] [--json]`: the journal as a timeline.
+///
+/// Two passes over the journal, neither of which keeps its events: the first replays it (the
+/// state, the counts and the widest operator name are needed before the first event is
+/// written), the second reads the same bytes again and writes each event as it comes.
 pub fn log(run: Option<&str>, state_dir: Option<&Path>, json: bool) -> Result<ExitCode, Error> {
     let state_dir = journal::state_dir(state_dir);
     let run = match run {
@@ -906,55 +923,54 @@ pub fn log(run: Option<&str>, state_dir: Option<&Path>, json: bool) -> Result<Ex
         None => Run::newest(&state_dir)?
             .ok_or_else(|| Error::Failed(format!("no runs under {}", state_dir.display())))?,
     };
-    let ex = Examined::read(run)?;
+    let mut width = 0;
+    let ex = Examined::read_with(run, |e| width = width.max(e.operator.chars().count()))?;
     warn(&ex.warnings);
-    print(&if json {
-        timeline_json(&ex)
+    let mut out = io::BufWriter::with_capacity(1 << 16, crate::stdio::Out);
+    if json {
+        timeline_json(&ex, &mut out)?;
     } else {
-        timeline(&ex)
-    })?;
+        timeline(&ex, width, &mut out)?;
+    }
+    io::Write::flush(&mut out).map_err(|e| Error::io("cannot write to standard output", &e))?;
     Ok(ExitCode::Success)
 }
 
-fn timeline(ex: &Examined) -> String {
+fn stdout_error(e: io::Error) -> Error {
+    Error::io("cannot write to standard output", &e)
+}
+
+/// `log`: the run, each event (`width` is the widest operator name), then where it stands.
+fn timeline(ex: &Examined, width: usize, out: &mut impl io::Write) -> Result<(), Error> {
     let h = ex.run.header();
-    let width = ex
-        .read
-        .events
-        .iter()
-        .map(|e| e.operator.chars().count())
-        .max()
-        .unwrap_or(0);
     let rehearsal = if h.rehearsal { " (rehearsal)" } else { "" };
-    let mut out = format!(
+    write!(
+        out,
         "Run {}{rehearsal}: {}, {}\nJournal: {}\n",
         h.run_id,
         h.runbook_id,
         h.runbook_title,
-        chain_text(&ex.read)
-    );
-    for (e, text) in ex.read.events.iter().zip(event_texts(ex)) {
-        let _ = writeln!(out, "{}  {:<width$}  {text}", e.time, e.operator);
+        chain_text(&ex.scan)
+    )
+    .map_err(stdout_error)?;
+    let plan = ex.plan();
+    let mut narrator = Narrator::new(&plan);
+    for event in ex.run.reread_journal(&ex.scan)? {
+        let e = event?;
+        let text = narrator.text(&e);
+        writeln!(out, "{}  {:<width$}  {text}", e.time, e.operator).map_err(stdout_error)?;
+        if crate::stdio::stdout_closed() {
+            return Ok(());
+        }
     }
-    let counts = ex.progress.counts(&ex.plan());
-    let _ = writeln!(out, "State: {}: {}", ex.state_text(), counts_text(&counts));
-    out
+    let counts = ex.progress.counts(&plan);
+    writeln!(out, "State: {}: {}", ex.state_text(), counts_text(&counts)).map_err(stdout_error)
 }
 
 /// `log --json`: the run, then every journal event as written, with its timeline sentence.
-fn timeline_json(ex: &Examined) -> String {
+fn timeline_json(ex: &Examined, out: &mut impl io::Write) -> Result<(), Error> {
     let h = ex.run.header();
-    let events: Vec<serde_json::Value> = ex
-        .read
-        .events
-        .iter()
-        .zip(event_texts(ex))
-        .map(|(e, text)| {
-            let mut v = serde_json::to_value(e).unwrap_or_default();
-            v["text"] = json!(text);
-            v
-        })
-        .collect();
+    let plan = ex.plan();
     let doc = json!({
         "format": crate::app::JSON_FORMAT,
         "run_id": h.run_id,
@@ -963,33 +979,105 @@ fn timeline_json(ex: &Examined) -> String {
         "runbook_title": h.runbook_title,
         "rehearsal": h.rehearsal,
         "state": ex.state().word(),
-        "counts": counts_json(&ex.progress.counts(&ex.plan())),
-        "events": events,
+        "counts": counts_json(&ex.progress.counts(&plan)),
         "warnings": ex.warnings,
     });
-    format!("{doc:#}\n")
+    let events = EventsJson {
+        events: std::cell::RefCell::new(Some(ex.run.reread_journal(&ex.scan)?)),
+        narrator: std::cell::RefCell::new(Narrator::new(&plan)),
+        failure: std::cell::RefCell::new(None),
+    };
+    let no_fields = serde_json::Map::new();
+    let doc = WithField {
+        doc: doc.as_object().unwrap_or(&no_fields),
+        name: "events",
+        value: &events,
+    };
+    let written = serde_json::to_writer_pretty(&mut *out, &doc);
+    if let Some(e) = events.failure.take() {
+        return Err(e.into());
+    }
+    written
+        .map_err(io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .map_err(stdout_error)
 }
 
-/// What each journal event says, in the timeline's words, in journal order.
-fn event_texts(ex: &Examined) -> Vec<String> {
-    let plan = ex.plan();
-    let numbers: HashMap<&str, &str> = plan
-        .instances
-        .iter()
-        .map(|i| (i.key.as_str(), plan.step_of(i).number.as_str()))
-        .collect();
-    let label = |key: &str| match numbers.get(key) {
-        Some(n) => format!("{n} {key}"),
-        None => key.to_string(),
-    };
-    let mut out = Vec::with_capacity(ex.read.events.len());
-    let mut started: HashMap<&str, journal::Timestamp> = HashMap::new();
-    // Items skipped per instance since it was last reopened: a journal written before items
-    // were honest says `done` for an instance with such items, which is partly done.
-    let mut items_skipped: HashMap<&str, Vec<&str>> = HashMap::new();
-    let mut attempts: HashMap<&str, u32> = HashMap::new();
-    let run_start = ex.read.events.first().map(|e| e.time);
-    for e in &ex.read.events {
+/// The events of `log --json`, each with its sentence, written as the journal is read again.
+/// A journal error is kept in `failure` (serde can only carry a message).
+struct EventsJson<'p, I> {
+    events: std::cell::RefCell<Option<I>>,
+    narrator: std::cell::RefCell<Narrator<'p>>,
+    failure: std::cell::RefCell<Option<journal::Error>>,
+}
+
+impl<I: Iterator<Item = Result<Event, journal::Error>>> serde::Serialize for EventsJson<'_, I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeSeq};
+        let mut seq = s.serialize_seq(None)?;
+        let events = self.events.borrow_mut().take();
+        let mut narrator = self.narrator.borrow_mut();
+        for event in events.into_iter().flatten() {
+            let e = match event {
+                Ok(e) => e,
+                Err(e) => {
+                    let message = e.to_string();
+                    *self.failure.borrow_mut() = Some(e);
+                    return Err(S::Error::custom(message));
+                }
+            };
+            let mut v = serde_json::to_value(&e).unwrap_or_default();
+            v["text"] = json!(narrator.text(&e));
+            seq.serialize_element(&v)?;
+        }
+        seq.end()
+    }
+}
+
+/// What each journal event says, in the timeline's words. It is told the events in journal
+/// order, one at a time, and keeps what the sentences need per step instance (when it was
+/// started, its attempts, the items skipped), never the events.
+struct Narrator<'p> {
+    /// Per instance of the plan: its step's number, and how often it was started so far.
+    planned: HashMap<&'p str, (&'p str, std::cell::Cell<u32>)>,
+    /// How often instances the plan does not have (the runbook changed) were started.
+    unplanned_attempts: HashMap<String, u32>,
+    run_start: Option<journal::Timestamp>,
+    started: HashMap<String, journal::Timestamp>,
+    /// Items skipped per instance since it was last reopened: a journal written before items
+    /// were honest says `done` for an instance with such items, which is partly done.
+    items_skipped: HashMap<String, Vec<String>>,
+}
+
+impl<'p> Narrator<'p> {
+    fn new(plan: &'p Plan) -> Narrator<'p> {
+        Narrator {
+            planned: plan
+                .instances
+                .iter()
+                .map(|i| {
+                    let number = plan.step_of(i).number.as_str();
+                    (i.key.as_str(), (number, std::cell::Cell::new(0)))
+                })
+                .collect(),
+            unplanned_attempts: HashMap::new(),
+            run_start: None,
+            started: HashMap::new(),
+            items_skipped: HashMap::new(),
+        }
+    }
+
+    /// The sentence for the next event of the journal.
+    fn text(&mut self, e: &Event) -> String {
+        let planned = &self.planned;
+        let label = |key: &str| match planned.get(key) {
+            Some((n, _)) => format!("{n} {key}"),
+            None => key.to_string(),
+        };
+        let run_start = Some(*self.run_start.get_or_insert(e.time));
+        let started = &mut self.started;
+        let items_skipped = &mut self.items_skipped;
+        let unplanned_attempts = &mut self.unplanned_attempts;
         let mut took = |key: &str| {
             started
                 .remove(key)
@@ -1026,14 +1114,23 @@ fn event_texts(ex: &Examined) -> Vec<String> {
             }
             EventKind::PrerequisitesConfirmed => "prerequisites confirmed".to_string(),
             EventKind::InstanceStarted { key, target } => {
-                started.insert(key, e.time);
-                let n = attempts.entry(key).or_default();
-                *n += 1;
+                started.insert(key.clone(), e.time);
+                let n = match planned.get(key.as_str()) {
+                    Some((_, n)) => {
+                        n.set(n.get() + 1);
+                        n.get()
+                    }
+                    None => {
+                        let n = unplanned_attempts.entry(key.clone()).or_default();
+                        *n += 1;
+                        *n
+                    }
+                };
                 let on = target
                     .as_ref()
                     .map(|t| format!(" on {t}"))
                     .unwrap_or_default();
-                if *n > 1 {
+                if n > 1 {
                     format!("{}: started{on} (attempt {n})", label(key))
                 } else {
                     format!("{}: started{on}", label(key))
@@ -1066,7 +1163,10 @@ fn event_texts(ex: &Examined) -> Vec<String> {
             }
             EventKind::ItemDone { key, item } => format!("{}: item {item} done", label(key)),
             EventKind::ItemSkipped { key, item, reason } => {
-                items_skipped.entry(key).or_default().push(item);
+                items_skipped
+                    .entry(key.clone())
+                    .or_default()
+                    .push(item.clone());
                 format!("{}: item {item} skipped: {reason}", label(key))
             }
             EventKind::NoteAdded { key } => {
@@ -1195,9 +1295,8 @@ fn event_texts(ex: &Examined) -> Vec<String> {
             (EventKind::NoteAdded { .. }, _) | (_, None) => String::new(),
             (_, Some(note)) => format!("; note: {note}"),
         };
-        out.push(format!("{what}{note}"));
+        format!("{what}{note}")
     }
-    out
 }
 
 /// The hidden `__hold-lock RUN_DIR`: takes a run's lock, says so on standard output, and holds it

@@ -232,27 +232,26 @@ pub fn html(plan: &Plan, as_run: Option<&AsRun>, record: &Record) -> String {
 }
 
 /// The as-run record of a journal: a tick per step instance and item the run finished.
-pub fn as_run(run: &str, read: &crate::journal::JournalRead) -> AsRun {
-    let progress = crate::journal::Progress::replay(&read.events);
-    let journal = Some(match &read.chain {
+/// `progress` is the journal's replay, `targets` where each instance was last dispatched.
+pub fn as_run(
+    run: &str,
+    scan: &crate::journal::JournalScan,
+    progress: &crate::journal::Progress,
+    targets: &std::collections::HashMap<String, Option<String>>,
+) -> AsRun {
+    let journal = Some(match &scan.chain {
         crate::journal::Chain::Linked { last, .. } => format!(
             "sha256 {last} (the last of its {} events; the chain was verified)",
-            read.events.len()
+            scan.events
         ),
         crate::journal::Chain::Unlinked => format!(
             "{} events, not chained (recorded by a stepwise before run format 2): cannot be verified",
-            read.events.len()
+            scan.events
         ),
     });
     use crate::journal::{Completion, InstanceState};
-    let mut record = as_run_of(run, &progress);
+    let mut record = as_run_of(run, progress);
     // Where each instance was last dispatched: named beside what its automation gave.
-    let mut targets = BTreeMap::new();
-    for e in &read.events {
-        if let crate::journal::EventKind::InstanceStarted { key, target } = &e.kind {
-            targets.insert(key.as_str(), target.clone());
-        }
-    }
     for (key, tick) in record.ticks.iter_mut() {
         let automated = match progress.state(key) {
             InstanceState::Done(how) => matches!(

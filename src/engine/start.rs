@@ -539,10 +539,9 @@ fn newest_unfinished(state_dir: &Path) -> Result<Run, Error> {
     let runs = journal::list_runs(state_dir).map_err(journal_error)?;
     for listed in runs {
         let Ok(run) = listed.run else { continue };
-        let Ok(read) = run.read_journal() else {
+        let Ok((_, progress)) = run.replay_journal() else {
             continue;
         };
-        let progress = journal::Progress::replay(&read.events);
         let held = matches!(run.lock_state(), journal::LockState::Held(_));
         match RunState::of(
             progress.lifecycle.unwrap_or(journal::Lifecycle::Active),

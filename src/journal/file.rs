@@ -13,6 +13,11 @@
 //! row. The first line must be the `run_started` event: that is what tells a journal from any
 //! other file.
 //!
+//! The reader ([`Events`]) never holds the whole file: it reads whole lines through a buffer, a
+//! batch of about 2 MiB at a time, parses and hashes the batch on several threads,
+//! checks the lines in order, and hands each event on as it is checked, so a reader of a run
+//! folds the events into its own state (the replay) and keeps none of them.
+//!
 //! # The hash chain
 //!
 //! The journal is tamper-evident: each event line ends with `"prev_sha256":"HEX"`, the SHA-256
@@ -86,7 +91,36 @@ fn link_of(line: &[u8]) -> Option<&str> {
         .then_some(hex)
 }
 
-/// The events of a journal, and what the reader had to step over.
+/// What reading a journal found besides its events: whether they are linked, what the reader
+/// had to step over, and where the journal ends. Its size does not grow with the journal's.
+#[derive(Debug, Clone)]
+pub struct JournalScan {
+    /// Whether the events are linked ([`Chain`]); the links were checked.
+    pub chain: Chain,
+    /// Line numbers of the torn lines at the end (unfinished writes, from a crash): ignored.
+    pub torn_lines: Vec<usize>,
+    /// Line numbers of torn lines that a later process closed (see the module docs): ignored.
+    pub repaired_lines: Vec<usize>,
+    /// How many events the journal holds.
+    pub events: u64,
+    /// The sequence number of the last event.
+    pub last_seq: u64,
+    /// The first event (`run_started`), which says what run the journal belongs to.
+    pub first: Option<Event>,
+    /// How many bytes were read: a second pass reads these and no more.
+    pub bytes: u64,
+}
+
+impl JournalScan {
+    /// What an operator should be told about the journal (torn lines at its end), with `path`.
+    pub fn warnings(&self, path: &Path) -> Vec<String> {
+        torn_warnings(path, &self.torn_lines)
+    }
+}
+
+/// The events of a journal, all in memory, and what the reader had to step over. Readers of a
+/// run use [`Events`] or [`scan`], which keep one batch of lines at a time; this is for tests,
+/// tools and the fuzz target.
 #[derive(Debug, Clone)]
 pub struct JournalRead {
     pub events: Vec<Event>,
@@ -107,70 +141,301 @@ impl JournalRead {
 
     /// What an operator should be told about the journal (torn lines at its end), with `path`.
     pub fn warnings(&self, path: &Path) -> Vec<String> {
-        match self.torn_lines.as_slice() {
-            [] => Vec::new(),
-            [line] => vec![format!(
-                "{}:{line}: the last line is torn (an unfinished write, probably from a crash); it is ignored",
-                path.display()
-            )],
-            [first, .., last] => vec![format!(
-                "{}:{first}-{last}: the last {} lines are torn (unfinished writes, probably from crashes); they are ignored",
-                path.display(),
-                self.torn_lines.len()
-            )],
-        }
+        torn_warnings(path, &self.torn_lines)
     }
 }
 
-/// Reads a journal file; see the module docs for what is tolerated.
+fn torn_warnings(path: &Path, torn_lines: &[usize]) -> Vec<String> {
+    match torn_lines {
+        [] => Vec::new(),
+        [line] => vec![format!(
+            "{}:{line}: the last line is torn (an unfinished write, probably from a crash); it is ignored",
+            path.display()
+        )],
+        [first, .., last] => vec![format!(
+            "{}:{first}-{last}: the last {} lines are torn (unfinished writes, probably from crashes); they are ignored",
+            path.display(),
+            torn_lines.len()
+        )],
+    }
+}
+
+/// Where a journal that was read ends: what an event appended to it follows.
+pub trait JournalEnd {
+    /// The sequence number of its last event (0 for none).
+    fn last_seq(&self) -> u64;
+    /// Whether its events are linked, and the last link.
+    fn chain(&self) -> &Chain;
+}
+
+impl JournalEnd for JournalScan {
+    fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+    fn chain(&self) -> &Chain {
+        &self.chain
+    }
+}
+
+impl JournalEnd for JournalRead {
+    fn last_seq(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.seq)
+    }
+    fn chain(&self) -> &Chain {
+        &self.chain
+    }
+}
+
+/// Reads a journal file whole into memory; see the module docs for what is tolerated.
 pub fn read(path: &Path) -> Result<JournalRead, Error> {
-    let bytes =
-        std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    parse(path, &bytes)
+    collect(Events::open(path)?)
 }
 
 /// Parses journal bytes; `path` is only used in messages.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, Error> {
-    let corrupt = |line: usize, message: String| Error::Corrupt {
-        path: path.to_path_buf(),
-        line: Some(line),
-        message,
-    };
-    // Valid UTF-8 as a whole (the usual case) lets each line be parsed as text, which spares
-    // serde_json from checking every string again; otherwise each line is parsed as bytes, so
-    // that an error names its line.
-    let text = std::str::from_utf8(bytes).ok();
-    let mut lines: Vec<std::ops::Range<usize>> = Vec::new();
-    let mut start = 0;
-    for (i, b) in bytes.iter().enumerate() {
-        if *b == b'\n' {
-            lines.push(start..i);
-            start = i + 1;
+    collect(Events::new(path, bytes))
+}
+
+fn collect<R: io::BufRead>(mut reader: Events<R>) -> Result<JournalRead, Error> {
+    let events = reader.by_ref().collect::<Result<Vec<Event>, Error>>()?;
+    let scan = reader.finish();
+    Ok(JournalRead {
+        events,
+        chain: scan.chain,
+        torn_lines: scan.torn_lines,
+        repaired_lines: scan.repaired_lines,
+    })
+}
+
+/// Reads a journal file a batch of lines at a time, handing each event to `each` as soon as it
+/// is checked; what else the reader found comes back once the whole file has been read. An
+/// error may come after some events were handed over: they are then not to be trusted.
+pub fn scan(path: &Path, mut each: impl FnMut(Event)) -> Result<JournalScan, Error> {
+    let mut reader = Events::open(path)?;
+    for event in reader.by_ref() {
+        each(event?);
+    }
+    Ok(reader.finish())
+}
+
+/// How many bytes of lines are read, parsed (on several threads) and hashed at a time: the
+/// reader's memory, whatever the journal's size.
+const BATCH_BYTES: usize = 2 << 20;
+
+/// A line parsed, with the SHA-256 of its bytes when it is an event.
+type Parsed = (Result<Event, serde_json::Error>, [u8; 32]);
+
+/// Whether a link (64 lower-case hex digits) is the hex of `hash`.
+fn links_to(link: &str, hash: &[u8; 32]) -> bool {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    link.len() == 64
+        && link.as_bytes().chunks(2).zip(hash).all(|(pair, b)| {
+            pair[0] == DIGITS[usize::from(b >> 4)] && pair[1] == DIGITS[usize::from(b & 0xf)]
+        })
+}
+
+/// The events of a journal, read line by line through a buffer and checked as they come
+/// (order, links, torn lines: see the module docs), in journal order. Iteration stops at the
+/// first error, which is the last item; [`Events::finish`] then says what else was found.
+///
+/// Lines are read in batches of about 2 MiB, parsed and hashed on several threads
+/// (parsing is most of the time it takes to open a run), and their meaning together is checked
+/// in one pass, a line at a time, so memory holds one batch and never the whole journal.
+pub struct Events<R> {
+    path: PathBuf,
+    input: R,
+    /// Set once the input is exhausted.
+    eof: bool,
+    /// The lines of the current batch, without their newlines, and where each is in `buf`.
+    buf: Vec<u8>,
+    lines: Vec<std::ops::Range<usize>>,
+    /// The lines of the batch parsed, taken as they are checked. Kept from batch to batch, as
+    /// `buf` and `lines` are: a large block freed and allocated again per batch makes the
+    /// allocator sort every small block freed since, which costs more than the parsing.
+    parsed: Vec<Option<Parsed>>,
+    /// The index in `lines` of the next line to check.
+    next_in_batch: usize,
+    /// Lines in the batches before this one.
+    lines_before: usize,
+    bytes: u64,
+    /// Set after an error (or the end): nothing more comes.
+    done: bool,
+    state: Checked,
+    /// When reading a journal a second time: the scan of the first time, which this one must
+    /// match.
+    again: Option<(u64, Chain)>,
+}
+
+/// What the checks of the lines read so far carry to the next line.
+struct Checked {
+    /// The first event's link, when it has one: then every event must.
+    first_link: Option<String>,
+    /// The line number and hash of the last event, for the next one's link.
+    previous: Option<(usize, [u8; 32])>,
+    last_seq: Option<u64>,
+    events: u64,
+    first: Option<Event>,
+    repaired_lines: Vec<usize>,
+    /// Consecutive lines that did not parse, waiting to see what follows them.
+    unparsed: Vec<(usize, String)>,
+}
+
+impl Events<io::BufReader<File>> {
+    /// Opens a journal file for reading.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let file = File::open(path)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        Ok(Events::new(
+            path,
+            io::BufReader::with_capacity(1 << 16, file),
+        ))
+    }
+}
+
+impl Events<io::Take<io::BufReader<File>>> {
+    /// Opens a journal file to read again what `first` read, and no more (a process may be
+    /// appending to it): the same events, which are checked again, come back. If the file was
+    /// changed in between, the last item is an error saying so.
+    pub fn again(path: &Path, first: &JournalScan) -> Result<Self, Error> {
+        use io::Read;
+        let file = File::open(path)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        let input = io::BufReader::with_capacity(1 << 16, file).take(first.bytes);
+        let mut events = Events::new(path, input);
+        events.again = Some((first.events, first.chain.clone()));
+        Ok(events)
+    }
+}
+
+impl<R: io::BufRead> Events<R> {
+    /// Reads a journal from `input`; `path` is only used in messages.
+    pub fn new(path: &Path, input: R) -> Events<R> {
+        Events {
+            path: path.to_path_buf(),
+            input,
+            eof: false,
+            buf: Vec::new(),
+            lines: Vec::new(),
+            parsed: Vec::new(),
+            next_in_batch: 0,
+            lines_before: 0,
+            bytes: 0,
+            done: false,
+            state: Checked {
+                first_link: None,
+                previous: None,
+                last_seq: None,
+                events: 0,
+                first: None,
+                repaired_lines: Vec::new(),
+                unparsed: Vec::new(),
+            },
+            again: None,
         }
     }
-    // Whatever follows the last newline is a line too (a torn one, as a rule).
-    if start < bytes.len() {
-        lines.push(start..bytes.len());
+
+    /// What was found besides the events. Complete once iteration has ended without an error.
+    pub fn finish(self) -> JournalScan {
+        let s = self.state;
+        JournalScan {
+            chain: s.chain(),
+            torn_lines: s.unparsed.into_iter().map(|(n, _)| n).collect(),
+            repaired_lines: s.repaired_lines,
+            events: s.events,
+            last_seq: s.last_seq.unwrap_or(0),
+            first: s.first,
+            bytes: self.bytes,
+        }
     }
-    if lines.is_empty() {
-        return Err(Error::Corrupt {
+
+    fn corrupt(&self, line: Option<usize>, message: String) -> Error {
+        Error::Corrupt {
+            path: self.path.clone(),
+            line,
+            message,
+        }
+    }
+
+    /// Reads the next batch of lines and parses them. `false` at the end of the input.
+    fn refill(&mut self) -> Result<bool, Error> {
+        self.lines_before += self.lines.len();
+        self.buf.clear();
+        self.lines.clear();
+        self.next_in_batch = 0;
+        while !self.eof && self.buf.len() < BATCH_BYTES {
+            let start = self.buf.len();
+            let n = self
+                .input
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|e| Error::io(format!("cannot read {}", self.path.display()), e))?;
+            if n == 0 {
+                self.eof = true;
+                break;
+            }
+            self.bytes += n as u64;
+            // Whatever follows the last newline is a line too (a torn one, as a rule).
+            let end = match self.buf.last() {
+                Some(b'\n') => self.buf.len() - 1,
+                _ => self.buf.len(),
+            };
+            self.lines.push(start..end);
+        }
+        parse_lines(&self.buf, &self.lines, &mut self.parsed);
+        Ok(!self.lines.is_empty())
+    }
+
+    /// At the end of the input: an empty journal is not one, and a second reading must have
+    /// found what the first did.
+    fn at_end(&self) -> Result<(), Error> {
+        if self.lines_before == 0 {
+            return Err(self.corrupt(
+                None,
+                "the journal is empty; a run's journal starts with a run_started event".into(),
+            ));
+        }
+        if let Some((events, chain)) = &self.again
+            && (*events != self.state.events || *chain != self.state.chain())
+        {
+            return Err(self.corrupt(
+                None,
+                "the journal changed while it was being read (it was rewritten); read it again"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Checked {
+    /// Whether the events read so far are linked, and the last link.
+    fn chain(&self) -> Chain {
+        match (&self.first_link, &self.previous) {
+            (Some(first), Some((_, last))) => Chain::Linked {
+                first: first.clone(),
+                last: crate::fsutil::hex(last),
+            },
+            _ => Chain::Unlinked,
+        }
+    }
+
+    /// Checks one parsed line against those before it: the event, if it is one to hand over.
+    fn check(
+        &mut self,
+        path: &Path,
+        number: usize,
+        line: &[u8],
+        parsed: Parsed,
+    ) -> Result<Option<Event>, Error> {
+        let (parsed, hash) = parsed;
+        let s = self;
+        let corrupt = |line: usize, message: String| Error::Corrupt {
             path: path.to_path_buf(),
-            line: None,
-            message: "the journal is empty; a run's journal starts with a run_started event".into(),
-        });
-    }
-    let mut events: Vec<Event> = Vec::with_capacity(lines.len());
-    let mut chain = Chain::Unlinked;
-    // The line number and hash of the last event, for the next one's link.
-    let mut previous: Option<(usize, String)> = None;
-    let mut repaired_lines = Vec::new();
-    // Consecutive lines that did not parse, waiting to see what follows them.
-    let mut unparsed: Vec<(usize, String)> = Vec::new();
-    for (index, (parsed, hash)) in parse_lines(text, bytes, &lines).into_iter().enumerate() {
-        let number = index + 1;
+            line: Some(line),
+            message,
+        };
         match parsed {
             Ok(event) => {
-                if let Some((first_bad, why)) = unparsed.first() {
+                if let Some((first_bad, why)) = s.unparsed.first() {
                     if !matches!(
                         event.kind,
                         EventKind::Resumed {
@@ -180,7 +445,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, Error> {
                     ) {
                         return Err(corrupt(*first_bad, why.clone()));
                     }
-                    repaired_lines.extend(unparsed.drain(..).map(|(n, _)| n));
+                    s.repaired_lines
+                        .extend(s.unparsed.drain(..).map(|(n, _)| n));
                 }
                 if number == 1 && !matches!(event.kind, EventKind::RunStarted { .. }) {
                     return Err(corrupt(
@@ -191,14 +457,12 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, Error> {
                         ),
                     ));
                 }
-                let expected = events
-                    .last()
-                    .map_or(Some(1), |e: &Event| e.seq.checked_add(1));
+                let expected = s.last_seq.map_or(Some(1), |seq| seq.checked_add(1));
                 if Some(event.seq) != expected {
-                    let message = match events.last() {
+                    let message = match s.last_seq {
                         Some(previous) => format!(
-                            "corrupt journal: event {} follows event {}",
-                            event.seq, previous.seq
+                            "corrupt journal: event {} follows event {previous}",
+                            event.seq
                         ),
                         None => format!(
                             "corrupt journal: the first event is number {}, not 1",
@@ -207,18 +471,11 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, Error> {
                     };
                     return Err(corrupt(number, message));
                 }
-                let link = link_of(&bytes[lines[index].clone()]);
-                match (&mut chain, &previous, link) {
-                    (Chain::Unlinked, None, Some(first)) => {
-                        chain = Chain::Linked {
-                            first: first.to_string(),
-                            last: String::new(),
-                        };
-                    }
-                    (Chain::Unlinked, _, _) => {}
-                    (Chain::Linked { .. }, Some((_, expected)), Some(link)) if link == expected => {
-                    }
-                    (Chain::Linked { .. }, Some((line, _)), Some(_)) => {
+                match (s.first_link.is_some(), &s.previous, link_of(line)) {
+                    (false, None, Some(first)) => s.first_link = Some(first.to_string()),
+                    (false, _, _) => {}
+                    (true, Some((_, expected)), Some(link)) if links_to(link, expected) => {}
+                    (true, Some((line, _)), Some(_)) => {
                         return Err(corrupt(
                             number,
                             format!(
@@ -226,7 +483,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, Error> {
                             ),
                         ));
                     }
-                    (Chain::Linked { .. }, _, _) => {
+                    (true, _, _) => {
                         return Err(corrupt(
                             number,
                             format!(
@@ -235,86 +492,118 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, Error> {
                         ));
                     }
                 }
-                if let Chain::Linked { last, .. } = &mut chain {
-                    last.clone_from(&hash);
+                s.previous = Some((number, hash));
+                s.last_seq = Some(event.seq);
+                s.events += 1;
+                if s.first.is_none() {
+                    s.first = Some(event.clone());
                 }
-                previous = Some((number, hash));
-                events.push(event);
+                Ok(Some(event))
             }
-            Err(e) if number == 1 => {
-                return Err(corrupt(
-                    1,
-                    format!(
-                        "not a stepwise journal: the first line is not a run_started event ({})",
-                        describe_json_error(&e)
-                    ),
-                ));
-            }
-            Err(e) if let Some(kind) = newer_kind(&e, &bytes[lines[index].clone()]) => {
-                return Err(corrupt(
-                    number,
-                    format!(
-                        "event kind `{kind}` is not known to this stepwise ({}): the journal was written by a newer version; use that version to read or resume it",
-                        env!("CARGO_PKG_VERSION")
-                    ),
-                ));
-            }
-            Err(e) => unparsed.push((
-                number,
+            Err(e) if number == 1 => Err(corrupt(
+                1,
                 format!(
-                    "corrupt journal: not a valid event ({})",
+                    "not a stepwise journal: the first line is not a run_started event ({})",
                     describe_json_error(&e)
                 ),
             )),
+            Err(e) if let Some(kind) = newer_kind(&e, line) => Err(corrupt(
+                number,
+                format!(
+                    "event kind `{kind}` is not known to this stepwise ({}): the journal was written by a newer version; use that version to read or resume it",
+                    env!("CARGO_PKG_VERSION")
+                ),
+            )),
+            Err(e) => {
+                s.unparsed.push((
+                    number,
+                    format!(
+                        "corrupt journal: not a valid event ({})",
+                        describe_json_error(&e)
+                    ),
+                ));
+                Ok(None)
+            }
         }
     }
-    Ok(JournalRead {
-        events,
-        chain,
-        torn_lines: unparsed.into_iter().map(|(n, _)| n).collect(),
-        repaired_lines,
-    })
 }
 
-/// Parses every line, on several threads for a long journal: the lines are independent, and
-/// parsing is most of the time it takes to open a run. What the lines mean together (order,
-/// torn lines) is checked afterwards, in one pass.
-fn parse_lines(
-    text: Option<&str>,
-    bytes: &[u8],
-    lines: &[std::ops::Range<usize>],
-) -> Vec<(Result<Event, serde_json::Error>, String)> {
-    let parse = |range: &std::ops::Range<usize>| {
-        let event = match text {
-            // Cut next to ASCII newlines, so on character boundaries.
-            Some(text) => serde_json::from_str::<Event>(&text[range.clone()]),
-            None => serde_json::from_slice::<Event>(&bytes[range.clone()]),
-        };
-        // Hashed here, on several threads for a long journal, for the next line's link.
-        let hash = match &event {
-            Ok(_) => sha256_hex(&bytes[range.clone()]),
-            Err(_) => String::new(),
-        };
-        (event, hash)
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    if threads < 2 || lines.len() < 20_000 {
-        return lines.iter().map(parse).collect();
+impl<R: io::BufRead> Iterator for Events<R> {
+    type Item = Result<Event, Error>;
+
+    fn next(&mut self) -> Option<Result<Event, Error>> {
+        while !self.done {
+            let Some(parsed) = self
+                .parsed
+                .get_mut(self.next_in_batch)
+                .and_then(Option::take)
+            else {
+                match self.refill() {
+                    Ok(true) => continue,
+                    Ok(false) => {
+                        self.done = true;
+                        return self.at_end().err().map(Err);
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                }
+            };
+            let index = self.next_in_batch;
+            self.next_in_batch += 1;
+            let number = self.lines_before + index + 1;
+            let line = &self.buf[self.lines[index].clone()];
+            let checked = self.state.check(&self.path, number, line, parsed);
+            match checked {
+                Ok(Some(event)) => return Some(Ok(event)),
+                Ok(None) => {}
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        None
     }
+}
+
+/// Parses a batch of lines into `parsed`, on several threads for a long batch: the lines are
+/// independent, and parsing is most of the time it takes to open a run. What the lines mean
+/// together (order, links, torn lines) is checked afterwards, a line at a time.
+fn parse_lines(bytes: &[u8], lines: &[std::ops::Range<usize>], parsed: &mut Vec<Option<Parsed>>) {
+    let parse = |range: &std::ops::Range<usize>| {
+        let line = &bytes[range.clone()];
+        // Valid UTF-8 (the usual case) lets the line be parsed as text, which spares
+        // serde_json from checking every string again; the result is the same either way.
+        let event = match std::str::from_utf8(line) {
+            Ok(text) => serde_json::from_str::<Event>(text),
+            Err(_) => serde_json::from_slice::<Event>(line),
+        };
+        // Hashed here, on several threads, for the next line's link.
+        let mut hash = [0u8; 32];
+        if event.is_ok() {
+            hash.copy_from_slice(&Sha256::digest(line));
+        }
+        Some((event, hash))
+    };
+    parsed.clear();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if threads < 2 || lines.len() < 2_000 {
+        parsed.extend(lines.iter().map(parse));
+        return;
+    }
+    parsed.resize_with(lines.len(), || None);
     let chunk = lines.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let parts: Vec<_> = lines
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(parse).collect::<Vec<_>>()))
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|part| {
-                part.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
+        for (part, out) in lines.chunks(chunk).zip(parsed.chunks_mut(chunk)) {
+            scope.spawn(move || {
+                for (line, slot) in part.iter().zip(out) {
+                    *slot = parse(line);
+                }
+            });
+        }
+    });
 }
 
 /// Whether a line that is not an event is a whole, well-formed JSON object whose `kind` this
@@ -382,7 +671,11 @@ impl JournalWriter {
     /// that the next event starts a line of its own. When `read` found torn lines, the caller
     /// must then append a `resumed` event with `repaired_torn_line: true` before anything else
     /// (the recorder does), which is what lets a reader step over them later.
-    pub fn reopen(path: &Path, read: &JournalRead, operator: &str) -> Result<JournalWriter, Error> {
+    pub fn reopen(
+        path: &Path,
+        read: &impl JournalEnd,
+        operator: &str,
+    ) -> Result<JournalWriter, Error> {
         use std::io::{Read, Seek, SeekFrom};
         let cannot_read = |e| Error::io(format!("cannot read {}", path.display()), e);
         let mut file = crate::fsutil::private_file_options()
@@ -406,9 +699,9 @@ impl JournalWriter {
         Ok(JournalWriter {
             file,
             path: path.to_path_buf(),
-            next_seq: read.events.last().map_or(1, |e| e.seq.saturating_add(1)),
+            next_seq: read.last_seq().saturating_add(1),
             operator: operator.to_string(),
-            link: read.chain.last().map(str::to_string),
+            link: read.chain().last().map(str::to_string),
         })
     }
 
@@ -605,6 +898,81 @@ mod tests {
         assert_eq!(
             parse_str(&broken).unwrap_err(),
             "j.jsonl:25000: corrupt journal: not a valid event (EOF while parsing an object at column 1)"
+        );
+    }
+
+    #[test]
+    fn a_torn_line_closed_at_the_end_of_a_batch_is_stepped_over_in_the_next() {
+        // Fill the first batch with events, end it with a torn line, and start the next batch
+        // with the `resumed` event that closed it.
+        let mut text = format!("{START}\n");
+        let mut seq = 1;
+        while text.len() < BATCH_BYTES - 200 {
+            seq += 1;
+            text.push_str(&line(seq, r#""paused""#));
+            text.push('\n');
+        }
+        let torn_number = seq as usize + 1;
+        let pad = BATCH_BYTES + 10 - text.len();
+        let torn = format!("{{\"seq\":{},\"note\":\"{}", seq + 1, "x".repeat(pad));
+        text.push_str(&torn);
+        text.push('\n');
+        assert!(text.len() > BATCH_BYTES);
+        let resumed = line(
+            seq + 1,
+            r#""resumed","machine":"M","pid":2,"repaired_torn_line":true"#,
+        );
+        text.push_str(&format!("{resumed}\n{}\n", line(seq + 2, r#""paused""#)));
+        let read = parse_str(&text).unwrap();
+        assert_eq!(read.events.len() as u64, seq + 2);
+        assert_eq!(read.repaired_lines, [torn_number]);
+        assert!(read.torn_lines.is_empty());
+        // Without the `resumed` that closed it, the same line is corruption, named by number.
+        let plain = text.replace(&resumed, &line(seq + 1, r#""paused""#));
+        assert_eq!(
+            parse_str(&plain).unwrap_err(),
+            format!(
+                "j.jsonl:{torn_number}: corrupt journal: not a valid event (EOF while parsing a string at column {})",
+                torn.len()
+            )
+        );
+    }
+
+    #[test]
+    fn a_second_reading_finds_the_same_events_or_says_the_journal_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let text = format!("{START}\n{}\n{{\"seq\":3,", line(2, r#""paused""#));
+        std::fs::write(&path, &text).unwrap();
+        let mut first = Vec::new();
+        let found = scan(&path, |e| first.push(e)).unwrap();
+        assert_eq!((found.events, found.last_seq), (2, 2));
+        assert_eq!(found.torn_lines, [3]);
+        assert_eq!(found.bytes, text.len() as u64);
+        // A process appends meanwhile: the second reading stops where the first did.
+        let mut writer = JournalWriter::reopen(&path, &found, "bob").unwrap();
+        writer.append(NewEvent::new(EventKind::Paused)).unwrap();
+        let again: Vec<Event> = Events::again(&path, &found)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(again, first);
+        // Rewritten meanwhile: said, not passed over.
+        std::fs::write(
+            &path,
+            format!("{START}\n{{\"seq\":2,\"x\":\"{}\"", "y".repeat(60)),
+        )
+        .unwrap();
+        let error = Events::again(&path, &found)
+            .unwrap()
+            .find_map(Result::err)
+            .unwrap();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: the journal changed while it was being read (it was rewritten); read it again",
+                path.display()
+            )
         );
     }
 

@@ -81,8 +81,9 @@
 //! | `run_finished` | at the end: `completed`, or `aborted` after a failure |
 //!
 //! Readers (`status`, `log`, checklists with `--run`) use [`Run::open`] / [`Run::find`] /
-//! [`list_runs`], [`Run::read_journal`] and [`Progress::replay`], and never take the lock
-//! ([`Run::lock_state`] only looks).
+//! [`list_runs`], then [`Run::replay_journal`] (or [`Run::scan_journal`], to see each event as
+//! it is replayed), which read the journal a batch of lines at a time and keep no events; they
+//! never take the lock ([`Run::lock_state`] only looks).
 //!
 //! # What this module must never do
 //!
@@ -108,7 +109,8 @@ pub use event::{
     Completion, Event, EventKind, NewEvent, ParamValue, Resolution, RestartPhase, RunOutcome,
 };
 pub use file::{
-    Chain, JournalRead, JournalWriter, LINK_FIELD, parse as parse_journal, read as read_journal,
+    Chain, Events as JournalEvents, JournalEnd, JournalRead, JournalScan, JournalWriter,
+    LINK_FIELD, parse as parse_journal, read as read_journal, scan as scan_journal,
 };
 pub use lock::{HOLDER_FILE, Holder, LOCK_FILE, LockState, RunLock, probe as probe_lock};
 pub use progress::{

@@ -236,7 +236,10 @@ impl Counts {
 /// Where a run stands, replayed from its journal.
 #[derive(Debug, Clone, Default)]
 pub struct Progress {
-    instances: HashMap<String, InstanceProgress>,
+    /// Boxed: a map's table holds room for up to twice its entries, and an instance's record
+    /// is about 300 bytes, most of them empty lists; a run of 250,000 step instances would
+    /// spend 170 MB on the table alone.
+    instances: HashMap<String, Box<InstanceProgress>>,
     /// Notes on the run as a whole.
     pub notes: Vec<Note>,
     /// Known issues applied to the run as a whole.
@@ -512,7 +515,7 @@ impl Progress {
     fn entry(&mut self, key: &str, event: &Event) -> &mut InstanceProgress {
         if !self.instances.contains_key(key) {
             self.instances
-                .insert(key.to_string(), InstanceProgress::new());
+                .insert(key.to_string(), Box::new(InstanceProgress::new()));
         }
         let i = self.instances.get_mut(key).expect("just inserted");
         if i.host.is_none() {
@@ -529,7 +532,7 @@ impl Progress {
 
     /// What is recorded about an instance (`None`: nothing, it is pending).
     pub fn instance(&self, key: &str) -> Option<&InstanceProgress> {
-        self.instances.get(key)
+        self.instances.get(key).map(|i| &**i)
     }
 
     /// The state of an instance (pending when nothing is recorded).
@@ -541,7 +544,7 @@ impl Progress {
 
     /// Every instance something was recorded about, in no particular order.
     pub fn instances(&self) -> impl Iterator<Item = (&str, &InstanceProgress)> {
-        self.instances.iter().map(|(k, v)| (k.as_str(), v))
+        self.instances.iter().map(|(k, v)| (k.as_str(), &**v))
     }
 
     /// Keys of the instances that were started and never finished, in the order they were

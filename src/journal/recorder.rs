@@ -93,15 +93,15 @@ impl Recorder {
 
     fn take(run: Run, identity: Identity, resuming: bool) -> Result<Recorder, Error> {
         let lock = RunLock::acquire(run.dir(), run.id(), &identity)?;
-        let read = run.read_journal()?;
-        let warnings = read.warnings(&run.journal_path());
-        let mut progress = Progress::replay(&read.events);
-        let mut writer = JournalWriter::reopen(&run.journal_path(), &read, &identity.operator)?;
-        if resuming || !read.torn_lines.is_empty() {
+        // Replayed as it is read: the events themselves are not kept.
+        let (scan, mut progress) = run.replay_journal()?;
+        let warnings = scan.warnings(&run.journal_path());
+        let mut writer = JournalWriter::reopen(&run.journal_path(), &scan, &identity.operator)?;
+        if resuming || !scan.torn_lines.is_empty() {
             let event = writer.append(NewEvent::new(EventKind::Resumed {
                 machine: identity.machine.clone(),
                 pid: identity.pid,
-                repaired_torn_line: !read.torn_lines.is_empty(),
+                repaired_torn_line: !scan.torn_lines.is_empty(),
             }))?;
             progress.apply(&event);
         }

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::event::Event;
 use super::event::ParamValue;
-use super::file::{self, JournalRead};
+use super::file::{self, JournalRead, JournalScan};
 use super::lock::{self, LockState};
 use super::progress::Progress;
 use super::time::Timestamp;
@@ -138,16 +139,18 @@ impl Run {
         }
     }
 
-    /// Reads the journal and checks that it belongs to this run.
-    pub fn read_journal(&self) -> Result<JournalRead, Error> {
+    /// Reads the journal a batch of lines at a time, handing each event to `each` as it is
+    /// checked, and checks that the journal belongs to this run. What else was found comes
+    /// back at the end; on an error, the events handed over are not to be trusted.
+    pub fn scan_journal(&self, each: impl FnMut(Event)) -> Result<JournalScan, Error> {
         let path = self.journal_path();
-        let read = file::read(&path)?;
+        let scan = file::scan(&path, each)?;
         if let Some(EventKind::RunStarted {
             run_id,
             runbook_id,
             runbook_sha256,
             ..
-        }) = read.events.first().map(|e| &e.kind)
+        }) = scan.first.as_ref().map(|e| &e.kind)
         {
             let h = &self.header;
             let disagreement = if *run_id != h.run_id {
@@ -176,19 +179,49 @@ impl Run {
                 });
             }
         }
-        self.check_chain_start(&read)?;
-        Ok(read)
+        self.check_chain_start(&scan.chain)?;
+        Ok(scan)
+    }
+
+    /// Replays the journal into where the run stands, an event at a time as it is read: memory
+    /// follows the number of step instances, not of events.
+    pub fn replay_journal(&self) -> Result<(JournalScan, Progress), Error> {
+        let mut progress = Progress::default();
+        let scan = self.scan_journal(|event| progress.apply(&event))?;
+        Ok((scan, progress))
+    }
+
+    /// The journal's events again, as [`Run::scan_journal`] found them (`scan`), read and
+    /// checked again a batch of lines at a time: for a second pass that writes them out.
+    pub fn reread_journal(
+        &self,
+        scan: &JournalScan,
+    ) -> Result<file::Events<impl std::io::BufRead + use<>>, Error> {
+        file::Events::again(&self.journal_path(), scan)
+    }
+
+    /// Reads the whole journal into memory and checks that it belongs to this run. Readers of a
+    /// run use [`Run::replay_journal`] or [`Run::scan_journal`], which do not keep the events.
+    pub fn read_journal(&self) -> Result<JournalRead, Error> {
+        let mut events = Vec::new();
+        let scan = self.scan_journal(|event| events.push(event))?;
+        Ok(JournalRead {
+            events,
+            chain: scan.chain,
+            torn_lines: scan.torn_lines,
+            repaired_lines: scan.repaired_lines,
+        })
     }
 
     /// The journal's first link must be the run header's SHA-256; a run of format 2 or later
     /// must have a linked journal.
-    fn check_chain_start(&self, read: &JournalRead) -> Result<(), Error> {
+    fn check_chain_start(&self, chain: &file::Chain) -> Result<(), Error> {
         let corrupt = |message: String| Error::Corrupt {
             path: self.journal_path(),
             line: Some(1),
             message,
         };
-        match &read.chain {
+        match chain {
             file::Chain::Unlinked if self.header.stepwise_run_format >= 2 => Err(corrupt(format!(
                 "the journal's chain is broken here: run.json says run format {}, whose events are linked, but this one carries no {}; the journal was rewritten",
                 self.header.stepwise_run_format,
