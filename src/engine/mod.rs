@@ -81,6 +81,9 @@ pub struct Walk<'p, 'r> {
     pub rehearsal: bool,
     /// The connections to the run's SSH hosts, one per host, reused.
     pub hosts: Arc<crate::target::Hosts>,
+    /// Instances the journal settled that are not in this plan (a runbook changed since): the
+    /// step counter subtracts them, counted once, since the walk never changes them.
+    pub off_plan_settled: std::sync::OnceLock<usize>,
 }
 
 enum Flow {
@@ -128,13 +131,24 @@ impl<'p, 'r> Walk<'p, 'r> {
         self.recorder().progress().state(key).clone()
     }
 
+    /// The settled instances of the plan, for the step counter: kept by the journal's replay as
+    /// events are folded in, so showing a step costs nothing per instance of the plan.
     fn finished_count(&self) -> usize {
         let rec = self.recorder();
-        self.plan
-            .instances
-            .iter()
-            .filter(|i| rec.progress().state(&i.key).settled())
-            .count()
+        let progress = rec.progress();
+        let planned = || {
+            self.plan
+                .instances
+                .iter()
+                .filter(|i| progress.state(&i.key).settled())
+                .count()
+        };
+        let off_plan = *self
+            .off_plan_settled
+            .get_or_init(|| progress.settled() - planned());
+        let count = progress.settled() - off_plan;
+        debug_assert_eq!(count, planned(), "the kept count of settled instances");
+        count
     }
 
     /// Shows the dry-run findings; blocking ones stop the run unless overridden with a reason.
@@ -1298,6 +1312,17 @@ impl<'p, 'r> Walk<'p, 'r> {
     /// says the same. `None` means the workaround was applied and the failed step should be
     /// retried.
     fn workaround(&mut self, instance: &Instance, issue_id: &str) -> Result<Option<Flow>, Error> {
+        let flow = self.workaround_steps(instance, issue_id);
+        // Its steps are instances outside the plan: the step counter counts those again.
+        self.off_plan_settled.take();
+        flow
+    }
+
+    fn workaround_steps(
+        &mut self,
+        instance: &Instance,
+        issue_id: &str,
+    ) -> Result<Option<Flow>, Error> {
         let Some(issue) = self.plan.runbook.known_issue(issue_id) else {
             self.prompter
                 .show(&format!("   No known issue `{issue_id}` in this runbook."));

@@ -240,6 +240,7 @@ fn walk(
         prompter,
         rehearsal,
         hosts,
+        off_plan_settled: std::sync::OnceLock::new(),
     };
     if let Some(ending) = walk.preflight(&report)? {
         return Ok(record_ending(&walk, ending));

@@ -240,6 +240,9 @@ pub struct Progress {
     /// is about 300 bytes, most of them empty lists; a run of 250,000 step instances would
     /// spend 170 MB on the table alone.
     instances: HashMap<String, Box<InstanceProgress>>,
+    /// How many of `instances` are settled, kept as events are folded in so the walk's step
+    /// counter costs nothing per step.
+    settled: usize,
     /// Notes on the run as a whole.
     pub notes: Vec<Note>,
     /// Known issues applied to the run as a whole.
@@ -302,6 +305,18 @@ impl Progress {
 
     /// Folds one more event in (the recorder calls this after each append).
     pub fn apply(&mut self, event: &Event) {
+        let key = event.kind.key();
+        let was = key.is_some_and(|k| self.state(k).settled());
+        self.fold(event);
+        let now = key.is_some_and(|k| self.state(k).settled());
+        match (was, now) {
+            (false, true) => self.settled += 1,
+            (true, false) => self.settled -= 1,
+            _ => {}
+        }
+    }
+
+    fn fold(&mut self, event: &Event) {
         self.last_seq = event.seq;
         self.last_activity = Some(event.time);
         match &event.kind {
@@ -533,6 +548,11 @@ impl Progress {
     /// What is recorded about an instance (`None`: nothing, it is pending).
     pub fn instance(&self, key: &str) -> Option<&InstanceProgress> {
         self.instances.get(key).map(|i| &**i)
+    }
+
+    /// How many instances the journal settled (done, partly done, skipped), planned or not.
+    pub fn settled(&self) -> usize {
+        self.settled
     }
 
     /// The state of an instance (pending when nothing is recorded).
