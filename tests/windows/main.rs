@@ -36,20 +36,44 @@ mod check;
 #[path = "../cli/checklist.rs"]
 mod checklist;
 #[cfg(stepwise_windows_suite)]
+#[path = "../cli/color.rs"]
+mod color;
+#[cfg(stepwise_windows_suite)]
+#[path = "../cli/completion.rs"]
+mod completion;
+#[cfg(stepwise_windows_suite)]
 #[path = "../cli/content.rs"]
 mod content;
+#[cfg(stepwise_windows_suite)]
+#[path = "../cli/copy.rs"]
+mod copy;
 #[cfg(stepwise_windows_suite)]
 #[path = "../cli/fleet.rs"]
 mod fleet;
 #[cfg(stepwise_windows_suite)]
 #[path = "../cli/journal.rs"]
 mod journal;
+#[cfg(stepwise_windows_suite)]
+#[path = "../cli/json.rs"]
+mod json;
 
 #[cfg(stepwise_windows_suite)]
 #[path = "../cli/run.rs"]
 mod run;
 #[cfg(stepwise_windows_suite)]
+#[path = "../cli/schema.rs"]
+mod schema;
+#[cfg(stepwise_windows_suite)]
 mod ssh;
+#[cfg(stepwise_windows_suite)]
+#[path = "../cli/ssh_failures.rs"]
+mod ssh_failures;
+#[cfg(stepwise_windows_suite)]
+#[path = "../cli/ssh_folder.rs"]
+mod ssh_folder;
+#[cfg(stepwise_windows_suite)]
+#[path = "../cli/target.rs"]
+mod target;
 #[cfg(stepwise_windows_suite)]
 #[path = "../cli/validate.rs"]
 mod validate;
