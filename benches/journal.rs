@@ -160,7 +160,7 @@ fn big_run(state: &Path, source: &Source, rb: &Runbook, plan: &Plan, events: u64
     let mut n = 0usize;
     'outer: loop {
         for instance in &plan.instances {
-            let step = rb.step(&instance.step_id).unwrap();
+            let step = rb.step(instance.step_id()).unwrap();
             let mut kinds = vec![EventKind::InstanceStarted {
                 key: instance.key.clone(),
                 target: None,
@@ -193,7 +193,7 @@ fn big_run(state: &Path, source: &Source, rb: &Runbook, plan: &Plan, events: u64
                     time: Timestamp::from_unix_millis(time),
                     operator: operator.clone(),
                     kind,
-                    host: instance.host.clone(),
+                    host: instance.host().map(str::to_string),
                     note,
                 };
                 serde_json::to_writer(&mut out, &event).unwrap();

@@ -207,16 +207,16 @@ fn check(runbook: &str, args: &PlanArgs, json: bool) -> Result<ExitCode, Error> 
         hosts: Some(hosts),
     };
     let report = crate::dryrun::check_plan(&plan, &bindings, &opts);
-    // Written as it goes: the whole document of a large plan would be hundreds of megabytes.
+    // Written as it is made: the plan's entries and findings of a large plan are never held.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, crate::stdio::Out);
-    if json {
+    let summary = if json {
         crate::dryrun::write_json(&report, &mut out)
     } else {
         crate::dryrun::write_text(&report, console::colors_enabled(), &mut out)
     }
-    .and_then(|()| std::io::Write::flush(&mut out))
+    .and_then(|summary| std::io::Write::flush(&mut out).map(|()| summary))
     .map_err(|e| Error::io("cannot write to standard output", &e))?;
-    Ok(if report.has_blocking() {
+    Ok(if summary.has_blocking() {
         ExitCode::Failure
     } else {
         ExitCode::Success

@@ -6,8 +6,7 @@
 //! looking is done by [`crate::actions::check`], the same code that executes the actions.
 //! Rendering (text, JSON) is here too, from the report alone.
 
-use std::collections::{BTreeSet, HashMap};
-use std::fmt::Write as _;
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use serde::Serialize;
@@ -32,21 +31,21 @@ pub struct CheckOptions {
     pub hosts: Option<std::sync::Arc<Hosts>>,
 }
 
-/// Everything a dry-run check found, ready to render.
+/// What a dry-run check says, made as it is written.
 ///
-/// It borrows from the plan it was made from: what every instance of a step shares (its title,
-/// condition, action) is kept once per step, not once per host.
-#[derive(Debug, Clone, Serialize)]
+/// [`check_plan`] makes what is small (the runbook, its parameters, roles and phases, the
+/// findings about the runbook as a whole); the plan's entries and every instance's findings are
+/// made as they are read ([`Report::entries`], [`Report::findings`]), a phase at a time, so a
+/// plan of millions of instances is checked and written without holding either list.
 pub struct Report<'p> {
     pub runbook: RunbookInfo,
     pub parameters: Vec<ParameterLine>,
     pub roles: Vec<RoleLine>,
     pub phases: Vec<PhaseLine>,
-    /// Every step instance in order.
-    pub plan: Vec<PlanEntry<'p>>,
-    /// Findings about the runbook as a whole first, then per instance in plan order.
-    pub findings: Vec<ReportFinding<'p>>,
-    pub summary: Summary,
+    /// The findings about the runbook as a whole: values, hosts, conditions, the package.
+    pub runbook_findings: Vec<Finding>,
+    plan: &'p Plan<'p>,
+    opts: &'p CheckOptions,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,15 +100,13 @@ pub struct PlanEntry<'p> {
     pub key: &'p str,
     pub host: Option<&'p str>,
     /// Where its actions run: `local`, `ssh ADDRESS:PORT`; `None` when its host has no target.
-    pub target: Option<Rc<str>>,
+    pub target: Option<String>,
     /// The title, action and automation as they read on this instance's host (`{{ host }}` and
-    /// the host's variables filled in). Each is shared with the step's instance before this one
-    /// when it reads the same there, as it does unless it depends on the host: a plan of
-    /// millions of instances holds one copy per step, not one per instance.
-    pub title: Rc<str>,
-    pub action: Rc<ActionView>,
+    /// the host's variables filled in).
+    pub title: String,
+    pub action: ActionView,
     /// A manual step's optional automation.
-    pub automation: Option<Rc<ActionView>>,
+    pub automation: Option<ActionView>,
     /// What every instance of the step shares.
     pub step: Rc<StepEntry<'p>>,
 }
@@ -137,12 +134,12 @@ impl Serialize for PlanEntry<'_> {
         s.serialize_field("phase", step.phase)?;
         s.serialize_field("step", step.id)?;
         s.serialize_field("host", &self.host)?;
-        s.serialize_field("target", &self.target.as_deref())?;
-        s.serialize_field("title", &*self.title)?;
+        s.serialize_field("target", &self.target)?;
+        s.serialize_field("title", &self.title)?;
         s.serialize_field("only_if", &step.only_if)?;
         s.serialize_field("items", &step.items)?;
-        s.serialize_field("action", &*self.action)?;
-        s.serialize_field("automation", &self.automation.as_deref())?;
+        s.serialize_field("action", &self.action)?;
+        s.serialize_field("automation", &self.automation)?;
         s.end()
     }
 }
@@ -175,9 +172,31 @@ impl Summary {
     }
 }
 
-impl Report<'_> {
+impl Summary {
+    fn count(&mut self, f: &Finding) {
+        match f.severity {
+            Severity::Ok => self.ok += 1,
+            Severity::Warning => self.warnings += 1,
+            Severity::Blocking => self.blocking += 1,
+        }
+    }
+
     pub fn has_blocking(&self) -> bool {
-        self.summary.blocking > 0
+        self.blocking > 0
+    }
+}
+
+/// What the start of a run keeps of a check: the counts, and the findings that are not ok
+/// (what it shows, and what an override journals).
+#[derive(Debug, Clone)]
+pub struct Problems<'p> {
+    pub findings: Vec<ReportFinding<'p>>,
+    pub summary: Summary,
+}
+
+impl Problems<'_> {
+    pub fn has_blocking(&self) -> bool {
+        self.summary.has_blocking()
     }
 }
 
@@ -356,11 +375,17 @@ fn package_findings(plan: &Plan) -> Vec<Finding> {
 }
 
 /// Checks a whole plan without changing anything.
-pub fn check_plan<'p>(plan: &'p Plan, bindings: &Bindings, opts: &CheckOptions) -> Report<'p> {
+///
+/// What is per instance (the plan's entries, each action's check) is left to the report's
+/// readers, which make it as they go: see [`Report`].
+pub fn check_plan<'p>(
+    plan: &'p Plan<'p>,
+    bindings: &Bindings,
+    opts: &'p CheckOptions,
+) -> Report<'p> {
     let needed = needed_params(plan);
-    let mut findings: Vec<ReportFinding<'p>> = Vec::new();
-    let mut push =
-        |phase: Option<&'p str>, f: Finding| findings.push(ReportFinding { phase, finding: f });
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut push = |_: Option<&str>, f: Finding| findings.push(f);
     let rb = plan.runbook;
 
     let mut parameters = Vec::new();
@@ -540,100 +565,18 @@ pub fn check_plan<'p>(plan: &'p Plan, bindings: &Bindings, opts: &CheckOptions) 
         push(None, f);
     }
 
-    let mut phases = Vec::new();
-    let mut entries = Vec::new();
-    let mut walk_positions: Option<Vec<usize>> = None;
-    for planned in &plan.phases {
-        phases.push(PhaseLine {
+    let phases = plan
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(index, planned)| PhaseLine {
             number: planned.number,
             id: planned.phase.id.clone(),
             title: planned.phase.title.clone(),
             only_if: only_if(&planned.applies),
-            host_order: crate::fleet::describe(plan, phases.len()),
-        });
-        let first_entry = entries.len();
-        for step in &planned.steps {
-            let action = &step.step.action;
-            let automation = match action {
-                Action::Manual => step.step.automation.as_ref(),
-                _ => None,
-            };
-            let shared = Rc::new(StepEntry {
-                number: &step.number,
-                phase: &planned.phase.id,
-                id: &step.step.id,
-                only_if: only_if(&step.applies),
-                // Items whose `when` is false for the run's values are not part of the step.
-                items: step
-                    .step
-                    .items
-                    .iter()
-                    .filter(|i| crate::plan::item_applies(i, &plan.resolved).is_some())
-                    .count(),
-            });
-            let mut previous: Option<PlanEntry<'p>> = None;
-            for &index in &step.instances {
-                let instance = &plan.instances[index];
-                let reach = plan.reach(instance);
-                let scoped = plan.for_instance(instance);
-                let entry = PlanEntry {
-                    ordinal: instance.ordinal,
-                    key: &instance.key,
-                    host: instance.host.as_deref(),
-                    target: share(reach.short(), previous.as_ref().map(|p| &p.target), |t| {
-                        t.map(Rc::from)
-                    }),
-                    title: share(
-                        scoped.resolved.show(&step.step.title),
-                        previous.as_ref().map(|p| &p.title),
-                        Rc::from,
-                    ),
-                    action: share(
-                        actions::describe(&scoped, action),
-                        previous.as_ref().map(|p| &p.action),
-                        Rc::new,
-                    ),
-                    automation: share(
-                        automation.map(|a| actions::describe(&scoped, a)),
-                        previous.as_ref().map(|p| &p.automation),
-                        |a| a.map(Rc::new),
-                    ),
-                    step: Rc::clone(&shared),
-                };
-                entries.push(entry.clone());
-                previous = Some(entry);
-                let phase_id = Some(planned.phase.id.as_str());
-                for f in instance_findings(&scoped, instance, &reach, action, opts) {
-                    push(phase_id, f);
-                }
-                if let Some(auto) = automation {
-                    for f in instance_findings(&scoped, instance, &reach, auto, opts) {
-                        push(phase_id, optional(f));
-                    }
-                }
-            }
-        }
-        // A host-major phase is listed in the walk's order (batch by batch).
-        if crate::fleet::host_order(planned).is_some() {
-            let walk = walk_positions.get_or_insert_with(|| {
-                let mut at = vec![0; plan.instances.len()];
-                for (position, (index, _)) in crate::fleet::order(plan).slots.iter().enumerate() {
-                    at[*index] = position;
-                }
-                at
-            });
-            entries[first_entry..].sort_by_key(|e| walk[e.ordinal - 1]);
-        }
-    }
-
-    let mut summary = Summary::default();
-    for f in &findings {
-        match f.finding.severity {
-            Severity::Ok => summary.ok += 1,
-            Severity::Warning => summary.warnings += 1,
-            Severity::Blocking => summary.blocking += 1,
-        }
-    }
+            host_order: crate::fleet::describe(plan, index),
+        })
+        .collect();
     Report {
         runbook: RunbookInfo {
             id: rb.id.clone(),
@@ -643,49 +586,109 @@ pub fn check_plan<'p>(plan: &'p Plan, bindings: &Bindings, opts: &CheckOptions) 
         parameters,
         roles,
         phases,
-        plan: entries,
-        findings,
-        summary,
+        runbook_findings: findings,
+        plan,
+        opts,
     }
 }
 
-/// `made` as a shared value: the one before, when it reads the same, else a new one.
-fn share<T, S>(made: T, before: Option<&S>, new: impl FnOnce(T) -> S) -> S
-where
-    S: Clone + Shared<T>,
-{
-    match before {
-        Some(b) if b.same_as(&made) => b.clone(),
-        _ => new(made),
+impl<'p> Report<'p> {
+    /// The entries of the `phase`-th phase of the plan, made as they are read, in the walk's
+    /// order (a host-major phase batch by batch).
+    pub fn entries(&self, phase: usize) -> impl Iterator<Item = PlanEntry<'p>> + 'p {
+        let plan = self.plan;
+        let planned = &plan.phases[phase];
+        let steps: Vec<Rc<StepEntry<'p>>> = planned
+            .steps
+            .iter()
+            .map(|step| {
+                Rc::new(StepEntry {
+                    number: &step.number,
+                    phase: &planned.phase.id,
+                    id: &step.step.id,
+                    only_if: only_if(&step.applies),
+                    // Items whose `when` is false for the run's values are not part of the step.
+                    items: step
+                        .step
+                        .items
+                        .iter()
+                        .filter(|i| crate::plan::item_applies(i, &plan.resolved).is_some())
+                        .count(),
+                })
+            })
+            .collect();
+        crate::fleet::walk_phase(plan, phase).map(move |(index, _)| {
+            let instance = &plan.instances[index];
+            let step = plan.step_of(instance).step;
+            let automation = match &step.action {
+                Action::Manual => step.automation.as_ref(),
+                _ => None,
+            };
+            let scoped = plan.for_instance(instance);
+            PlanEntry {
+                ordinal: instance.ordinal(),
+                key: &instance.key,
+                host: instance.host(),
+                target: plan.reach(instance).short(),
+                title: scoped.resolved.show(&step.title),
+                action: actions::describe(&scoped, &step.action),
+                automation: automation.map(|a| actions::describe(&scoped, a)),
+                step: Rc::clone(&steps[instance.step()]),
+            }
+        })
     }
-}
 
-/// A shared value that can be compared with a freshly made one.
-trait Shared<T> {
-    fn same_as(&self, made: &T) -> bool;
-}
-
-impl Shared<String> for Rc<str> {
-    fn same_as(&self, made: &String) -> bool {
-        **self == **made
+    /// The findings of the `phase`-th phase's instances, each action checked as it is read,
+    /// in plan order.
+    pub fn phase_findings(&self, phase: usize) -> impl Iterator<Item = ReportFinding<'p>> + 'p {
+        let (plan, opts) = (self.plan, self.opts);
+        let planned = &plan.phases[phase];
+        let phase_id = Some(planned.phase.id.as_str());
+        planned.steps.iter().flat_map(move |step| {
+            let action = &step.step.action;
+            let automation = match action {
+                Action::Manual => step.step.automation.as_ref(),
+                _ => None,
+            };
+            step.instances.clone().flat_map(move |index| {
+                let instance = &plan.instances[index];
+                let reach = plan.reach(instance);
+                let scoped = plan.for_instance(instance);
+                let mut found = instance_findings(&scoped, instance, &reach, action, opts);
+                if let Some(auto) = automation {
+                    let more = instance_findings(&scoped, instance, &reach, auto, opts);
+                    found.extend(more.into_iter().map(optional));
+                }
+                found.into_iter().map(move |finding| ReportFinding {
+                    phase: phase_id,
+                    finding,
+                })
+            })
+        })
     }
-}
 
-impl Shared<Option<String>> for Option<Rc<str>> {
-    fn same_as(&self, made: &Option<String>) -> bool {
-        self.as_deref() == made.as_deref()
+    /// Every finding in order, made as it is read: about the runbook as a whole first, then
+    /// per instance, phase by phase in plan order.
+    pub fn findings(&self) -> impl Iterator<Item = ReportFinding<'p>> + '_ {
+        let wide = self.runbook_findings.iter().map(|f| ReportFinding {
+            phase: None,
+            finding: f.clone(),
+        });
+        wide.chain((0..self.phases.len()).flat_map(|p| self.phase_findings(p)))
     }
-}
 
-impl Shared<ActionView> for Rc<ActionView> {
-    fn same_as(&self, made: &ActionView) -> bool {
-        **self == *made
-    }
-}
-
-impl Shared<Option<ActionView>> for Option<Rc<ActionView>> {
-    fn same_as(&self, made: &Option<ActionView>) -> bool {
-        self.as_deref() == made.as_ref()
+    /// Runs every check and keeps only what the start of a run needs: the counts and the
+    /// findings that are not ok.
+    pub fn problems(&self) -> Problems<'p> {
+        let mut summary = Summary::default();
+        let mut findings = Vec::new();
+        for f in self.findings() {
+            summary.count(&f.finding);
+            if f.finding.severity != Severity::Ok {
+                findings.push(f);
+            }
+        }
+        Problems { findings, summary }
     }
 }
 
@@ -897,25 +900,64 @@ fn needed_params<'p>(plan: &'p Plan) -> BTreeSet<&'p str> {
     out
 }
 
-/// The report as text: the plan shown, the findings grouped by phase, the summary line;
-/// `color` paints blocking findings red and warnings yellow.
-pub fn render_text(r: &Report, color: bool) -> String {
-    let mut out = Vec::new();
-    let _ = write_text(r, color, &mut out);
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// [`render_text`] written as it goes, a phase at a time, rather than built whole.
-pub fn write_text(r: &Report, color: bool, w: &mut impl std::io::Write) -> std::io::Result<()> {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
+/// The report as text, written as it is made: the plan shown phase by phase, the findings
+/// grouped by phase (each action checked as its finding is written), the summary line; `color`
+/// paints blocking findings red and warnings yellow. Returns the counts.
+pub fn write_text(
+    r: &Report,
+    color: bool,
+    w: &mut impl std::io::Write,
+) -> std::io::Result<Summary> {
+    writeln!(
+        w,
         "Dry-run check of {} ({}): {}",
         r.runbook.id, r.runbook.article, r.runbook.title
-    );
-    out.push_str("Nothing was run, written or created.\n\n");
+    )?;
+    w.write_all(b"Nothing was run, written or created.\n\n")?;
+    write_values(r, w)?;
+    w.write_all(b"\nPlan\n")?;
+    for (index, phase) in r.phases.iter().enumerate() {
+        let cond = phase
+            .only_if
+            .as_ref()
+            .map(|c| format!("  (only if {c})"))
+            .unwrap_or_default();
+        writeln!(w, "  {}. {}{cond}", phase.number, phase.title)?;
+        if let Some(order) = &phase.host_order {
+            writeln!(w, "     {order}")?;
+        }
+        for e in r.entries(index) {
+            write_entry(&e, w)?;
+        }
+    }
 
-    out.push_str("Parameters\n");
+    w.write_all(b"\nFindings\n")?;
+    let mut summary = Summary::default();
+    if !r.runbook_findings.is_empty() {
+        w.write_all(b"  Runbook\n")?;
+        for f in &r.runbook_findings {
+            summary.count(f);
+            write_finding(f, color, w)?;
+        }
+    }
+    for (index, phase) in r.phases.iter().enumerate() {
+        // A phase's heading is written with its first finding: a phase without any has none.
+        let mut first = true;
+        for rf in r.phase_findings(index) {
+            if std::mem::take(&mut first) {
+                writeln!(w, "  {}. {}", phase.number, phase.title)?;
+            }
+            summary.count(&rf.finding);
+            write_finding(&rf.finding, color, w)?;
+        }
+    }
+    writeln!(w, "\n{}", summary.line())?;
+    Ok(summary)
+}
+
+/// The parameters and the hosts of each role, as the text shows them.
+fn write_values(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<()> {
+    w.write_all(b"Parameters\n")?;
     let width = r.parameters.iter().map(|p| p.name.len()).max().unwrap_or(0);
     for p in &r.parameters {
         let value = match (&p.value, p.source) {
@@ -924,10 +966,10 @@ pub fn write_text(r: &Report, color: bool, w: &mut impl std::io::Write) -> std::
             (None, _) if p.needed => "(no value)".to_string(),
             (None, _) => "(no value; not needed)".to_string(),
         };
-        let _ = writeln!(out, "  {:width$}  {value}", p.name);
+        writeln!(w, "  {:width$}  {value}", p.name)?;
     }
     if !r.roles.is_empty() {
-        out.push_str("\nHosts\n");
+        w.write_all(b"\nHosts\n")?;
         let width = r.roles.iter().map(|p| p.id.len()).max().unwrap_or(0);
         for role in &r.roles {
             let hosts = if role.hosts.is_empty() {
@@ -936,114 +978,61 @@ pub fn write_text(r: &Report, color: bool, w: &mut impl std::io::Write) -> std::
                 role.hosts.join(", ")
             };
             let note = if role.used { "" } else { "  (no step uses it)" };
-            let _ = writeln!(out, "  {:width$}  {hosts}{note}", role.id);
+            writeln!(w, "  {:width$}  {hosts}{note}", role.id)?;
         }
     }
+    Ok(())
+}
 
-    // One pass over the entries and one over the findings, each sorted into its phase: a scan
-    // per phase would be quadratic in a runbook of thousands of phases.
-    let phase_index: HashMap<&str, usize> = r
-        .phases
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.id.as_str(), i))
-        .collect();
-    let mut entries_of: Vec<Vec<&PlanEntry>> = vec![Vec::new(); r.phases.len()];
-    for e in &r.plan {
-        if let Some(&i) = phase_index.get(e.step.phase) {
-            entries_of[i].push(e);
+/// One instance of the plan as the text shows it: number, key, title, kind, and what its
+/// action will do.
+fn write_entry(e: &PlanEntry, w: &mut impl std::io::Write) -> std::io::Result<()> {
+    let step = &*e.step;
+    let kind = match (&e.action, e.automation.as_ref()) {
+        (ActionView::Manual, None) => "manual".to_string(),
+        (ActionView::Manual, Some(a)) => format!("manual, optional {}", view_type(a)),
+        (a, _) => view_type(a).to_string(),
+    };
+    let cond = step
+        .only_if
+        .as_ref()
+        .map(|c| format!(" (only if {c})"))
+        .unwrap_or_default();
+    let items = match step.items {
+        0 => String::new(),
+        1 => ", 1 item".to_string(),
+        n => format!(", {n} items"),
+    };
+    writeln!(
+        w,
+        "    {:<5} {}  {}  [{kind}{items}]{cond}",
+        step.number, e.key, e.title
+    )?;
+    for view in std::iter::once(&e.action).chain(e.automation.as_ref()) {
+        for (label, value) in view_lines(view) {
+            writeln!(w, "          {label:<8} {value}")?;
         }
     }
-    let mut runbook_wide: Vec<&ReportFinding> = Vec::new();
-    let mut findings_of: Vec<Vec<&ReportFinding>> = vec![Vec::new(); r.phases.len()];
-    for f in &r.findings {
-        match f.phase {
-            None => runbook_wide.push(f),
-            Some(id) => {
-                if let Some(&i) = phase_index.get(id) {
-                    findings_of[i].push(f);
-                }
-            }
-        }
-    }
+    Ok(())
+}
 
-    out.push_str("\nPlan\n");
-    for (phase, entries) in r.phases.iter().zip(&entries_of) {
-        let cond = phase
-            .only_if
-            .as_ref()
-            .map(|c| format!("  (only if {c})"))
-            .unwrap_or_default();
-        let _ = writeln!(out, "  {}. {}{cond}", phase.number, phase.title);
-        if let Some(order) = &phase.host_order {
-            let _ = writeln!(out, "     {order}");
-        }
-        for e in entries {
-            let step = &*e.step;
-            let kind = match (&*e.action, e.automation.as_deref()) {
-                (ActionView::Manual, None) => "manual".to_string(),
-                (ActionView::Manual, Some(a)) => format!("manual, optional {}", view_type(a)),
-                (a, _) => view_type(a).to_string(),
-            };
-            let cond = step
-                .only_if
-                .as_ref()
-                .map(|c| format!(" (only if {c})"))
-                .unwrap_or_default();
-            let items = match step.items {
-                0 => String::new(),
-                1 => ", 1 item".to_string(),
-                n => format!(", {n} items"),
-            };
-            let _ = writeln!(
-                out,
-                "    {:<5} {}  {}  [{kind}{items}]{cond}",
-                step.number, e.key, e.title
-            );
-            for view in std::iter::once(&*e.action).chain(e.automation.as_deref()) {
-                for (label, value) in view_lines(view) {
-                    let _ = writeln!(out, "          {label:<8} {value}");
-                }
-            }
-        }
-        w.write_all(out.as_bytes())?;
-        out.clear();
+/// One finding as the text shows it: severity, instance, what was checked and found, what to do.
+fn write_finding(f: &Finding, color: bool, w: &mut impl std::io::Write) -> std::io::Result<()> {
+    let subject = match &f.instance {
+        Some(key) => format!("{key}: "),
+        None => String::new(),
+    };
+    let tone = match f.severity {
+        Severity::Blocking => crate::color::Tone::Bad,
+        Severity::Warning => crate::color::Tone::Warn,
+        Severity::Ok => crate::color::Tone::Plain,
+    };
+    let word = crate::color::paint(f.severity.name(), tone, false).force_styling(color);
+    writeln!(w, "    {word:<8}  {subject}{}: {}", f.checked, f.found)?;
+    if let Some(to_do) = &f.to_do {
+        writeln!(w, "    {:<8}  to do: {to_do}", "")?;
     }
-
-    out.push_str("\nFindings\n");
-    let mut groups: Vec<(String, Vec<&ReportFinding>)> = Vec::new();
-    if !runbook_wide.is_empty() {
-        groups.push(("Runbook".to_string(), runbook_wide));
-    }
-    for (phase, list) in r.phases.iter().zip(findings_of) {
-        if !list.is_empty() {
-            groups.push((format!("{}. {}", phase.number, phase.title), list));
-        }
-    }
-    for (title, list) in groups {
-        let _ = writeln!(out, "  {title}");
-        for rf in list {
-            let f = &rf.finding;
-            let subject = match &f.instance {
-                Some(key) => format!("{key}: "),
-                None => String::new(),
-            };
-            let tone = match f.severity {
-                Severity::Blocking => crate::color::Tone::Bad,
-                Severity::Warning => crate::color::Tone::Warn,
-                Severity::Ok => crate::color::Tone::Plain,
-            };
-            let word = crate::color::paint(f.severity.name(), tone, false).force_styling(color);
-            let _ = writeln!(out, "    {word:<8}  {subject}{}: {}", f.checked, f.found);
-            if let Some(to_do) = &f.to_do {
-                let _ = writeln!(out, "    {:<8}  to do: {to_do}", "");
-            }
-        }
-        w.write_all(out.as_bytes())?;
-        out.clear();
-    }
-    let _ = writeln!(out, "\n{}", r.summary.line());
-    w.write_all(out.as_bytes())
+    Ok(())
 }
 
 fn view_type(v: &ActionView) -> &'static str {
@@ -1133,27 +1122,67 @@ fn view_lines(v: &ActionView) -> Vec<(&'static str, String)> {
     }
 }
 
-/// The report as one JSON document (see `docs/check-json.md`).
-pub fn render_json(r: &Report) -> String {
-    let mut out = Vec::new();
-    let _ = write_json(r, &mut out);
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// [`render_json`] written as it is serialized, rather than built whole.
-pub fn write_json(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<()> {
-    #[derive(Serialize)]
-    struct Document<'a, 'p> {
-        format: u32,
-        #[serde(flatten)]
-        report: &'a Report<'p>,
-        blocking: bool,
-    }
+/// The report as one JSON document (see `docs/check-json.md`), written as it is serialized:
+/// the plan's entries and the findings are made as the serializer reaches them. Returns the
+/// counts.
+pub fn write_json(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<Summary> {
     let doc = Document {
-        format: 1,
         report: r,
-        blocking: r.has_blocking(),
+        summary: std::cell::Cell::new(Summary::default()),
     };
     serde_json::to_writer_pretty(&mut *w, &doc)?;
-    w.write_all(b"\n")
+    w.write_all(b"\n")?;
+    Ok(doc.summary.get())
+}
+
+/// The JSON document: `format`, the report's fields, `blocking`.
+struct Document<'a, 'p> {
+    report: &'a Report<'p>,
+    /// Counted as the findings are serialized, for the `summary` after them.
+    summary: std::cell::Cell<Summary>,
+}
+
+impl Serialize for Document<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let r = self.report;
+        let mut s = serializer.serialize_struct("Document", 9)?;
+        s.serialize_field("format", &1u32)?;
+        s.serialize_field("runbook", &r.runbook)?;
+        s.serialize_field("parameters", &r.parameters)?;
+        s.serialize_field("roles", &r.roles)?;
+        s.serialize_field("phases", &r.phases)?;
+        s.serialize_field(
+            "plan",
+            &Lazy(|| (0..r.phases.len()).flat_map(|p| r.entries(p))),
+        )?;
+        s.serialize_field(
+            "findings",
+            &Lazy(|| {
+                r.findings().inspect(|f| {
+                    let mut summary = self.summary.get();
+                    summary.count(&f.finding);
+                    self.summary.set(summary);
+                })
+            }),
+        )?;
+        let summary = self.summary.get();
+        s.serialize_field("summary", &summary)?;
+        s.serialize_field("blocking", &summary.has_blocking())?;
+        s.end()
+    }
+}
+
+/// A JSON array made from an iterator as it is serialized.
+struct Lazy<F>(F);
+
+impl<F, I> Serialize for Lazy<F>
+where
+    F: Fn() -> I,
+    I: Iterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq((self.0)())
+    }
 }

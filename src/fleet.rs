@@ -8,8 +8,10 @@
 //! instances whatever the order. The walk, `check`, `status` and the checklists all take the
 //! order from here, so they cannot disagree. Nothing here reads files or asks anything.
 
-use crate::plan::{Plan, PlannedPhase};
-use crate::runbook::HostOrder;
+use std::collections::BTreeMap;
+
+use crate::plan::{Instance, Plan, PlannedPhase};
+use crate::runbook::{HostOrder, Phase};
 
 /// One batch of a host-major phase.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,14 +23,8 @@ pub struct Batch {
     /// How many batches the phase has.
     pub of: usize,
     pub hosts: Vec<String>,
-}
-
-/// The walk's order: instance indexes (into [`Plan::instances`]), each with the batch it
-/// belongs to (an index into `batches`) when its phase is host-major.
-#[derive(Debug, Clone, Default)]
-pub struct Order {
-    pub slots: Vec<(usize, Option<usize>)>,
-    pub batches: Vec<Batch>,
+    /// Where its hosts start in the role's host list (and so among each step's instances).
+    pub first: usize,
 }
 
 /// The host order of a planned phase, if it runs host by host.
@@ -36,64 +32,95 @@ pub fn host_order<'r>(phase: &PlannedPhase<'r>) -> Option<&'r HostOrder> {
     phase.phase.host_order.as_ref()
 }
 
-/// The batches of a host-major phase: the role's hosts in force, `serial` at a time.
-pub fn batches(plan: &Plan, phase: usize) -> Vec<Vec<String>> {
-    let Some(order) = host_order(&plan.phases[phase]) else {
+/// The batches of a host-major phase (the `index`-th of the plan): the role's hosts in force,
+/// `serial` at a time; none for a phase walked in plan order. Made once, by [`Plan::new`].
+pub fn batches_of(
+    index: usize,
+    phase: &Phase,
+    hosts: &BTreeMap<String, Vec<String>>,
+) -> Vec<Batch> {
+    let Some(order) = &phase.host_order else {
         return Vec::new();
     };
-    let hosts = plan
-        .hosts
-        .get(&order.role.value)
-        .cloned()
-        .unwrap_or_default();
-    let size = order.serial.batch_size(hosts.len());
-    hosts.chunks(size).map(<[String]>::to_vec).collect()
+    let hosts = hosts.get(&order.role.value).map_or(&[][..], Vec::as_slice);
+    let size = order.serial.batch_size(hosts.len()).max(1);
+    let of = hosts.len().div_ceil(size);
+    hosts
+        .chunks(size)
+        .enumerate()
+        .map(|(b, chunk)| Batch {
+            phase: index,
+            number: b + 1,
+            of,
+            hosts: chunk.to_vec(),
+            first: b * size,
+        })
+        .collect()
 }
 
-/// The order the walk takes the plan's instances in.
-pub fn order(plan: &Plan) -> Order {
-    let mut out = Order::default();
-    for (p, phase) in plan.phases.iter().enumerate() {
-        if host_order(phase).is_none() {
-            for step in &phase.steps {
-                out.slots.extend(step.instances.iter().map(|&i| (i, None)));
-            }
-            continue;
-        }
-        let batches = batches(plan, p);
-        let of = batches.len();
-        for (b, hosts) in batches.into_iter().enumerate() {
-            let index = out.batches.len();
-            for step in &phase.steps {
-                for &i in &step.instances {
-                    let host = plan.instances[i].host.as_deref();
-                    if host.is_some_and(|h| hosts.iter().any(|x| x == h)) {
-                        out.slots.push((i, Some(index)));
-                    }
-                }
-            }
-            out.batches.push(Batch {
-                phase: p,
-                number: b + 1,
-                of,
-                hosts,
-            });
-        }
-    }
-    out
+/// The batches of a plan's phase (none when it is walked in plan order).
+pub fn batches<'p>(plan: &'p Plan, phase: usize) -> &'p [Batch] {
+    &plan.phases[phase].batches
+}
+
+/// One place in the walk: an instance (an index into [`Plan::instances`]) and the batch it
+/// belongs to when its phase is host-major.
+pub type Slot<'p> = (usize, Option<&'p Batch>);
+
+/// The order the walk takes the plan's instances in, made as it is read: phase by phase; a
+/// host-major phase batch by batch, and within a batch step by step over the batch's hosts.
+pub fn walk<'p>(plan: &'p Plan) -> impl Iterator<Item = Slot<'p>> + 'p {
+    (0..plan.phases.len()).flat_map(move |p| walk_phase(plan, p))
+}
+
+/// The walk's order over one phase's instances.
+pub fn walk_phase<'p>(plan: &'p Plan, phase: usize) -> impl Iterator<Item = Slot<'p>> + 'p {
+    let planned = &plan.phases[phase];
+    let in_plan_order = host_order(planned)
+        .is_none()
+        .then(|| {
+            planned
+                .steps
+                .iter()
+                .flat_map(|s| s.instances.clone().map(|i| (i, None)))
+        })
+        .into_iter()
+        .flatten();
+    let by_batch = planned.batches.iter().flat_map(move |batch| {
+        planned.steps.iter().flat_map(move |s| {
+            let hosts = batch.first..batch.first + batch.hosts.len();
+            s.instances
+                .clone()
+                .skip(hosts.start)
+                .take(hosts.len())
+                .map(move |i| (i, Some(batch)))
+        })
+    });
+    in_plan_order.chain(by_batch)
 }
 
 /// The 1-based place of an instance in the walk: its ordinal, unless a host-major phase
-/// changes the order.
-pub fn position(plan: &Plan, instance: &crate::plan::Instance) -> usize {
-    if plan.phases.iter().all(|p| host_order(p).is_none()) {
-        return instance.ordinal;
+/// changes the order. Computed from the phase's batches, without walking.
+pub fn position(plan: &Plan, instance: &Instance) -> usize {
+    let planned = &plan.phases[instance.phase()];
+    if host_order(planned).is_none() {
+        return instance.ordinal();
     }
-    order(plan)
-        .slots
-        .iter()
-        .position(|(i, _)| plan.instances[*i].key == instance.key)
-        .map_or(instance.ordinal, |p| p + 1)
+    let Some(first) = planned.steps.first().map(|s| s.instances.start) else {
+        return instance.ordinal();
+    };
+    let step = &planned.steps[instance.step()];
+    let host = instance.ordinal() - 1 - step.instances.start;
+    let steps = planned.steps.len();
+    let mut before = first;
+    for batch in &planned.batches {
+        let size = batch.hosts.len();
+        if host < batch.first + size {
+            return before + instance.step() * size + (host - batch.first) + 1;
+        }
+        before += steps * size;
+    }
+    instance.ordinal()
 }
 
 /// Host names joined for a sentence: `WEB01`, `WEB01 and WEB02`, `WEB01, WEB02 and WEB03`.
@@ -116,7 +143,7 @@ pub fn describe(plan: &Plan, phase: usize) -> Option<String> {
         .map(|r| format!("{} ({})", r.title, r.id))
         .unwrap_or_else(|| order.role.value.clone());
     let batches = batches(plan, phase);
-    let hosts: usize = batches.iter().map(Vec::len).sum();
+    let hosts: usize = batches.iter().map(|b| b.hosts.len()).sum();
     let size = match order.serial {
         crate::runbook::Serial::Hosts(n) => format!("{n} at a time"),
         crate::runbook::Serial::Percent(p) => {
@@ -130,7 +157,7 @@ pub fn describe(plan: &Plan, phase: usize) -> Option<String> {
     } else {
         batches
             .iter()
-            .map(|b| and_list(b))
+            .map(|b| and_list(&b.hosts))
             .collect::<Vec<_>>()
             .join(", then ")
     };
@@ -194,11 +221,8 @@ phases:
                 "install@W3"
             ]
         );
-        let order = order(&plan);
-        let walked: Vec<&str> = order
-            .slots
-            .iter()
-            .map(|(i, _)| plan.instances[*i].key.as_str())
+        let walked: Vec<&str> = walk(&plan)
+            .map(|(i, _)| plan.instances[i].key.as_str())
             .collect();
         assert_eq!(
             walked,
@@ -212,9 +236,17 @@ phases:
                 "install@W3"
             ]
         );
-        assert_eq!(order.batches.len(), 2);
-        assert_eq!(order.batches[1].hosts, ["W3"]);
-        assert_eq!(order.batches[1].of, 2);
+        // The place of each instance in the walk, computed without walking.
+        let places: Vec<usize> = walked
+            .iter()
+            .map(|key| position(&plan, plan.instance(key).unwrap()))
+            .collect();
+        assert_eq!(places, [1, 2, 3, 4, 5, 6, 7]);
+        let batches = batches(&plan, 1);
+        assert_eq!(batches.len(), 2);
+        assert_eq!(batches[1].hosts, ["W3"]);
+        assert_eq!(batches[1].of, 2);
+        assert_eq!(batches[1].first, 2);
         assert_eq!(
             describe(&plan, 1).unwrap(),
             "on each host of Web servers (web) in turn, 50% at a time (2 hosts): W1 and W2, then W3; the walk stops and asks when more than 1 host fails"

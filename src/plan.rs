@@ -7,7 +7,10 @@
 //! no files and asks nothing.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::Arc;
+
+use crate::fleet::Batch;
 
 use crate::runbook::expr::Expr;
 use crate::runbook::{Item, ParamType, Phase, Runbook, Step, Template, Value};
@@ -138,6 +141,9 @@ pub struct PlannedPhase<'r> {
     pub phase: &'r Phase,
     pub applies: Applies,
     pub steps: Vec<PlannedStep<'r>>,
+    /// A host-major phase's batches, in the walk's order (made once, with the plan); empty for
+    /// a phase walked in plan order. See [`crate::fleet`].
+    pub batches: Vec<Batch>,
 }
 
 #[derive(Debug, Clone)]
@@ -147,25 +153,83 @@ pub struct PlannedStep<'r> {
     pub step: &'r Step,
     /// The step's own condition when it is still open (the phase's is on the phase).
     pub applies: Applies,
-    /// The hosts of its role, when it runs `on:` one.
-    pub hosts: Option<Vec<String>>,
-    /// Indexes into [`Plan::instances`].
-    pub instances: Vec<usize>,
+    /// Its instances: indexes into [`Plan::instances`], one per host of its role in the role's
+    /// order (or the one instance of a step on no role).
+    pub instances: Range<usize>,
 }
 
 /// One step instance: a step, on one host where it runs on a role.
+///
+/// Millions of these make a large plan, so an instance holds one string, its key, and finds
+/// its step id and host in it: `step-id@HOST` is the step id, the `@`, then the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
+    /// `step-id` or `step-id@HOST`: what the journal, answers files and checklists name it by.
     pub key: String,
-    pub step_id: String,
-    pub host: Option<String>,
-    /// 1-based position in the whole plan.
-    pub ordinal: usize,
-    pub phase: usize,
-    pub step: usize,
+    /// Where the host starts in the key (after the `@`); 0 for an instance on no host (a step
+    /// id is never empty).
+    host_at: u32,
+    ordinal: u32,
+    phase: u32,
+    step: u32,
 }
 
 impl Instance {
+    /// The instance of step `step_id` on `host`, `ordinal`-th in its plan, of the plan's step
+    /// `step` of phase `phase` (indexes into [`Plan::phases`] and its steps).
+    pub fn new(
+        step_id: &str,
+        host: Option<&str>,
+        ordinal: usize,
+        phase: usize,
+        step: usize,
+    ) -> Instance {
+        // A plan of 2^32 instances would not fit in memory long before these overflow.
+        let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let mut key = instance_key(step_id, host);
+        key.shrink_to_fit();
+        Instance {
+            host_at: if host.is_some() {
+                narrow(step_id.len() + 1)
+            } else {
+                0
+            },
+            key,
+            ordinal: narrow(ordinal),
+            phase: narrow(phase),
+            step: narrow(step),
+        }
+    }
+
+    /// The host it runs on, when its step runs `on:` a role.
+    pub fn host(&self) -> Option<&str> {
+        (self.host_at > 0).then(|| &self.key[self.host_at as usize..])
+    }
+
+    /// The id of its step.
+    pub fn step_id(&self) -> &str {
+        match self.host_at {
+            0 => &self.key,
+            at => &self.key[..at as usize - 1],
+        }
+    }
+
+    /// 1-based position in the whole plan (plan order; the walk's order is
+    /// [`crate::fleet::position`]).
+    pub fn ordinal(&self) -> usize {
+        self.ordinal as usize
+    }
+
+    /// Index of its phase in [`Plan::phases`].
+    pub fn phase(&self) -> usize {
+        self.phase as usize
+    }
+
+    /// Index of its step among its phase's planned steps.
+    pub fn step(&self) -> usize {
+        self.step as usize
+    }
+
     /// The key of one of this instance's items.
     pub fn item_key(&self, item_id: &str) -> String {
         format!("{}#{item_id}", self.key)
@@ -186,12 +250,14 @@ pub struct Plan<'r> {
     /// The values in force for the plan as a whole; an instance on a host sees them through
     /// [`Plan::for_instance`], with `{{ host }}` and the host's own values.
     pub resolved: Resolved,
-    pub inventory: Inventory,
+    /// Everything but the values is shared between the copies of a plan: the plan as one
+    /// instance sees it ([`Plan::for_instance`]) is a copy with other values, made once per
+    /// instance (twice by `check`), and must not copy the rest.
+    pub inventory: Arc<Inventory>,
     /// The name of the machine `stepwise` runs on, which a host of that name is.
-    pub this_machine: String,
-    pub hosts: BTreeMap<String, Vec<String>>,
-    /// Shared, like the instances: the plan as one instance sees it ([`Plan::for_instance`])
-    /// is a copy of the plan with other values, made once per instance, and must not copy them.
+    pub this_machine: Arc<str>,
+    /// The host list in force per role.
+    pub hosts: Arc<BTreeMap<String, Vec<String>>>,
     pub phases: Shared<PlannedPhase<'r>>,
     pub instances: Shared<Instance>,
 }
@@ -246,6 +312,24 @@ pub fn item_applies(item: &Item, resolved: &Resolved) -> Option<Applies> {
     applies(item.when.as_ref().map(|w| &w.value), resolved)
 }
 
+/// The roles a step that applies for these values runs on (sorted), as [`Plan::new`] would
+/// find them, without making the plan's instances: what a run asks hosts for.
+pub fn used_roles(runbook: &Runbook, bindings: &Bindings) -> Vec<String> {
+    let resolved = Resolved::new(runbook, bindings);
+    let when = |w: Option<&crate::runbook::Spanned<Expr>>| applies(w.map(|w| &w.value), &resolved);
+    let mut roles: Vec<String> = runbook
+        .phases
+        .iter()
+        .filter(|p| when(p.when.as_ref()).is_some())
+        .flat_map(|p| &p.steps)
+        .filter(|s| when(s.when.as_ref()).is_some())
+        .filter_map(|s| s.on.as_ref().map(|o| o.value.clone()))
+        .collect();
+    roles.sort();
+    roles.dedup();
+    roles
+}
+
 impl<'r> Plan<'r> {
     pub fn new(runbook: &'r Runbook, bindings: &Bindings) -> Plan<'r> {
         let resolved = Resolved::new(runbook, bindings);
@@ -271,52 +355,60 @@ impl<'r> Plan<'r> {
                 else {
                     continue;
                 };
-                let step_hosts = step.on.as_ref().map(|on| hosts[&on.value].clone());
                 let step_number = format!("{number}.{}", steps.len() + 1);
-                let mut indexes = Vec::new();
-                let targets: Vec<Option<String>> = match &step_hosts {
-                    Some(list) => list.iter().cloned().map(Some).collect(),
-                    None => vec![None],
-                };
-                for host in targets {
-                    indexes.push(instances.len());
-                    instances.push(Instance {
-                        key: instance_key(&step.id, host.as_deref()),
-                        step_id: step.id.clone(),
-                        host,
-                        ordinal: instances.len() + 1,
-                        phase: phases.len(),
-                        step: steps.len(),
-                    });
+                let first = instances.len();
+                let on = step.on.as_ref().map(|on| hosts[&on.value].as_slice());
+                match on {
+                    Some(list) => {
+                        for host in list {
+                            let ordinal = instances.len() + 1;
+                            instances.push(Instance::new(
+                                &step.id,
+                                Some(host),
+                                ordinal,
+                                phases.len(),
+                                steps.len(),
+                            ));
+                        }
+                    }
+                    None => instances.push(Instance::new(
+                        &step.id,
+                        None,
+                        first + 1,
+                        phases.len(),
+                        steps.len(),
+                    )),
                 }
                 steps.push(PlannedStep {
                     number: step_number,
                     step,
                     applies: step_applies,
-                    hosts: step_hosts,
-                    instances: indexes,
+                    instances: first..instances.len(),
                 });
             }
+            let batches = crate::fleet::batches_of(phases.len(), phase, &hosts);
             phases.push(PlannedPhase {
                 number,
                 phase,
                 applies: phase_applies,
                 steps,
+                batches,
             });
         }
+        instances.shrink_to_fit();
         Plan {
             runbook,
             resolved,
-            inventory: bindings.inventory.clone(),
-            this_machine: crate::journal::machine_name(),
-            hosts,
+            inventory: Arc::new(bindings.inventory.clone()),
+            this_machine: crate::journal::machine_name().into(),
+            hosts: Arc::new(hosts),
             phases: phases.into(),
             instances: instances.into(),
         }
     }
 
     pub fn step_of(&self, instance: &Instance) -> &PlannedStep<'r> {
-        &self.phases[instance.phase].steps[instance.step]
+        &self.phases[instance.phase()].steps[instance.step()]
     }
 
     pub fn instance(&self, key: &str) -> Option<&Instance> {
@@ -325,11 +417,13 @@ impl<'r> Plan<'r> {
 
     /// Where an instance's actions run.
     pub fn reach(&self, instance: &Instance) -> Reach {
-        match &instance.host {
+        match instance.host() {
             None => Reach::ThisMachine,
             Some(host) => match self.inventory.target(host, &self.this_machine) {
                 Some(t) => Reach::Host(t),
-                None => Reach::Unreachable { host: host.clone() },
+                None => Reach::Unreachable {
+                    host: host.to_string(),
+                },
             },
         }
     }
@@ -337,7 +431,7 @@ impl<'r> Plan<'r> {
     /// The plan as one instance sees it: its values are those on its host (`{{ host }}` and
     /// the inventory's values for that host). An instance for no host sees the plan as it is.
     pub fn for_instance(&self, instance: &Instance) -> std::borrow::Cow<'_, Plan<'r>> {
-        let Some(host) = &instance.host else {
+        let Some(host) = instance.host() else {
             return std::borrow::Cow::Borrowed(self);
         };
         let vars = self
@@ -353,7 +447,7 @@ impl<'r> Plan<'r> {
     /// The values an instance sees: those on its host (`{{ host }}` and the inventory's values
     /// for it), or the plan's for an instance on no host. Cheaper than [`Plan::for_instance`].
     pub fn resolved_for(&self, instance: &Instance) -> std::borrow::Cow<'_, Resolved> {
-        let Some(host) = &instance.host else {
+        let Some(host) = instance.host() else {
             return std::borrow::Cow::Borrowed(&self.resolved);
         };
         let vars = self
@@ -417,6 +511,28 @@ phases:
         assert_eq!(keys, ["one", "iis@WEB01", "iis@WEB02", "extra"]);
         assert!(matches!(plan.phases[1].applies, Applies::OnlyIf(_)));
         assert!(!plan.is_decided());
+    }
+
+    #[test]
+    fn an_instance_finds_its_step_id_and_host_in_its_key() {
+        let rb = runbook();
+        let plan = Plan::new(&rb, &Bindings::default());
+        let on_host = &plan.instances[2];
+        assert_eq!(
+            (on_host.key.as_str(), on_host.step_id(), on_host.host()),
+            ("iis@WEB02", "iis", Some("WEB02"))
+        );
+        assert_eq!(
+            (on_host.ordinal(), on_host.phase(), on_host.step()),
+            (3, 0, 1)
+        );
+        let once = &plan.instances[0];
+        assert_eq!(
+            (once.key.as_str(), once.step_id(), once.host()),
+            ("one", "one", None)
+        );
+        assert_eq!(plan.step_of(on_host).instances, 1..3);
+        assert_eq!(used_roles(&rb, &Bindings::default()), ["web"]);
     }
 
     #[test]

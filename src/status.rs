@@ -19,7 +19,7 @@ use crate::journal::{
     JournalRead, LockState, ParamValue, Progress, Resolution, Run, RunLock, RunOutcome, RunState,
     Stamp, format_duration,
 };
-use crate::plan::Plan;
+use crate::plan::{Instance, Plan};
 use crate::runbook::{self, Runbook};
 
 /// A run read for showing: its runbook copy, its journal, its progress, and who holds it.
@@ -136,7 +136,11 @@ pub fn status(run: Option<&str>, state_dir: Option<&Path>, json: bool) -> Result
                     .and_then(|()| io::Write::flush(&mut out))
                     .map_err(|e| Error::io("cannot write to standard output", &e))?;
             } else {
-                print(&detail_text(&examined))?;
+                // Written as it is made, an instance at a time, like the JSON.
+                let mut out = io::BufWriter::with_capacity(1 << 16, crate::stdio::Out);
+                write_detail_text(&examined, &mut out)
+                    .and_then(|()| io::Write::flush(&mut out))
+                    .map_err(|e| Error::io("cannot write to standard output", &e))?;
             }
             Ok(ExitCode::Success)
         }
@@ -224,33 +228,48 @@ fn list(state_dir: &Path, json: bool) -> Result<ExitCode, Error> {
 fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]], right: &[bool; N]) -> String {
     let mut widths = header.map(|h| h.chars().count());
     for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
+        widen(&mut widths, row);
     }
     let mut out = String::new();
-    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    for row in std::iter::once(header.as_slice()).chain(rows.iter().map(|r| r.as_slice())) {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            let pad = widths[i] - cell.chars().count();
-            if i > 0 {
-                line.push_str("  ");
-            }
-            if right[i] {
-                line.extend(std::iter::repeat_n(' ', pad));
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                if i + 1 < N {
-                    line.extend(std::iter::repeat_n(' ', pad));
-                }
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
+    out.push_str(&table_line(header, &widths, right));
+    for row in rows {
+        out.push_str(&table_line(row, &widths, right));
     }
     out
+}
+
+/// Widens a table's columns to hold `row`.
+fn widen<const N: usize>(widths: &mut [usize; N], row: &[impl AsRef<str>; N]) {
+    for (w, cell) in widths.iter_mut().zip(row) {
+        *w = (*w).max(cell.as_ref().chars().count());
+    }
+}
+
+/// One line of a table whose columns are `widths` wide, with its newline.
+fn table_line<const N: usize>(
+    row: &[impl AsRef<str>; N],
+    widths: &[usize; N],
+    right: &[bool; N],
+) -> String {
+    let mut line = String::new();
+    for (i, cell) in row.iter().map(AsRef::as_ref).enumerate() {
+        let pad = widths[i] - cell.chars().count();
+        if i > 0 {
+            line.push_str("  ");
+        }
+        if right[i] {
+            line.extend(std::iter::repeat_n(' ', pad));
+            line.push_str(cell);
+        } else {
+            line.push_str(cell);
+            if i + 1 < N {
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+    }
+    let mut line = line.trim_end().to_string();
+    line.push('\n');
+    line
 }
 
 fn counts_text(c: &Counts) -> String {
@@ -334,7 +353,10 @@ fn state_word(state: &InstanceState, held: bool) -> String {
     }
 }
 
-fn detail_text(ex: &Examined) -> String {
+/// `stepwise status RUN` as text: the run, then a table of every instance in the walk's order
+/// (made twice, an instance at a time: once for the widths of its columns, once to write it),
+/// then what the run recorded besides.
+fn write_detail_text(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
     let h = ex.run.header();
     let plan = ex.plan();
     let counts = ex.progress.counts(&plan);
@@ -404,62 +426,38 @@ fn detail_text(ex: &Examined) -> String {
     }
     out.push('\n');
 
-    let mut rows = Vec::new();
-    let mut extra: HashMap<usize, Vec<String>> = HashMap::new();
+    w.write_all(out.as_bytes())?;
+    out.clear();
+
     // In the walk's order: a host-major phase batch by batch.
-    let order = crate::fleet::order(&plan);
-    for instance in order.slots.iter().map(|&(i, _)| &plan.instances[i]) {
-        let planned = plan.step_of(instance);
-        let recorded = ex.progress.instance(&instance.key);
-        let state = ex.progress.state(&instance.key);
-        let (by, at) = match recorded.and_then(|r| r.stamp.as_ref()) {
+    let walk = || crate::fleet::walk(&plan).map(|(i, _)| &plan.instances[i]);
+    let row = |instance: &Instance| {
+        let (by, at) = match ex
+            .progress
+            .instance(&instance.key)
+            .and_then(|r| r.stamp.as_ref())
+        {
             Some(s) => (s.operator.clone(), s.time.to_string()),
             None => (String::new(), String::new()),
         };
-        let mut lines = Vec::new();
-        if let Some(r) = recorded {
-            lines.extend(instance_lines(r, held));
-            let step = planned.step;
-            if !r.items.is_empty() {
-                let resolved = plan.resolved_for(instance);
-                let items = step
-                    .items
-                    .iter()
-                    .filter(|i| crate::plan::item_applies(i, &resolved).is_some());
-                for item in items {
-                    lines.push(match r.items.get(&item.id) {
-                        Some(p) => format!(
-                            "item {}: {} ({})",
-                            item.id,
-                            item_word(&p.state),
-                            stamp_text(&p.stamp)
-                        ),
-                        None => format!("item {}: pending", item.id),
-                    });
-                }
-            }
-        }
-        extra.insert(rows.len(), lines);
-        rows.push([
-            planned.number.clone(),
+        [
+            plan.step_of(instance).number.clone(),
             instance.key.clone(),
-            state_word(state, held),
+            state_word(ex.progress.state(&instance.key), held),
             by,
             at,
-        ]);
+        ]
+    };
+    const HEADER: [&str; 5] = ["STEP", "INSTANCE", "STATE", "BY", "AT"];
+    let mut widths = HEADER.map(|h| h.chars().count());
+    for instance in walk() {
+        widen(&mut widths, &row(instance));
     }
-    let table = table(
-        &["STEP", "INSTANCE", "STATE", "BY", "AT"],
-        &rows,
-        &[false; 5],
-    );
-    for (i, line) in table.lines().enumerate() {
-        out.push_str(line);
-        out.push('\n');
-        if i > 0 {
-            for more in extra.get(&(i - 1)).into_iter().flatten() {
-                let _ = writeln!(out, "       {more}");
-            }
+    w.write_all(table_line(&HEADER, &widths, &[false; 5]).as_bytes())?;
+    for instance in walk() {
+        w.write_all(table_line(&row(instance), &widths, &[false; 5]).as_bytes())?;
+        for more in detail_lines(&plan, instance, ex.progress.instance(&instance.key), held) {
+            writeln!(w, "       {more}")?;
         }
     }
 
@@ -512,7 +510,41 @@ fn detail_text(ex: &Examined) -> String {
             if counts.in_doubt == 1 { "it" } else { "each" }
         );
     }
-    out
+    w.write_all(out.as_bytes())
+}
+
+/// The lines under an instance in the table: what it records, and each item that applies.
+fn detail_lines(
+    plan: &Plan,
+    instance: &Instance,
+    recorded: Option<&InstanceProgress>,
+    held: bool,
+) -> Vec<String> {
+    let Some(r) = recorded else {
+        return Vec::new();
+    };
+    let mut lines = instance_lines(r, held);
+    if !r.items.is_empty() {
+        let resolved = plan.resolved_for(instance);
+        let items = plan
+            .step_of(instance)
+            .step
+            .items
+            .iter()
+            .filter(|i| crate::plan::item_applies(i, &resolved).is_some());
+        for item in items {
+            lines.push(match r.items.get(&item.id) {
+                Some(p) => format!(
+                    "item {}: {} ({})",
+                    item.id,
+                    item_word(&p.state),
+                    stamp_text(&p.stamp)
+                ),
+                None => format!("item {}: pending", item.id),
+            });
+        }
+    }
+    lines
 }
 
 /// Per host-major phase: how it walks its hosts, the batches gone on to, the hosts that
@@ -527,7 +559,7 @@ fn fleet_lines(ex: &Examined, plan: &crate::plan::Plan) -> Vec<String> {
         let id = &planned.phase.id;
         lines.push(format!("phase {id}: {order}"));
         let batches = crate::fleet::batches(plan, index);
-        for (b, hosts) in batches.iter().enumerate().skip(1) {
+        for (b, batch) in batches.iter().enumerate().skip(1) {
             let number = u32::try_from(b + 1).unwrap_or(u32::MAX);
             let said = match fleet.confirmed.get(&(id.clone(), number)) {
                 Some(stamp) => format!("went on ({})", stamp_text(stamp)),
@@ -537,7 +569,7 @@ fn fleet_lines(ex: &Examined, plan: &crate::plan::Plan) -> Vec<String> {
                 "  batch {} of {} ({}): {said}",
                 b + 1,
                 batches.len(),
-                crate::fleet::and_list(hosts)
+                crate::fleet::and_list(&batch.hosts)
             ));
         }
         if let Some(failed) = fleet.failed.get(id) {
@@ -565,15 +597,15 @@ fn fleet_json(ex: &Examined, plan: &crate::plan::Plan) -> serde_json::Value {
             let batches = crate::fleet::batches(plan, index);
             let of = batches.len();
             let batches: Vec<serde_json::Value> = batches
-                .into_iter()
+                .iter()
                 .enumerate()
-                .map(|(b, hosts)| {
+                .map(|(b, batch)| {
                     let number = u32::try_from(b + 1).unwrap_or(u32::MAX);
                     let went_on = fleet
                         .confirmed
                         .get(&(id.clone(), number))
                         .map(|s| json!({ "operator": s.operator, "time": s.time.to_string() }));
-                    json!({ "batch": b + 1, "of": of, "hosts": hosts, "went_on": went_on })
+                    json!({ "batch": b + 1, "of": of, "hosts": batch.hosts, "went_on": went_on })
                 })
                 .collect();
             let failed: Vec<serde_json::Value> = fleet
@@ -805,7 +837,7 @@ fn detail_json(ex: &Examined, w: &mut impl io::Write) -> io::Result<()> {
     let instances = Each(std::cell::RefCell::new(Some(plan.instances.iter().map(
         |i| {
             let number = &plan.step_of(i).number;
-            instance_json(&i.key, Some(number), i.host.as_deref())
+            instance_json(&i.key, Some(number), i.host())
         },
     ))));
     let unplanned: Vec<_> = ex

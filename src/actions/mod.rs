@@ -88,7 +88,8 @@
 //! ```
 //!
 //! For the whole plan at the start of a run, [`crate::dryrun::check_plan`] adds the findings
-//! about parameters, host lists and conditions and calls [`check`] for every instance.
+//! about parameters, host lists and conditions, and its report calls [`check`] for every
+//! instance as its findings are read.
 
 mod assert;
 mod command;

@@ -33,7 +33,7 @@ pub(super) fn check_here(instance: &Instance) -> Vec<Finding> {
     vec![Finding::blocking(
         instance,
         "restart",
-        refused_here(instance.host.as_deref()),
+        refused_here(instance.host()),
         "Give the host an `ssh` target in the inventory, or restart it by hand",
     )]
 }
@@ -172,8 +172,5 @@ pub fn verify(
 
 /// A restart reached through [`super::execute`] (not through the walk, which waits for it).
 pub(super) fn not_here(instance: &Instance) -> Failure {
-    Failure::new(
-        FailureKind::NotReady,
-        refused_here(instance.host.as_deref()),
-    )
+    Failure::new(FailureKind::NotReady, refused_here(instance.host()))
 }

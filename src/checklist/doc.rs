@@ -534,10 +534,9 @@ impl Walk<'_, '_> {
         }
     }
 
-    fn groups(&self, step: &Step, instances: &[usize]) -> Vec<BoxGroup> {
+    fn groups(&self, step: &Step, instances: std::ops::Range<usize>) -> Vec<BoxGroup> {
         instances
-            .iter()
-            .map(|&i| {
+            .map(|i| {
                 let instance = &self.plan.instances[i];
                 let resolved = self.plan.resolved_for(instance);
                 // An item whose `when` is false on this host is not part of the instance; one
@@ -560,14 +559,14 @@ impl Walk<'_, '_> {
                         })
                     })
                     .collect();
-                let label = match (&instance.host, items.is_empty()) {
-                    (Some(host), true) => host.clone(),
+                let label = match (instance.host(), items.is_empty()) {
+                    (Some(host), true) => host.to_string(),
                     (Some(host), false) => format!("Done on {host}"),
                     (None, true) => "Done".to_string(),
                     (None, false) => "Done: every item above".to_string(),
                 };
                 BoxGroup {
-                    host: instance.host.clone(),
+                    host: instance.host().map(str::to_string),
                     items,
                     done: Tickbox {
                         key: instance.key.clone(),
@@ -735,8 +734,8 @@ impl Doc {
                     .iter()
                     .flat_map(|s| {
                         s.instances
-                            .iter()
-                            .filter_map(|&i| plan.instances[i].host.as_ref())
+                            .clone()
+                            .filter_map(|i| plan.instances[i].host())
                             .map(move |h| format!("{h} at step {}", s.number))
                     })
                     .collect();
@@ -827,7 +826,7 @@ impl Doc {
                     .steps
                     .iter()
                     .map(|ps| StepDoc {
-                        groups: walk.groups(ps.step, &ps.instances),
+                        groups: walk.groups(ps.step, ps.instances.clone()),
                         ..walk.step(ps.step, ps.number.clone(), &ps.applies)
                     })
                     .collect(),

@@ -29,7 +29,7 @@ impl Walk<'_, '_> {
         }
         let done_hosts = crate::fleet::batches(self.plan, batch.phase)
             .get(batch.number - 2)
-            .cloned()
+            .map(|b| b.hosts.clone())
             .unwrap_or_default();
         let ask = BatchAsk {
             phase: phase.clone(),
@@ -86,11 +86,11 @@ impl Walk<'_, '_> {
     /// An instance of a host-major phase failed and the operator skipped its host: the host
     /// failed (journaled), and the rest of the phase is not done on it.
     pub(super) fn host_failed(&mut self, instance: &Instance) -> Result<(), Error> {
-        let planned = &self.plan.phases[instance.phase];
+        let planned = &self.plan.phases[instance.phase()];
         if host_order(planned).is_none() {
             return Ok(());
         }
-        let Some(host) = instance.host.clone() else {
+        let Some(host) = instance.host().map(str::to_string) else {
             return Ok(());
         };
         let phase = planned.phase.id.clone();
@@ -104,9 +104,8 @@ impl Walk<'_, '_> {
         let rest: Vec<&Instance> = planned
             .steps
             .iter()
-            .flat_map(|s| s.instances.iter())
-            .map(|&i| &self.plan.instances[i])
-            .filter(|i| i.host.as_deref() == Some(host.as_str()))
+            .flat_map(|s| &self.plan.instances[s.instances.clone()])
+            .filter(|i| i.host() == Some(host.as_str()))
             .filter(|i| !self.state(&i.key).settled())
             .collect();
         for i in rest {

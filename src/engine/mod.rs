@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use indicatif::ProgressStyle;
 
 use crate::actions::{self, ExecContext, Failure, Outcome, Progress as ActionProgress};
-use crate::dryrun::Report;
+use crate::dryrun::Problems;
 use crate::error::Error;
 use crate::exit_codes::ExitCode;
 use crate::journal::{
@@ -138,7 +138,7 @@ impl<'p, 'r> Walk<'p, 'r> {
     }
 
     /// Shows the dry-run findings; blocking ones stop the run unless overridden with a reason.
-    pub fn preflight(&mut self, report: &Report) -> Result<Option<Ending>, Error> {
+    pub fn preflight(&mut self, report: &Problems) -> Result<Option<Ending>, Error> {
         let mut text = format!("Dry-run checks: {}\n", report.summary.line());
         for f in report
             .findings
@@ -261,21 +261,21 @@ impl<'p, 'r> Walk<'p, 'r> {
     /// phases batch by batch); `Some` when the walk stopped.
     fn walk_unsettled(&mut self) -> Result<Option<Ending>, Error> {
         let total = self.plan.instances.len();
-        let order = crate::fleet::order(self.plan);
+        let plan = self.plan;
         let mut announced = None;
-        for &(index, batch) in &order.slots {
-            let instance = &self.plan.instances[index];
+        for (index, batch) in crate::fleet::walk(plan) {
+            let instance = &plan.instances[index];
             let state = self.state(&instance.key);
             if state.settled() {
                 continue;
             }
             if let Some(b) = batch {
-                if let Some(ending) = self.batch_gate(&order.batches[b])? {
+                if let Some(ending) = self.batch_gate(b)? {
                     return Ok(Some(ending));
                 }
-                if announced != Some(b) {
-                    announced = Some(b);
-                    self.announce_batch(&order.batches[b]);
+                if announced != Some((b.phase, b.number)) {
+                    announced = Some((b.phase, b.number));
+                    self.announce_batch(b);
                 }
             }
             self.prompter
@@ -299,7 +299,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                 return Ok(Some(ending));
             }
             if let Some(b) = batch
-                && let Some(ending) = self.failures_gate(order.batches[b].phase)?
+                && let Some(ending) = self.failures_gate(b.phase)?
             {
                 return Ok(Some(ending));
             }
@@ -509,7 +509,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                 // A command on a host: no exit came back. The connection dropped, or stepwise
                 // stopped, while it ran; it may have finished there or still run.
                 Some((_, None)) | None if over_ssh => {
-                    let host = instance.host.clone().unwrap_or_default();
+                    let host = instance.host().unwrap_or_default().to_string();
                     let mut text = format!(
                         "   The connection to {host} ended before the command's exit came back: stepwise cannot know whether it finished (it may have, or may still be running there)."
                     );
@@ -579,7 +579,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         instance: &Instance,
         failure: &FailureView,
     ) -> Result<Flow, Error> {
-        let host = instance.host.clone().unwrap_or_default();
+        let host = instance.host().unwrap_or_default().to_string();
         let sentence = format!(
             "the connection to {host} dropped while `{}` ran: its outcome is unknown",
             instance.key
@@ -821,7 +821,7 @@ impl<'p, 'r> Walk<'p, 'r> {
             action => {
                 if !view.reachable {
                     // Never run on this machine on behalf of another host.
-                    let host = instance.host.clone().unwrap_or_default();
+                    let host = instance.host().unwrap_or_default().to_string();
                     self.prompter.show(&format!(
                         "   Not run: {}.",
                         Reach::unreachable_sentence(&host)
@@ -954,7 +954,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                         what: note.unwrap_or_else(|| "the operator reported a problem".into()),
                         output_tail: Vec::new(),
                         known_issues: view.known_issues.clone(),
-                        has_host: instance.host.is_some(),
+                        has_host: instance.host().is_some(),
                         outcome_unknown: false,
                     };
                     self.record(NewEvent::note_added(
@@ -972,7 +972,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                 }
                 Decision::Details => self.prompter.show(&view::render(&view, true)),
                 Decision::Automate if !view.reachable => {
-                    let host = instance.host.clone().unwrap_or_default();
+                    let host = instance.host().unwrap_or_default().to_string();
                     self.prompter.show(&format!(
                         "   The automation cannot run: {}.",
                         Reach::unreachable_sentence(&host)
@@ -1011,8 +1011,7 @@ impl<'p, 'r> Walk<'p, 'r> {
         loop {
             // Journaled with where it goes before anything is sent there.
             let target = instance
-                .host
-                .as_ref()
+                .host()
                 .and_then(|_| self.plan.reach(instance).short());
             self.record(NewEvent::instance_dispatched(instance, target))?;
             match self.execute(instance, action)? {
@@ -1199,8 +1198,8 @@ impl<'p, 'r> Walk<'p, 'r> {
                 .as_ref()
                 .map(|c| c.tail.clone())
                 .unwrap_or_default(),
-            known_issues: view::known_issues(self.plan, step, instance.host.as_deref()),
-            has_host: instance.host.is_some(),
+            known_issues: view::known_issues(self.plan, step, instance.host()),
+            has_host: instance.host().is_some(),
             outcome_unknown: failure.kind == actions::FailureKind::ConnectionLost,
         }
     }
@@ -1274,7 +1273,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                     .plan
                     .instances
                     .iter()
-                    .filter(|i| i.step_id == step.id && !self.state(&i.key).settled())
+                    .filter(|i| i.step_id() == step.id && !self.state(&i.key).settled())
                     .cloned()
                     .collect();
                 for i in &rest {
@@ -1306,16 +1305,15 @@ impl<'p, 'r> Walk<'p, 'r> {
         };
         self.record(NewEvent::known_issue_applied(Some(instance), issue_id))?;
         for step in &issue.steps {
-            let host = instance.host.as_deref();
+            let host = instance.host();
             let key = instance_key(&step.id, host);
-            let pseudo = Instance {
-                key: key.clone(),
-                step_id: step.id.clone(),
-                host: host.map(str::to_string),
-                ordinal: instance.ordinal,
-                phase: instance.phase,
-                step: instance.step,
-            };
+            let pseudo = Instance::new(
+                &step.id,
+                host,
+                instance.ordinal(),
+                instance.phase(),
+                instance.step(),
+            );
             let scoped = self.plan.for_instance(&pseudo);
             let mut view = view::view_of(&scoped, step, host, &key);
             view::set_target(&mut view, self.plan, &pseudo);

@@ -61,18 +61,16 @@ impl Walk<'_, '_> {
             return None;
         }
         // In the walk's order: in a host-major phase, only the hosts of the current batch.
-        let order = crate::fleet::order(self.plan);
-        let start = order
-            .slots
-            .iter()
-            .position(|&(i, _)| self.plan.instances[i].key == instance.key)?;
-        let in_batch = order.slots[start].1;
-        let batch: Vec<Instance> = order.slots[start..]
-            .iter()
-            .take_while(|&&(i, b)| {
-                b == in_batch && self.plan.instances[i].step_id == instance.step_id
+        let plan = self.plan;
+        let mut walk = crate::fleet::walk_phase(plan, instance.phase())
+            .skip_while(|&(i, _)| plan.instances[i].key != instance.key)
+            .peekable();
+        let in_batch = walk.peek()?.1.map(|b| b.number);
+        let batch: Vec<Instance> = walk
+            .take_while(|&(i, b)| {
+                b.map(|b| b.number) == in_batch && plan.instances[i].step_id() == instance.step_id()
             })
-            .map(|&(i, _)| &self.plan.instances[i])
+            .map(|(i, _)| &plan.instances[i])
             .filter(|i| {
                 matches!(
                     self.state(&i.key),
@@ -97,7 +95,10 @@ impl Walk<'_, '_> {
         view.host = None;
         view.target = None;
         self.prompter.show(&super::view::render(&view, false));
-        let hosts: Vec<String> = batch.iter().filter_map(|i| i.host.clone()).collect();
+        let hosts: Vec<String> = batch
+            .iter()
+            .filter_map(|i| i.host().map(str::to_string))
+            .collect();
         let confirmed = match self.prompter.confirm_parallel(&view, &hosts, at_once) {
             Ok(b) => b,
             Err(s) => return Ok(Some(super::stopped(s))),
@@ -170,17 +171,14 @@ impl Walk<'_, '_> {
             loop {
                 while running < at_once && next < batch.len() && !interrupt::interrupted() {
                     let instance = &batch[next];
-                    let target = instance
-                        .host
-                        .as_ref()
-                        .and_then(|_| plan.reach(instance).short());
+                    let target = instance.host().and_then(|_| plan.reach(instance).short());
                     self.record(NewEvent::instance_dispatched(instance, target))?;
                     self.prompter.show(&format!(
                         "   → {}: started",
-                        instance.host.as_deref().unwrap_or(&instance.key)
+                        instance.host().unwrap_or(&instance.key)
                     ));
                     let bar = self.prompter.action_bar();
-                    bar.set_prefix(instance.host.clone().unwrap_or_default());
+                    bar.set_prefix(instance.host().unwrap_or_default().to_string());
                     bar.set_style(
                         ProgressStyle::with_template("   {spinner} {prefix:<12} {msg}")
                             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -233,7 +231,7 @@ impl Walk<'_, '_> {
         ended: &Result<Outcome, Failure>,
         output_dir: &std::path::Path,
     ) -> Result<(), Error> {
-        let host = instance.host.as_deref().unwrap_or(&instance.key);
+        let host = instance.host().unwrap_or(&instance.key);
         let step = self.plan.step_of(instance).step;
         match ended {
             Ok(outcome) => {

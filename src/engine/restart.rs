@@ -324,7 +324,7 @@ impl Walk<'_, '_> {
         };
         let view = self.view(instance);
         self.prompter.show(&super::view::render(&view, false));
-        let host = instance.host.clone().unwrap_or_default();
+        let host = instance.host().unwrap_or_default().to_string();
         self.prompter.show(&format!(
             "   The restart of {host} was sent before stepwise stopped: it is not sent again; waiting for {host} to answer."
         ));
@@ -416,7 +416,7 @@ pub(super) fn run_action(
 /// On resume, a host whose restart was sent may still be down: what the checks found about its
 /// instance (it cannot be reached) is a warning, not blocking, since the walk waits for it.
 pub(super) fn while_restarting(
-    report: &mut crate::dryrun::Report<'_>,
+    report: &mut crate::dryrun::Problems<'_>,
     recorder: &std::sync::Mutex<crate::journal::Recorder>,
 ) {
     use crate::actions::Severity;

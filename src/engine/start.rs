@@ -117,7 +117,7 @@ pub fn run(opts: RunOptions) -> Result<ExitCode, Error> {
     for (role, hosts) in prompter.given_hosts() {
         bindings.hosts.entry(role).or_insert(hosts);
     }
-    let used_roles = used_roles(&rb, &bindings);
+    let used_roles = crate::plan::used_roles(&rb, &bindings);
     for role in &rb.roles {
         if bindings.hosts.contains_key(&role.id) || !used_roles.contains(&role.id) {
             continue;
@@ -196,20 +196,6 @@ fn mask_secrets(rb: &Runbook, bindings: &mut Bindings) {
     }
 }
 
-/// Roles that a step of the plan (for the values known) runs on.
-fn used_roles(rb: &Runbook, bindings: &Bindings) -> Vec<String> {
-    let plan = Plan::new(rb, bindings);
-    let mut roles: Vec<String> = plan
-        .phases
-        .iter()
-        .flat_map(|p| p.steps.iter())
-        .filter_map(|s| s.step.on.as_ref().map(|o| o.value.clone()))
-        .collect();
-    roles.sort();
-    roles.dedup();
-    roles
-}
-
 fn walk(
     plan: &Plan,
     bindings: &Bindings,
@@ -238,17 +224,15 @@ fn walk(
             return Ok(ending);
         }
     };
-    let mut report = dryrun::check_plan(
-        plan,
-        bindings,
-        &CheckOptions {
-            interactive: false,
-            env: CheckEnv {
-                backup_dir: Some(backup_dir),
-            },
-            hosts: Some(hosts.clone()),
+    let opts = CheckOptions {
+        interactive: false,
+        env: CheckEnv {
+            backup_dir: Some(backup_dir),
         },
-    );
+        hosts: Some(hosts.clone()),
+    };
+    // Only what is not ok is kept: the rest is counted.
+    let mut report = dryrun::check_plan(plan, bindings, &opts).problems();
     super::restart::while_restarting(&mut report, &recorder);
     let mut walk = Walk {
         plan,

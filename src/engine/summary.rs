@@ -68,8 +68,7 @@ pub fn plan_view(plan: &Plan, progress: &Progress, current: Option<&str>) -> Str
     let mut out = String::from("\n   The plan:\n");
     let mut left = 0;
     // In the walk's order: a host-major phase batch by batch.
-    let order = crate::fleet::order(plan);
-    for i in order.slots.iter().map(|&(i, _)| &plan.instances[i]) {
+    for i in crate::fleet::walk(plan).map(|(i, _)| &plan.instances[i]) {
         let state = progress.state(&i.key);
         let mark = match state {
             InstanceState::Done(_) => "[x]",
@@ -170,7 +169,7 @@ pub fn end_of_run(plan: &Plan, progress: &Progress, run_dir: &Path, now: Timesta
     for i in &plan.instances {
         let state = progress.state(&i.key);
         all.add(state);
-        hosts.entry(i.host.as_deref()).or_default().add(state);
+        hosts.entry(i.host()).or_default().add(state);
     }
     let n = plan.instances.len();
     let mut out = format!(

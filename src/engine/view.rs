@@ -105,14 +105,9 @@ pub fn known_issues(plan: &Plan, step: &Step, host: Option<&str>) -> Vec<KnownIs
 /// Builds the view of a step instance (or of a workaround step, with no plan instance).
 pub fn step_view(plan: &Plan, instance: &Instance) -> StepView {
     let planned = plan.step_of(instance);
-    let phase = &plan.phases[instance.phase];
+    let phase = &plan.phases[instance.phase()];
     let scoped = plan.for_instance(instance);
-    let mut view = view_of(
-        &scoped,
-        planned.step,
-        instance.host.as_deref(),
-        &instance.key,
-    );
+    let mut view = view_of(&scoped, planned.step, instance.host(), &instance.key);
     view.ordinal = crate::fleet::position(plan, instance);
     view.total = plan.instances.len();
     view.number = planned.number.clone();
@@ -123,7 +118,7 @@ pub fn step_view(plan: &Plan, instance: &Instance) -> StepView {
 
 /// Says where the view's automation runs, for an instance on a host.
 pub fn set_target(view: &mut StepView, plan: &Plan, instance: &Instance) {
-    if instance.host.is_none() {
+    if instance.host().is_none() {
         return;
     }
     let reach = plan.reach(instance);

@@ -660,7 +660,7 @@ impl NewEvent {
     /// An event about a step instance, with its host.
     fn on(instance: &Instance, kind: EventKind) -> NewEvent {
         NewEvent {
-            host: instance.host.clone(),
+            host: instance.host().map(str::to_string),
             ..NewEvent::new(kind)
         }
     }

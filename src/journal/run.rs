@@ -394,14 +394,14 @@ impl<'a> NewRun<'a> {
             runbook_sha256: self.source.content_hash(),
             params,
             secret_params,
-            hosts: self.plan.hosts.clone(),
+            hosts: (*self.plan.hosts).clone(),
             operator: self.identity.operator.clone(),
             machine: self.identity.machine.clone(),
             started: self.started,
             rehearsal: self.rehearsal,
             stepwise_version: env!("CARGO_PKG_VERSION").to_string(),
             backup_dir: self.backup_dir.clone(),
-            inventory: self.plan.inventory.clone(),
+            inventory: (*self.plan.inventory).clone(),
         }
     }
 }

@@ -859,3 +859,97 @@ fn json_of_a_clean_check_exits_0() {
     assert_eq!(doc["blocking"], false);
     assert_eq!(doc["summary"]["blocking"], 0);
 }
+
+/// A runbook with one host-major phase of a manual step and a check per host: the folder of
+/// each host under `dir`, of which only W1's exists.
+const ROLLING: &str = r#"id: rolling
+title: Rolling
+article: KB1
+product: P
+parameters:
+  - { name: dir, type: path, prompt: Folder to look at }
+roles:
+  - { id: web, title: Web servers, hosts: [W1, W2, W3] }
+phases:
+  - id: rolling
+    title: Update each web server
+    for_each_host: web
+    serial: 2
+    steps:
+      - { id: drain, title: "Drain {{ host }}", on: web }
+      - id: look
+        title: Look on {{ host }}
+        on: web
+        action: { type: check, checks: [ { exists: '{{ dir }}/{{ host }}' } ] }
+"#;
+
+unix_only! {
+"the findings name the folders with Unix separators";
+/// The plan of a host-major phase is listed batch by batch (the walk's order), its findings in
+/// plan order, each checked as it is written, and the summary counts what was written.
+#[test]
+fn a_host_major_phase_is_listed_batch_by_batch_and_its_findings_in_plan_order() {
+    let case = Case::from_yaml(ROLLING);
+    fs::create_dir(case.path("dir").join("W1")).unwrap();
+    let out = case.check(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout.replace(&case.show("dir"), "DIR");
+    let plan = &text[text.find("Plan\n").expect("a plan")..];
+    assert_eq!(
+        plan,
+        "Plan
+  1. Update each web server
+     on each host of Web servers (web) in turn, 2 at a time: W1 and W2, then W3; the walk stops and asks at the first host that fails
+    1.1   drain@W1  Drain W1  [manual]
+    1.1   drain@W2  Drain W2  [manual]
+    1.2   look@W1  Look on W1  [check]
+          check    exists DIR/W1
+    1.2   look@W2  Look on W2  [check]
+          check    exists DIR/W2
+    1.1   drain@W3  Drain W3  [manual]
+    1.2   look@W3  Look on W3  [check]
+          check    exists DIR/W3
+
+Findings
+  Runbook
+    ok        parameter dir: DIR (given)
+    ok        hosts of role web: W1, W2, W3 (the default)
+  1. Update each web server
+    ok        drain@W1: manual step: the operator does it and confirms
+    ok        drain@W2: manual step: the operator does it and confirms
+    ok        drain@W3: manual step: the operator does it and confirms
+    ok        look@W1: DIR/W1 exists: yes (a folder)
+    warning   look@W2: DIR/W2 exists: does not exist (names are matched ignoring case)
+              to do: Create or restore DIR/W2, or point `dir` at the right place (--set dir=FOLDER)
+    warning   look@W3: DIR/W3 exists: does not exist (names are matched ignoring case)
+              to do: Create or restore DIR/W3, or point `dir` at the right place (--set dir=FOLDER)
+
+6 ok, 2 warnings, 0 blocking
+"
+    );
+
+    let json = case.check(&["--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("one JSON document");
+    let keys = |list: &str, field: &str| -> Vec<String> {
+        doc[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e[field].as_str().unwrap_or("-").to_string())
+            .collect()
+    };
+    assert_eq!(
+        keys("plan", "key"),
+        ["drain@W1", "drain@W2", "look@W1", "look@W2", "drain@W3", "look@W3"]
+    );
+    assert_eq!(
+        keys("findings", "instance"),
+        ["-", "-", "drain@W1", "drain@W2", "drain@W3", "look@W1", "look@W2", "look@W3"]
+    );
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({ "ok": 6, "warnings": 2, "blocking": 0 })
+    );
+    assert_eq!(doc["blocking"], false);
+}
+}

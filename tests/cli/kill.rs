@@ -572,7 +572,7 @@ fn verify(case: &Case, in_doubt_done: bool, last_kill: Option<Instant>) -> Verdi
         assert_eq!(x.terminal, 1, "{}: {x:?}\n{}", instance.key, context());
         assert!(!x.open && !x.awaiting_resolution, "{}: {x:?}", instance.key);
         assert_eq!(x.resolved.len(), x.interrupted, "{}: {x:?}", instance.key);
-        let expected = if in_doubt_done && DONE_WHEN_IN_DOUBT.contains(&instance.step_id.as_str()) {
+        let expected = if in_doubt_done && DONE_WHEN_IN_DOUBT.contains(&instance.step_id()) {
             Resolution::Done
         } else {
             Resolution::NotDone
