@@ -63,9 +63,9 @@ fn called_back(script: &str) -> String {
         return env!("CARGO_BIN_EXE_stepwise").to_string();
     }
     let end = script
-        .find("stepwise.exe")
-        .unwrap_or_else(|| panic!("the script names no stepwise.exe:\n{script}"))
-        + "stepwise.exe".len();
+        .rfind("\\stepwise.exe")
+        .unwrap_or_else(|| panic!("the script names no path of stepwise.exe:\n{script}"))
+        + "\\stepwise.exe".len();
     let start = script[..end]
         .rfind(|c: char| c == '\'' || c == '"' || c.is_whitespace())
         .map_or(0, |i| i + 1);

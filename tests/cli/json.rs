@@ -279,15 +279,16 @@ fn json_paths_are_the_folders_given_even_past_260_characters() {
     let state = given(&deep.join("runs"));
     assert!(state.len() > 300, "{state}");
     let answers = given(&root().join("examples/hmc45-rehearsal.yaml"));
+    // From a short folder: Windows cannot start a process in a folder past 260 characters.
     let out = Stepwise::new()
-        .current_dir(&deep)
+        .current_dir(sw.dir())
         .args(["run", "hmc45-ur6", "--rehearse", "--state-dir", &state])
         .args(["--answers", &answers])
         .run();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let again = |args: &[&str]| {
         let out = Stepwise::new()
-            .current_dir(&deep)
+            .current_dir(sw.dir())
             .args(args)
             .args(["--state-dir", &state, "--json"])
             .stdout();
@@ -304,7 +305,9 @@ fn json_paths_are_the_folders_given_even_past_260_characters() {
     let dir = format!("{state}{sep}{run_id}");
     assert_eq!(list["runs"][0]["dir"], dir.as_str());
     assert!(
-        crate::common::local_path(&dir).join("journal.jsonl").is_file(),
+        crate::common::local_path(&dir)
+            .join("journal.jsonl")
+            .is_file(),
         "{dir}"
     );
     let detail = again(&["status", &run_id]);
