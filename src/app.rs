@@ -485,7 +485,7 @@ fn validate_json(arg: &str, source: &Source, loaded: &runbook::Loaded) -> serde_
                 "line": d.pos.line,
                 "column": d.pos.col,
                 "severity": d.severity.word(),
-                "code": d.code(),
+                "code": d.code.as_str(),
                 "message": d.message,
             })
         })

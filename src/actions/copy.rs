@@ -559,15 +559,7 @@ fn check_room(
     let (new, backups) = needs(a, dests);
     let to_shown = &s.to_shown;
     let Some(free) = fsops::free_space(to) else {
-        return vec![Finding::warning(
-            instance,
-            format!("free disk space for {to_shown}"),
-            "cannot be checked on this system",
-            format!(
-                "Make sure {to_shown} has room for {}",
-                fsops::human_bytes(new + backups)
-            ),
-        )];
+        return vec![room_unknown(instance, to_shown, new + backups)];
     };
     let mut out = Vec::new();
     let backup_fs = backup_dir.filter(|_| backups > 0);
@@ -585,21 +577,34 @@ fn check_room(
     if let Some(b) = backup_fs
         && !same_fs
     {
-        let shown = b.display().to_string();
-        match fsops::free_space(b) {
-            Some(free) => out.push(room_finding(instance, &shown, "the backups", backups, free)),
-            None => out.push(Finding::warning(
-                instance,
-                format!("free disk space for {shown}"),
-                "cannot be checked on this system",
-                format!(
-                    "Make sure {shown} has room for {}",
-                    fsops::human_bytes(backups)
-                ),
-            )),
-        }
+        out.push(local_room_finding(instance, b, "the backups", backups));
     }
     out
+}
+
+/// Whether the folder `dir` on this machine has room for `need` bytes of `what`, or a warning
+/// where this system cannot tell its free space.
+pub(super) fn local_room_finding(
+    instance: &Instance,
+    dir: &Path,
+    what: &str,
+    need: u64,
+) -> Finding {
+    let shown = dir.display().to_string();
+    match fsops::free_space(dir) {
+        Some(free) => room_finding(instance, &shown, what, need, free),
+        None => room_unknown(instance, &shown, need),
+    }
+}
+
+/// The warning for a folder (as shown) whose free space this system cannot tell.
+fn room_unknown(instance: &Instance, dir: &str, need: u64) -> Finding {
+    Finding::warning(
+        instance,
+        format!("free disk space for {dir}"),
+        "cannot be checked on this system",
+        format!("Make sure {dir} has room for {}", fsops::human_bytes(need)),
+    )
 }
 
 pub(super) fn room_finding(

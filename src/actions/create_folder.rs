@@ -483,6 +483,15 @@ pub(super) fn execute_remote(
         State::Missing { create, above, .. } => {
             for dir in &create {
                 if let Err(e) = s.create_dir(dir) {
+                    // Asked and not answered: the host may make it yet.
+                    if let crate::target::ssh::ChangeError::Unknown(why) = &e {
+                        return Err(Failure::new(
+                            FailureKind::OutcomeUnknown,
+                            format!(
+                                "the creation of {dir} was sent to {host} and got no answer ({why}): whether it was made is unknown"
+                            ),
+                        ));
+                    }
                     // Created between the look and now (another attempt): there, as asked.
                     let there = matches!(s.metadata(dir), Ok(Some(m)) if m.kind == Kind::Folder);
                     if !there {

@@ -393,6 +393,21 @@ pub enum FailureKind {
     /// The connection to the host dropped while the action ran: its outcome is unknown (it may
     /// have finished on the host), so it is neither done nor failed.
     ConnectionLost,
+    /// The connection is still open, but a request that changes the host (the move of a
+    /// written file into place) got no answer in time: the host may carry it out yet, so the
+    /// outcome is unknown, neither done nor failed.
+    OutcomeUnknown,
+}
+
+impl FailureKind {
+    /// Whether the action's outcome is unknown: it may have done its work on the host, so it
+    /// must be recorded neither as done nor as failed, and is answered from evidence.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            FailureKind::ConnectionLost | FailureKind::OutcomeUnknown
+        )
+    }
 }
 
 /// A failed execution: what went wrong, and what had been done before it.

@@ -22,7 +22,7 @@ use super::{
 };
 use crate::plan::{Instance, Plan};
 use crate::runbook::{Action, Assertion, CheckAction, CommandAction, Template, WriteFileAction};
-use crate::target::ssh::{RemoteEnd, Session, Stat};
+use crate::target::ssh::{ChangeError, RemoteEnd, Session, Stat};
 use crate::target::{Shell, shell};
 
 /// How long a program lookup on a host may take.
@@ -351,20 +351,25 @@ fn write_file(
         &format!(".{}.stepwise-part", a.file),
     );
     let like = existing.map(|_| target.as_str());
+    // Until the move is sent, only the temporary file has been touched: a failure here is a
+    // failure, and the destination is as it was.
+    let unchanged = format!("{target} on {host} is unchanged");
+    crate::target::ssh::hold("write");
     s.write(&tmp, content.as_bytes(), like)
-        .map_err(|e| io(format!("cannot write {tmp} on {host}: {e}")))?;
-    let back = s
-        .read(&tmp)
-        .map_err(|e| io(format!("cannot read back {tmp} on {host}: {e}")))?;
+        .map_err(|e| io(format!("cannot write {tmp} on {host}: {e}; {unchanged}")))?;
+    let back = s.read(&tmp).map_err(|e| {
+        io(format!(
+            "cannot read back {tmp} on {host}: {e}; {unchanged}"
+        ))
+    })?;
     let (want, got) = (sha256(content.as_bytes()), sha256(&back));
     if want != got {
         return Err(Failure::new(
             FailureKind::Verify,
-            format!("{tmp} on {host}: SHA-256 {got} after writing, expected {want}"),
+            format!("{tmp} on {host}: SHA-256 {got} after writing, expected {want}; {unchanged}"),
         ));
     }
-    move_into_place(s, &tmp, &target)
-        .map_err(|e| io(format!("cannot move {tmp} to {target} on {host}: {e}")))?;
+    move_into_place(s, &tmp, &target).map_err(|e| move_failure(&tmp, &target, host, e))?;
     Ok(Outcome {
         summary: match &backup {
             Some(b) => format!(
@@ -382,11 +387,31 @@ fn write_file(
     })
 }
 
+/// The failure of moving a written file into place: a refusal leaves the destination as it was;
+/// a move sent without an answer may still happen on the host, so its outcome is unknown
+/// ([`FailureKind::OutcomeUnknown`]), never a failure.
+pub(super) fn move_failure(tmp: &str, target: &str, host: &str, e: ChangeError) -> Failure {
+    match e {
+        ChangeError::NotDone(why) => Failure::new(
+            FailureKind::Io,
+            format!(
+                "cannot move {tmp} to {target} on {host}: {why}; {target} on {host} is unchanged"
+            ),
+        ),
+        ChangeError::Unknown(why) => Failure::new(
+            FailureKind::OutcomeUnknown,
+            format!(
+                "the move of {tmp} to {target} was sent to {host} and got no answer ({why}): whether {target} was replaced is unknown"
+            ),
+        ),
+    }
+}
+
 /// Moves a temporary file over its target on the host in one step: the SFTP server's
 /// `posix-rename@openssh.com` where it offers it (OpenSSH does), otherwise the shell's move
 /// (`mv -f`, `move /y`, `Move-Item -Force`), since a plain SFTP rename refuses an existing
-/// target.
-pub(super) fn move_into_place(s: &Session, tmp: &str, target: &str) -> Result<(), String> {
+/// target. A move that was sent and not answered is [`ChangeError::Unknown`].
+pub(super) fn move_into_place(s: &Session, tmp: &str, target: &str) -> Result<(), ChangeError> {
     if s.posix_rename(tmp, target)? {
         return Ok(());
     }
@@ -410,10 +435,23 @@ pub(super) fn move_into_place(s: &Session, tmp: &str, target: &str) -> Result<()
             ))
         ),
     };
-    match s.query(&mv, LOOKUP_TIMEOUT) {
-        Ok((0, _)) => Ok(()),
-        Ok((code, out)) => Err(format!("exit {code}: {}", out.trim())),
-        Err(e) => Err(e),
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let mut out = Vec::new();
+    match s.run(&mv, LOOKUP_TIMEOUT, &never, &mut |b| {
+        out.extend_from_slice(b)
+    }) {
+        RemoteEnd::Exited(0) => Ok(()),
+        RemoteEnd::Exited(code) => Err(ChangeError::NotDone(format!(
+            "exit {code}: {}",
+            String::from_utf8_lossy(&out).trim()
+        ))),
+        RemoteEnd::TimedOut => Err(ChangeError::Unknown(format!(
+            "the move did not end within {} s",
+            LOOKUP_TIMEOUT.as_secs()
+        ))),
+        RemoteEnd::Signal(sig) => Err(ChangeError::Unknown(format!("the move was ended by {sig}"))),
+        RemoteEnd::Cancelled => Err(ChangeError::Unknown("the move was cancelled".into())),
+        RemoteEnd::Lost(why) => Err(ChangeError::Unknown(why)),
     }
 }
 
@@ -768,10 +806,13 @@ fn command(
             FailureKind::Killed,
             format!("{shown} was ended by {sig}"),
         )),
+        // The channel is closed and the host asked to kill the command, but an SSH server
+        // need not honour that (OpenSSH does not stop a command without a terminal when its
+        // channel closes): it may still run, and change things, so this is not a failure.
         RemoteEnd::TimedOut => Err(fail(
-            FailureKind::TimedOut,
+            FailureKind::OutcomeUnknown,
             format!(
-                "{shown} did not finish within {} seconds; its channel was closed",
+                "{shown} did not finish within {} seconds; its channel was closed, but it may still be running on {host}",
                 a.timeout_secs
             ),
         )),

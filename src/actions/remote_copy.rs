@@ -32,7 +32,7 @@ use std::sync::atomic::Ordering;
 
 use super::copy::{self, DestFile, DestFound};
 use super::fsops::{self, Pick};
-use super::remote::{folder, host_path, join_host, move_into_place};
+use super::remote::{folder, host_path, join_host, move_failure, move_into_place};
 use super::{
     Done, ExecContext, Failure, FailureKind, Finding, Outcome, Progress, Severity, instance_dir,
     missing_params, plural, set_hints,
@@ -236,19 +236,12 @@ fn room(
         ),
     }];
     if let Some(b) = backup_dir.filter(|_| backups > 0) {
-        let shown = b.display().to_string();
-        out.push(match fsops::free_space(b) {
-            Some(free) => copy::room_finding(instance, &shown, "the backups", backups, free),
-            None => Finding::warning(
-                instance,
-                format!("free disk space for {shown}"),
-                "cannot be checked on this system",
-                format!(
-                    "Make sure {shown} has room for {}",
-                    fsops::human_bytes(backups)
-                ),
-            ),
-        });
+        out.push(copy::local_room_finding(
+            instance,
+            b,
+            "the backups",
+            backups,
+        ));
     }
     out
 }
@@ -345,19 +338,22 @@ pub(super) fn execute(
         };
         let sent = upload(s, &source.path, &tmp, mode, &ctx.cancel, &mut report).and_then(|sent| {
             verify(s, f, &tmp, &sent, &manifest, &ctx.cancel)?;
-            move_into_place(s, &tmp, &target).map_err(|e| {
-                Failure::new(
-                    FailureKind::Io,
-                    format!("cannot move {tmp} to {target} on {host}: {e}"),
-                )
-            })?;
+            move_into_place(s, &tmp, &target).map_err(|e| move_failure(&tmp, &target, host, e))?;
             Ok(sent)
         });
         let (bytes, sha256) = match sent {
             Ok(sent) => sent,
+            // A move without an answer may still happen: the temporary file is left for the
+            // in-doubt survey to find (and to remove once the instance is settled).
+            Err(e) if e.kind == FailureKind::OutcomeUnknown => return Err(e.with_done(done)),
             Err(e) => {
                 let _ = s.remove(&tmp);
-                return Err(e.with_done(done));
+                let unchanged = format!("; {target} on {host} is unchanged");
+                let mut e = e.with_done(done);
+                if !e.message.ends_with(&unchanged) && e.kind != FailureKind::Cancelled {
+                    e.message.push_str(&unchanged);
+                }
+                return Err(e);
             }
         };
         // The SHA-256 read back from the host, which `verify` found equal to the source's.
@@ -416,6 +412,7 @@ fn upload(
 ) -> Result<(u64, String), Failure> {
     let host = &s.target.host;
     let what = format!("cannot copy {} to {tmp} on {host}", from.display());
+    crate::target::ssh::hold("write");
     s.remove(tmp)
         .map_err(|e| Failure::new(FailureKind::Io, format!("{what}: {e}")))?;
     let mut file = std::fs::File::open(from).map_err(|e| {

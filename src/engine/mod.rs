@@ -506,12 +506,13 @@ impl<'p, 'r> Walk<'p, 'r> {
             let over_ssh =
                 matches!(self.plan.reach(instance), Reach::Host(t) if t.kind == TargetKind::Ssh);
             let (text, supports) = match last {
-                // A command on a host: no exit came back. The connection dropped, or stepwise
-                // stopped, while it ran; it may have finished there or still run.
+                // A command on a host: no exit came back. The connection dropped, stepwise
+                // stopped, or it ran past its timeout while it ran; it may have finished there
+                // or still run.
                 Some((_, None)) | None if over_ssh => {
                     let host = instance.host().unwrap_or_default().to_string();
                     let mut text = format!(
-                        "   The connection to {host} ended before the command's exit came back: stepwise cannot know whether it finished (it may have, or may still be running there)."
+                        "   No exit of the command came back from {host} (its connection ended, or it ran past its timeout): stepwise cannot know whether it finished (it may have, or may still be running there)."
                     );
                     if let Some((path, _)) = &last {
                         text.push_str(&format!(" What it printed is in {path}."));
@@ -580,10 +581,13 @@ impl<'p, 'r> Walk<'p, 'r> {
         failure: &FailureView,
     ) -> Result<Flow, Error> {
         let host = instance.host().unwrap_or_default().to_string();
-        let sentence = format!(
-            "the connection to {host} dropped while `{}` ran: its outcome is unknown",
-            instance.key
-        );
+        let sentence = match failure.connection_lost {
+            true => format!(
+                "the connection to {host} dropped while `{}` ran: its outcome is unknown",
+                instance.key
+            ),
+            false => format!("the outcome of `{}` on {host} is unknown", instance.key),
+        };
         let mut text = format!(
             "\n   ✗ {}{}.\n",
             sentence[..1].to_uppercase(),
@@ -956,6 +960,7 @@ impl<'p, 'r> Walk<'p, 'r> {
                         known_issues: view.known_issues.clone(),
                         has_host: instance.host().is_some(),
                         outcome_unknown: false,
+                        connection_lost: false,
                     };
                     self.record(NewEvent::note_added(
                         Some(instance),
@@ -1145,16 +1150,7 @@ impl<'p, 'r> Walk<'p, 'r> {
             }
             Err(mut failure) => {
                 self.record_output(instance, &failure.command.as_deref(), &output_dir)?;
-                // Whatever failed while the connection went away (a write, a move, a copy) may
-                // have reached the host or not: its outcome is unknown, not a failure.
-                // (Not a restart's: its connection goes away on purpose, and it says itself
-                // what failed after.)
-                if session.as_ref().is_some_and(|s| s.is_closed())
-                    && failure.kind != actions::FailureKind::Cancelled
-                    && !matches!(action, Action::Restart(_))
-                {
-                    failure.kind = actions::FailureKind::ConnectionLost;
-                }
+                unknown_if_lost(session.as_deref(), action, &mut failure);
                 let step = self.plan.step_of(instance).step;
                 Ok(Err(self.failure_view(instance, step, &failure)))
             }
@@ -1200,7 +1196,8 @@ impl<'p, 'r> Walk<'p, 'r> {
                 .unwrap_or_default(),
             known_issues: view::known_issues(self.plan, step, instance.host()),
             has_host: instance.host().is_some(),
-            outcome_unknown: failure.kind == actions::FailureKind::ConnectionLost,
+            outcome_unknown: failure.kind.outcome_unknown(),
+            connection_lost: failure.kind == actions::FailureKind::ConnectionLost,
         }
     }
 
@@ -1356,11 +1353,15 @@ impl<'p, 'r> Walk<'p, 'r> {
                         Ok(()) => self.done(&pseudo, Completion::Automated, None)?,
                         Err(f) if f.outcome_unknown => {
                             // Neither done nor failed: said, and journaled as what it is.
-                            let sentence = format!(
-                                "the connection to {} dropped while the workaround step `{key}` ran: its outcome is unknown; look on {} before you go on",
-                                host.unwrap_or_default(),
-                                host.unwrap_or_default()
-                            );
+                            let host = host.unwrap_or_default();
+                            let sentence = match f.connection_lost {
+                                true => format!(
+                                    "the connection to {host} dropped while the workaround step `{key}` ran: its outcome is unknown; look on {host} before you go on"
+                                ),
+                                false => format!(
+                                    "the outcome of the workaround step `{key}` on {host} is unknown; look on {host} before you go on"
+                                ),
+                            };
                             self.record(NewEvent::note_added(
                                 Some(&pseudo),
                                 format!("{sentence} ({})", f.what),
@@ -1379,5 +1380,22 @@ impl<'p, 'r> Walk<'p, 'r> {
             }
         }
         Ok(None)
+    }
+}
+
+/// Whatever failed while the connection went away (a write, a move, a copy) may have reached the
+/// host or not: its outcome is unknown, not a failure. (Not a restart's: its connection goes away
+/// on purpose, and it says itself what failed after.) Used by the walk and by each host's thread
+/// of a parallel step alike.
+pub(crate) fn unknown_if_lost(
+    session: Option<&crate::target::ssh::Session>,
+    action: &Action,
+    failure: &mut Failure,
+) {
+    if session.is_some_and(|s| s.is_closed())
+        && failure.kind != actions::FailureKind::Cancelled
+        && !matches!(action, Action::Restart(_))
+    {
+        failure.kind = actions::FailureKind::ConnectionLost;
     }
 }

@@ -187,9 +187,16 @@ impl Walk<'_, '_> {
                     let (backup_dir, output_dir) = (&backup_dir, &output_dir);
                     let index = next;
                     scope.spawn(move || {
-                        let ended = run_one(
-                            plan, &hosts, &recorder, instance, action, backup_dir, output_dir, &bar,
-                        );
+                        // A host's thread that panics still reports: its action may have done
+                        // part of its work, so its outcome is unknown (and the walk does not
+                        // wait forever for a result that would never come).
+                        let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            run_one(
+                                plan, &hosts, &recorder, instance, action, backup_dir, output_dir,
+                                &bar,
+                            )
+                        }))
+                        .unwrap_or_else(|panic| Err(ended_unexpectedly(instance, &*panic)));
                         bar.finish_and_clear();
                         let _ = tx.send((index, ended));
                     });
@@ -248,7 +255,7 @@ impl Walk<'_, '_> {
                     // Stays started: resume asks about it on its own evidence.
                     self.prompter
                         .show(&format!("   ✗ {host}: stopped: {}", f.message));
-                } else if f.kind == FailureKind::ConnectionLost {
+                } else if f.kind.outcome_unknown() {
                     // Its outcome is unknown: taken up once the others have ended.
                     self.prompter
                         .show(&format!("   ✗ {host}: outcome unknown: {}", f.message));
@@ -261,6 +268,22 @@ impl Walk<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// The outcome of a host's action whose thread panicked: unknown, with what the panic said.
+fn ended_unexpectedly(instance: &Instance, panic: &(dyn std::any::Any + Send)) -> Failure {
+    let said = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string());
+    Failure::new(
+        FailureKind::OutcomeUnknown,
+        format!(
+            "the action on {} stopped on an internal error ({said}) before its end was known",
+            instance.host().unwrap_or(&instance.key)
+        ),
+    )
 }
 
 /// One host's action, on its own thread: its connection (one per host), its progress line, its
@@ -335,8 +358,11 @@ fn run_one(
         cancel: interrupt::cancel_flag(),
         remote: session.as_deref(),
     };
-    let result =
+    let mut result =
         super::restart::run_action(plan, hosts, recorder, &scoped, instance, action, &mut ctx);
+    if let Err(f) = &mut result {
+        super::unknown_if_lost(session.as_deref(), action, f);
+    }
     match unjournaled {
         Some(e) => Err(Failure::new(
             FailureKind::Io,

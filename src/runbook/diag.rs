@@ -1,7 +1,9 @@
 //! Diagnostics: a problem in a runbook, with its position, drawn in one place.
 //!
 //! Every diagnostic is rendered as `FILE:LINE:COL: error|warning: message`, then the source line
-//! and a caret under the culprit, so an operator or author can go straight to it.
+//! and a caret under the culprit, so an operator or author can go straight to it. Each carries a
+//! [`Code`], given where the diagnostic is made, that `validate --json` reports: rewording a
+//! message never changes its code.
 
 use std::fmt::Write as _;
 
@@ -26,91 +28,110 @@ impl Severity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub severity: Severity,
+    pub code: Code,
     pub pos: Pos,
     pub message: String,
 }
 
-/// The stable codes of diagnostics, by what the message says, checked in order: the first
-/// whose needle the message contains gives the code. `validate --json` reports them; tools may
-/// match on them, so a code is never renamed (docs/json.md lists them). A message that matches
-/// none is `invalid-value`.
-pub const CODES: &[(&str, &str)] = &[
-    ("YAML syntax", "yaml-syntax"),
-    ("unknown YAML tag", "yaml-tag"),
-    ("duplicate key", "duplicate-key"),
-    ("expected one YAML document", "yaml-syntax"),
-    ("the file is empty", "empty-file"),
-    ("unknown field `", "unknown-field"),
-    ("is missing the required field", "missing-field"),
-    ("expected a map for", "wrong-type"),
-    ("must be a string", "wrong-type"),
-    ("must be a list", "wrong-type"),
-    ("must be a whole number", "wrong-type"),
-    ("must be true or false", "wrong-type"),
-    ("must be a number of hosts", "wrong-type"),
-    ("must be a time:", "wrong-type"),
-    ("a retry needs `for`", "missing-field"),
-    ("is not a valid id", "invalid-id"),
-    ("is listed twice", "listed-twice"),
-    ("duplicate ", "duplicate-id"),
-    ("unknown parameter type", "unknown-parameter-type"),
-    ("unknown action type", "unknown-action-type"),
-    ("unknown parameter `", "unknown-parameter"),
-    ("unknown role", "unknown-role"),
-    ("unknown known issue", "unknown-known-issue"),
-    ("unknown manifest", "unknown-manifest"),
-    ("escapes the folder", "path-escapes"),
-    ("is an absolute path", "absolute-path"),
-    ("in condition", "bad-condition"),
-    ("the end of the condition", "bad-condition"),
-    ("compare it with", "bad-condition"),
-    ("is not a choice of parameter", "bad-condition"),
-    ("a condition cannot use it", "bad-condition"),
-    ("so `{{ }}` cannot be used in it", "placeholder-not-allowed"),
-    ("`{{`", "bad-placeholder"),
-    ("does not name a parameter", "bad-placeholder"),
-    ("must be at least", "out-of-range"),
-    ("is more than all the hosts", "out-of-range"),
-    ("is longer than `for`", "out-of-range"),
-    ("its phase runs host by host", "step-not-on-phase-role"),
-    ("not be empty", "empty-value"),
-    ("needs at least one", "empty-list"),
-    ("has no steps", "empty-list"),
-    ("needs a non-empty", "empty-list"),
-    ("is only for", "misplaced-field"),
-    ("needs `on:` a role", "misplaced-field"),
-    ("needs the step to run `on:` a role", "misplaced-field"),
-    ("belongs to a step, not to a phase", "misplaced-field"),
-    ("goes only with", "misplaced-field"),
-    ("cannot have a default", "misplaced-field"),
-    ("must be 64 hexadecimal digits", "bad-hash"),
-];
+/// Declares [`Code`] with the stable string of each variant, and [`Code::ALL`].
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident = $text:literal,)+) => {
+        /// What kind of problem a diagnostic is. `validate --json` reports it as a stable
+        /// string; tools may match on it, so a code's string is never changed (docs/json.md
+        /// lists them all). Each diagnostic is given its code where it is made, never from its
+        /// wording.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum Code {
+            $($(#[$doc])* $variant,)+
+        }
 
-/// The code of a diagnostic with this message (see [`CODES`]).
-pub fn code_of(message: &str) -> &'static str {
-    CODES
-        .iter()
-        .find(|(needle, _)| message.contains(needle))
-        .map_or("invalid-value", |(_, code)| code)
+        impl Code {
+            /// Every code, in the order docs/json.md lists them.
+            pub const ALL: &[Code] = &[$(Code::$variant,)+];
+
+            /// The code as `validate --json` writes it: `unknown-field`, `wrong-type`, ...
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $text,)+
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// The file is not YAML, or holds several documents.
+    YamlSyntax = "yaml-syntax",
+    /// A YAML tag (`!tag`), which stepwise would ignore.
+    YamlTag = "yaml-tag",
+    /// A key appears twice in one map.
+    DuplicateKey = "duplicate-key",
+    /// The file is empty.
+    EmptyFile = "empty-file",
+    /// A field the format does not have.
+    UnknownField = "unknown-field",
+    /// A required field is missing.
+    MissingField = "missing-field",
+    /// A value of the wrong kind (a list for a string, a word for a number).
+    WrongType = "wrong-type",
+    /// An id that is not lower-case letters, digits, `-` and `_`.
+    InvalidId = "invalid-id",
+    /// An id used twice.
+    DuplicateId = "duplicate-id",
+    /// A name given twice in one list (a warning for files).
+    ListedTwice = "listed-twice",
+    /// A parameter `type` the format does not have.
+    UnknownParameterType = "unknown-parameter-type",
+    /// An action `type` the format does not have.
+    UnknownActionType = "unknown-action-type",
+    /// A placeholder or a condition names no declared parameter.
+    UnknownParameter = "unknown-parameter",
+    /// A role that is not declared.
+    UnknownRole = "unknown-role",
+    /// A known issue that is not declared.
+    UnknownKnownIssue = "unknown-known-issue",
+    /// A manifest that is not declared.
+    UnknownManifest = "unknown-manifest",
+    /// A file name that climbs out of its folder.
+    PathEscapes = "path-escapes",
+    /// A path where a file name is expected.
+    AbsolutePath = "absolute-path",
+    /// A `when` that does not parse, or compares a parameter with a value it cannot have.
+    BadCondition = "bad-condition",
+    /// A `{{ }}` that is not closed or names nothing.
+    BadPlaceholder = "bad-placeholder",
+    /// A `{{ }}` where the value is taken as written.
+    PlaceholderNotAllowed = "placeholder-not-allowed",
+    /// A number outside what the field takes.
+    OutOfRange = "out-of-range",
+    /// A step of a host-major phase that does not run `on:` the phase's role.
+    StepNotOnPhaseRole = "step-not-on-phase-role",
+    /// A text that must not be empty.
+    EmptyValue = "empty-value",
+    /// A list that must not be empty.
+    EmptyList = "empty-list",
+    /// A field where it does not belong.
+    MisplacedField = "misplaced-field",
+    /// A file table's `sha256` that is not 64 hexadecimal digits.
+    BadHash = "bad-hash",
+    /// Any other value the format does not accept.
+    InvalidValue = "invalid-value",
 }
 
 impl Diagnostic {
-    /// The stable code of this diagnostic (`unknown-field`, `wrong-type`, ...).
-    pub fn code(&self) -> &'static str {
-        code_of(&self.message)
-    }
-
-    pub fn error(pos: Pos, message: impl Into<String>) -> Diagnostic {
+    pub fn error(pos: Pos, code: Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
+            code,
             pos,
             message: message.into(),
         }
     }
 
-    pub fn warning(pos: Pos, message: impl Into<String>) -> Diagnostic {
+    pub fn warning(pos: Pos, code: Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
+            code,
             pos,
             message: message.into(),
         }
@@ -240,38 +261,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_by_message() {
-        for (message, code) in [
-            (
-                "unknown field `titel` in the runbook; did you mean `title`?",
-                "unknown-field",
-            ),
-            (
-                "a step is missing the required field `title`",
-                "missing-field",
-            ),
-            ("`title` must be a string, found a list", "wrong-type"),
-            ("duplicate step id `a` (first at line 9)", "duplicate-id"),
-            ("duplicate key `title` (first at line 2)", "duplicate-key"),
-            ("unknown parameter `x` in condition", "unknown-parameter"),
-            (
-                "expected `)`, found the end of the condition",
-                "bad-condition",
-            ),
-            ("`{{` is not closed by `}}`", "bad-placeholder"),
-            (
-                "`a` is listed twice in this copy (first at line 22)",
-                "listed-twice",
-            ),
-            ("something new", "invalid-value"),
-        ] {
-            assert_eq!(code_of(message), code, "{message}");
+    fn codes_are_distinct_lower_case_words() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            let text = code.as_str();
+            assert!(seen.insert(text), "`{text}` twice");
+            assert!(
+                text.split('-')
+                    .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase())),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn renders_caret_under_column() {
-        let d = Diagnostic::error(Pos { line: 2, col: 5 }, "unknown role `web`");
+        let d = Diagnostic::error(
+            Pos { line: 2, col: 5 },
+            Code::UnknownRole,
+            "unknown role `web`",
+        );
         assert_eq!(
             d.render("rb.yaml", "id: x\non: web\n"),
             "rb.yaml:2:5: error: unknown role `web`\n2 | on: web\n  |     ^\n"

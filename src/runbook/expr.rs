@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use super::diag::Code;
 use super::model::Value;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,10 +51,12 @@ pub enum Expr {
     },
 }
 
-/// A parse error with the byte offset in the expression text where it was found.
+/// A parse error with the byte offset in the expression text where it was found, and the code
+/// its diagnostic carries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExprError {
     pub offset: usize,
+    pub code: Code,
     pub message: String,
 }
 
@@ -117,6 +120,7 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, ExprError> {
             '"' | '\'' => {
                 let close = text[i + 1..].find(c).ok_or_else(|| ExprError {
                     offset: start,
+                    code: Code::BadCondition,
                     message: "unterminated string in condition".into(),
                 })?;
                 let s = text[i + 1..i + 1 + close].to_string();
@@ -146,6 +150,7 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, ExprError> {
             '=' => {
                 return Err(ExprError {
                     offset: start,
+                    code: Code::BadCondition,
                     message: "unexpected `=` in condition; to compare, write `==`".into(),
                 });
             }
@@ -153,12 +158,14 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, ExprError> {
                 let word = if c == '&' { "and" } else { "or" };
                 return Err(ExprError {
                     offset: start,
+                    code: Code::BadCondition,
                     message: format!("unexpected `{c}` in condition; write `{word}`"),
                 });
             }
             _ => {
                 return Err(ExprError {
                     offset: start,
+                    code: Code::BadCondition,
                     message: format!("unexpected `{c}` in condition"),
                 });
             }
@@ -224,6 +231,7 @@ impl ExprParser {
         if self.depth > MAX_NESTING {
             return Err(ExprError {
                 offset,
+                code: Code::InvalidValue,
                 message: format!("the condition nests deeper than {MAX_NESTING} levels here"),
             });
         }
@@ -245,6 +253,7 @@ impl ExprParser {
         if self.at >= MAX_TOKENS {
             return Err(ExprError {
                 offset: self.offset(),
+                code: Code::InvalidValue,
                 message: format!(
                     "the condition is too long: more than {MAX_TOKENS} names, values and operators"
                 ),
@@ -260,6 +269,7 @@ impl ExprParser {
                 if close != Tok::Close {
                     return Err(ExprError {
                         offset: at,
+                        code: Code::BadCondition,
                         message: format!("expected `)`, found {}", close.describe()),
                     });
                 }
@@ -282,6 +292,7 @@ impl ExprParser {
                     other => {
                         return Err(ExprError {
                             offset: literal_offset,
+                            code: Code::BadCondition,
                             message: format!(
                                 "expected a quoted string, true, false or a number after `{}`, found {}",
                                 if equal { "==" } else { "!=" },
@@ -299,6 +310,7 @@ impl ExprParser {
             }
             other => Err(ExprError {
                 offset,
+                code: Code::BadCondition,
                 message: format!(
                     "expected a parameter name, `not` or `(`, found {}",
                     other.describe()
@@ -320,6 +332,7 @@ pub fn parse(text: &str) -> Result<Expr, ExprError> {
     if *p.peek() != Tok::End {
         return Err(ExprError {
             offset: p.offset(),
+            code: Code::BadCondition,
             message: format!(
                 "expected `and`, `or` or the end of the condition, found {}",
                 p.peek().describe()
@@ -501,6 +514,7 @@ mod tests {
             err.message,
             "the condition nests deeper than 64 levels here"
         );
+        assert_eq!(err.code, Code::InvalidValue);
         let nots = "not ".repeat(100) + "a";
         assert_eq!(parse(&nots).unwrap_err().offset, 256);
         let long = vec!["a"; 100_000].join(" or ");
@@ -543,7 +557,11 @@ mod tests {
         ];
         for (text, offset, message) in cases {
             let e = parse(text).unwrap_err();
-            assert_eq!((e.offset, e.message.as_str()), (offset, message), "{text}");
+            assert_eq!(
+                (e.offset, e.message.as_str(), e.code),
+                (offset, message, Code::BadCondition),
+                "{text}"
+            );
         }
     }
 }

@@ -8,6 +8,7 @@
 //! whose `: ` YAML read as a second map ("mapping values are not allowed"), which wants quotes.
 //! It only rewrites a message it can improve; anything else passes through unchanged.
 
+use super::diag::Code;
 use super::yaml::{Pos, SyntaxError};
 
 /// A better error for `err` (the scanner's own `info` text) when the source shows what is wrong.
@@ -43,6 +44,7 @@ fn tab_in_indentation(lines: &[&str], line: usize) -> Option<SyntaxError> {
                 line: n,
                 col: col + 1,
             },
+            code: Code::YamlSyntax,
             message: "YAML syntax: a tab in the indentation; use spaces for indentation".into(),
         })
     };
@@ -103,6 +105,7 @@ fn misaligned(lines: &[&str], line: usize) -> Option<SyntaxError> {
             line,
             col: indent + 1,
         },
+        code: Code::YamlSyntax,
         message,
     })
 }
@@ -120,6 +123,7 @@ fn colon_in_value(lines: &[&str], pos: Pos) -> Option<SyntaxError> {
     }
     Some(SyntaxError {
         pos,
+        code: Code::YamlSyntax,
         message: format!(
             "YAML syntax: `: ` inside a value starts a map; put the value in quotes: {}: '{}'",
             key.trim(),
@@ -185,6 +189,7 @@ mod tests {
     fn explained(source: &str, line: usize, info: &str) -> (usize, usize, String) {
         let err = SyntaxError {
             pos: Pos { line, col: 1 },
+            code: Code::YamlSyntax,
             message: info.to_string(),
         };
         let e = explain(source, info, err);

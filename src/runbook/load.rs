@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::diag::{Diagnostic, point_into};
+use super::diag::{Code, Diagnostic, point_into};
 use super::expr::{self, Expr, Literal};
 use super::model::*;
 use super::spec::{self, Node as Spec};
@@ -173,12 +173,12 @@ fn escapes(name: &str) -> bool {
 }
 
 impl<'s> Decoder<'s> {
-    fn error(&mut self, pos: Pos, message: impl Into<String>) {
-        self.diags.push(Diagnostic::error(pos, message));
+    fn error(&mut self, pos: Pos, code: Code, message: impl Into<String>) {
+        self.diags.push(Diagnostic::error(pos, code, message));
     }
 
-    fn warning(&mut self, pos: Pos, message: impl Into<String>) {
-        self.diags.push(Diagnostic::warning(pos, message));
+    fn warning(&mut self, pos: Pos, code: Code, message: impl Into<String>) {
+        self.diags.push(Diagnostic::warning(pos, code, message));
     }
 
     /// Opens a map, reporting unknown fields (with a "did you mean").
@@ -186,6 +186,7 @@ impl<'s> Decoder<'s> {
         let NodeKind::Map(entries) = &node.kind else {
             self.error(
                 node.pos,
+                Code::WrongType,
                 format!("expected a map for {what}, found {}", node.describe()),
             );
             return None;
@@ -196,7 +197,7 @@ impl<'s> Decoder<'s> {
                     .iter()
                     .find(|(w, field, _)| *w == what && *field == key.text);
                 if let Some((_, _, message)) = misplaced {
-                    self.error(key.pos, *message);
+                    self.error(key.pos, Code::MisplacedField, *message);
                     continue;
                 }
                 let message = match suggest(&key.text, known.names()) {
@@ -210,7 +211,7 @@ impl<'s> Decoder<'s> {
                         known.names().collect::<Vec<_>>().join(", ")
                     ),
                 };
-                self.error(key.pos, message);
+                self.error(key.pos, Code::UnknownField, message);
             }
         }
         Some(Fields {
@@ -225,6 +226,7 @@ impl<'s> Decoder<'s> {
         if node.is_none() {
             self.error(
                 f.pos,
+                Code::MissingField,
                 format!("{} is missing the required field `{key}`", f.what),
             );
         }
@@ -237,6 +239,7 @@ impl<'s> Decoder<'s> {
             _ => {
                 self.error(
                     node.pos,
+                    Code::WrongType,
                     format!("`{field}` must be a string, found {}", node.describe()),
                 );
                 None
@@ -257,7 +260,7 @@ impl<'s> Decoder<'s> {
         let text = self.string(node, field)?;
         if !is_id(&text) {
             self.error(
-                node.pos,
+                node.pos, Code::InvalidId,
                 format!(
                     "`{text}` is not a valid id: use lower-case letters, digits, `-` and `_`, starting with a letter"
                 ),
@@ -276,6 +279,7 @@ impl<'s> Decoder<'s> {
             NodeKind::Scalar { text, .. } if !node.is_null() => {
                 self.error(
                     node.pos,
+                    Code::WrongType,
                     format!("`{field}` must be true or false, found `{text}`"),
                 );
                 None
@@ -283,6 +287,7 @@ impl<'s> Decoder<'s> {
             _ => {
                 self.error(
                     node.pos,
+                    Code::WrongType,
                     format!("`{field}` must be true or false, found {}", node.describe()),
                 );
                 None
@@ -302,6 +307,7 @@ impl<'s> Decoder<'s> {
         };
         self.error(
             node.pos,
+            Code::WrongType,
             format!("`{field}` must be a whole number, found {found}"),
         );
         None
@@ -314,6 +320,7 @@ impl<'s> Decoder<'s> {
             _ => {
                 self.error(
                     node.pos,
+                    Code::WrongType,
                     format!("`{field}` must be a list, found {}", node.describe()),
                 );
                 &[]
@@ -333,7 +340,7 @@ impl<'s> Decoder<'s> {
         items.iter().filter_map(|n| self.string(n, field)).collect()
     }
 
-    /// A list of host names, each checked ([`host_list_problem`]).
+    /// A list of host names, each checked ([`host_list_fault`]).
     fn host_names(&mut self, f: &Fields, field: &str) -> Vec<String> {
         let hosts = self.spanned_strings(f, field);
         self.check_hosts(&hosts);
@@ -342,8 +349,8 @@ impl<'s> Decoder<'s> {
 
     fn check_hosts(&mut self, hosts: &[Spanned<String>]) {
         let names: Vec<String> = hosts.iter().map(|h| h.value.clone()).collect();
-        if let Some((i, problem)) = super::model::host_list_problem(&names) {
-            self.error(hosts[i].pos, problem);
+        if let Some((i, code, problem)) = super::model::host_list_fault(&names) {
+            self.error(hosts[i].pos, code, problem);
         }
     }
 
@@ -369,6 +376,7 @@ impl<'s> Decoder<'s> {
                             let pos = point_into(self.source, node.pos, &text, offset);
                             self.error(
                                 pos,
+                                Code::InvalidValue,
                                 "`{{ host }}` is only known in a step that runs `on:` a role",
                             );
                         }
@@ -382,14 +390,14 @@ impl<'s> Decoder<'s> {
                             ),
                             None => format!("unknown parameter `{name}` in `{{{{ }}}}`"),
                         };
-                        self.error(pos, message);
+                        self.error(pos, Code::UnknownParameter, message);
                     }
                 }
                 Some(t)
             }
             Err(e) => {
                 let pos = point_into(self.source, node.pos, &text, e.offset);
-                self.error(pos, e.message);
+                self.error(pos, Code::BadPlaceholder, e.message);
                 None
             }
         }
@@ -415,7 +423,7 @@ impl<'s> Decoder<'s> {
             Ok(e) => e,
             Err(err) => {
                 let pos = point_into(self.source, node.pos, &text, err.offset);
-                self.error(pos, err.message);
+                self.error(pos, err.code, err.message);
                 return None;
             }
         };
@@ -431,7 +439,7 @@ impl<'s> Decoder<'s> {
                     ),
                     None => format!("unknown parameter `{}` in condition", name.name),
                 };
-                self.error(at(), message);
+                self.error(at(), Code::UnknownParameter, message);
                 ok = false;
                 continue;
             };
@@ -442,6 +450,7 @@ impl<'s> Decoder<'s> {
                 (None, _) => {
                     self.error(
                         at(),
+                        Code::BadCondition,
                         format!(
                             "parameter `{}` is a {}, not a bool; compare it with `==` or `!=`",
                             name.name,
@@ -455,6 +464,7 @@ impl<'s> Decoder<'s> {
                     let pos = point_into(self.source, node.pos, &text, lit_at);
                     self.error(
                         pos,
+                        Code::BadCondition,
                         format!(
                             "parameter `{}` is a bool; compare it with true or false",
                             name.name
@@ -466,6 +476,7 @@ impl<'s> Decoder<'s> {
                     let pos = point_into(self.source, node.pos, &text, lit_at);
                     self.error(
                         pos,
+                        Code::BadCondition,
                         format!(
                             "\"{s}\" is not a choice of parameter `{}`; expected one of: {}",
                             name.name,
@@ -477,6 +488,7 @@ impl<'s> Decoder<'s> {
                 (Some((_, _)), ParamType::Hosts | ParamType::Secret) => {
                     self.error(
                         at(),
+                        Code::BadCondition,
                         format!(
                             "parameter `{}` is a {}; a condition cannot use it",
                             name.name,
@@ -518,7 +530,11 @@ impl<'s> Decoder<'s> {
                 title: self.opt_string(&r, "title"),
             };
             if reference.article.is_none() && reference.url.is_none() && reference.title.is_none() {
-                self.error(r.pos, "a reference needs `article`, `url` or `title`");
+                self.error(
+                    r.pos,
+                    Code::InvalidValue,
+                    "a reference needs `article`, `url` or `title`",
+                );
             }
             out.push(reference);
         }
@@ -548,7 +564,11 @@ impl<'s> Decoder<'s> {
         if let Some(node) = self.required(&f, "phases") {
             let items = self.list(node, "phases");
             if items.is_empty() && matches!(node.kind, NodeKind::Seq(_) | NodeKind::Scalar { .. }) {
-                self.error(node.pos, "a runbook needs at least one phase");
+                self.error(
+                    node.pos,
+                    Code::EmptyList,
+                    "a runbook needs at least one phase",
+                );
             }
             let mut seen: HashMap<String, Pos> = HashMap::new();
             for item in items {
@@ -558,7 +578,7 @@ impl<'s> Decoder<'s> {
                             "duplicate phase id `{}` (first at line {})",
                             phase.id, first.line
                         );
-                        self.error(phase.pos, message);
+                        self.error(phase.pos, Code::DuplicateId, message);
                     } else {
                         seen.insert(phase.id.clone(), phase.pos);
                     }
@@ -588,7 +608,7 @@ impl<'s> Decoder<'s> {
                         }
                         None => format!("unknown known issue `{}`", r.value),
                     };
-                    late.push(Diagnostic::error(r.pos, message));
+                    late.push(Diagnostic::error(r.pos, Code::UnknownKnownIssue, message));
                 }
             }
             for action in [Some(&step.action), step.automation.as_ref()]
@@ -603,7 +623,7 @@ impl<'s> Decoder<'s> {
                         Some(s) => format!("unknown manifest `{}`; did you mean `{s}`?", m.value),
                         None => format!("unknown manifest `{}`", m.value),
                     };
-                    late.push(Diagnostic::error(m.pos, message));
+                    late.push(Diagnostic::error(m.pos, Code::UnknownManifest, message));
                 }
             }
         }
@@ -648,7 +668,11 @@ impl<'s> Decoder<'s> {
         let text = self.opt_string(&b, "text");
         let steps = self.strings(&b, "steps");
         if text.is_none() && steps.is_empty() {
-            self.error(b.pos, "a back-out section needs `text` or `steps`");
+            self.error(
+                b.pos,
+                Code::InvalidValue,
+                "a back-out section needs `text` or `steps`",
+            );
         }
         Some(Backout { text, steps })
     }
@@ -665,7 +689,7 @@ impl<'s> Decoder<'s> {
                 && n.value == crate::plan::HOST_NAME
             {
                 self.error(
-                    n.pos,
+                    n.pos, Code::InvalidValue,
                     "`host` is the name of the host a step instance is for; give the parameter another name",
                 );
             }
@@ -682,7 +706,7 @@ impl<'s> Decoder<'s> {
                             ParamType::ALL.join(", ")
                         ),
                     };
-                    self.error(n.pos, message);
+                    self.error(n.pos, Code::UnknownParameterType, message);
                 }
                 kind
             });
@@ -695,6 +719,7 @@ impl<'s> Decoder<'s> {
             if kind == ParamType::Choice && choices.is_empty() {
                 self.error(
                     p.pos,
+                    Code::EmptyList,
                     format!(
                         "choice parameter `{}` needs a non-empty `choices` list",
                         name.value
@@ -704,7 +729,11 @@ impl<'s> Decoder<'s> {
             if kind != ParamType::Choice
                 && let Some(n) = p.get("choices")
             {
-                self.error(n.pos, "`choices` is only for a choice parameter");
+                self.error(
+                    n.pos,
+                    Code::MisplacedField,
+                    "`choices` is only for a choice parameter",
+                );
             }
             let default = p
                 .get("default")
@@ -714,7 +743,7 @@ impl<'s> Decoder<'s> {
                     "duplicate parameter `{}` (first at line {})",
                     name.value, first.pos.line
                 );
-                self.error(name.pos, message);
+                self.error(name.pos, Code::DuplicateId, message);
                 continue;
             }
             let param = Parameter {
@@ -756,6 +785,7 @@ impl<'s> Decoder<'s> {
             ParamType::Secret => {
                 self.error(
                     node.pos,
+                    Code::MisplacedField,
                     format!("secret parameter `{name}` cannot have a default"),
                 );
                 None
@@ -765,6 +795,7 @@ impl<'s> Decoder<'s> {
                 if !choices.is_empty() && !choices.contains(&text) {
                     self.error(
                         node.pos,
+                        Code::InvalidValue,
                         format!(
                             "default `{text}` is not one of the choices of `{name}`: {}",
                             choices.join(", ")
@@ -796,7 +827,7 @@ impl<'s> Decoder<'s> {
                     "duplicate role `{}` (first at line {})",
                     id.value, first.line
                 );
-                self.error(id.pos, message);
+                self.error(id.pos, Code::DuplicateId, message);
                 continue;
             }
             self.roles.insert(id.value.clone(), id.pos);
@@ -857,7 +888,11 @@ impl<'s> Decoder<'s> {
             let items = self.list(n, "steps");
             if items.is_empty() && !matches!(n.kind, NodeKind::Map(_)) {
                 let name = id.as_ref().map(|i| i.value.as_str()).unwrap_or("");
-                self.error(n.pos, format!("phase `{name}` has no steps"));
+                self.error(
+                    n.pos,
+                    Code::EmptyList,
+                    format!("phase `{name}` has no steps"),
+                );
             }
             for item in items {
                 if let Some(step) = self.step(item) {
@@ -885,7 +920,7 @@ impl<'s> Decoder<'s> {
             for field in ["serial", "max_failures"] {
                 if let Some(n) = f.get(field) {
                     self.error(
-                        n.pos,
+                        n.pos, Code::MisplacedField,
                         format!("`{field}` goes only with `for_each_host` (the role whose hosts the phase walks one batch at a time)"),
                     );
                 }
@@ -908,21 +943,21 @@ impl<'s> Decoder<'s> {
                     )
                 }
             };
-            self.error(node.pos, message);
+            self.error(node.pos, Code::UnknownRole, message);
             return None;
         }
         for step in steps {
             match &step.on {
                 Some(on) if on.value == role => {}
                 Some(on) => self.error(
-                    on.pos,
+                    on.pos, Code::StepNotOnPhaseRole,
                     format!(
                         "step `{}` runs on role `{}`, but its phase runs host by host on role `{role}` (`for_each_host`): every step of the phase must run `on: {role}`; move this step to a phase of its own",
                         step.id, on.value
                     ),
                 ),
                 None => self.error(
-                    step.pos,
+                    step.pos, Code::StepNotOnPhaseRole,
                     format!(
                         "step `{}` runs once, not on a host, but its phase runs host by host on role `{role}` (`for_each_host`): give it `on: {role}`, or move it to a phase of its own",
                         step.id
@@ -954,7 +989,7 @@ impl<'s> Decoder<'s> {
             NodeKind::Scalar { text, .. } if !node.is_null() => text.trim().to_string(),
             _ => {
                 self.error(
-                    node.pos,
+                    node.pos, Code::WrongType,
                     format!(
                         "`serial` must be a number of hosts (1, 2, ...) or a percentage of them (`25%`), found {}",
                         node.describe()
@@ -969,7 +1004,7 @@ impl<'s> Decoder<'s> {
         };
         let Ok(n) = digits.parse::<u32>() else {
             self.error(
-                node.pos,
+                node.pos, Code::WrongType,
                 format!(
                     "`serial` must be a number of hosts (1, 2, ...) or a percentage of them (`25%`), found `{text}`"
                 ),
@@ -980,13 +1015,14 @@ impl<'s> Decoder<'s> {
             (_, 0) => {
                 self.error(
                     node.pos,
+                    Code::OutOfRange,
                     "`serial` must be at least 1 host (or 1%): a batch of no hosts never ends",
                 );
                 None
             }
             (true, 101..) => {
                 self.error(
-                    node.pos,
+                    node.pos, Code::OutOfRange,
                     format!("`serial: {text}` is more than all the hosts: a percentage goes from 1% to 100%"),
                 );
                 None
@@ -1012,7 +1048,7 @@ impl<'s> Decoder<'s> {
                     "duplicate step id `{}` (first at line {})",
                     id.value, first.line
                 );
-                self.error(id.pos, message);
+                self.error(id.pos, Code::DuplicateId, message);
             } else {
                 self.step_ids.insert(id.value.clone(), id.pos);
             }
@@ -1038,7 +1074,7 @@ impl<'s> Decoder<'s> {
                         )
                     }
                 };
-                self.error(n.pos, message);
+                self.error(n.pos, Code::UnknownRole, message);
                 return None;
             }
             Some(Spanned {
@@ -1061,14 +1097,14 @@ impl<'s> Decoder<'s> {
             if let Some(Action::Manual) = &action {
                 if matches!(a, Action::Manual) {
                     self.error(
-                        n.pos,
+                        n.pos, Code::InvalidValue,
                         "an automation must be automated: command, copy, write_file, create_folder or check",
                     );
                     return None;
                 }
             } else if let Some(action) = &action {
                 self.error(
-                    n.pos,
+                    n.pos, Code::MisplacedField,
                     format!(
                         "`automation` is only for a manual step; this step's action is `{}`",
                         action.type_name()
@@ -1115,6 +1151,7 @@ impl<'s> Decoder<'s> {
         if count == 0 {
             self.error(
                 n.pos,
+                Code::OutOfRange,
                 "`parallel` must be at least 1 (the number of hosts the step runs on at once)",
             );
             return 1;
@@ -1122,6 +1159,7 @@ impl<'s> Decoder<'s> {
         if f.get("on").is_none() {
             self.error(
                 n.pos,
+                Code::MisplacedField,
                 "`parallel` needs `on:` a role: a step on no role runs once, on this machine",
             );
         } else if matches!(action, Some(Action::Manual)) {
@@ -1132,6 +1170,7 @@ impl<'s> Decoder<'s> {
             };
             self.error(
                 n.pos,
+                Code::MisplacedField,
                 format!("`parallel` is only for a step with an automated `action`; {what}"),
             );
         }
@@ -1175,7 +1214,7 @@ impl<'s> Decoder<'s> {
                     "duplicate item `{}` in this step (first at line {})",
                     item.id, first.line
                 );
-                self.error(node.pos, message);
+                self.error(node.pos, Code::DuplicateId, message);
                 continue;
             }
             seen.insert(item.id.clone(), node.pos);
@@ -1193,6 +1232,7 @@ impl<'s> Decoder<'s> {
         let NodeKind::Map(_) = node.kind else {
             self.error(
                 node.pos,
+                Code::WrongType,
                 format!("expected a map for {what}, found {}", node.describe()),
             );
             return None;
@@ -1223,7 +1263,7 @@ impl<'s> Decoder<'s> {
                         ACTION_TYPES.join(", ")
                     ),
                 };
-                self.error(type_node.pos, message);
+                self.error(type_node.pos, Code::UnknownActionType, message);
                 return None;
             }
         };
@@ -1261,7 +1301,7 @@ impl<'s> Decoder<'s> {
             Some(n) => match self.integer::<u64>(n, "timeout") {
                 Some(0) => {
                     self.error(
-                        n.pos,
+                        n.pos, Code::OutOfRange,
                         "`timeout` must be at least 1 second (a command with no time stops at once)",
                     );
                     600
@@ -1299,13 +1339,14 @@ impl<'s> Decoder<'s> {
         if name.trim().is_empty() {
             self.error(
                 node.pos,
+                Code::EmptyValue,
                 format!("`{field}` must name a file, not be empty"),
             );
             return None;
         }
         if name.contains("{{") || name.contains("}}") {
             self.error(
-                node.pos,
+                node.pos, Code::PlaceholderNotAllowed,
                 format!(
                     "`{name}`: a file name in `{field}` is taken as written, so `{{{{ }}}}` cannot be used in it; put the parameter in `{folder}`"
                 ),
@@ -1315,6 +1356,7 @@ impl<'s> Decoder<'s> {
         if is_absolute(&name) {
             self.error(
                 node.pos,
+                Code::AbsolutePath,
                 format!("`{name}` is an absolute path, but a file name in `{folder}` is expected"),
             );
             return None;
@@ -1322,6 +1364,7 @@ impl<'s> Decoder<'s> {
         if escapes(&name) {
             self.error(
                 node.pos,
+                Code::PathEscapes,
                 format!("`{name}` escapes the folder `{folder}`; a file name is expected"),
             );
             return None;
@@ -1338,7 +1381,7 @@ impl<'s> Decoder<'s> {
         if let Some(n) = self.required(f, "files") {
             let items = self.list(n, "files");
             if items.is_empty() {
-                self.error(n.pos, "a copy needs at least one file");
+                self.error(n.pos, Code::EmptyList, "a copy needs at least one file");
             }
             for item in items {
                 let Some(name) = self.file_name(item, "files", "from") else {
@@ -1349,7 +1392,7 @@ impl<'s> Decoder<'s> {
                         "`{name}` is listed twice in this copy (first at line {})",
                         first.pos.line
                     );
-                    self.warning(item.pos, message);
+                    self.warning(item.pos, Code::ListedTwice, message);
                     continue;
                 }
                 files.push(Spanned {
@@ -1401,7 +1444,11 @@ impl<'s> Decoder<'s> {
         let node = self.required(f, "checks")?;
         let items = self.list(node, "checks");
         if items.is_empty() {
-            self.error(node.pos, "a check needs at least one entry in `checks`");
+            self.error(
+                node.pos,
+                Code::EmptyList,
+                "a check needs at least one entry in `checks`",
+            );
         }
         let checks = self.assertions(items);
         let retry = self.check_retry(f);
@@ -1420,6 +1467,7 @@ impl<'s> Decoder<'s> {
                 Some(0) => {
                     self.error(
                         n.pos,
+                        Code::OutOfRange,
                         "`wait` must be at least 1 second (the time the host has to come back)",
                     );
                     900
@@ -1437,7 +1485,7 @@ impl<'s> Decoder<'s> {
         };
         if !self.host_known {
             self.error(
-                f.pos,
+                f.pos, Code::MisplacedField,
                 "a restart needs the step to run `on:` a role: a step on no role runs on this machine, which stepwise does not restart",
             );
         }
@@ -1463,6 +1511,7 @@ impl<'s> Decoder<'s> {
             if keys.len() != 1 {
                 self.error(
                     c.pos,
+                    Code::InvalidValue,
                     "a check entry needs exactly one of `exists`, `writable` or `command`",
                 );
                 continue;
@@ -1470,7 +1519,11 @@ impl<'s> Decoder<'s> {
             if keys[0] != "exists"
                 && let Some(n) = c.get("size")
             {
-                self.error(n.pos, "`size` goes only with `exists`");
+                self.error(
+                    n.pos,
+                    Code::MisplacedField,
+                    "`size` goes only with `exists`",
+                );
             }
             let assertion = match keys[0] {
                 "exists" => {
@@ -1512,7 +1565,7 @@ impl<'s> Decoder<'s> {
         let r = self.map(node, "a check's retry", RETRY_FIELDS)?;
         let Some(bound) = r.get("for") else {
             self.error(
-                r.pos,
+                r.pos, Code::MissingField,
                 "a retry needs `for`, the longest the check waits (`for: 5m`): a check never waits without a bound",
             );
             return None;
@@ -1525,7 +1578,7 @@ impl<'s> Decoder<'s> {
                 let every = every?;
                 if every > for_secs {
                     self.error(
-                        n.pos,
+                        n.pos, Code::OutOfRange,
                         format!(
                             "`every` ({}) is longer than `for` ({}): the check would look only once",
                             crate::runbook::model::written_duration(every),
@@ -1566,7 +1619,11 @@ impl<'s> Decoder<'s> {
             .and_then(|n| n.checked_mul(scale));
         match secs {
             Some(0) => {
-                self.error(node.pos, format!("`{field}` must be at least 1 second"));
+                self.error(
+                    node.pos,
+                    Code::OutOfRange,
+                    format!("`{field}` must be at least 1 second"),
+                );
                 None
             }
             Some(s) => Some(s),
@@ -1576,7 +1633,7 @@ impl<'s> Decoder<'s> {
                     false => format!("`{text}`"),
                 };
                 self.error(
-                    node.pos,
+                    node.pos, Code::WrongType,
                     format!(
                         "`{field}` must be a time: seconds (`30`) or a number with `s`, `m` or `h` (`90s`, `5m`, `1h`), found {found}"
                     ),
@@ -1605,7 +1662,7 @@ impl<'s> Decoder<'s> {
                         Some(s) => format!("unknown role `{}`; did you mean `{s}`?", role.value),
                         None => format!("unknown role `{}`", role.value),
                     };
-                    self.error(role.pos, message);
+                    self.error(role.pos, Code::UnknownRole, message);
                 }
             }
             let workaround = self.opt_template(&k, "workaround");
@@ -1623,7 +1680,7 @@ impl<'s> Decoder<'s> {
                     "duplicate known issue `{}` (first at line {})",
                     id.value, first.pos.line
                 );
-                self.error(id.pos, message);
+                self.error(id.pos, Code::DuplicateId, message);
                 continue;
             }
             out.push(KnownIssue {
@@ -1677,7 +1734,7 @@ impl<'s> Decoder<'s> {
                         && (sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()))
                     {
                         let pos = r.get("sha256").map(|n| n.pos).unwrap_or(r.pos);
-                        self.error(pos, "`sha256` must be 64 hexadecimal digits");
+                        self.error(pos, Code::BadHash, "`sha256` must be 64 hexadecimal digits");
                     }
                     let Some(name) = name else { continue };
                     // Cut-short names in an article's table can repeat for different files;
@@ -1688,6 +1745,7 @@ impl<'s> Decoder<'s> {
                     {
                         self.warning(
                             row.pos,
+                            Code::ListedTwice,
                             format!("`{name}` is listed twice in this manifest"),
                         );
                         continue;
@@ -1703,7 +1761,7 @@ impl<'s> Decoder<'s> {
                     "duplicate manifest `{}` (first at line {})",
                     id.value, first.pos.line
                 );
-                self.error(id.pos, message);
+                self.error(id.pos, Code::DuplicateId, message);
                 continue;
             }
             out.push(Manifest {

@@ -16,7 +16,7 @@ pub mod yaml;
 
 use sha2::{Digest, Sha256};
 
-pub use diag::{Diagnostic, Severity};
+pub use diag::{Code, Diagnostic, Severity};
 pub use model::*;
 pub use template::Template;
 
@@ -61,12 +61,13 @@ pub fn load(source: &Source) -> Loaded {
     match yaml::parse(&source.text) {
         Err(e) => Loaded {
             runbook: None,
-            diagnostics: vec![Diagnostic::error(e.pos, e.message)],
+            diagnostics: vec![Diagnostic::error(e.pos, e.code, e.message)],
         },
         Ok(None) => Loaded {
             runbook: None,
             diagnostics: vec![Diagnostic::error(
                 yaml::Pos { line: 1, col: 1 },
+                Code::EmptyFile,
                 "the file is empty; a runbook is a YAML map",
             )],
         },

@@ -4,6 +4,7 @@
 //! consumers may rely on ids being unique and references resolving. Positions are kept on the
 //! nodes that later diagnostics may need to point at; no consumer re-reads YAML.
 
+use super::diag::Code;
 use super::expr::Expr;
 use super::template::Template;
 use super::yaml::Pos;
@@ -547,9 +548,14 @@ impl ManifestFile {
 /// hold `@`, `#`, a comma, white space or a control character, or appear twice (ignoring case,
 /// as Windows does: `MPS01` and `mps01` are one server).
 pub fn host_list_problem(hosts: &[String]) -> Option<(usize, String)> {
+    host_list_fault(hosts).map(|(i, _, problem)| (i, problem))
+}
+
+/// [`host_list_problem`], with the code a runbook diagnostic gives it.
+pub(crate) fn host_list_fault(hosts: &[String]) -> Option<(usize, Code, String)> {
     for (i, host) in hosts.iter().enumerate() {
         if host.is_empty() {
-            return Some((i, "a host name is empty".into()));
+            return Some((i, Code::InvalidValue, "a host name is empty".into()));
         }
         if let Some(c) = host
             .chars()
@@ -562,7 +568,11 @@ pub fn host_list_problem(hosts: &[String]) -> Option<(usize, String)> {
                 ',' => "a comma, which separates host names".into(),
                 _ => "white space or a control character".into(),
             };
-            return Some((i, format!("host name `{host}` cannot hold {what}")));
+            return Some((
+                i,
+                Code::InvalidValue,
+                format!("host name `{host}` cannot hold {what}"),
+            ));
         }
         if let Some(first) = hosts[..i].iter().position(|h| h.eq_ignore_ascii_case(host)) {
             let same = if hosts[first] == *host {
@@ -570,7 +580,11 @@ pub fn host_list_problem(hosts: &[String]) -> Option<(usize, String)> {
             } else {
                 format!(" (as `{}`; host names ignore case)", hosts[first])
             };
-            return Some((i, format!("host `{host}` is listed twice{same}")));
+            return Some((
+                i,
+                Code::ListedTwice,
+                format!("host `{host}` is listed twice{same}"),
+            ));
         }
     }
     None

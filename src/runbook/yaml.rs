@@ -7,6 +7,8 @@
 
 use std::collections::HashMap;
 
+use super::diag::Code;
+
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
@@ -119,10 +121,11 @@ impl Node {
     }
 }
 
-/// A syntax error, with its position.
+/// A syntax error, with its position and the code its diagnostic carries.
 #[derive(Debug, Clone)]
 pub struct SyntaxError {
     pub pos: Pos,
+    pub code: Code,
     pub message: String,
 }
 
@@ -159,6 +162,7 @@ pub fn parse(source: &str) -> Result<Option<Node>, SyntaxError> {
             Err(e) => {
                 let err = SyntaxError {
                     pos: Pos::from_marker(e.marker()),
+                    code: Code::YamlSyntax,
                     message: clean_scan_message(e.info()),
                 };
                 return Err(super::indent::explain(source, e.info(), err));
@@ -171,6 +175,7 @@ pub fn parse(source: &str) -> Result<Option<Node>, SyntaxError> {
     if builder.documents > 1 {
         return Err(SyntaxError {
             pos: builder.second_document.unwrap_or_default(),
+            code: Code::YamlSyntax,
             message: "expected one YAML document, found several".into(),
         });
     }
@@ -235,10 +240,11 @@ struct Builder {
 }
 
 impl Builder {
-    fn fail(&mut self, pos: Pos, message: impl Into<String>) {
+    fn fail(&mut self, pos: Pos, code: Code, message: impl Into<String>) {
         if self.error.is_none() {
             self.error = Some(SyntaxError {
                 pos,
+                code,
                 message: message.into(),
             });
         }
@@ -252,6 +258,7 @@ impl Builder {
         if self.total.values > MAX_VALUES {
             self.fail(
                 pos,
+                Code::InvalidValue,
                 format!("the document expands to more than {MAX_VALUES} values (aliases that repeat aliases?)"),
             );
             return false;
@@ -259,6 +266,7 @@ impl Builder {
         if self.total.text > MAX_TEXT {
             self.fail(
                 pos,
+                Code::InvalidValue,
                 format!(
                     "the document expands to more than {} MiB of text (aliases that repeat aliases?)",
                     MAX_TEXT >> 20
@@ -288,6 +296,7 @@ impl Builder {
         };
         self.fail(
             pos,
+            Code::YamlTag,
             format!(
                 "unknown YAML tag `{shown}`: stepwise reads plain YAML values and would ignore it"
             ),
@@ -299,6 +308,7 @@ impl Builder {
         if self.stack.len() >= MAX_DEPTH {
             self.fail(
                 pos,
+                Code::InvalidValue,
                 format!("lists and maps nest deeper than {MAX_DEPTH} levels here"),
             );
             return;
@@ -326,7 +336,7 @@ impl Builder {
                             key.text, first.pos.line
                         );
                         let pos = key.pos;
-                        self.fail(pos, message);
+                        self.fail(pos, Code::DuplicateKey, message);
                         return;
                     }
                     entries.push((key, node));
@@ -346,6 +356,7 @@ impl Builder {
                         });
                         self.fail(
                             pos,
+                            Code::InvalidValue,
                             "a mapping key must be a plain value, not a list or map",
                         );
                     }
@@ -399,7 +410,7 @@ impl MarkedEventReceiver for Builder {
                     node.pos = pos;
                     self.push_value(node, 0);
                 }
-                None => self.fail(pos, "alias to an unknown anchor"),
+                None => self.fail(pos, Code::InvalidValue, "alias to an unknown anchor"),
             },
             Event::SequenceStart(anchor, tag) => {
                 if self.known_tag(pos, tag.as_ref()) {

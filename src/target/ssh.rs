@@ -300,12 +300,36 @@ pub enum UploadError {
 /// The size of the pieces a file is read, sent and hashed in.
 const CHUNK: usize = 1 << 20;
 
+/// How long an SFTP request waits for its answer on a connection that is still open. A request
+/// that changes the host and gets no answer in that time may still be carried out: see
+/// [`ChangeError::Unknown`].
+pub const SFTP_TIMEOUT_SECS: u64 = 10;
+
 /// What is at a path on a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stat {
     Missing,
     File { size: u64 },
     Folder,
+}
+
+/// Why a request that changes something on the host did not succeed, and so whether the change
+/// may have happened all the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeError {
+    /// Nothing changed: the request was never sent, or the server answered that it refused it.
+    NotDone(String),
+    /// The request was sent and no answer came back (none within the timeout, or the
+    /// connection ended): the server may have carried it out, now or later.
+    Unknown(String),
+}
+
+impl fmt::Display for ChangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChangeError::NotDone(why) | ChangeError::Unknown(why) => f.write_str(why),
+        }
+    }
 }
 
 /// How a remote command ended.
@@ -481,19 +505,11 @@ impl Session {
             return Ok(s.clone());
         }
         let session = self.rt.block_on(async {
-            let channel = self
-                .handle
-                .channel_open_session()
-                .await
-                .map_err(|e| format!("cannot open a channel: {e}"))?;
-            channel
-                .request_subsystem(true, "sftp")
-                .await
-                .map_err(|e| format!("the server offers no SFTP: {e}"))?;
-            russh_sftp::client::SftpSession::new(channel.into_stream())
+            russh_sftp::client::SftpSession::new(sftp_channel(&self.handle).await?)
                 .await
                 .map_err(|e| format!("SFTP failed: {e}"))
         })?;
+        session.set_timeout(SFTP_TIMEOUT_SECS);
         let session = Arc::new(session);
         *slot = Some(session.clone());
         Ok(session)
@@ -577,11 +593,23 @@ impl Session {
         })
     }
 
-    /// Creates one folder (its parent must exist), with the server's default permissions.
-    pub fn create_dir(&self, path: &str) -> Result<(), String> {
-        let sftp = self.sftp()?;
-        self.rt
-            .block_on(async { sftp.create_dir(path).await.map_err(|e| e.to_string()) })
+    /// Creates one folder (its parent must exist), with the server's default permissions. A
+    /// request sent without an answer is [`ChangeError::Unknown`]: the folder may be made yet.
+    pub fn create_dir(&self, path: &str) -> Result<(), ChangeError> {
+        let sftp = self.sftp().map_err(ChangeError::NotDone)?;
+        hold("mkdir");
+        self.rt.block_on(async {
+            match sftp.create_dir(path).await {
+                Ok(()) => Ok(()),
+                Err(e @ russh_sftp::client::error::Error::Status(_)) => {
+                    Err(ChangeError::NotDone(e.to_string()))
+                }
+                Err(russh_sftp::client::error::Error::Timeout) => Err(ChangeError::Unknown(
+                    format!("no answer within {SFTP_TIMEOUT_SECS} s"),
+                )),
+                Err(e) => Err(ChangeError::Unknown(e.to_string())),
+            }
+        })
     }
 
     /// The names in a folder (read-only).
@@ -722,11 +750,15 @@ impl Session {
     /// Renames `from` over `to` in one step, replacing `to`, with the server's
     /// `posix-rename@openssh.com`. `Ok(false)` when the server does not offer it (a plain SFTP
     /// rename refuses an existing target, so the caller moves the file another way).
-    pub fn posix_rename(&self, from: &str, to: &str) -> Result<bool, String> {
-        let (raw, offered) = self.raw()?;
+    /// A refusal by the server is [`ChangeError::NotDone`]; a request sent whose answer never
+    /// came back (the SFTP request timeout on a live connection, or a dropped one) is
+    /// [`ChangeError::Unknown`]: the file may have been moved.
+    pub fn posix_rename(&self, from: &str, to: &str) -> Result<bool, ChangeError> {
+        let (raw, offered) = self.raw().map_err(ChangeError::NotDone)?;
         if !offered {
             return Ok(false);
         }
+        hold("move");
         let mut data = Vec::with_capacity(8 + from.len() + to.len());
         for s in [from, to] {
             data.extend_from_slice(&(s.len() as u32).to_be_bytes());
@@ -739,11 +771,20 @@ impl Session {
                 {
                     Ok(true)
                 }
-                Ok(russh_sftp::protocol::Packet::Status(st)) => {
-                    Err(format!("{}: {}", st.status_code, st.error_message))
-                }
-                Ok(_) => Err("unexpected answer to posix-rename".to_string()),
-                Err(e) => Err(e.to_string()),
+                Ok(russh_sftp::protocol::Packet::Status(st)) => Err(ChangeError::NotDone(format!(
+                    "{}: {}",
+                    st.status_code, st.error_message
+                ))),
+                Ok(_) => Err(ChangeError::Unknown(
+                    "unexpected answer to posix-rename".to_string(),
+                )),
+                Err(russh_sftp::client::error::Error::Status(st)) => Err(ChangeError::NotDone(
+                    format!("{}: {}", st.status_code, st.error_message),
+                )),
+                Err(russh_sftp::client::error::Error::Timeout) => Err(ChangeError::Unknown(
+                    format!("no answer within {} s", SFTP_TIMEOUT_SECS),
+                )),
+                Err(e) => Err(ChangeError::Unknown(e.to_string())),
             }
         })
     }
@@ -754,16 +795,8 @@ impl Session {
             return Ok((r.clone(), *offered));
         }
         let (raw, offered) = self.rt.block_on(async {
-            let channel = self
-                .handle
-                .channel_open_session()
-                .await
-                .map_err(|e| format!("cannot open a channel: {e}"))?;
-            channel
-                .request_subsystem(true, "sftp")
-                .await
-                .map_err(|e| format!("the server offers no SFTP: {e}"))?;
-            let raw = russh_sftp::client::RawSftpSession::new(channel.into_stream());
+            let raw = russh_sftp::client::RawSftpSession::new(sftp_channel(&self.handle).await?);
+            raw.set_timeout(SFTP_TIMEOUT_SECS);
             let version = raw.init().await.map_err(|e| format!("SFTP failed: {e}"))?;
             let offered = version
                 .extensions
@@ -818,6 +851,52 @@ impl Session {
 }
 
 const POSIX_RENAME: &str = "posix-rename@openssh.com";
+
+/// Test hook: with `STEPWISE_TEST_HOLD=STAGE:PATH`, an action that reaches `STAGE` on a host
+/// (`write`: before it writes its temporary file; `move`: just before it sends the move into
+/// place; `mkdir`: just before it asks for a folder) creates `PATH` and waits (at most a minute) until it is removed, so a test can stall
+/// the host at that very moment; with `PATH` `!panic` it panics there instead (what an
+/// unexpected error in an action leaves). Without the variable it does nothing.
+pub fn hold(stage: &str) {
+    let Ok(spec) = std::env::var("STEPWISE_TEST_HOLD") else {
+        return;
+    };
+    let Some((at, path)) = spec.split_once(':') else {
+        return;
+    };
+    if at != stage {
+        return;
+    }
+    if path == "!panic" {
+        panic!("STEPWISE_TEST_HOLD asked for a panic at {stage}");
+    }
+    if std::fs::write(path, stage).is_err() {
+        return;
+    }
+    let start = Instant::now();
+    while std::path::Path::new(path).exists() && start.elapsed().as_secs() < 60 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A new session channel with the SFTP subsystem started on it, as a stream for an SFTP client.
+async fn sftp_channel(
+    handle: &client::Handle<Checker>,
+) -> Result<russh::ChannelStream<client::Msg>, String> {
+    // Given up on when the server does not answer within the SFTP timeout: a host that
+    // stopped answering never hangs the walk here.
+    let limit = Duration::from_secs(SFTP_TIMEOUT_SECS);
+    let late = || format!("no answer within {SFTP_TIMEOUT_SECS} s");
+    let channel = tokio::time::timeout(limit, handle.channel_open_session())
+        .await
+        .map_err(|_| late())?
+        .map_err(|e| format!("cannot open a channel: {e}"))?;
+    tokio::time::timeout(limit, channel.request_subsystem(true, "sftp"))
+        .await
+        .map_err(|_| late())?
+        .map_err(|e| format!("the server offers no SFTP: {e}"))?;
+    Ok(channel.into_stream())
+}
 
 fn no_such_file(e: &russh_sftp::client::error::Error) -> bool {
     matches!(e, russh_sftp::client::error::Error::Status(st)

@@ -57,8 +57,59 @@ pub fn text(
     }
 }
 
+/// Echo on the controlling terminal turned off for as long as this lives.
+///
+/// A secret's reader turns echo off only once it starts reading, after its prompt is drawn; keys
+/// typed (or pasted) as soon as the prompt shows would be echoed in between. Holding this from
+/// before the prompt closes that gap; dropping it puts the terminal back as it was.
+pub struct EchoOff {
+    #[cfg(unix)]
+    saved: Option<(std::fs::File, rustix::termios::Termios)>,
+}
+
+impl EchoOff {
+    /// Turns echo off, if there is a controlling terminal whose modes can be set.
+    pub fn new() -> EchoOff {
+        #[cfg(unix)]
+        {
+            use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+            let saved = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/tty")
+                .ok()
+                .and_then(|tty| {
+                    let was = tcgetattr(&tty).ok()?;
+                    let mut quiet = was.clone();
+                    quiet.local_modes.remove(LocalModes::ECHO);
+                    tcsetattr(&tty, OptionalActions::Now, &quiet).ok()?;
+                    Some((tty, was))
+                });
+            EchoOff { saved }
+        }
+        #[cfg(not(unix))]
+        EchoOff {}
+    }
+}
+
+impl Default for EchoOff {
+    fn default() -> Self {
+        EchoOff::new()
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some((tty, was)) = &self.saved {
+            let _ = rustix::termios::tcsetattr(tty, rustix::termios::OptionalActions::Now, was);
+        }
+    }
+}
+
 /// A secret, read without echo; nothing about it is written back.
 pub fn secret(prompt: &str, width: usize) -> Result<String, Stop> {
+    let _quiet = EchoOff::new();
     loop {
         say(&format!("{prompt}: "), width);
         let answer = console::Term::stderr().read_secure_line().map_err(|e| {

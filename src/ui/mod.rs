@@ -172,9 +172,12 @@ pub struct FailureView {
     pub output_tail: Vec<String>,
     pub known_issues: Vec<KnownIssueView>,
     pub has_host: bool,
-    /// The connection to the host dropped while the action ran: whether it finished is
-    /// unknown, so it is not a failure (the instance stays in doubt).
+    /// Whether the action finished is unknown (the connection dropped while it ran, or the host
+    /// did not answer a request that changes it in time), so it is not a failure: the instance
+    /// stays in doubt.
     pub outcome_unknown: bool,
+    /// The connection to the host dropped while the action ran (one way the outcome is unknown).
+    pub connection_lost: bool,
 }
 
 /// A host-major phase finished a batch, and the next one is to start.

@@ -327,6 +327,7 @@ impl TerminalPrompter {
             return lines::secret(prompt, self.width());
         }
         let prompt = self.fit(prompt, 0);
+        let _quiet = lines::EchoOff::new();
         self.ask_line(|| {
             Password::with_theme(self.theme.as_ref())
                 .with_prompt(prompt)
@@ -370,6 +371,27 @@ impl TerminalPrompter {
                 return Ok(None);
             }
         }
+    }
+
+    /// The in-doubt menu where the evidence cannot settle an instance yet (its host cannot be
+    /// reached, or its command still runs): `wait` (look again, the default), pause, `done` (by
+    /// the operator's word, with a note) or skip.
+    fn wait_or_settle(&self, prompt: &str, wait: &str, done: &str) -> Result<InDoubtChoice, Stop> {
+        let items = [
+            wait.to_string(),
+            "Pause: save and exit".to_string(),
+            done.to_string(),
+            "Skip it (a reason is required)".to_string(),
+        ];
+        Ok(match self.select(prompt, &items, 0)? {
+            0 => InDoubtChoice::Wait,
+            1 => InDoubtChoice::Pause,
+            2 => InDoubtChoice::Done(Some(self.text("How do you know? (note)", None, true)?)),
+            _ => match self.reason("Why skip it?")? {
+                Some(r) => InDoubtChoice::Skip(r),
+                None => InDoubtChoice::Wait,
+            },
+        })
     }
 
     /// Which settled instance to reopen, or `None` to go back.
@@ -498,38 +520,18 @@ impl Prompter for TerminalPrompter {
             view.key, view.title
         );
         if evidence.unreachable.is_some() && evidence.supports != Supports::Completed {
-            let items = [
-                "Try to reach the host again, then look again".to_string(),
-                "Pause: save and exit".to_string(),
-                "It completed: mark it done by hand (a note is required)".to_string(),
-                "Skip it (a reason is required)".to_string(),
-            ];
-            return Ok(match self.select(&prompt, &items, 0)? {
-                0 => InDoubtChoice::Wait,
-                1 => InDoubtChoice::Pause,
-                2 => InDoubtChoice::Done(Some(self.text("How do you know? (note)", None, true)?)),
-                _ => match self.reason("Why skip it?")? {
-                    Some(r) => InDoubtChoice::Skip(r),
-                    None => InDoubtChoice::Wait,
-                },
-            });
+            return self.wait_or_settle(
+                &prompt,
+                "Try to reach the host again, then look again",
+                "It completed: mark it done by hand (a note is required)",
+            );
         }
         if evidence.still_running {
-            let items = [
-                "Wait for it to end, then look again".to_string(),
-                "Pause: save and exit".to_string(),
-                "It completed: mark it done (a note is required)".to_string(),
-                "Skip it (a reason is required)".to_string(),
-            ];
-            return Ok(match self.select(&prompt, &items, 0)? {
-                0 => InDoubtChoice::Wait,
-                1 => InDoubtChoice::Pause,
-                2 => InDoubtChoice::Done(Some(self.text("How do you know? (note)", None, true)?)),
-                _ => match self.reason("Why skip it?")? {
-                    Some(r) => InDoubtChoice::Skip(r),
-                    None => InDoubtChoice::Wait,
-                },
-            });
+            return self.wait_or_settle(
+                &prompt,
+                "Wait for it to end, then look again",
+                "It completed: mark it done (a note is required)",
+            );
         }
         let completed = match evidence.supports {
             Supports::Completed => "It completed: mark it done (the evidence shows it)",

@@ -40,6 +40,119 @@ pub fn stepwise_command() -> Command {
     Command::new(stepwise_program())
 }
 
+/// A runbook of two manual steps, `stop-engine` and `start-engine`.
+pub const DEMO_RUNBOOK: &str = "id: demo
+title: Demo rollup
+article: KB000001
+product: Demo 1.0
+phases:
+  - id: prepare
+    title: Prepare
+    steps:
+      - { id: stop-engine, title: Stop the provisioning engine }
+      - { id: start-engine, title: Start the provisioning engine }
+";
+
+/// `stepwise run` of the test's `rb.yaml`, answered by its `a.yaml`, journaled under `runs`.
+pub const RUN_RB: [&str; 6] = [
+    "run",
+    "rb.yaml",
+    "--answers",
+    "a.yaml",
+    "--state-dir",
+    "runs",
+];
+
+/// `stepwise ARGS` in `dir` as the operator `alice`, with no state folder from the
+/// environment and no standard input: the process's own output, bytes and status.
+pub fn stepwise_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    stepwise_command()
+        .args(args)
+        .current_dir(dir)
+        .env_remove("STEPWISE_STATE_DIR")
+        .env("USER", "alice")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run stepwise")
+}
+
+/// Bytes a process printed, as text (invalid UTF-8 replaced).
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Fails unless the process exited with `code`, showing what it printed.
+#[track_caller]
+pub fn assert_code(out: &std::process::Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// The one run folder under a state folder.
+pub fn only_run(state: &Path) -> PathBuf {
+    let runs: Vec<PathBuf> = fs::read_dir(state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs.into_iter().next().unwrap()
+}
+
+/// Waits (at most `limit`) until the journal of a run under the state folder `state` says a
+/// command started: the run's folder and the command's process id.
+pub fn command_started(state: &Path, limit: Duration) -> (PathBuf, u32) {
+    use stepwise::journal::{self, EventKind};
+    let started = Instant::now();
+    loop {
+        let run = fs::read_dir(state).ok().and_then(|runs| {
+            runs.flatten()
+                .map(|e| e.path())
+                .find(|p| p.join("journal.jsonl").exists())
+        });
+        let pid = run.as_ref().and_then(|run| {
+            let read = journal::read_journal(&run.join("journal.jsonl")).ok()?;
+            read.events.iter().find_map(|e| match &e.kind {
+                EventKind::CommandStarted { pid, .. } => Some(*pid),
+                _ => None,
+            })
+        });
+        if let (Some(run), Some(pid)) = (run, pid) {
+            return (run, pid);
+        }
+        assert!(started.elapsed() < limit, "the command never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends `signal` (`-INT`, `-TERM`, …) to a running `stepwise` with `kill`, and waits (at most
+/// 15 s) for it to end: how it ended.
+pub fn signal_and_wait(child: &mut std::process::Child, signal: &str) -> std::process::ExitStatus {
+    assert!(
+        Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "stepwise did not end within 15 s of kill {signal}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A text with the separators of the paths the Windows build joins into a state folder (`runs\\ID\\journal.jsonl`)
 /// turned into `/`, to compare with what the Linux build prints (as it is for the Linux build).
 pub fn run_paths(text: &str) -> String {

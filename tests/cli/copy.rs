@@ -3,6 +3,8 @@
 //! that corrupts the write, simulated by `STEPWISE_TEST_CORRUPT_COPY`) caught before it replaces
 //! anything.
 
+use crate::common::{RUN_RB, assert_code, text};
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -40,20 +42,6 @@ fn stepwise(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
     cmd.output().expect("run stepwise")
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn assert_code(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
-
 /// A folder with `pkg/` (the files to copy), `share/` (the destination) and a runbook whose one
 /// step copies `files` from one to the other.
 fn setup(files: &[&str], on_failure: &str) -> (tempfile::TempDir, PathBuf) {
@@ -83,18 +71,7 @@ fn setup(files: &[&str], on_failure: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 fn run(t: &Path, env: &[(&str, &Path)]) -> Output {
-    stepwise(
-        t,
-        &[
-            "run",
-            "rb.yaml",
-            "--answers",
-            "a.yaml",
-            "--state-dir",
-            "runs",
-        ],
-        env,
-    )
+    stepwise(t, &RUN_RB, env)
 }
 
 /// The run folders under `runs/`, by name.

@@ -2,22 +2,12 @@
 //! in the state folder): `status` reports it without touching it, `resume` and `run` remove it,
 //! and one that a live process is building right now is neither reported nor removed.
 
+use crate::common::{DEMO_RUNBOOK, text};
+
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-const RUNBOOK: &str = "id: demo
-title: Demo rollup
-article: KB000001
-product: Demo 1.0
-phases:
-  - id: prepare
-    title: Prepare
-    steps:
-      - { id: stop-engine, title: Stop the provisioning engine }
-      - { id: start-engine, title: Start the provisioning engine }
-";
 
 struct Env {
     tmp: tempfile::TempDir,
@@ -26,7 +16,7 @@ struct Env {
 impl Env {
     fn new() -> Env {
         let tmp = tempfile::tempdir().unwrap();
-        fs::write(tmp.path().join("demo.yaml"), RUNBOOK).unwrap();
+        fs::write(tmp.path().join("demo.yaml"), DEMO_RUNBOOK).unwrap();
         fs::write(tmp.path().join("pause.yaml"), "default: pause\n").unwrap();
         Env { tmp }
     }
@@ -77,7 +67,7 @@ impl Env {
         }
         let early = self.state().join(".20261130-101010-demo-77aa.As5dfg.new");
         fs::create_dir(&early).unwrap();
-        fs::write(early.join("runbook.yaml"), RUNBOOK).unwrap();
+        fs::write(early.join("runbook.yaml"), DEMO_RUNBOOK).unwrap();
         let mut both = vec![whole, early];
         both.sort();
         both
@@ -86,10 +76,6 @@ impl Env {
 
 fn name(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -2,10 +2,10 @@
 //! issue's workaround, rehearsed, and reopened (revisited) before the run finished. The journal,
 //! `status --json` and the as-run checklist must agree on how each instance was done.
 
-use crate::common;
+use crate::common::{self, only_run, text};
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Output, Stdio};
 
 use stepwise::journal::{self, Completion, EventKind, InstanceState};
@@ -70,20 +70,6 @@ fn stepwise(dir: &Path, args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run stepwise")
-}
-
-fn only_run(state: &Path) -> PathBuf {
-    let runs: Vec<PathBuf> = fs::read_dir(state)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .collect();
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    runs.into_iter().next().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// How the journal says an instance was done: its last `instance_done`.

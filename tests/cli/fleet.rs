@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::{Output, Stepwise};
+
 /// `stepwise run` of the test's `book.yaml` by alice, on the hosts of its `inventory.yaml`,
 /// answered by its `a.yaml`, journaled under `runs`: how most fleet tests start a run.
 pub const RUN_BOOK: [&str; 10] = [
@@ -32,6 +34,20 @@ pub const RUN_BOOK: [&str; 10] = [
     "--state-dir",
     "runs",
 ];
+
+/// `stepwise resume` of the run of [`RUN_BOOK`], by alice, answered by `a.yaml`.
+pub const RESUME_BOOK: [&str; 7] = [
+    "resume",
+    "--operator",
+    "alice",
+    "--answers",
+    "a.yaml",
+    "--state-dir",
+    "runs",
+];
+
+/// `stepwise check` of the test's `book.yaml` on the hosts of its `inventory.yaml`.
+pub const CHECK_BOOK: [&str; 4] = ["check", "book.yaml", "--inventory", "inventory.yaml"];
 
 /// The path every host sees its own tree at.
 pub const HOST_ROOT: &str = "/tmp/stepwise-ssh-host";
@@ -89,6 +105,20 @@ pub fn keygen(path: &Path) {
         .status()
         .expect("ssh-keygen (Debian's openssh-client) must be installed");
     assert!(status.success(), "ssh-keygen failed");
+}
+
+/// The `SHA256:…` fingerprint of a public key file, as `ssh-keygen -l` shows it.
+pub fn fingerprint(public_key: &Path) -> String {
+    let out = Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(public_key)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string()
 }
 
 impl Fleet {
@@ -305,16 +335,7 @@ impl Fleet {
 
     /// The `SHA256:…` fingerprint of a host's key, as `ssh-keygen -l` shows it.
     pub fn fingerprint(&self, name: &str) -> String {
-        let out = Command::new("ssh-keygen")
-            .arg("-lf")
-            .arg(self.path(&format!("{name}_host_key.pub")))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .nth(1)
-            .unwrap()
-            .to_string()
+        fingerprint(&self.path(&format!("{name}_host_key.pub")))
     }
 
     /// An inventory that reaches every host of the fleet over SSH (shell `sh`), with `roles`.
@@ -367,4 +388,80 @@ impl Drop for Fleet {
             }
         }
     }
+}
+
+/// A runbook `book` with a role per `(id, hosts)` (titled as its id) and one phase `a` of
+/// `steps`, YAML list items indented by six spaces: the runbook of most fleet tests.
+pub fn book(roles: &[(&str, &str)], steps: &str) -> String {
+    let mut text = String::from("id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n");
+    for (id, hosts) in roles {
+        let mut title = id.to_string();
+        title[..1].make_ascii_uppercase();
+        text.push_str(&format!(
+            "  - {{ id: {id}, title: {title}, hosts: [{hosts}] }}\n"
+        ));
+    }
+    text.push_str("phases:\n  - id: a\n    title: A\n    steps:\n");
+    text.push_str(steps);
+    text
+}
+
+/// Writes the files [`RUN_BOOK`] names into the test's folder: `book.yaml`, `inventory.yaml`
+/// and the answers `a.yaml`.
+pub fn prepare(t: &Stepwise, book: &str, inventory: &str, answers: &str) {
+    t.file("book.yaml", book);
+    t.file("inventory.yaml", inventory);
+    t.file("a.yaml", answers);
+}
+
+/// `stepwise ARGS` in `dir` (a test's folder).
+pub fn stepwise(dir: &Path, args: &[&str]) -> Output {
+    Stepwise::new()
+        .current_dir(dir)
+        .args(args.iter().copied())
+        .run()
+}
+
+/// Runs `run` (a whole command line) on a thread while `meanwhile` plays the hosts' part; it
+/// is given a way to ask whether the run has finished. The run's output.
+pub fn run_while(run: &Stepwise, meanwhile: impl FnOnce(&dyn Fn() -> bool)) -> Output {
+    std::thread::scope(|scope| {
+        let running = scope.spawn(|| run.run());
+        meanwhile(&|| running.is_finished());
+        running.join().unwrap()
+    })
+}
+
+/// Waits (at most 30 s) until `done` says yes.
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "waited 30 s for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The newest run folder under `runs/` in `dir`.
+pub fn run_dir(dir: &Path) -> PathBuf {
+    let mut runs: Vec<PathBuf> = fs::read_dir(dir.join("runs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("journal.jsonl").is_file())
+        .collect();
+    // A run being started may have no `run.json` yet: it sorts first.
+    runs.sort_by_key(|p| {
+        fs::metadata(p.join("run.json"))
+            .and_then(|m| m.modified())
+            .ok()
+    });
+    runs.pop().expect("a run folder")
+}
+
+/// The journal of the newest run under `runs/` in `dir`.
+pub fn journal(dir: &Path) -> String {
+    fs::read_to_string(run_dir(dir).join("journal.jsonl")).unwrap()
 }

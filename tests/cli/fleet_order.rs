@@ -656,24 +656,7 @@ unix_only! {
         };
         wait_for(&mut child, || journal_has(r#""kind":"instance_started""#));
         std::thread::sleep(Duration::from_millis(300));
-        assert!(
-            Command::new("kill")
-                .args(["-INT", &child.id().to_string()])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let started = Instant::now();
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "stepwise went on waiting after Ctrl-C"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let status = crate::common::signal_and_wait(&mut child, "-INT");
         assert_eq!(status.code(), Some(130));
         let kinds: Vec<String> = journal(&t)
             .iter()

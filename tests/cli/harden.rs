@@ -3,45 +3,11 @@
 //! output, permissions, resource bombs in runbooks, SIGTERM, and files that are not what they
 //! claim to be.
 
+use crate::common::{RUN_RB, assert_code, only_run, stepwise_in as stepwise, text};
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-fn stepwise(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stepwise"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("STEPWISE_STATE_DIR")
-        .env("USER", "alice")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run stepwise")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn assert_code(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
-
-/// The one run folder under a state folder.
-fn only_run(state: &Path) -> PathBuf {
-    let runs: Vec<PathBuf> = fs::read_dir(state)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .collect();
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    runs.into_iter().next().unwrap()
-}
 
 /// A runbook with one step of the given action (YAML flow map) and the given parameters.
 fn runbook(dir: &Path, params: &str, action: &str) {
@@ -56,17 +22,7 @@ fn runbook(dir: &Path, params: &str, action: &str) {
 
 fn run_with(dir: &Path, answers: &str) -> Output {
     fs::write(dir.join("a.yaml"), answers).unwrap();
-    stepwise(
-        dir,
-        &[
-            "run",
-            "rb.yaml",
-            "--answers",
-            "a.yaml",
-            "--state-dir",
-            "runs",
-        ],
-    )
+    stepwise(dir, &RUN_RB)
 }
 
 #[cfg(unix)]
@@ -217,15 +173,10 @@ fn a_value_never_becomes_shell_syntax() {
     let out = stepwise(
         t,
         &[
-            "run",
-            "rb.yaml",
-            "--answers",
-            "a.yaml",
-            "--state-dir",
-            "runs",
-            "--set",
-            "ticket=a; touch pwned 'x' $(touch pwned2)",
-        ],
+            &RUN_RB[..],
+            &["--set", "ticket=a; touch pwned 'x' $(touch pwned2)"],
+        ]
+        .concat(),
     );
     assert_code(&out, 0);
     assert!(!t.join("pwned").exists() && !t.join("pwned2").exists());
@@ -261,14 +212,7 @@ fn a_secret_in_a_commands_output_is_masked_where_shown_and_saved() {
     );
     fs::write(t.join("a.yaml"), "confirm: true\ndefault: done\n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_stepwise"))
-        .args([
-            "run",
-            "rb.yaml",
-            "--answers",
-            "a.yaml",
-            "--state-dir",
-            "runs",
-        ])
+        .args(RUN_RB)
         .current_dir(t)
         .env("USER", "alice")
         .env("STEPWISE_SECRET_PW", "s3cr3t-Pa55")
@@ -307,17 +251,7 @@ fn a_rehearsal_keeps_nothing_secret_and_set_warns_about_a_secret() {
     fs::write(t.join("a.yaml"), "confirm: true\ndefault: done\n").unwrap();
     let out = stepwise(
         t,
-        &[
-            "run",
-            "rb.yaml",
-            "--answers",
-            "a.yaml",
-            "--state-dir",
-            "runs",
-            "--rehearse",
-            "--set",
-            "pw=s3cr3t-Pa55",
-        ],
+        &[&RUN_RB[..], &["--rehearse", "--set", "pw=s3cr3t-Pa55"]].concat(),
     );
     assert_code(&out, 0);
     let stderr = text(&out.stderr);
@@ -437,14 +371,7 @@ fn sigterm_stops_the_command_journals_and_exits_143() {
     );
     fs::write(t.join("a.yaml"), "confirm: true\ndefault: done\n").unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
-        .args([
-            "run",
-            "rb.yaml",
-            "--answers",
-            "a.yaml",
-            "--state-dir",
-            "runs",
-        ])
+        .args(RUN_RB)
         .current_dir(t)
         .env("USER", "alice")
         .stdin(Stdio::null())
@@ -460,24 +387,7 @@ fn sigterm_stops_the_command_journals_and_exits_143() {
     std::thread::sleep(Duration::from_millis(100));
     let pid = |name: &str| fs::read_to_string(t.join(name)).unwrap().trim().to_string();
     let (shell, sleeper) = (pid("child"), pid("grandchild"));
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "stepwise did not end"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = crate::common::signal_and_wait(&mut child, "-TERM");
     let mut stderr = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert_eq!(status.code(), Some(143), "{stderr}");
@@ -516,21 +426,9 @@ fn answers_file_problems_are_located_and_reported_in_one_pass() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     fs::write(t.join("rb.yaml"), HOSTS_RUNBOOK).unwrap();
-    fs::write(
-        t.join("a.yaml"),
-        "confirm: true\nhosts:\n  web: [WEB01, web01]\nsteps:\n  one@WEB01: dne\n  one@WEB02: { decison: done }\non_failure: workaround:error-1035\n",
-    )
-    .unwrap();
-    let out = stepwise(
+    let out = run_with(
         t,
-        &[
-            "run",
-            "rb.yaml",
-            "--answers",
-            "a.yaml",
-            "--state-dir",
-            "runs",
-        ],
+        "confirm: true\nhosts:\n  web: [WEB01, web01]\nsteps:\n  one@WEB01: dne\n  one@WEB02: { decison: done }\non_failure: workaround:error-1035\n",
     );
     assert_code(&out, 2);
     assert_eq!(
@@ -540,21 +438,9 @@ fn answers_file_problems_are_located_and_reported_in_one_pass() {
          a.yaml:6:14: steps: `one@WEB02`: unknown field `decison`, expected one of `decision`, `note`, `confirm`, `items_not_done`, `on_failure`, `in_doubt`; did you mean `decision`?\n"
     );
     // Once the file reads, what it says is checked against the runbook, all at once too.
-    fs::write(
-        t.join("a.yaml"),
-        "confirm: true\nhosts:\n  web: [WEB01, web01]\nsteps:\n  one@WEB01: done\non_failure: [retry, workaround:error-1035]\n",
-    )
-    .unwrap();
-    let out = stepwise(
+    let out = run_with(
         t,
-        &[
-            "run",
-            "rb.yaml",
-            "--answers",
-            "a.yaml",
-            "--state-dir",
-            "runs",
-        ],
+        "confirm: true\nhosts:\n  web: [WEB01, web01]\nsteps:\n  one@WEB01: done\non_failure: [retry, workaround:error-1035]\n",
     );
     assert_code(&out, 2);
     assert_eq!(
@@ -647,17 +533,7 @@ fn a_byte_order_mark_is_accepted_and_bad_bytes_are_located() {
         "stepwise: latin1.yaml:6:26: runbook latin1.yaml is not UTF-8 text: byte 0xe9 here cannot start a character (save it as UTF-8)\n"
     );
     fs::write(t.join("a.yaml"), b"confirm: true\ndefault: d\xf6ne\n").unwrap();
-    let out = stepwise(
-        t,
-        &[
-            "run",
-            "rb.yaml",
-            "--answers",
-            "a.yaml",
-            "--state-dir",
-            "runs",
-        ],
-    );
+    let out = stepwise(t, &RUN_RB);
     assert_code(&out, 2);
     assert_eq!(
         text(&out.stderr),

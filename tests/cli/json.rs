@@ -123,17 +123,11 @@ fn validate_json_has_every_diagnostic_with_position_severity_and_code() {
 }
 
 /// The JSON of every invalid runbook of the test corpus says what its text says: the same
-/// positions, severities and messages, each with a specific code.
+/// positions, severities and messages.
 #[test]
 fn validate_json_agrees_with_the_text_for_every_invalid_runbook() {
     let mut problems = Vec::new();
-    let mut cases: Vec<_> = fs::read_dir(root().join("tests/invalid"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    cases.sort();
-    for case in cases {
+    for case in invalid_runbooks() {
         let rel = format!(
             "tests/invalid/{}",
             case.file_name().unwrap().to_string_lossy()
@@ -167,10 +161,67 @@ fn validate_json_agrees_with_the_text_for_every_invalid_runbook() {
         if from_json != lines {
             problems.push(format!("{rel}: text {lines:#?}\njson {from_json:#?}"));
         }
-        for d in diags {
-            if d["code"] == "invalid-value" {
-                problems.push(format!("{rel}: no specific code for `{}`", d["message"]));
+    }
+    crate::common::assert_no_problems(&problems);
+}
+
+/// The runbooks of the test corpus of invalid runbooks, `tests/invalid/*.yaml`, sorted.
+fn invalid_runbooks() -> Vec<std::path::PathBuf> {
+    let mut cases: Vec<_> = fs::read_dir(root().join("tests/invalid"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    cases.sort();
+    cases
+}
+
+/// The codes of the table of `docs/json.md`, in its order.
+fn documented_codes() -> Vec<String> {
+    let text = fs::read_to_string(root().join("docs/json.md")).unwrap();
+    text.lines()
+        .skip_while(|l| *l != "| code | what is wrong |")
+        .skip(2)
+        .map_while(|l| l.strip_prefix("| `")?.split_once('`'))
+        .map(|(code, _)| code.to_string())
+        .collect()
+}
+
+/// The codes `docs/json.md` lists are the codes stepwise has; every diagnostic of the corpus of
+/// invalid runbooks has one of them, and every one of them is given by some runbook there.
+#[test]
+fn every_documented_code_is_given_by_an_invalid_runbook_and_every_diagnostic_has_one() {
+    let documented = documented_codes();
+    let known: Vec<&str> = stepwise::runbook::Code::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    assert_eq!(documented, known, "the table of docs/json.md and Code::ALL");
+    let out = Stepwise::new()
+        .current_dir(root())
+        .args(["validate", "--json"])
+        .args(invalid_runbooks())
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc = json_of(&out.stdout);
+    let mut given = std::collections::BTreeSet::new();
+    let mut problems = Vec::new();
+    for runbook in doc["runbooks"].as_array().unwrap() {
+        for d in runbook["diagnostics"].as_array().unwrap() {
+            match d["code"].as_str() {
+                Some(code) if documented.iter().any(|c| c == code) => {
+                    given.insert(code.to_string());
+                }
+                code => problems.push(format!(
+                    "{}: `{}` has the code {code:?}, which docs/json.md does not list",
+                    runbook["file"], d["message"]
+                )),
             }
+        }
+    }
+    for code in &documented {
+        if !given.contains(code) {
+            problems.push(format!("no runbook under tests/invalid gives `{code}`"));
         }
     }
     crate::common::assert_no_problems(&problems);

@@ -36,6 +36,7 @@ mod operator;
 mod parallel;
 mod pipes;
 mod record;
+mod record_truth;
 mod run;
 mod schema;
 mod ssh;

@@ -2,25 +2,13 @@
 //! `operator`, `USER`, `USERNAME`, in that order; with none and no terminal, nothing starts.
 //! (Asked at a terminal: `terminal::the_operator_is_asked_once_when_nothing_names_them`.)
 
-use crate::common;
+use crate::common::{self, DEMO_RUNBOOK, text};
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
 use stepwise::journal;
-
-const RUNBOOK: &str = "id: demo
-title: Demo rollup
-article: KB000001
-product: Demo 1.0
-phases:
-  - id: prepare
-    title: Prepare
-    steps:
-      - { id: stop-engine, title: Stop the provisioning engine }
-      - { id: start-engine, title: Start the provisioning engine }
-";
 
 struct Env {
     tmp: tempfile::TempDir,
@@ -30,7 +18,7 @@ impl Env {
     fn new() -> Env {
         let tmp = tempfile::tempdir().unwrap();
         let t = tmp.path();
-        fs::write(t.join("demo.yaml"), RUNBOOK).unwrap();
+        fs::write(t.join("demo.yaml"), DEMO_RUNBOOK).unwrap();
         fs::write(t.join("done.yaml"), "default: done\n").unwrap();
         fs::write(t.join("named.yaml"), "operator: Frank\ndefault: done\n").unwrap();
         fs::write(
@@ -81,10 +69,6 @@ impl Env {
         fs::remove_dir_all(run).unwrap();
         ops
     }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn operators(run: &Path) -> Vec<String> {

@@ -8,33 +8,17 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{Stepwise, stepwise_command};
-use crate::fleet::{Fleet, HOST_ROOT};
+use crate::fleet::{Fleet, HOST_ROOT, RESUME_BOOK, RUN_BOOK, journal, prepare, wait_for};
 
 const SIX: [&str; 6] = ["WEB01", "WEB02", "WEB03", "WEB04", "WEB05", "WEB06"];
 
-/// A runbook with one step on the `web` role (hosts `hosts`), the step's fields as given.
+/// A runbook with one step `work` on the `web` role (hosts `hosts`), the step's other fields
+/// as given.
 fn book(hosts: &[&str], step: &str) -> String {
-    format!(
-        "id: fleet\ntitle: Fleet\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [{}] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - id: work\n        title: Work\n        on: web\n{step}",
-        hosts.join(", ")
+    crate::fleet::book(
+        &[("web", &hosts.join(", "))],
+        &format!("      - id: work\n        title: Work\n        on: web\n{step}"),
     )
-}
-
-/// `stepwise run book.yaml` with the fleet's inventory and the answers `a.yaml`.
-fn run_args(t: Stepwise) -> Stepwise {
-    t.args(crate::fleet::RUN_BOOK)
-}
-
-/// The journal of the only run under `runs/`.
-fn journal(dir: &Path) -> String {
-    let runs = dir.join("runs");
-    let run = fs::read_dir(&runs)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.join("journal.jsonl").exists())
-        .expect("a run folder");
-    fs::read_to_string(run.join("journal.jsonl")).unwrap()
 }
 
 /// `kind key` of every journal event about step `work`, in order.
@@ -72,18 +56,18 @@ unix_only! {
 fn parallel_three_on_six_hosts_never_runs_more_than_three_at_once_and_finishes_all() {
     let fleet = Fleet::start(&SIX);
     let t = Stepwise::new();
-    t.file(
-        "book.yaml",
+    prepare(
+        &t,
         &book(
             &SIX,
             &format!(
                 "        parallel: 3\n        action: {{ type: command, program: sh, args: [-c, 'date +%s%N > {HOST_ROOT}/start; sleep 2; date +%s%N > {HOST_ROOT}/end'] }}\n"
             ),
         ),
+        &fleet.inventory(""),
+        "confirm: true\ndefault: done\n",
     );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file("a.yaml", "confirm: true\ndefault: done\n");
-    let t = run_args(t);
+    let t = t.args(RUN_BOOK);
     let out = t.run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("   Running on 6 hosts, 3 at a time."), "{}", out.stdout);
@@ -118,21 +102,18 @@ fn a_failure_on_one_host_lets_the_others_finish_then_opens_guided_failure_for_it
     let fleet = Fleet::start(&hosts);
     let t = Stepwise::new();
     // WEB02 fails at once; the others take a second, then leave a mark.
-    t.file(
-        "book.yaml",
+    prepare(
+        &t,
         &book(
             &hosts,
             &format!(
                 "        parallel: 4\n        action: {{ type: command, program: sh, args: [-c, 'test \"$0\" != WEB02 || exit 7; sleep 1; echo \"done on $0\" > {HOST_ROOT}/mark', '{{{{ host }}}}'] }}\n"
             ),
         ),
-    );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file(
-        "a.yaml",
+        &fleet.inventory(""),
         "confirm: true\ndefault: done\nsteps:\n  work@WEB02: { on_failure: skip-host, note: WEB02 is patched next week }\n",
     );
-    let t = run_args(t);
+    let t = t.args(RUN_BOOK);
     let out = t.run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     for host in ["WEB01", "WEB03", "WEB04"] {
@@ -384,8 +365,11 @@ fn a_restart_killed_during_the_wait_resumes_at_the_wait_without_restarting_again
 fn write_restart_book(t: &Stepwise) {
     t.file(
         "book.yaml",
-        &format!(
-            "id: fleet\ntitle: Fleet\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - id: work\n        title: Restart the server\n        on: web\n        action:\n          type: restart\n          program: sh\n          args: [-c, 'echo sent >> {HOST_ROOT}/restarts']\n          wait: 60\n          checks:\n            - exists: {HOST_ROOT}/service-up\n"
+        &crate::fleet::book(
+            &[("web", "WEB01")],
+            &format!(
+                "      - id: work\n        title: Restart the server\n        on: web\n        action:\n          type: restart\n          program: sh\n          args: [-c, 'echo sent >> {HOST_ROOT}/restarts']\n          wait: 60\n          checks:\n            - exists: {HOST_ROOT}/service-up\n"
+            ),
         ),
     );
 }
@@ -397,27 +381,20 @@ fn restarts(fleet: &Fleet, host: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// Starts `stepwise run` (or `resume`) in the test's folder, output to files there.
+/// Starts `stepwise run` (or `resume`) in the test's folder, output to a file there.
 fn spawn(t: &Stepwise, command: &str) -> Child {
     let out = fs::File::create(t.dir().join(format!("{command}.out"))).unwrap();
+    let args = match command {
+        "run" => &RUN_BOOK[..],
+        _ => &RESUME_BOOK[..],
+    };
     let mut cmd = stepwise_command();
-    cmd.arg(command);
-    if command == "run" {
-        cmd.args(["book.yaml", "--inventory", "inventory.yaml"]);
-    }
-    cmd.args([
-        "--answers",
-        "a.yaml",
-        "--state-dir",
-        "runs",
-        "--operator",
-        "alice",
-    ])
-    .current_dir(t.dir())
-    .env_remove("STEPWISE_STATE_DIR")
-    .stdin(Stdio::null())
-    .stdout(out.try_clone().unwrap())
-    .stderr(out);
+    cmd.args(args)
+        .current_dir(t.dir())
+        .env_remove("STEPWISE_STATE_DIR")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out);
     cmd.spawn().unwrap()
 }
 
@@ -427,25 +404,13 @@ fn finish(code: Option<i32>, t: &Stepwise, command: &str) -> (Option<i32>, Strin
     (code, text)
 }
 
-/// Waits for `path` to exist (at most 30 s).
-fn wait_for(path: &Path, what: &str) {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{what} never happened"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Plays the host's part of a restart: when its restart mark appears, its SSH server goes
 /// down. With `kill` (the process and the test's folder), the `stepwise` process is then
 /// SIGKILLed once its journal says the host is down, and the host stays down; otherwise the
 /// host comes back after three seconds, with its service up a second later.
 fn restart_when_asked(fleet: &mut Fleet, host: &str, kill: Option<(&mut Child, &Path)>) {
     let tree = fleet.host(host).tree.clone();
-    wait_for(&tree.join("restarts"), "the restart command");
+    wait_for("the restart command", || tree.join("restarts").exists());
     fleet.down(host);
     let i = fleet.hosts.iter().position(|h| h.name == host).unwrap();
     match kill {
@@ -493,8 +458,8 @@ fn a_parallel_step_on_local_targets_runs_them_too() {
     let marks = t.dir().join("marks");
     fs::create_dir(&marks).unwrap();
     let hosts = ["L1", "L2", "L3", "L4"];
-    t.file(
-        "book.yaml",
+    prepare(
+        &t,
         &book(
             &hosts,
             &format!(
@@ -502,13 +467,10 @@ fn a_parallel_step_on_local_targets_runs_them_too() {
                 m = marks.display()
             ),
         ),
-    );
-    t.file(
-        "inventory.yaml",
         "hosts:\n  L1: { target: local }\n  L2: { target: local }\n  L3: { target: local }\n  L4: { target: local }\n",
+        "confirm: true\ndefault: done\n",
     );
-    t.file("a.yaml", "confirm: true\ndefault: done\n");
-    let t = run_args(t);
+    let t = t.args(RUN_BOOK);
     let out = t.run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let spans: Vec<(u128, u128)> = hosts
@@ -538,20 +500,20 @@ fn ctrl_c_stops_every_running_host_and_resume_answers_each_from_its_evidence() {
     let fleet = Fleet::start(&hosts);
     let t = Stepwise::new();
     // The first time on a host it takes long; once it has begun there, it ends at once.
-    t.file(
-        "book.yaml",
+    prepare(
+        &t,
         &book(
             &hosts,
             &format!(
                 "        parallel: 3\n        action: {{ type: command, program: sh, args: [-c, 'if [ -f {HOST_ROOT}/began ]; then echo again >> {HOST_ROOT}/began; exit 0; fi; echo first > {HOST_ROOT}/began; sleep 60'] }}\n"
             ),
         ),
+        &fleet.inventory(""),
+        "confirm: true\ndefault: done\nin_doubt: evidence\n",
     );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file("a.yaml", "confirm: true\ndefault: done\nin_doubt: evidence\n");
     let mut child = spawn(&t, "run");
     for h in hosts {
-        wait_for(&fleet.host(h).tree.join("began"), "a host's command");
+        wait_for("a host's command", || fleet.host(h).tree.join("began").exists());
     }
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])

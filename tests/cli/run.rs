@@ -3,7 +3,7 @@
 //! runbook that changed under a run, a second process refused by the lock, and a run with no
 //! terminal and no answer.
 
-use crate::common;
+use crate::common::{self, assert_code, only_run, stepwise_in as stepwise, text};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,42 +11,6 @@ use std::process::{Command, Output, Stdio};
 
 use stepwise::journal::{self, EventKind, InstanceState};
 use stepwise::runbook::{self, Action, bundled};
-
-fn stepwise(dir: &Path, args: &[&str]) -> Output {
-    common::stepwise_command()
-        .args(args)
-        .current_dir(dir)
-        .env_remove("STEPWISE_STATE_DIR")
-        .env("USER", "alice")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run stepwise")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn assert_code(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
-
-/// The one run folder under a state folder.
-fn only_run(state: &Path) -> PathBuf {
-    let runs: Vec<PathBuf> = fs::read_dir(state)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .collect();
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    runs.into_iter().next().unwrap()
-}
 
 fn events(run: &Path) -> Vec<EventKind> {
     let read = journal::read_journal(&run.join("journal.jsonl")).unwrap();
@@ -225,6 +189,11 @@ impl Fixture {
         stepwise(self.path(), args)
     }
 
+    /// `stepwise resume` of the run under `runs/` with an answers file.
+    fn resume(&self, answers: &str) -> Output {
+        self.run(&["resume", "--answers", answers, "--state-dir", "runs"])
+    }
+
     /// `stepwise run automated.yaml` with an answers file, runs under `runs/`.
     fn run_automated(&self, answers: &str) -> Output {
         self.run(&[
@@ -275,7 +244,7 @@ fn pause_then_resume_finishes_where_it_stopped() {
         "rest.yaml",
         "confirm: true\ndefault: done\nin_doubt: rerun\n",
     );
-    let out = f.run(&["resume", "--answers", &b, "--state-dir", "runs"]);
+    let out = f.resume(&b);
     assert_code(&out, 0);
     let shown = text(&out.stdout);
     assert!(shown.contains("Resuming run"), "{shown}");
@@ -480,7 +449,7 @@ fn a_changed_runbook_is_listed_on_resume_and_needs_an_answer() {
     fs::write(&path, changed).unwrap();
 
     let refuse = f.answers("no.yaml", "default: done\naccept_changed_runbook: false\n");
-    let out = f.run(&["resume", "--answers", &refuse, "--state-dir", "runs"]);
+    let out = f.resume(&refuse);
     assert_code(&out, 3);
     let shown = text(&out.stdout);
     assert!(shown.contains("changed: confirm-web"), "{shown}");
@@ -492,7 +461,7 @@ fn a_changed_runbook_is_listed_on_resume_and_needs_an_answer() {
     );
 
     let unanswered = f.answers("none.yaml", "default: done\n");
-    let out = f.run(&["resume", "--answers", &unanswered, "--state-dir", "runs"]);
+    let out = f.resume(&unanswered);
     assert_code(&out, 3);
     assert!(
         text(&out.stderr).contains("accept_changed_runbook"),
@@ -504,7 +473,7 @@ fn a_changed_runbook_is_listed_on_resume_and_needs_an_answer() {
         "yes.yaml",
         "default: done\nconfirm: true\nin_doubt: done\naccept_changed_runbook: true\n",
     );
-    let out = f.run(&["resume", "--answers", &accept, "--state-dir", "runs"]);
+    let out = f.resume(&accept);
     assert_code(&out, 0);
     let run = only_run(&f.path().join("runs"));
     assert!(
@@ -766,7 +735,7 @@ fn blocking_findings_stop_a_run_before_its_first_step_unless_overridden_with_a_r
 
     // With the file back, resume checks again and goes on.
     fs::write(f.path().join("pkg/delta.msi"), vec![b'N'; 100_000]).unwrap();
-    let out = f.run(&["resume", "--answers", &a, "--state-dir", "runs"]);
+    let out = f.resume(&a);
     assert_code(&out, 0);
 
     // Overridden: the reason is journaled, and the walk goes on.
@@ -1009,33 +978,7 @@ fn resume_says_when_a_command_of_a_killed_run_is_still_running() {
         .spawn()
         .unwrap();
     // Wait until the journal says the command started, then kill stepwise outright.
-    let started = std::time::Instant::now();
-    let pid = loop {
-        assert!(
-            started.elapsed().as_secs() < 20,
-            "the command never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        let Ok(runs) = fs::read_dir(t.join("runs")) else {
-            continue;
-        };
-        let Some(run) = runs
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.join("journal.jsonl").exists())
-        else {
-            continue;
-        };
-        let Ok(read) = journal::read_journal(&run.join("journal.jsonl")) else {
-            continue;
-        };
-        if let Some(pid) = read.events.iter().find_map(|e| match &e.kind {
-            EventKind::CommandStarted { pid, .. } => Some(*pid),
-            _ => None,
-        }) {
-            break pid;
-        }
-    };
+    let (_, pid) = common::command_started(&t.join("runs"), std::time::Duration::from_secs(20));
     child.kill().unwrap();
     child.wait().unwrap();
     let out = stepwise(t, &["resume", "--answers", "a.yaml", "--state-dir", "runs"]);

@@ -2,11 +2,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::Stepwise;
-use crate::fleet::{Fleet, HOST_ROOT, keygen};
+use crate::fleet::{
+    CHECK_BOOK, Fleet, HOST_ROOT, RUN_BOOK, book, fingerprint, journal, keygen, prepare,
+};
 
 /// The bundled hmc45-ur6 with the optional `iisreset.exe` of "Restart IIS" replaced by a command
 /// that leaves a mark, naming the host it was meant for, on the host it runs on.
@@ -46,7 +47,7 @@ fn hmc45_folders(t: &Stepwise) -> (PathBuf, PathBuf) {
 fn hmc45_restarts_iis_on_exactly_the_web_servers_it_names() {
     let fleet = Fleet::start(&["WEB01", "WEB02", "MPS02"]);
     let t = Stepwise::new();
-    t.file("hmc45.yaml", &hmc45_with_marks());
+    t.file("book.yaml", &hmc45_with_marks());
     t.file(
         "inventory.yaml",
         &fleet.inventory("roles:\n  web_services: [WEB01, WEB02]\n  mps_engine: [MPS02]\n"),
@@ -62,18 +63,7 @@ fn hmc45_restarts_iis_on_exactly_the_web_servers_it_names() {
     );
     let local_marks = Path::new(HOST_ROOT).join("marks");
     let before_here = fs::read_to_string(&local_marks).ok();
-    let t = t.args([
-        "run",
-        "hmc45.yaml",
-        "--operator",
-        "alice",
-        "--inventory",
-        "inventory.yaml",
-        "--answers",
-        "a.yaml",
-        "--state-dir",
-        "runs",
-    ]);
+    let t = t.args(RUN_BOOK);
     let out = t.run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(
@@ -116,12 +106,10 @@ fn check_looks_programs_up_on_each_host_and_changes_nothing() {
     let t = Stepwise::new();
     t.file(
         "book.yaml",
-        "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - { id: web, title: Web, hosts: [WEB01, WEB02] }\nphases:\n  - id: a\n    title: A\n    steps:\n      - { id: present, title: Present, on: web, action: { type: command, program: sh, args: [-c, 'exit 0'] } }\n      - { id: absent, title: Absent, on: web, action: { type: command, program: no-such-program-stepwise } }\n",
+        &book(&[("web", "WEB01, WEB02")], "      - { id: present, title: Present, on: web, action: { type: command, program: sh, args: [-c, 'exit 0'] } }\n      - { id: absent, title: Absent, on: web, action: { type: command, program: no-such-program-stepwise } }\n"),
     );
     t.file("inventory.yaml", &fleet.inventory(""));
-    let out = t
-        .args(["check", "book.yaml", "--inventory", "inventory.yaml"])
-        .run();
+    let out = t.args(CHECK_BOOK).run();
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     let lines: Vec<&str> = out
         .stdout
@@ -150,11 +138,9 @@ fn check_looks_programs_up_on_each_host_and_changes_nothing() {
 fn check_line(t: Stepwise) -> (i32, Vec<String>) {
     t.file(
         "book.yaml",
-        "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - { id: web, title: Web, hosts: [WEB01] }\nphases:\n  - id: a\n    title: A\n    steps:\n      - { id: restart, title: Restart, on: web, action: { type: command, program: sh, args: [-c, 'exit 0'] } }\n",
+        &book(&[("web", "WEB01")], "      - { id: restart, title: Restart, on: web, action: { type: command, program: sh, args: [-c, 'exit 0'] } }\n"),
     );
-    let out = t
-        .args(["check", "book.yaml", "--inventory", "inventory.yaml"])
-        .run();
+    let out = t.args(CHECK_BOOK).run();
     let lines = out
         .stdout
         .lines()
@@ -201,18 +187,7 @@ fn unreachable_refused_and_untrusted_hosts_are_blocking_with_what_to_do() {
         format!("[127.0.0.2]:{} {}\n", fleet.port, other.join(" ")),
     )
     .unwrap();
-    let other_fp = {
-        let out = Command::new("ssh-keygen")
-            .arg("-lf")
-            .arg(fleet.path("other_key.pub"))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .nth(1)
-            .unwrap()
-            .to_string()
-    };
+    let other_fp = fingerprint(&fleet.path("other_key.pub"));
     let t = Stepwise::new();
     t.file("inventory.yaml", &fleet.inventory(""));
     let (code, lines) = check_line(t);
@@ -265,20 +240,20 @@ fn an_unknown_host_key_is_pinned_only_by_an_explicit_answer_and_journaled() {
     fs::write(fleet.path("known_hosts"), "").unwrap();
     let fp = fleet.fingerprint("WEB01");
     let t = Stepwise::new();
-    t.file(
-        "book.yaml",
-        &format!(
-            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: mark, title: Mark, on: web, action: {{ type: command, program: sh, args: [-c, 'echo marked > {HOST_ROOT}/mark; echo failing; exit 4'] }} }}\n"
+    prepare(
+        &t,
+        &book(
+            &[("web", "WEB01")],
+            &format!(
+                "      - {{ id: mark, title: Mark, on: web, action: {{ type: command, program: sh, args: [-c, 'echo marked > {HOST_ROOT}/mark; echo failing; exit 4'] }} }}\n"
+            ),
         ),
-    );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file(
-        "a.yaml",
+        &fleet.inventory(""),
         &format!(
             "confirm: true\ndefault: done\nhost_keys: {{ WEB01: \"{fp}\" }}\nsteps:\n  mark@WEB01: {{ on_failure: skip-host, note: it fails on purpose }}\n"
         ),
     );
-    let t = t.args(crate::fleet::RUN_BOOK);
+    let t = t.args(RUN_BOOK);
     let out = t.run();
     let pinned = fs::read_to_string(fleet.path("known_hosts")).unwrap();
     assert!(
@@ -298,13 +273,7 @@ fn an_unknown_host_key_is_pinned_only_by_an_explicit_answer_and_journaled() {
         out.stdout
     );
     assert!(out.stdout.contains("     | failing"), "{}", out.stdout);
-    let journal = fs::read_dir(t.dir().join("runs"))
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().join("journal.jsonl").is_file())
-        .map(|e| fs::read_to_string(e.path().join("journal.jsonl")).unwrap())
-        .next()
-        .unwrap();
+    let journal = journal(t.dir());
     assert!(
         journal.contains(&format!(
             "host key of WEB01 (127.0.0.2:{}) accepted and pinned in {}: ssh-ed25519 {fp}",
@@ -319,13 +288,16 @@ fn an_unknown_host_key_is_pinned_only_by_an_explicit_answer_and_journaled() {
 fn the_journal_and_log_name_the_target_an_instance_was_dispatched_to() {
     let fleet = Fleet::start(&["WEB01"]);
     let t = Stepwise::new();
-    t.file(
-        "book.yaml",
-        "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - { id: web, title: Web, hosts: [WEB01] }\nphases:\n  - id: a\n    title: A\n    steps:\n      - { id: hello, title: Hello, on: web, action: { type: command, program: echo, args: [hello] } }\n",
+    prepare(
+        &t,
+        &book(
+            &[("web", "WEB01")],
+            "      - { id: hello, title: Hello, on: web, action: { type: command, program: echo, args: [hello] } }\n",
+        ),
+        &fleet.inventory(""),
+        "confirm: true\ndefault: done\n",
     );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file("a.yaml", "confirm: true\ndefault: done\n");
-    let t = t.args(crate::fleet::RUN_BOOK);
+    let t = t.args(RUN_BOOK);
     let out = t.run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let log = std::process::Command::new(env!("CARGO_BIN_EXE_stepwise"))
@@ -362,14 +334,13 @@ fn check_findings_on_a_host_are_exact_and_leave_its_tree_as_it_was() {
     let t = Stepwise::new();
     t.file(
         "book.yaml",
-        &format!(
-            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - id: verify\n        title: Verify\n        on: web\n        action:\n          type: check\n          checks:\n            - exists: '{HOST_ROOT}/missing.msi'\n            - exists: '{HOST_ROOT}/sized'\n              size: 5\n            - writable: '{HOST_ROOT}/readonly'\n            - writable: '{HOST_ROOT}'\n"
+        &book(
+            &[("web", "WEB01")],
+            &format!("      - id: verify\n        title: Verify\n        on: web\n        action:\n          type: check\n          checks:\n            - exists: '{HOST_ROOT}/missing.msi'\n            - exists: '{HOST_ROOT}/sized'\n              size: 5\n            - writable: '{HOST_ROOT}/readonly'\n            - writable: '{HOST_ROOT}'\n"),
         ),
     );
     t.file("inventory.yaml", &fleet.inventory(""));
-    let out = t
-        .args(["check", "book.yaml", "--inventory", "inventory.yaml"])
-        .run();
+    let out = t.args(CHECK_BOOK).run();
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     let lines: Vec<&str> = out
         .stdout
@@ -408,15 +379,18 @@ fn write_file_on_a_host_goes_through_a_temporary_name_and_backs_up_what_it_repla
     }
     fs::write(fleet.host("WEB02").tree.join("conf/App.config"), "old\n").unwrap();
     let t = Stepwise::new();
-    t.file(
-        "book.yaml",
-        &format!(
-            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01, WEB02] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - id: config\n        title: Config\n        on: web\n        action: {{ type: write_file, dir: '{HOST_ROOT}/conf', file: App.config, content: \"<site host='{{{{ host }}}}'/>\\n\" }}\n"
+    prepare(
+        &t,
+        &book(
+            &[("web", "WEB01, WEB02")],
+            &format!(
+                "      - id: config\n        title: Config\n        on: web\n        action: {{ type: write_file, dir: '{HOST_ROOT}/conf', file: App.config, content: \"<site host='{{{{ host }}}}'/>\\n\" }}\n"
+            ),
         ),
+        &fleet.inventory(""),
+        "confirm: true\ndefault: done\n",
     );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file("a.yaml", "confirm: true\ndefault: done\n");
-    let t = t.args(crate::fleet::RUN_BOOK);
+    let t = t.args(RUN_BOOK);
     let out = t.run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     for h in ["WEB01", "WEB02"] {
@@ -455,26 +429,26 @@ fn write_file_on_a_host_goes_through_a_temporary_name_and_backs_up_what_it_repla
 }
 
 #[test]
-fn a_command_past_its_timeout_on_a_host_fails_with_what_it_printed() {
+fn a_command_past_its_timeout_on_a_host_is_in_doubt_with_what_it_printed() {
     let fleet = Fleet::start(&["WEB01"]);
     let t = Stepwise::new();
-    t.file(
-        "book.yaml",
-        "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - { id: web, title: Web, hosts: [WEB01] }\nphases:\n  - id: a\n    title: A\n    steps:\n      - { id: slow, title: Slow, on: web, action: { type: command, program: sh, args: [-c, 'echo waiting; sleep 60'], timeout: 5 } }\n",
+    prepare(
+        &t,
+        &book(
+            &[("web", "WEB01")],
+            "      - { id: slow, title: Slow, on: web, action: { type: command, program: sh, args: [-c, 'echo waiting; sleep 60'], timeout: 5 } }\n",
+        ),
+        &fleet.inventory(""),
+        "confirm: true\ndefault: done\nsteps:\n  slow@WEB01: { in_doubt: skip, note: too slow }\n",
     );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file(
-        "a.yaml",
-        "confirm: true\ndefault: done\nsteps:\n  slow@WEB01: { on_failure: skip-host, note: too slow }\n",
-    );
-    let t = t.args(crate::fleet::RUN_BOOK);
+    let t = t.args(RUN_BOOK);
     let started = Instant::now();
     let out = t.run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(started.elapsed() < Duration::from_secs(40));
     assert!(
         out.stdout.contains(
-            "✗ slow@WEB01 failed: sh -c \"echo waiting; sleep 60\" (on WEB01) did not finish within 5 seconds; its channel was closed"
+            "✗ The outcome of `slow@WEB01` on WEB01 is unknown.\n     (sh -c \"echo waiting; sleep 60\" (on WEB01) did not finish within 5 seconds; its channel was closed, but it may still be running on WEB01)"
         ),
         "{}",
         out.stdout

@@ -7,14 +7,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::common::Stepwise;
-use crate::fleet::{Fleet, HOST_ROOT};
+use crate::fleet::{CHECK_BOOK, Fleet, HOST_ROOT, book, prepare, run_dir, stepwise};
 
 /// A runbook with one copy step per `(id, files, to)` on role `web`, from `pkg`, with a
 /// manifest `files` of the given rows.
 fn copy_book(hosts: &str, pkg: &Path, steps: &[(&str, &str, &str)], manifest: &str) -> String {
-    let mut text = format!(
-        "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [{hosts}] }}\nphases:\n  - id: a\n    title: A\n    steps:\n"
-    );
+    let mut text = String::new();
     for (id, files, to) in steps {
         text.push_str(&format!(
             "      - id: {id}\n        title: Copy {id}\n        on: web\n        action: {{ type: copy, from: '{}', to: '{to}', files: [{files}], manifest: files }}\n",
@@ -24,7 +22,7 @@ fn copy_book(hosts: &str, pkg: &Path, steps: &[(&str, &str, &str)], manifest: &s
     text.push_str(&format!(
         "manifests:\n  - id: files\n    title: Files\n    files:\n{manifest}"
     ));
-    text
+    book(&[("web", hosts)], &text)
 }
 
 /// The package on this machine: `A.msi` and `B.msi`.
@@ -43,22 +41,8 @@ fn run(dir: &Path, envs: &[(&str, &str)]) -> (crate::common::Output, PathBuf) {
     for (k, v) in envs {
         t = t.env(k, v);
     }
-    let t = t.args(crate::fleet::RUN_BOOK);
-    let out = t.run();
-    let runs = dir.join("runs");
-    let mut dirs: Vec<PathBuf> = fs::read_dir(&runs)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join("journal.jsonl").is_file())
-        .collect();
-    dirs.sort_by_key(|p| {
-        fs::metadata(p.join("run.json"))
-            .unwrap()
-            .modified()
-            .unwrap()
-    });
-    (out, dirs.pop().unwrap())
+    let out = t.args(crate::fleet::RUN_BOOK).run();
+    (out, run_dir(dir))
 }
 
 /// Every file under a local folder, relative, sorted.
@@ -97,20 +81,17 @@ fn a_copy_to_web02_backs_up_verifies_and_changes_web02s_tree_only() {
     let t = Stepwise::new();
     let pkg = package(&t);
     let before = local_tree(&pkg);
-    t.file(
-        "book.yaml",
+    prepare(
+        &t,
         &copy_book(
             "WEB02",
             &pkg,
             &[("copy", "A.msi, B.msi", &format!("{HOST_ROOT}/share"))],
             "      - { name: B.msi, size: 3145728 }\n",
         ),
-    );
-    t.file(
-        "inventory.yaml",
         &fleet.inventory("roles:\n  web: [WEB02]\n"),
+        "confirm: true\ndefault: done\n",
     );
-    t.file("a.yaml", "confirm: true\ndefault: done\n");
     let (out, run_dir) = run(t.dir(), &[]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
@@ -188,10 +169,7 @@ fn a_rerun_skips_files_already_in_place_by_content_and_replaces_a_partial_copy()
         ),
     );
     t.file("inventory.yaml", &fleet.inventory(""));
-    let check = Stepwise::new()
-        .current_dir(t.dir())
-        .args(["check", "book.yaml", "--inventory", "inventory.yaml"])
-        .run();
+    let check = stepwise(t.dir(), &CHECK_BOOK);
     let lines: Vec<&str> = check
         .stdout
         .lines()
@@ -286,10 +264,7 @@ fn check_findings_for_a_copy_on_a_host_are_exact_and_change_nothing() {
     );
     t.file("inventory.yaml", &fleet.inventory(""));
     let trees = fleet.trees();
-    let out = Stepwise::new()
-        .current_dir(t.dir())
-        .args(["check", "book.yaml", "--inventory", "inventory.yaml"])
-        .run();
+    let out = stepwise(t.dir(), &CHECK_BOOK);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     let pkg_shown = pkg.display().to_string();
     let lines: Vec<&str> = out
@@ -369,18 +344,15 @@ fn a_copy_whose_read_back_differs_fails_and_leaves_no_file_at_its_name() {
     fs::create_dir(&share).unwrap();
     let t = Stepwise::new();
     let pkg = package(&t);
-    t.file(
-        "book.yaml",
+    prepare(
+        &t,
         &copy_book(
             "WEB01",
             &pkg,
             &[("copy", "A.msi, B.msi", &format!("{HOST_ROOT}/share"))],
             "      - { name: A.msi, size: 6 }\n",
         ),
-    );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file(
-        "a.yaml",
+        &fleet.inventory(""),
         "confirm: true\ndefault: done\nsteps:\n  copy@WEB01: { on_failure: skip-host, note: the read-back differs on purpose }\n",
     );
     let (out, _) = run(t.dir(), &[("STEPWISE_TEST_ALTER_UPLOAD", "B.msi")]);
@@ -427,10 +399,7 @@ fn a_password_host_without_a_terminal_is_blocking_and_never_asked_from_a_file() 
         ),
     );
     let refusal = "WEB01 authenticates root with a password, which stepwise asks at the terminal and never stores: a password cannot be answered from a file; run stepwise at a terminal, or give WEB01 a key (`key: FILE`) or `auth: agent` in the inventory";
-    let out = Stepwise::new()
-        .current_dir(t.dir())
-        .args(["check", "book.yaml", "--inventory", "inventory.yaml"])
-        .run();
+    let out = stepwise(t.dir(), &CHECK_BOOK);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains(&format!(

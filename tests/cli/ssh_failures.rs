@@ -5,14 +5,15 @@
 //! what it finds before it asks, and a host still unreachable keeps it in doubt.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::Stepwise;
-use crate::fleet::{Fleet, HOST_ROOT};
+use crate::fleet::{
+    Fleet, HOST_ROOT, book, journal, prepare, run_dir, run_while, stepwise, wait_for,
+};
 
 /// Every process below `pid` (children, their children, …), read from `/proc`.
-fn descendants(pid: u32) -> Vec<u32> {
+pub(crate) fn descendants(pid: u32) -> Vec<u32> {
     let mut parent_of: Vec<(u32, u32)> = Vec::new();
     for e in fs::read_dir("/proc").unwrap().flatten() {
         let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
@@ -56,33 +57,9 @@ pub(crate) fn kill_host(fleet: &mut Fleet, name: &str) {
     }
 }
 
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "waited 30 s for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn run_dir(t: &Stepwise) -> PathBuf {
-    fs::read_dir(t.dir().join("runs"))
-        .unwrap()
-        .flatten()
-        .find(|e| e.path().join("journal.jsonl").is_file())
-        .unwrap()
-        .path()
-}
-
-fn journal(t: &Stepwise) -> String {
-    fs::read_to_string(run_dir(t).join("journal.jsonl")).unwrap()
-}
-
 /// The `kind` and `key` of every instance event of the journal, in order.
 fn instance_events(t: &Stepwise, key: &str) -> Vec<String> {
-    journal(t)
+    journal(t.dir())
         .lines()
         .filter(|l| l.contains(&format!("\"key\":\"{key}\"")))
         .map(|l| {
@@ -98,51 +75,60 @@ fn instance_events(t: &Stepwise, key: &str) -> Vec<String> {
         .collect()
 }
 
-fn stepwise(dir: &Path, args: &[&str]) -> crate::common::Output {
-    Stepwise::new()
-        .current_dir(dir)
-        .args(args.iter().copied())
-        .run()
-}
-
 const RUN: [&str; 10] = crate::fleet::RUN_BOOK;
 
-const RESUME: [&str; 7] = [
-    "resume",
-    "--operator",
-    "alice",
-    "--answers",
-    "a.yaml",
-    "--state-dir",
-    "runs",
-];
+/// A runbook whose first step, on WEB02 (role `gate`), leaves `waiting` in WEB02's tree and
+/// goes on once the test writes `go` there; then `steps` (on WEB01, role `web`): what holds a
+/// run before the step the test is about.
+fn gated_book(steps: &str) -> String {
+    book(
+        &[("gate", "WEB02"), ("web", "WEB01")],
+        &format!(
+            "      - {{ id: wait, title: Wait, on: gate, action: {{ type: command, program: sh, args: [-c, 'touch {HOST_ROOT}/waiting; while ! test -e {HOST_ROOT}/go; do sleep 0.1; done'] }} }}\n{steps}"
+        ),
+    )
+}
+
+/// A step on WEB01 (role `web`) that writes `marked` to `mark` in WEB01's tree.
+fn mark_step() -> String {
+    format!(
+        "      - {{ id: mark, title: Mark, on: web, action: {{ type: command, program: sh, args: [-c, 'echo marked > {HOST_ROOT}/mark'] }} }}\n"
+    )
+}
+
+const RESUME: [&str; 7] = crate::fleet::RESUME_BOOK;
+
+/// Runs `run` (a whole command line) and kills WEB01's server, and every session it serves,
+/// once the command of the step on WEB01 has begun (has written `runs` in WEB01's tree).
+fn run_and_drop(run: &Stepwise, fleet: &mut Fleet) -> crate::common::Output {
+    let tree = fleet.host("WEB01").tree.clone();
+    run_while(run, |finished| {
+        wait_for("the command to start on WEB01", || {
+            tree.join("runs").exists() || finished()
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        kill_host(fleet, "WEB01");
+    })
+}
 
 #[test]
 fn a_command_cut_by_a_dropped_connection_stays_in_doubt_until_the_host_answers_again() {
     let mut fleet = Fleet::start(&["WEB01"]);
     let tree = fleet.host("WEB01").tree.clone();
     let t = Stepwise::new();
-    t.file(
-        "book.yaml",
-        &format!(
-            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: slow, title: Slow, on: web, action: {{ type: command, program: sh, args: [-c, 'echo run >> {HOST_ROOT}/runs; echo begun; test -e {HOST_ROOT}/quick || sleep 30'] }} }}\n      - {{ id: after, title: After, on: web, action: {{ type: command, program: sh, args: [-c, 'echo after > {HOST_ROOT}/after'] }} }}\n"
+    prepare(
+        &t,
+        &book(
+            &[("web", "WEB01")],
+            &format!(
+                "      - {{ id: slow, title: Slow, on: web, action: {{ type: command, program: sh, args: [-c, 'echo run >> {HOST_ROOT}/runs; echo begun; test -e {HOST_ROOT}/quick || sleep 30'] }} }}\n      - {{ id: after, title: After, on: web, action: {{ type: command, program: sh, args: [-c, 'echo after > {HOST_ROOT}/after'] }} }}\n"
+            ),
         ),
-    );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file(
-        "a.yaml",
+        &fleet.inventory(""),
         "confirm: true\ndefault: done\nin_doubt: evidence\n",
     );
     let t = t.args(RUN);
-    let out = std::thread::scope(|scope| {
-        let running = scope.spawn(|| t.run());
-        wait_for("the command to start on WEB01", || {
-            tree.join("runs").exists()
-        });
-        std::thread::sleep(Duration::from_millis(300));
-        kill_host(&mut fleet, "WEB01");
-        running.join().unwrap()
-    });
+    let out = run_and_drop(&t, &mut fleet);
     let at = format!("127.0.0.2:{}", fleet.port);
     // The drop is said as what it is, the host is looked at again, and nothing is guessed.
     assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
@@ -154,7 +140,7 @@ fn a_command_cut_by_a_dropped_connection_stays_in_doubt_until_the_host_answers_a
         out.stdout
     );
     let unreachable = format!(
-        "   WEB01 cannot be reached now: cannot connect to WEB01 ({at}): Connection refused.\n   What the action left on WEB01 cannot be looked at, so nothing is guessed: `slow@WEB01` stays in doubt until WEB01 answers.\n   The connection to WEB01 ended before the command's exit came back: stepwise cannot know whether it finished (it may have, or may still be running there). What it printed is in output/slow@WEB01.log.\n"
+        "   WEB01 cannot be reached now: cannot connect to WEB01 ({at}): Connection refused.\n   What the action left on WEB01 cannot be looked at, so nothing is guessed: `slow@WEB01` stays in doubt until WEB01 answers.\n   No exit of the command came back from WEB01 (its connection ended, or it ran past its timeout): stepwise cannot know whether it finished (it may have, or may still be running there). What it printed is in output/slow@WEB01.log.\n"
     );
     assert!(out.stdout.contains(&unreachable), "{}", out.stdout);
     assert!(
@@ -175,7 +161,7 @@ fn a_command_cut_by_a_dropped_connection_stays_in_doubt_until_the_host_answers_a
     );
 
     // Resumed while WEB01 is still down: its checks are blocking, naming it, and nothing changes.
-    let before = journal(&t);
+    let before = journal(t.dir());
     let out = stepwise(t.dir(), &RESUME);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert!(
@@ -185,7 +171,7 @@ fn a_command_cut_by_a_dropped_connection_stays_in_doubt_until_the_host_answers_a
         "{}",
         out.stdout
     );
-    assert!(journal(&t).starts_with(&before));
+    assert!(journal(t.dir()).starts_with(&before));
 
     // Gone on despite them: the walk says WEB01 cannot be reached, and it stays in doubt.
     t.file(
@@ -209,7 +195,7 @@ fn a_command_cut_by_a_dropped_connection_stays_in_doubt_until_the_host_answers_a
     let out = stepwise(t.dir(), &RESUME);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains("   The connection to WEB01 ended before the command's exit came back: stepwise cannot know whether it finished (it may have, or may still be running there). What it printed is in output/slow@WEB01.log.\n"),
+        out.stdout.contains("   No exit of the command came back from WEB01 (its connection ended, or it ran past its timeout): stepwise cannot know whether it finished (it may have, or may still be running there). What it printed is in output/slow@WEB01.log.\n"),
         "{}",
         out.stdout
     );
@@ -227,7 +213,7 @@ fn a_command_cut_by_a_dropped_connection_stays_in_doubt_until_the_host_answers_a
     assert_eq!(fs::read_to_string(tree.join("after")).unwrap(), "after\n");
 
     // The as-run record names the target each action ran on, in every format.
-    let run = run_dir(&t);
+    let run = run_dir(t.dir());
     let run = run.to_str().unwrap();
     for format in ["text", "md", "html"] {
         let out = stepwise(
@@ -268,29 +254,25 @@ fn a_write_file_cut_by_a_dropped_connection_is_looked_at_again_on_the_host_and_f
     fs::create_dir(web01.join("conf")).unwrap();
     fs::write(web01.join("conf/App.config"), "old\n").unwrap();
     let t = Stepwise::new();
-    t.file(
-        "book.yaml",
-        &format!(
-            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: gate, title: Gate, hosts: [WEB02] }}\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: wait, title: Wait, on: gate, action: {{ type: command, program: sh, args: [-c, 'touch {HOST_ROOT}/waiting; while ! test -e {HOST_ROOT}/go; do sleep 0.1; done'] }} }}\n      - id: config\n        title: Config\n        on: web\n        action: {{ type: write_file, dir: '{HOST_ROOT}/conf', file: App.config, content: \"new\\n\" }}\n"
-        ),
-    );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file(
-        "a.yaml",
+    prepare(
+        &t,
+        &gated_book(&format!(
+            "      - id: config\n        title: Config\n        on: web\n        action: {{ type: write_file, dir: '{HOST_ROOT}/conf', file: App.config, content: \"new\\n\" }}\n"
+        )),
+        &fleet.inventory(""),
         "confirm: true\ndefault: done\nin_doubt: evidence\n",
     );
     let t = t.args(RUN);
-    let out = std::thread::scope(|scope| {
-        let running = scope.spawn(|| t.run());
+    let out = run_while(&t, |finished| {
         wait_for("the first step to run on WEB02", || {
-            web02.join("waiting").exists() || running.is_finished()
+            web02.join("waiting").exists() || finished()
         });
         // WEB01's server stops answering, then the walk reaches its write_file: dispatched,
         // and what was sent gets no answer until the server is killed.
         freeze_sessions(&fleet, "WEB01");
         fs::write(web02.join("go"), "").unwrap();
         wait_for("config@WEB01 to be dispatched", || {
-            running.is_finished()
+            finished()
                 || fs::read_dir(t.dir().join("runs")).is_ok_and(|d| {
                     d.flatten().any(|e| {
                         fs::read_to_string(e.path().join("journal.jsonl")).is_ok_and(|j| {
@@ -301,7 +283,6 @@ fn a_write_file_cut_by_a_dropped_connection_is_looked_at_again_on_the_host_and_f
         });
         std::thread::sleep(Duration::from_millis(300));
         kill_host(&mut fleet, "WEB01");
-        running.join().unwrap()
     });
     let at = format!("127.0.0.2:{}", fleet.port);
     assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
@@ -373,14 +354,12 @@ fn a_write_file_cut_by_a_dropped_connection_is_looked_at_again_on_the_host_and_f
 /// `stepwise run` of one command step on WEB01 with the given inventory and answers: its exit
 /// code, the blocking lines of its dry-run checks, and whether anything was dispatched.
 fn run_blocked(t: &Stepwise, inventory: &str, answers: &str) -> (i32, Vec<String>, bool) {
-    t.file(
-        "book.yaml",
-        &format!(
-            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: mark, title: Mark, on: web, action: {{ type: command, program: sh, args: [-c, 'echo marked > {HOST_ROOT}/mark'] }} }}\n"
-        ),
+    prepare(
+        t,
+        &book(&[("web", "WEB01")], &mark_step()),
+        inventory,
+        answers,
     );
-    t.file("inventory.yaml", inventory);
-    t.file("a.yaml", answers);
     let out = stepwise(t.dir(), &RUN);
     let lines = out
         .stdout
@@ -388,7 +367,11 @@ fn run_blocked(t: &Stepwise, inventory: &str, answers: &str) -> (i32, Vec<String
         .filter(|l| l.trim_start().starts_with("blocking"))
         .map(str::to_string)
         .collect();
-    (out.code, lines, journal(t).contains("instance_started"))
+    (
+        out.code,
+        lines,
+        journal(t.dir()).contains("instance_started"),
+    )
 }
 
 #[test]
@@ -457,26 +440,19 @@ fn a_host_down_when_its_step_comes_fails_that_step_with_nothing_sent_and_resume_
     let mut fleet = Fleet::start(&["WEB01", "WEB02"]);
     let web02 = fleet.host("WEB02").tree.clone();
     let t = Stepwise::new();
-    t.file(
-        "book.yaml",
-        &format!(
-            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: gate, title: Gate, hosts: [WEB02] }}\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: wait, title: Wait, on: gate, action: {{ type: command, program: sh, args: [-c, 'touch {HOST_ROOT}/waiting; while ! test -e {HOST_ROOT}/go; do sleep 0.1; done'] }} }}\n      - {{ id: mark, title: Mark, on: web, action: {{ type: command, program: sh, args: [-c, 'echo marked > {HOST_ROOT}/mark'] }} }}\n"
-        ),
-    );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file(
-        "a.yaml",
+    prepare(
+        &t,
+        &gated_book(&mark_step()),
+        &fleet.inventory(""),
         "confirm: true\ndefault: done\nsteps:\n  mark@WEB01: { on_failure: pause }\n",
     );
     let t = t.args(RUN);
-    let out = std::thread::scope(|scope| {
-        let running = scope.spawn(|| t.run());
+    let out = run_while(&t, |finished| {
         wait_for("the first step to run on WEB02", || {
-            web02.join("waiting").exists() || running.is_finished()
+            web02.join("waiting").exists() || finished()
         });
         kill_host(&mut fleet, "WEB01");
         fs::write(web02.join("go"), "").unwrap();
-        running.join().unwrap()
     });
     let at = format!("127.0.0.2:{}", fleet.port);
     assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
@@ -510,15 +486,15 @@ fn after_a_crash_during_a_command_on_a_host_resume_says_its_outcome_cannot_be_kn
     let fleet = Fleet::start(&["WEB01"]);
     let tree = fleet.host("WEB01").tree.clone();
     let t = Stepwise::new();
-    t.file(
-        "book.yaml",
-        &format!(
-            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: slow, title: Slow, on: web, action: {{ type: command, program: sh, args: [-c, 'echo run >> {HOST_ROOT}/runs; while ! test -e {HOST_ROOT}/quick; do sleep 0.1; done'] }} }}\n"
+    prepare(
+        &t,
+        &book(
+            &[("web", "WEB01")],
+            &format!(
+                "      - {{ id: slow, title: Slow, on: web, action: {{ type: command, program: sh, args: [-c, 'echo run >> {HOST_ROOT}/runs; while ! test -e {HOST_ROOT}/quick; do sleep 0.1; done'] }} }}\n"
+            ),
         ),
-    );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file(
-        "a.yaml",
+        &fleet.inventory(""),
         "confirm: true\ndefault: done\nin_doubt: evidence\n",
     );
     let mut child = crate::common::stepwise_command()
@@ -544,7 +520,7 @@ fn after_a_crash_during_a_command_on_a_host_resume_says_its_outcome_cannot_be_kn
     let out = stepwise(t.dir(), &RESUME);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains("   The connection to WEB01 ended before the command's exit came back: stepwise cannot know whether it finished (it may have, or may still be running there).\n"),
+        out.stdout.contains("   No exit of the command came back from WEB01 (its connection ended, or it ran past its timeout): stepwise cannot know whether it finished (it may have, or may still be running there).\n"),
         "{}",
         out.stdout
     );
@@ -563,29 +539,20 @@ fn after_a_crash_during_a_command_on_a_host_resume_says_its_outcome_cannot_be_kn
 #[test]
 fn a_step_whose_host_dropped_can_be_settled_by_hand_with_a_note_while_the_host_is_down() {
     let mut fleet = Fleet::start(&["WEB01"]);
-    let tree = fleet.host("WEB01").tree.clone();
     let t = Stepwise::new();
-    t.file(
-        "book.yaml",
-        &format!(
-            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: slow, title: Slow, on: web, action: {{ type: command, program: sh, args: [-c, 'echo run >> {HOST_ROOT}/runs; sleep 30'] }} }}\n"
+    prepare(
+        &t,
+        &book(
+            &[("web", "WEB01")],
+            &format!(
+                "      - {{ id: slow, title: Slow, on: web, action: {{ type: command, program: sh, args: [-c, 'echo run >> {HOST_ROOT}/runs; sleep 30'] }} }}\n"
+            ),
         ),
-    );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file(
-        "a.yaml",
+        &fleet.inventory(""),
         "confirm: true\ndefault: done\nsteps:\n  slow@WEB01: { in_doubt: done, note: \"the console of WEB01 shows it finished\" }\n",
     );
     let t = t.args(RUN);
-    let out = std::thread::scope(|scope| {
-        let running = scope.spawn(|| t.run());
-        wait_for("the command to start on WEB01", || {
-            tree.join("runs").exists() || running.is_finished()
-        });
-        std::thread::sleep(Duration::from_millis(300));
-        kill_host(&mut fleet, "WEB01");
-        running.join().unwrap()
-    });
+    let out = run_and_drop(&t, &mut fleet);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains("   WEB01 cannot be reached now: "),
@@ -603,9 +570,9 @@ fn a_step_whose_host_dropped_can_be_settled_by_hand_with_a_note_while_the_host_i
         ]
     );
     assert!(
-        journal(&t).contains("\"note\":\"the console of WEB01 shows it finished\""),
+        journal(t.dir()).contains("\"note\":\"the console of WEB01 shows it finished\""),
         "{}",
-        journal(&t)
+        journal(t.dir())
     );
 }
 
@@ -621,27 +588,25 @@ fn a_copy_cut_by_a_dropped_connection_is_surveyed_on_the_host_and_finished_on_re
     fs::write(pkg.join("Small.msi"), "new small\n").unwrap();
     let big: Vec<u8> = (0..16u32 << 20).map(|i| (i % 251) as u8).collect();
     fs::write(pkg.join("Big.msi"), &big).unwrap();
-    t.file(
-        "book.yaml",
-        &format!(
-            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: copy, title: Copy, on: web, action: {{ type: copy, from: '{}', to: '{HOST_ROOT}/share', files: [Small.msi, Big.msi] }} }}\n",
-            pkg.display()
+    prepare(
+        &t,
+        &book(
+            &[("web", "WEB01")],
+            &format!(
+                "      - {{ id: copy, title: Copy, on: web, action: {{ type: copy, from: '{}', to: '{HOST_ROOT}/share', files: [Small.msi, Big.msi] }} }}\n",
+                pkg.display()
+            ),
         ),
-    );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file(
-        "a.yaml",
+        &fleet.inventory(""),
         "confirm: true\ndefault: done\nin_doubt: evidence\n",
     );
     let t = t.args(RUN);
     let part = tree.join("share/.Big.msi.stepwise-part");
-    let out = std::thread::scope(|scope| {
-        let running = scope.spawn(|| t.run());
+    let out = run_while(&t, |finished| {
         wait_for("Big.msi to be half way on WEB01", || {
-            running.is_finished() || fs::metadata(&part).is_ok_and(|m| m.len() > 1 << 20)
+            finished() || fs::metadata(&part).is_ok_and(|m| m.len() > 1 << 20)
         });
         kill_host(&mut fleet, "WEB01");
-        running.join().unwrap()
     });
     assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
     assert!(
@@ -691,15 +656,15 @@ fn a_settled_step_leaves_no_temporary_file_of_an_earlier_attempt_on_its_host() {
     // What a write cut after its first bytes leaves.
     fs::write(tree.join("conf/.App.config.stepwise-part"), "ne").unwrap();
     let t = Stepwise::new();
-    t.file(
-        "book.yaml",
-        &format!(
-            "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  - {{ id: web, title: Web, hosts: [WEB01] }}\nphases:\n  - id: a\n    title: A\n    steps:\n      - {{ id: config, title: Config, on: web, action: {{ type: write_file, dir: '{HOST_ROOT}/conf', file: App.config, content: \"new\\n\" }} }}\n"
+    prepare(
+        &t,
+        &book(
+            &[("web", "WEB01")],
+            &format!(
+                "      - {{ id: config, title: Config, on: web, action: {{ type: write_file, dir: '{HOST_ROOT}/conf', file: App.config, content: \"new\\n\" }} }}\n"
+            ),
         ),
-    );
-    t.file("inventory.yaml", &fleet.inventory(""));
-    t.file(
-        "a.yaml",
+        &fleet.inventory(""),
         "confirm: true\ndefault: done\nsteps:\n  config@WEB01: { confirm: false, decision: by-hand, note: written from the console }\n",
     );
     let out = stepwise(t.dir(), &RUN);

@@ -5,10 +5,10 @@
 
 use std::fs;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::Stepwise;
-use crate::fleet::{Fleet, HOST_ROOT};
+use crate::fleet::{Fleet, HOST_ROOT, run_dir, stepwise, wait_for};
 
 /// The cases a folder can be in, one step each, under the path parameter `root`.
 const CASES: &str = "      - { id: there, title: There, on: web, action: { type: create_folder, path: '{{ root }}/there' } }\n      - { id: new, title: New, on: web, action: { type: create_folder, path: '{{ root }}/share/Logs' } }\n      - { id: deep, title: Deep, on: web, action: { type: create_folder, path: '{{ root }}/share/a/b/Logs' } }\n      - { id: file, title: File, on: web, action: { type: create_folder, path: '{{ root }}/file' } }\n      - { id: link, title: Link, on: web, action: { type: create_folder, path: '{{ root }}/link' } }\n      - { id: under-file, title: Under a file, on: web, action: { type: create_folder, path: '{{ root }}/file/Logs' } }\n";
@@ -27,13 +27,6 @@ fn lay_out(tree: &Path) {
     std::os::unix::fs::symlink(tree.join("share"), tree.join("link")).unwrap();
 }
 
-fn stepwise(dir: &Path, args: &[&str]) -> crate::common::Output {
-    Stepwise::new()
-        .current_dir(dir)
-        .args(args.iter().copied())
-        .run()
-}
-
 /// The finding lines of a `check` about a step instance's folder.
 fn folder_findings(stdout: &str) -> Vec<String> {
     stdout
@@ -41,15 +34,6 @@ fn folder_findings(stdout: &str) -> Vec<String> {
         .filter(|l| l.contains(": folder "))
         .map(|l| l.trim().to_string())
         .collect()
-}
-
-fn run_dir(dir: &Path) -> std::path::PathBuf {
-    fs::read_dir(dir.join("runs"))
-        .unwrap()
-        .flatten()
-        .find(|e| e.path().join("journal.jsonl").is_file())
-        .unwrap()
-        .path()
 }
 
 /// `kind field=value…` of every journal event about `key`, in order.
@@ -232,17 +216,6 @@ fn a_folder_for_web02_is_made_with_its_missing_parents_on_web02_only() {
         fs::read_to_string(fleet.host("WEB02").tree.join("share/setup/Logs/setup.log")).unwrap(),
         "kept"
     );
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "waited 30 s for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

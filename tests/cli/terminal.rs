@@ -934,6 +934,29 @@ fn a_failing_command_offers_the_known_issue_workaround_then_retries() {
     assert_eq!(k.iter().filter(|k| **k == "instance_failed").count(), 1);
 }
 
+/// The keys an operator presses at a prompt of a rehearsal of hmc45-ur6 (no Update Rollup 5,
+/// not upgraded from 4.0) who does every step.
+fn hmc45_rehearsal_keys(t: &Terminal, prompt: &str) -> &'static [&'static str] {
+    if prompt.contains("Has Update Rollup 5 already been installed?")
+        || prompt.contains("upgraded from Hosted Messaging and Collaboration 4.0?")
+    {
+        &["n"]
+    } else if prompt.starts_with("? Run step ") || prompt.contains("prerequisites met?") {
+        &["y"]
+    } else if prompt.starts_with("? Tick every item done") {
+        // Nothing starts ticked: `a` ticks every item.
+        &["a", "Enter"]
+    } else if prompt.starts_with("? Hosts for ")
+        || prompt.starts_with("? Step ") && prompt.contains(": what now?")
+    {
+        // The defaults: the hosts of the article, Done. The path parameters are not asked at
+        // all: the sandbox stands in for them.
+        &["Enter"]
+    } else {
+        panic!("an unexpected prompt: {prompt}\n{}", t.screen());
+    }
+}
+
 #[test]
 fn a_rehearsal_of_hmc45_ur6_by_keystrokes() {
     let Some(mut t) = terminal("rehearsal") else {
@@ -944,24 +967,7 @@ fn a_rehearsal_of_hmc45_ur6_by_keystrokes() {
     t.run(&["run", "hmc45-ur6", "--rehearse", "--state-dir", &state]);
     let mut seen = Vec::new();
     while let Some(prompt) = t.next_prompt() {
-        let keys: &[&str] = if prompt.contains("Has Update Rollup 5 already been installed?")
-            || prompt.contains("upgraded from Hosted Messaging and Collaboration 4.0?")
-        {
-            &["n"]
-        } else if prompt.starts_with("? Run step ") || prompt.contains("prerequisites met?") {
-            &["y"]
-        } else if prompt.starts_with("? Tick every item done") {
-            // Nothing starts ticked: `a` ticks every item.
-            &["a", "Enter"]
-        } else if prompt.starts_with("? Hosts for ")
-            || prompt.starts_with("? Step ") && prompt.contains(": what now?")
-        {
-            // The defaults: the hosts of the article, Done. The path
-            // parameters are not asked at all: the sandbox stands in for them.
-            &["Enter"]
-        } else {
-            panic!("an unexpected prompt: {prompt}\n{}", t.screen());
-        };
+        let keys = hmc45_rehearsal_keys(&t, &prompt);
         seen.push(prompt);
         t.answer(keys);
     }

@@ -10,7 +10,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::common::Stepwise;
-use crate::fleet::{Fleet, HOST_ROOT};
+use crate::fleet::{CHECK_BOOK, Fleet, HOST_ROOT, RUN_BOOK, prepare};
 
 /// How Windows programs under Wine name a Linux path: drive `Z:` is `/`.
 fn z(path: &Path) -> String {
@@ -39,10 +39,13 @@ const BOOK: &str = "id: book\ntitle: Book\narticle: KB0\nproduct: P\nroles:\n  -
 fn a_command_runs_on_exactly_the_host_its_instance_is_for() {
     let fleet = Fleet::start(&["WEB01", "WEB02"]);
     let t = Stepwise::new();
-    t.file("book.yaml", BOOK);
-    t.file("inventory.yaml", &windows_inventory(&fleet));
-    t.file("a.yaml", "confirm: true\ndefault: done\n");
-    let out = t.args(crate::fleet::RUN_BOOK).run();
+    prepare(
+        &t,
+        BOOK,
+        &windows_inventory(&fleet),
+        "confirm: true\ndefault: done\n",
+    );
+    let out = t.args(RUN_BOOK).run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     for name in ["WEB01", "WEB02"] {
         let mark = fleet.host(name).tree.join("mark");
@@ -69,9 +72,7 @@ fn check_reaches_each_host_and_reports_keys_and_unreachable_hosts_as_blocking() 
         let t = Stepwise::new();
         t.file("book.yaml", BOOK);
         t.file("inventory.yaml", &windows_inventory(fleet));
-        let out = t
-            .args(["check", "book.yaml", "--inventory", "inventory.yaml"])
-            .run();
+        let out = t.args(CHECK_BOOK).run();
         let blocking: Vec<String> = out
             .stdout
             .lines()

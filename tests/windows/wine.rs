@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common;
-use stepwise::journal::{self, EventKind};
+use crate::common::{self, assert_code, text};
 use stepwise::runbook::{self, Action, bundled};
 
 fn prefix() -> PathBuf {
@@ -147,20 +146,6 @@ fn wine(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run wine64")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn assert_code(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
 }
 
 /// A YAML single-quoted scalar.
@@ -490,33 +475,7 @@ fn resume_says_when_a_command_of_a_killed_run_is_still_running() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    let pid = loop {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the command never started"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-        let Ok(runs) = fs::read_dir(c.unix.join("runs")) else {
-            continue;
-        };
-        let Some(run) = runs
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.join("journal.jsonl").exists())
-        else {
-            continue;
-        };
-        let Ok(read) = journal::read_journal(&run.join("journal.jsonl")) else {
-            continue;
-        };
-        if let Some(pid) = read.events.iter().find_map(|e| match &e.kind {
-            EventKind::CommandStarted { pid, .. } => Some(*pid),
-            _ => None,
-        }) {
-            break pid;
-        }
-    };
+    let (_, pid) = common::command_started(&c.unix.join("runs"), Duration::from_secs(60));
     // SIGKILL to the Wine process of stepwise.exe: the command, its own process, runs on.
     child.kill().unwrap();
     child.wait().unwrap();

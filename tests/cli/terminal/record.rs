@@ -26,20 +26,40 @@ fn rehearse_hmc45_until(t: &mut Terminal, stop_at: &str) -> String {
         if prompt.contains(stop_at) {
             return t.history();
         }
-        let keys: &[&str] =
-            if prompt.starts_with("? Run step ") || prompt.contains("prerequisites met?") {
-                &["y"]
-            } else if prompt.starts_with("? Tick every item done") {
-                &["a", "Enter"]
-            } else if prompt.starts_with("? Hosts for ")
-                || prompt.starts_with("? Step ") && prompt.contains(": what now?")
-            {
-                &["Enter"]
-            } else {
-                panic!("an unexpected prompt: {prompt}\n{}", t.screen());
-            };
+        let keys = hmc45_rehearsal_keys(t, &prompt);
         t.answer(keys);
     }
+}
+
+/// Writes `text` as the runbook `name` in the terminal's folder and starts `stepwise run` of
+/// it there, its state in the terminal's state folder.
+fn run_book(t: &mut Terminal, name: &str, text: &str) {
+    let book = t.path(name);
+    fs::write(&book, text).unwrap();
+    let state = t.state_dir().display().to_string();
+    t.run(&["run", &book.display().to_string(), "--state-dir", &state]);
+}
+
+/// Runs a runbook whose one step `slow` ("A slow command") runs the program and arguments
+/// `command` (a YAML flow map's tail: `sleep, args: ['60']`), says yes to running it, and
+/// waits until the journal says it started: the run's folder and the command's process id.
+fn start_slow_command(t: &mut Terminal, command: &str) -> (std::path::PathBuf, u32) {
+    run_book(
+        t,
+        "slow.yaml",
+        &format!(
+            "id: slow\ntitle: Slow\narticle: KB0\nproduct: stepwise tests\nphases:\n  - id: main\n    title: Main\n    steps:\n      - id: slow\n        title: A slow command\n        action: {{ type: command, program: {command} }}\n"
+        ),
+    );
+    t.prompt("Run step 1.1 now?");
+    t.answer(&["y"]);
+    crate::common::command_started(&t.state_dir(), WAIT)
+}
+
+/// Starts `stepwise resume` of the run in the terminal's state folder.
+fn resume(t: &mut Terminal) {
+    let state = t.state_dir().display().to_string();
+    t.run(&["resume", "--state-dir", &state]);
 }
 
 #[test]
@@ -194,8 +214,7 @@ fn a_copy_cut_off_with_some_files_in_place_is_finished_by_default() {
     };
     let f = Folders::prepare(&t);
     copy_in_doubt(&t, &f, &["Beta.msi", "Gamma.msi"], Some("Delta.msi"));
-    let state = t.state_dir().display().to_string();
-    t.run(&["resume", "--state-dir", &state]);
+    resume(&mut t);
     let h = t.prompt(IN_DOUBT);
     for text in [
         &format!(
@@ -276,8 +295,7 @@ fn a_copy_cut_off_with_every_file_in_place_is_done_by_default() {
         &["Alpha.msi", "Beta.msi", "Gamma.msi", "Delta.msi"],
         Some("Beta.msi"),
     );
-    let state = t.state_dir().display().to_string();
-    t.run(&["resume", "--state-dir", &state]);
+    resume(&mut t);
     let h = t.prompt(IN_DOUBT);
     for text in [
         "What the files look like now: 4 of 4 files in place in ",
@@ -328,8 +346,7 @@ fn a_copy_cut_off_before_any_file_needs_a_note_to_be_called_done() {
     };
     let f = Folders::prepare(&t);
     copy_in_doubt(&t, &f, &[], None);
-    let state = t.state_dir().display().to_string();
-    t.run(&["resume", "--state-dir", &state]);
+    resume(&mut t);
     let h = t.prompt(IN_DOUBT);
     for text in [
         "What the files look like now: 0 of 4 files in place in ",
@@ -378,39 +395,12 @@ fn ctrl_c_during_a_command_defaults_to_not_completed_on_resume() {
     let Some(mut t) = terminal("doubt-command") else {
         return;
     };
-    let book = t.path("slow.yaml");
-    fs::write(
-        &book,
-        "id: slow\ntitle: Slow\narticle: KB0\nproduct: stepwise tests\nphases:\n  - id: main\n    title: Main\n    steps:\n      - id: slow\n        title: A slow command\n        action: { type: command, program: sh, args: [-c, 'echo working; sleep 30'] }\n",
-    )
-    .unwrap();
-    let state = t.state_dir().display().to_string();
-    let book = book.display().to_string();
-    t.run(&["run", &book, "--state-dir", &state]);
-    t.prompt("Run step 1.1 now?");
-    t.answer(&["y"]);
-    // Wait until the journal says the command runs, then Ctrl-C.
-    let start = Instant::now();
-    loop {
-        let runs = journal::list_runs(&t.state_dir()).unwrap_or_default();
-        let started = runs
-            .into_iter()
-            .next()
-            .and_then(|r| r.run.ok())
-            .is_some_and(|run| {
-                run.read_journal()
-                    .is_ok_and(|r| r.events.iter().any(|e| e.kind.name() == "command_started"))
-            });
-        if started {
-            break;
-        }
-        assert!(start.elapsed() < WAIT, "the command never started");
-        std::thread::sleep(POLL);
-    }
+    start_slow_command(&mut t, "sh, args: [-c, 'echo working; sleep 30']");
+    // The journal says the command runs: Ctrl-C.
     t.send(&["C-c"]);
     assert_eq!(t.exit_code(), 130);
 
-    t.run(&["resume", "--state-dir", &state]);
+    resume(&mut t);
     let h = t.prompt("Step slow (A slow command) was started and never finished. Did it complete?");
     assert!(
         h.contains("   The command was stopped before it exited: it did not complete. What it printed is in output/"),
@@ -437,15 +427,11 @@ fn a_step_with_items_not_all_done_is_partly_done_until_reopened() {
     let Some(mut t) = terminal("items") else {
         return;
     };
-    let book = t.path("items.yaml");
-    fs::write(
-        &book,
+    run_book(
+        &mut t,
+        "items.yaml",
         "id: items\ntitle: Items\narticle: KB0\nproduct: stepwise tests\nphases:\n  - id: main\n    title: Main\n    steps:\n      - id: uninstall\n        title: Uninstall the components\n        items: [Resource Manager, Hosted Email, Hosted SharePoint]\n      - id: last\n        title: Last step\n",
-    )
-    .unwrap();
-    let state = t.state_dir().display().to_string();
-    let book = book.display().to_string();
-    t.run(&["run", &book, "--state-dir", &state]);
+    );
     t.prompt("Step 1.1: what now?");
     t.choose("Done");
     // Item 3 of the issue: Done, and tick only the first item.
@@ -473,6 +459,7 @@ fn a_step_with_items_not_all_done_is_partly_done_until_reopened() {
     let h = t.prompt("Every step instance is settled; 1 can be reopened. Finish the run?");
     assert_eq!(highlighted(&h), "Finish the run");
     // Status and the checklist say partly done before the operator reopens it.
+    let state = t.state_dir().display().to_string();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_stepwise"))
         .args(["status", "--state-dir", &state, "--json"])
         .output()
@@ -556,7 +543,7 @@ fn a_skip_can_be_cancelled_and_a_failure_can_pause() {
     ));
     assert!(!kinds(&events).contains(&"instance_skipped"));
     // Resume takes the failed instance up again.
-    t.run(&["resume", "--state-dir", &state]);
+    resume(&mut t);
     let h = t.prompt("Run step 1.1 on WEB01 now?");
     assert!(h.contains("1 failed, 3 left of 3"), "{h}");
     t.send(&["C-c"]);
@@ -627,8 +614,7 @@ fn a_copy_killed_as_it_starts_is_described_as_the_disk_shows_it() {
         expected.push(format!("     {name:<9}  {state}"));
     }
     eprintln!("the kill landed with {in_place} of 4 files in place");
-    let state = t.state_dir().display().to_string();
-    t.run(&["resume", "--state-dir", &state]);
+    resume(&mut t);
     let h = t.prompt(IN_DOUBT);
     assert!(
         h.contains(&format!(
@@ -663,45 +649,11 @@ fn a_command_still_running_after_a_kill_is_waited_for_never_run_again() {
     let Some(mut t) = terminal("still-running") else {
         return;
     };
-    let book = t.path("slow.yaml");
-    fs::write(
-        &book,
-        "id: slow\ntitle: Slow\narticle: KB0\nproduct: stepwise tests\nphases:\n  - id: main\n    title: Main\n    steps:\n      - id: slow\n        title: A slow command\n        action: { type: command, program: sleep, args: ['60'] }\n",
-    )
-    .unwrap();
-    let state = t.state_dir().display().to_string();
-    let book = book.display().to_string();
-    t.run(&["run", &book, "--state-dir", &state]);
-    t.prompt("Run step 1.1 now?");
-    t.answer(&["y"]);
     // The command's process, once journaled; then stepwise itself is killed outright (its pid
     // is in the run's lock.json), leaving the command running.
-    let start = Instant::now();
-    let (run, command) = loop {
-        let found = journal::list_runs(&t.state_dir())
-            .ok()
-            .and_then(|runs| runs.into_iter().next())
-            .and_then(|r| r.run.ok())
-            .and_then(|run| {
-                let pid = run
-                    .read_journal()
-                    .ok()?
-                    .events
-                    .iter()
-                    .find_map(|e| match &e.kind {
-                        EventKind::CommandStarted { pid, .. } => Some(*pid),
-                        _ => None,
-                    })?;
-                Some((run, pid))
-            });
-        if let Some(found) = found {
-            break found;
-        }
-        assert!(start.elapsed() < WAIT, "the command never started");
-        std::thread::sleep(POLL);
-    };
+    let (run, command) = start_slow_command(&mut t, "sleep, args: ['60']");
     let holder: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(run.dir().join("lock.json")).unwrap()).unwrap();
+        serde_json::from_str(&fs::read_to_string(run.join("lock.json")).unwrap()).unwrap();
     let stepwise = holder["pid"].as_u64().unwrap().to_string();
     let kill = |sig: &str, pid: &str| {
         std::process::Command::new("kill")
@@ -712,7 +664,7 @@ fn a_command_still_running_after_a_kill_is_waited_for_never_run_again() {
     assert!(kill("-9", &stepwise).success());
     t.exit_code();
 
-    t.run(&["resume", "--state-dir", &state]);
+    resume(&mut t);
     let h = t.prompt("Step slow (A slow command) was started and never finished. Did it complete?");
     let command = command.to_string();
     assert!(
@@ -753,15 +705,11 @@ fn an_earlier_step_is_reopened_from_a_step_menu_and_the_walk_comes_back() {
     let Some(mut t) = terminal("revisit-menu") else {
         return;
     };
-    let book = t.path("items.yaml");
-    fs::write(
-        &book,
+    run_book(
+        &mut t,
+        "items.yaml",
         "id: items\ntitle: Items\narticle: KB0\nproduct: stepwise tests\nphases:\n  - id: main\n    title: Main\n    steps:\n      - id: first\n        title: First step\n      - id: second\n        title: Second step\n",
-    )
-    .unwrap();
-    let state = t.state_dir().display().to_string();
-    let book = book.display().to_string();
-    t.run(&["run", &book, "--state-dir", &state]);
+    );
     t.prompt("Step 1.1: what now?");
     t.choose("Skip (a reason is required)");
     t.prompt("Why skip it?");
