@@ -17,6 +17,9 @@ macro_rules! examples {
 #[derive(Debug, Parser)]
 #[command(
     name = "stepwise",
+    // Usage lines and errors say `stepwise`, as the examples and the docs do, whatever the
+    // executable is called (`stepwise.exe` on Windows).
+    bin_name = "stepwise",
     version,
     about = "Guided installation runbooks: step through a rollup, resume it, check it, print it.",
     propagate_version = true,

@@ -27,6 +27,48 @@ pub fn apply(choice: ColorChoice) {
             console::set_colors_enabled_stderr(on);
         }
     }
+    #[cfg(windows)]
+    windows::let_the_console_read_colour(
+        console::colors_enabled(),
+        console::colors_enabled_stderr(),
+    );
+}
+
+#[cfg(windows)]
+mod windows {
+    use windows_sys::Win32::Foundation::INVALID_HANDLE_VALUE;
+    use windows_sys::Win32::System::Console::{
+        ENABLE_VIRTUAL_TERMINAL_PROCESSING, GetConsoleMode, GetStdHandle, STD_ERROR_HANDLE,
+        STD_HANDLE, STD_OUTPUT_HANDLE, SetConsoleMode,
+    };
+
+    /// A Windows console shows colour codes as text until it is told to read them
+    /// (`ENABLE_VIRTUAL_TERMINAL_PROCESSING`). The terminal library does so when it decides on
+    /// colour itself; colour forced by `--color always` or `CLICOLOR_FORCE` needs it done here.
+    /// A stream that is not a console (a pipe, a file) is left alone.
+    pub fn let_the_console_read_colour(stdout: bool, stderr: bool) {
+        for (on, which) in [(stdout, STD_OUTPUT_HANDLE), (stderr, STD_ERROR_HANDLE)] {
+            if on {
+                enable(which);
+            }
+        }
+    }
+
+    fn enable(which: STD_HANDLE) {
+        // SAFETY: the handle comes from GetStdHandle and is only queried and configured; the
+        // mode is read into a local.
+        unsafe {
+            let handle = GetStdHandle(which);
+            let mut mode = 0u32;
+            if !handle.is_null()
+                && handle != INVALID_HANDLE_VALUE
+                && GetConsoleMode(handle, &mut mode) != 0
+                && mode & ENABLE_VIRTUAL_TERMINAL_PROCESSING == 0
+            {
+                SetConsoleMode(handle, mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING);
+            }
+        }
+    }
 }
 
 /// How bad a finding or a diagnostic is, for its colour.

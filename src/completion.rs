@@ -45,14 +45,56 @@ pub fn script(shell: Shell) -> io::Result<Vec<u8>> {
         .completer(name)
         .ok_or_else(|| io::Error::other(format!("no completer for {name}")))?;
     let mut buf = Vec::new();
+    let path = completer_path();
+    if shell != Shell::Powershell {
+        completer.write_registration(COMPLETE_ENV, "stepwise", "stepwise", &path, &mut buf)?;
+        return Ok(buf);
+    }
+    // The PowerShell registration is written with a placeholder for the path, which is then put
+    // in as PowerShell reads it: the generic registration quotes it for a POSIX shell, which
+    // PowerShell misreads when the path has a `'` (`C:\Users\O'Brien\…`) or a `$` (the line it
+    // sits in is an expandable here-string).
     completer.write_registration(
         COMPLETE_ENV,
         "stepwise",
         "stepwise",
-        &completer_path(),
+        PATH_PLACEHOLDER,
         &mut buf,
     )?;
-    Ok(buf)
+    let text = String::from_utf8(buf).map_err(io::Error::other)?;
+    let (call, name) = (
+        format!("& {PATH_PLACEHOLDER} -- $args"),
+        "-CommandName stepwise -ScriptBlock",
+    );
+    if !text.contains(&call) || !text.contains(name) {
+        return Err(io::Error::other(
+            "the PowerShell registration does not have the expected form",
+        ));
+    }
+    // `stepwise.exe` too: that is what a Windows operator may type.
+    Ok(text
+        .replace(&call, &format!("& {} -- $args", powershell_quoted(&path)))
+        .replace(name, "-CommandName stepwise, stepwise.exe -ScriptBlock")
+        .into_bytes())
+}
+
+/// Stands for the executable's path in the PowerShell registration until it is quoted.
+const PATH_PLACEHOLDER: &str = "stepwise-completer-path-placeholder";
+
+/// `path` as a PowerShell single-quoted string, written inside an expandable here-string (so
+/// `$` and the backtick are escaped for the here-string, and `'` doubled for the string).
+fn powershell_quoted(path: &str) -> String {
+    let mut out = String::from("'");
+    for c in path.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '`' => out.push_str("``"),
+            '$' => out.push_str("`$"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 /// How the script calls `stepwise` back: as it was called now (a name looked up on `PATH`, or a
@@ -160,5 +202,39 @@ impl ValueCompleter for RunCompleter {
         }
         out.extend(PathCompleter::dir().complete(current));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_is_quoted_as_powershell_reads_it_inside_the_here_string() {
+        assert_eq!(
+            powershell_quoted(r"C:\Program Files\stepwise\stepwise.exe"),
+            r"'C:\Program Files\stepwise\stepwise.exe'"
+        );
+        assert_eq!(
+            powershell_quoted(r"C:\Users\O'Brien\$tools`x\stepwise.exe"),
+            r"'C:\Users\O''Brien\`$tools``x\stepwise.exe'"
+        );
+    }
+
+    #[test]
+    fn the_powershell_script_registers_both_names_and_a_quoted_path() {
+        let text = String::from_utf8(script(Shell::Powershell).unwrap()).unwrap();
+        assert!(
+            text.contains("-CommandName stepwise, stepwise.exe -ScriptBlock {"),
+            "{text}"
+        );
+        assert!(!text.contains(PATH_PLACEHOLDER), "{text}");
+        assert!(
+            text.contains(&format!(
+                "& {} -- $args",
+                powershell_quoted(&completer_path())
+            )),
+            "{text}"
+        );
     }
 }

@@ -53,10 +53,13 @@ pub fn describe_io(e: &io::Error) -> String {
         io::ErrorKind::InvalidData => "it is not valid UTF-8 text".into(),
         _ => {
             let text = e.to_string();
-            match text.find(" (os error") {
-                Some(i) => text[..i].to_string(),
-                None => text,
-            }
+            let text = match text.find(" (os error") {
+                Some(i) => &text[..i],
+                None => &text,
+            };
+            // Windows' system messages end with a full stop; the sentence this goes into has
+            // its own.
+            text.trim_end().trim_end_matches('.').to_string()
         }
     }
 }

@@ -46,12 +46,42 @@ fn have(shell: &str) -> bool {
 /// The script for `shell`, written into the test's folder.
 fn script(sw: &Stepwise, shell: &str) -> String {
     let out = Stepwise::new().args(["completions", shell]).stdout();
+    let bin = called_back(&out);
     assert!(
-        out.contains(env!("CARGO_BIN_EXE_stepwise")),
-        "the script calls this executable back:\n{out}"
+        out.contains(&bin),
+        "the script calls this executable back ({bin}):\n{out}"
     );
     sw.file(&format!("stepwise.{shell}"), &out);
     out
+}
+
+/// The path a completion script calls back, as the executable knows itself: the Linux build's
+/// path, or for the Windows build the `X:\…\stepwise.exe` path that the script names (checked
+/// to be the executable the suite runs).
+fn called_back(script: &str) -> String {
+    if !crate::common::windows() {
+        return env!("CARGO_BIN_EXE_stepwise").to_string();
+    }
+    let end = script
+        .rfind("\\stepwise.exe")
+        .unwrap_or_else(|| panic!("the script names no path of stepwise.exe:\n{script}"))
+        + "\\stepwise.exe".len();
+    let start = script[..end]
+        .rfind(|c: char| c == '\'' || c == '"' || c.is_whitespace())
+        .map_or(0, |i| i + 1);
+    let path = &script[start..end];
+    assert!(
+        path.get(1..3) == Some(":\\"),
+        "the script calls back `{path}`, not a full Windows path"
+    );
+    let local = crate::common::local_path(path);
+    let wrapper = crate::common::stepwise_program();
+    assert_eq!(
+        fs::read(&local).ok(),
+        fs::read(wrapper.with_file_name("stepwise.exe")).ok(),
+        "the script calls back `{path}`, which is not the executable run"
+    );
+    path.to_string()
 }
 
 /// A state folder with one run folder in it (listing needs only its journal file).
@@ -92,6 +122,9 @@ fn assert_offers(completions: &str, words: &[&str]) {
         assert!(got.contains(w), "`{w}` is not offered; got:\n{completions}");
     }
 }
+
+unix_only! {
+"bash, zsh and fish here are Linux shells, which cannot start the Windows executable their script calls back";
 
 #[test]
 fn bash_completes_every_subcommand_runbook_ids_and_runs() {
@@ -183,23 +216,27 @@ fn fish_loads_the_script_and_completes_every_subcommand() {
     );
     assert_offers(&complete("stepwise log "), &["20261130-hmc45-ur6-abcd"]);
 }
+}
 
 #[test]
 fn powershell_and_elvish_scripts_have_their_shape() {
-    let bin = env!("CARGO_BIN_EXE_stepwise");
     let ps = Stepwise::new().args(["completions", "powershell"]).stdout();
+    let bin = called_back(&ps);
+    // The path is quoted as PowerShell reads it, so that one with spaces (`C:\Program Files\…`)
+    // is one word; `stepwise.exe` is what a Windows operator may type.
+    let quoted = format!("'{}'", bin.replace('\'', "''").replace('$', "`$"));
     for part in [
-        "Register-ArgumentCompleter -Native -CommandName stepwise -ScriptBlock {",
+        "Register-ArgumentCompleter -Native -CommandName stepwise, stepwise.exe -ScriptBlock {",
         "param($wordToComplete, $commandAst, $cursorPosition)",
         "$env:STEPWISE_COMPLETE = \"powershell\";",
-        &format!("& {bin} -- $args"),
+        &format!("& {quoted} -- $args"),
         "[System.Management.Automation.CompletionResult]::new(",
     ] {
         assert!(ps.contains(part), "PowerShell script lacks `{part}`:\n{ps}");
     }
     assert_eq!(ps.matches('{').count(), ps.matches('}').count(), "{ps}");
     // What the script hands back to: the executable completes for PowerShell.
-    let out = Command::new(bin)
+    let out = crate::common::stepwise_command()
         .args(["--", "stepwise", ""])
         .env("STEPWISE_COMPLETE", "powershell")
         .output()
@@ -210,7 +247,8 @@ fn powershell_and_elvish_scripts_have_their_shape() {
     for part in [
         "set edit:completion:arg-completer[stepwise]",
         "STEPWISE_COMPLETE",
-        bin,
+        // In an elvish double-quoted string (a Windows path), a backslash is written twice.
+        &bin.replace('\\', "\\\\"),
     ] {
         assert!(
             elvish.contains(part),

@@ -288,3 +288,96 @@ fn status_and_log_json_of_a_real_run() {
         assert!(text.contains(e["text"].as_str().unwrap()), "{e}");
     }
 }
+
+/// `path` as the build under test is given it: the Linux path, or for the Windows build the
+/// same folder as Windows names it (`Z:\tmp\…`, Wine's drive for `/`).
+fn given(path: &std::path::Path) -> String {
+    let text = path.display().to_string();
+    if crate::common::windows() {
+        format!("Z:{}", text.replace('/', "\\"))
+    } else {
+        text
+    }
+}
+
+/// Every string in `v`, with where it is.
+fn strings<'a>(at: &str, v: &'a Value, out: &mut Vec<(String, &'a str)>) {
+    match v {
+        Value::String(s) => out.push((at.to_string(), s)),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| strings(&format!("{at}[{i}]"), v, out)),
+        Value::Object(o) => o
+            .iter()
+            .for_each(|(k, v)| strings(&format!("{at}.{k}"), v, out)),
+        _ => {}
+    }
+}
+
+/// The paths in the JSON documents are the folders given, whole, even past 260 characters: for
+/// the Windows build with their drive and backslashes (escaped, so any JSON parser reads them
+/// back), and never in the `\\?\` form the file calls use for long paths. Each names what is
+/// there.
+#[test]
+fn json_paths_are_the_folders_given_even_past_260_characters() {
+    let sw = Stepwise::new();
+    let mut deep = sw.dir().to_path_buf();
+    for i in 0..6 {
+        deep.push(format!("{i}-{}", "deep".repeat(12)));
+    }
+    fs::create_dir_all(&deep).unwrap();
+    let state = given(&deep.join("runs"));
+    assert!(state.len() > 300, "{state}");
+    let answers = given(&root().join("examples/hmc45-rehearsal.yaml"));
+    // From a short folder: Windows cannot start a process in a folder past 260 characters.
+    let out = Stepwise::new()
+        .current_dir(sw.dir())
+        .args(["run", "hmc45-ur6", "--rehearse", "--state-dir", &state])
+        .args(["--answers", &answers])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let again = |args: &[&str]| {
+        let out = Stepwise::new()
+            .current_dir(sw.dir())
+            .args(args)
+            .args(["--state-dir", &state, "--json"])
+            .stdout();
+        assert!(!out.contains(r"\\\\?\\"), "a \\\\?\\ path:\n{out}");
+        if crate::common::windows() {
+            assert!(out.contains(r"Z:\\"), "backslashes escaped:\n{out}");
+        }
+        json_of(&out)
+    };
+    let list = again(&["status"]);
+    assert_eq!(list["state_dir"], state.as_str());
+    let run_id = list["runs"][0]["run_id"].as_str().unwrap().to_string();
+    let sep = if crate::common::windows() { '\\' } else { '/' };
+    let dir = format!("{state}{sep}{run_id}");
+    assert_eq!(list["runs"][0]["dir"], dir.as_str());
+    assert!(
+        crate::common::local_path(&dir)
+            .join("journal.jsonl")
+            .is_file(),
+        "{dir}"
+    );
+    let detail = again(&["status", &run_id]);
+    assert_eq!(detail["dir"], dir.as_str());
+    let log = again(&["log", &run_id]);
+    let mut all = Vec::new();
+    strings("status", &list, &mut all);
+    strings("detail", &detail, &mut all);
+    strings("log", &log, &mut all);
+    let mut files = 0;
+    for (at, s) in &all {
+        assert!(!s.starts_with(r"\\?\"), "{at}: {s}");
+        if at.ends_with(".path") {
+            files += 1;
+            assert!(
+                crate::common::local_path(s).is_file(),
+                "{at}: {s} is no file"
+            );
+        }
+    }
+    assert!(files > 0, "no file paths in the documents");
+}

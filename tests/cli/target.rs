@@ -115,6 +115,9 @@ fn a_run_never_runs_a_host_s_step_here_without_a_target_and_offers_it_by_hand() 
     assert!(!work.join("restarts").exists(), "IIS was restarted here");
 }
 
+unix_only! {
+"its runbook's commands are `sh` scripts";
+
 #[test]
 fn host_and_per_host_values_fill_each_instance_on_its_target() {
     let t = marks_case();
@@ -158,6 +161,7 @@ fn host_and_per_host_values_fill_each_instance_on_its_target() {
         "{}",
         out.stdout
     );
+}
 }
 
 #[test]
