@@ -433,14 +433,19 @@ pub fn run_while(run: &Stepwise, meanwhile: impl FnOnce(&dyn Fn() -> bool)) -> O
 }
 
 /// Waits (at most 30 s) until `done` says yes.
-pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+pub fn wait_for(what: &str, done: impl FnMut() -> bool) {
+    wait_secs(what, 30, done)
+}
+
+/// Waits (at most `secs` seconds) until `done` says yes.
+pub fn wait_secs(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
         assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "waited 30 s for {what}"
+            start.elapsed() < Duration::from_secs(secs),
+            "waited {secs} s for {what}"
         );
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -6,36 +6,11 @@
 //! shows afterwards.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use crate::common::Stepwise;
-use crate::fleet::{Fleet, HOST_ROOT, RUN_BOOK};
-
-fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "waited {secs} s for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn run_dir(dir: &Path) -> Option<PathBuf> {
-    fs::read_dir(dir.join("runs"))
-        .ok()?
-        .flatten()
-        .find(|e| e.path().join("journal.jsonl").is_file())
-        .map(|e| e.path())
-}
-
-fn journal(dir: &Path) -> String {
-    run_dir(dir)
-        .and_then(|d| fs::read_to_string(d.join("journal.jsonl")).ok())
-        .unwrap_or_default()
-}
+use crate::fleet::{Fleet, HOST_ROOT, RUN_BOOK, journal, wait_secs};
 
 /// The kinds of the journal's events for one instance key, in order (with `resolution`, `how`).
 fn kinds(dir: &Path, key: &str) -> Vec<String> {
@@ -53,6 +28,31 @@ fn kinds(dir: &Path, key: &str) -> Vec<String> {
             s
         })
         .collect()
+}
+
+/// What every "unknown, not failed" case shares: the run ends (exit 0) having said `said`; the
+/// instance `key` was never recorded as failed (`what` says why that would be wrong); it was
+/// journaled as started, then noted as unknown. Its events, for what each case adds.
+fn said_unknown_not_failed(
+    t: &Stepwise,
+    out: &crate::common::Output,
+    key: &str,
+    said: &str,
+    what: &str,
+) -> Vec<String> {
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(said), "{}", out.stdout);
+    let events = kinds(t.dir(), key);
+    assert!(
+        !events.iter().any(|e| e.starts_with("instance_failed")),
+        "recorded as failed while {what}: {events:?}"
+    );
+    assert_eq!(
+        events[..2],
+        ["instance_started", "note_added"],
+        "{events:?}"
+    );
+    events
 }
 
 /// Sends `signal` to every session process of a host's SSH server (not its listener).
@@ -91,12 +91,12 @@ fn run_stalled(
         .args(RUN_BOOK);
     let out = std::thread::scope(|scope| {
         let running = scope.spawn(|| t.run());
-        wait_for("the action to reach its stage", 60, || {
+        wait_secs("the action to reach its stage", 60, || {
             hold.exists() || running.is_finished()
         });
         signal_sessions(fleet, "WEB01", rustix::process::Signal::STOP);
         fs::remove_file(&hold).unwrap();
-        wait_for(until, 60, || {
+        wait_secs(until, 60, || {
             journal(t.dir()).contains(until) || running.is_finished()
         });
         signal_sessions(fleet, "WEB01", rustix::process::Signal::CONT);
@@ -120,24 +120,15 @@ fn a_move_into_place_that_gets_no_answer_is_in_doubt_not_failed() {
     // The host stops answering as the move is sent; it is let go once stepwise has said what it
     // knows, and then carries the move out: the outcome was unknown, not a failure.
     let (t, out) = run_stalled(t, &fleet, "move", "on WEB01 is unknown");
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout.contains(&format!(
-            "   ✗ The outcome of `config@WEB01` on WEB01 is unknown.\n     (the move of {HOST_ROOT}/conf/.App.config.stepwise-part to {HOST_ROOT}/conf/App.config was sent to WEB01 and got no answer (no answer within 10 s): whether {HOST_ROOT}/conf/App.config was replaced is unknown)\n"
-        )),
-        "{}",
-        out.stdout
-    );
-    let events = kinds(t.dir(), "config@WEB01");
-    assert!(
-        !events.iter().any(|e| e.starts_with("instance_failed")),
-        "recorded as failed while the move may have happened: {events:?}"
-    );
     // Said and journaled as unknown, then answered from what the host shows.
-    assert_eq!(
-        events[..2],
-        ["instance_started", "note_added"],
-        "{events:?}"
+    let events = said_unknown_not_failed(
+        &t,
+        &out,
+        "config@WEB01",
+        &format!(
+            "   ✗ The outcome of `config@WEB01` on WEB01 is unknown.\n     (the move of {HOST_ROOT}/conf/.App.config.stepwise-part to {HOST_ROOT}/conf/App.config was sent to WEB01 and got no answer (no answer within 10 s): whether {HOST_ROOT}/conf/App.config was replaced is unknown)\n"
+        ),
+        "the move may have happened",
     );
     assert!(
         events.iter().any(|e| e.starts_with("in_doubt_resolved")),
@@ -233,7 +224,7 @@ fn a_command_past_its_timeout_on_a_host_is_in_doubt_since_it_may_go_on_there() {
         "in doubt, neither failed nor done"
     );
     // And rightly so: it went on after stepwise gave up on it.
-    wait_for("the command to go on on WEB01", 30, || {
+    wait_secs("the command to go on on WEB01", 30, || {
         web01.join("late").exists()
     });
 }
@@ -261,23 +252,14 @@ fn a_copy_whose_move_into_place_gets_no_answer_is_in_doubt_not_failed() {
         "confirm: true\ndefault: done\nin_doubt: evidence\non_failure: pause\n",
     );
     let (t, out) = run_stalled(t, &fleet, "move", "on WEB01 is unknown");
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout.contains(&format!(
+    let events = said_unknown_not_failed(
+        &t,
+        &out,
+        "msis@WEB01",
+        &format!(
             "   ✗ The outcome of `msis@WEB01` on WEB01 is unknown.\n     (the move of {HOST_ROOT}/share/.A.msi.stepwise-part to {HOST_ROOT}/share/A.msi was sent to WEB01 and got no answer (no answer within 10 s): whether {HOST_ROOT}/share/A.msi was replaced is unknown)\n"
-        )),
-        "{}",
-        out.stdout
-    );
-    let events = kinds(t.dir(), "msis@WEB01");
-    assert!(
-        !events.iter().any(|e| e.starts_with("instance_failed")),
-        "recorded as failed while the move may have happened: {events:?}"
-    );
-    assert_eq!(
-        events[..2],
-        ["instance_started", "note_added"],
-        "{events:?}"
+        ),
+        "the move may have happened",
     );
     assert!(
         [
@@ -356,23 +338,14 @@ fn a_folder_asked_for_without_an_answer_is_in_doubt_not_failed() {
         "confirm: true\ndefault: done\nin_doubt: evidence\non_failure: pause\n",
     );
     let (t, out) = run_stalled(t, &fleet, "mkdir", "on WEB01 is unknown");
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout.contains(&format!(
+    said_unknown_not_failed(
+        &t,
+        &out,
+        "share@WEB01",
+        &format!(
             "   ✗ The outcome of `share@WEB01` on WEB01 is unknown.\n     (the creation of {HOST_ROOT}/share was sent to WEB01 and got no answer (no answer within 10 s): whether it was made is unknown)\n"
-        )),
-        "{}",
-        out.stdout
-    );
-    let events = kinds(t.dir(), "share@WEB01");
-    assert!(
-        !events.iter().any(|e| e.starts_with("instance_failed")),
-        "recorded as failed while the folder may have been made: {events:?}"
-    );
-    assert_eq!(
-        events[..2],
-        ["instance_started", "note_added"],
-        "{events:?}"
+        ),
+        "the folder may have been made",
     );
     assert!(web01.join("share").is_dir());
 }
@@ -400,7 +373,7 @@ fn a_parallel_host_whose_connection_drops_mid_write_is_in_doubt_not_failed() {
         .args(RUN_BOOK);
     let out = std::thread::scope(|scope| {
         let running = scope.spawn(|| t.run());
-        wait_for("the hosts to reach their write", 60, || {
+        wait_secs("the hosts to reach their write", 60, || {
             hold.exists() || running.is_finished()
         });
         // Both threads wait on the same file; give the second a moment to reach it too.
