@@ -322,14 +322,13 @@ fn survey_remote(
     let shown = format!("{} on {host}", plan.resolved.show(&a.path));
     let missing = super::missing_params(plan, &a.path);
     if !missing.is_empty() {
-        let names: Vec<String> = missing.iter().map(|n| format!("`{n}`")).collect();
-        let f = Finding::warning(
-            instance,
-            format!("folder {shown}"),
-            format!("not checked: {} has no value", names.join(", ")),
-            format!("Give {}", super::set_hints(&missing)),
-        );
-        return (State::Unchecked(f), shown);
+        let unresolved = super::Place::Unresolved {
+            shown: shown.clone(),
+            missing,
+        };
+        if let Some(f) = unresolved.unchecked(instance, "folder") {
+            return (State::Unchecked(f), shown);
+        }
     }
     let path = host_path(s, &plan.resolved.fill(&a.path));
     let path = trim_separators(&path).to_string();

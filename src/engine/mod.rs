@@ -113,6 +113,16 @@ macro_rules! ask {
     };
 }
 
+/// What is said and journaled of an action on `host` whose outcome is unknown: `what` (an
+/// instance, as the operator reads it) ran when its connection dropped, or got no answer.
+fn unknown_outcome(host: &str, what: &str, connection_lost: bool) -> String {
+    if connection_lost {
+        format!("the connection to {host} dropped while {what} ran: its outcome is unknown")
+    } else {
+        format!("the outcome of {what} on {host} is unknown")
+    }
+}
+
 fn journal_error(e: crate::journal::Error) -> Error {
     Error::Failed(e.to_string())
 }
@@ -594,14 +604,12 @@ impl<'p, 'r> Walk<'p, 'r> {
         instance: &Instance,
         failure: &FailureView,
     ) -> Result<Flow, Error> {
-        let host = instance.host().unwrap_or_default().to_string();
-        let sentence = match failure.connection_lost {
-            true => format!(
-                "the connection to {host} dropped while `{}` ran: its outcome is unknown",
-                instance.key
-            ),
-            false => format!("the outcome of `{}` on {host} is unknown", instance.key),
-        };
+        let host = instance.host().unwrap_or_default();
+        let sentence = unknown_outcome(
+            host,
+            &format!("`{}`", instance.key),
+            failure.connection_lost,
+        );
         let mut text = format!(
             "\n   ✗ {}{}.\n",
             sentence[..1].to_uppercase(),
@@ -1382,14 +1390,14 @@ impl<'p, 'r> Walk<'p, 'r> {
                         Err(f) if f.outcome_unknown => {
                             // Neither done nor failed: said, and journaled as what it is.
                             let host = host.unwrap_or_default();
-                            let sentence = match f.connection_lost {
-                                true => format!(
-                                    "the connection to {host} dropped while the workaround step `{key}` ran: its outcome is unknown; look on {host} before you go on"
-                                ),
-                                false => format!(
-                                    "the outcome of the workaround step `{key}` on {host} is unknown; look on {host} before you go on"
-                                ),
-                            };
+                            let sentence = format!(
+                                "{}; look on {host} before you go on",
+                                unknown_outcome(
+                                    host,
+                                    &format!("the workaround step `{key}`"),
+                                    f.connection_lost
+                                )
+                            );
                             self.record(NewEvent::note_added(
                                 Some(&pseudo),
                                 format!("{sentence} ({})", f.what),

@@ -332,6 +332,18 @@ impl fmt::Display for ChangeError {
     }
 }
 
+/// What a failed SFTP request that changes the host says of the change: a refusal from the
+/// server is [`ChangeError::NotDone`]; no answer (in time, or at all) is [`ChangeError::Unknown`].
+fn change_error(e: russh_sftp::client::error::Error) -> ChangeError {
+    match e {
+        russh_sftp::client::error::Error::Status(_) => ChangeError::NotDone(e.to_string()),
+        russh_sftp::client::error::Error::Timeout => {
+            ChangeError::Unknown(format!("no answer within {SFTP_TIMEOUT_SECS} s"))
+        }
+        e => ChangeError::Unknown(e.to_string()),
+    }
+}
+
 /// How a remote command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemoteEnd {
@@ -598,18 +610,8 @@ impl Session {
     pub fn create_dir(&self, path: &str) -> Result<(), ChangeError> {
         let sftp = self.sftp().map_err(ChangeError::NotDone)?;
         hold("mkdir");
-        self.rt.block_on(async {
-            match sftp.create_dir(path).await {
-                Ok(()) => Ok(()),
-                Err(e @ russh_sftp::client::error::Error::Status(_)) => {
-                    Err(ChangeError::NotDone(e.to_string()))
-                }
-                Err(russh_sftp::client::error::Error::Timeout) => Err(ChangeError::Unknown(
-                    format!("no answer within {SFTP_TIMEOUT_SECS} s"),
-                )),
-                Err(e) => Err(ChangeError::Unknown(e.to_string())),
-            }
-        })
+        self.rt
+            .block_on(async { sftp.create_dir(path).await.map_err(change_error) })
     }
 
     /// The names in a folder (read-only).
@@ -778,13 +780,7 @@ impl Session {
                 Ok(_) => Err(ChangeError::Unknown(
                     "unexpected answer to posix-rename".to_string(),
                 )),
-                Err(russh_sftp::client::error::Error::Status(st)) => Err(ChangeError::NotDone(
-                    format!("{}: {}", st.status_code, st.error_message),
-                )),
-                Err(russh_sftp::client::error::Error::Timeout) => Err(ChangeError::Unknown(
-                    format!("no answer within {} s", SFTP_TIMEOUT_SECS),
-                )),
-                Err(e) => Err(ChangeError::Unknown(e.to_string())),
+                Err(e) => Err(change_error(e)),
             }
         })
     }
