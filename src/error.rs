@@ -63,3 +63,23 @@ pub fn describe_io(e: &io::Error) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::describe_io;
+    use std::io;
+
+    #[test]
+    fn a_system_message_loses_its_os_error_number_and_its_full_stop() {
+        for (raw, said) in [
+            (
+                "No connection could be made because the target machine actively refused it. (os error 10061)",
+                "No connection could be made because the target machine actively refused it",
+            ),
+            ("Connection refused (os error 111)", "Connection refused"),
+            ("Connection refused.", "Connection refused"),
+        ] {
+            assert_eq!(describe_io(&io::Error::other(raw)), said);
+        }
+    }
+}
