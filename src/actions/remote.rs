@@ -455,12 +455,10 @@ pub(super) fn move_into_place(s: &Session, tmp: &str, target: &str) -> Result<()
     }
 }
 
-fn sha256(bytes: &[u8]) -> String {
+/// The SHA-256 of bytes read from a host, in hex.
+pub(super) fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::fsutil::hex(&sha2::Sha256::digest(bytes))
 }
 
 fn not_over_ssh(instance: &Instance, action: &Action, host: &str) -> Finding {

@@ -16,7 +16,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::evidence::{FileEvidence, FileState, Survey};
 use super::fsops::{self, Lookup, Pick};
-use super::remote::{host_path, join_host};
+use super::remote::{host_path, join_host, sha256};
 use super::{check_folder, missing_params};
 use crate::plan::{Instance, Plan};
 use crate::runbook::{Action, CopyAction, WriteFileAction};
@@ -161,14 +161,6 @@ fn file(
         state,
         partial,
     }
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The temporary files (`.NAME.stepwise-part`, plain files only) an interrupted attempt of this
